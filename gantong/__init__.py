@@ -1,0 +1,100 @@
+"""Gantong Code: a provincial personal health code."""
+from __future__ import annotations
+
+import os
+import secrets
+
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Config, database_url
+from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(Config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    if os.environ.get("PROXY_COUNT"):
+        # Behind an HTTPS proxy (see README): trust its X-Forwarded-* headers.
+        count = int(os.environ["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    htmx.init_app(app)
+    compress.init_app(app)
+    limiter.init_app(app)
+
+    from . import assets, display, i18n, security
+
+    assets.init_app(app)
+    display.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .public import bp as public_bp
+    from .resident import bp as resident_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(resident_bp)
+
+    from . import errors
+
+    errors.init_app(app)
+
+    from .cli import gantong_cli
+
+    app.cli.add_command(gantong_cli)
+    return app
+
+
+def _select_locale() -> str:
+    if "locale" in g:
+        return g.locale
+    chosen = request.cookies.get("lang")
+    languages = Config.LANGUAGES
+    g.locale = chosen if chosen in languages else request.accept_languages.best_match(
+        languages, default="zh"
+    )
+    return g.locale
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Keep one generated secret per instance, so sessions and stored keys survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # One process on SQLite: WAL lets readers and the writer overlap; the timeout rides out locks.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

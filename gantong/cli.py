@@ -1,0 +1,106 @@
+"""flask gantong ...: demo data, colour recompute, signing keys."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask.cli import AppGroup
+
+from . import accounts, holders, keys, rules
+from .extensions import db
+from .models import RiskArea, utcnow
+
+gantong_cli = AppGroup("gantong", help="Gantong Code operations.")
+
+DEMO_PASSWORD = "gantong-demo"
+DEMO_DISTRICT = "360102"  # 东湖区, 南昌市
+
+# (phone, role, extra account fields, holder identity or None, declaration or None)
+DEMO_ACCOUNTS = [
+    ("13900000001", "resident", {}, ("张三", "360102199001011234"), None),
+    ("13900000005", "resident", {}, ("李小红", "360102198505052345"), "fever"),
+    ("13900000006", "resident", {}, ("王五", "360102197707073456"), "close_contact"),
+    ("13900000002", "staff", {}, None, None),
+    ("13900000003", "officer",
+     {"district_code": DEMO_DISTRICT, "badge_number": "DH-0301", "department": "东湖区疾控中心"},
+     None, None),
+    ("13900000007", "officer",
+     {"district_code": DEMO_DISTRICT, "badge_number": "DH-0307", "department": "东湖区疾控中心"},
+     None, None),
+    ("13900000004", "admin", {}, None, None),
+]
+
+SEED_RISK_AREAS = [("42", "湖北省", 14)]
+
+
+def seed_risk_areas() -> None:
+    """Add the seeded key areas (Hubei) unless an area with that code exists."""
+    for code, name, days in SEED_RISK_AREAS:
+        if db.session.scalar(db.select(RiskArea).where(RiskArea.code == code)) is None:
+            db.session.add(RiskArea(code=code, name=name, days=days))
+    db.session.commit()
+
+
+def _with_check_digit(first17: str) -> str:
+    from .identity import check_digit
+
+    return first17 + check_digit(first17)
+
+
+@gantong_cli.command("demo")
+def demo() -> None:
+    """Create the demo accounts and holders (idempotent) and print the logins."""
+    seed_risk_areas()
+    keys.signing_key()
+    for phone, role, fields, person, declaration in DEMO_ACCOUNTS:
+        e164 = "+86" + phone
+        user = accounts.find_by_phone(e164) or accounts.register(
+            e164, DEMO_PASSWORD, role=role, **fields
+        )
+        if person and not user.holders:
+            name, number = person
+            number = _with_check_digit(number[:17])
+            holder = holders.add_holder(
+                user,
+                holders.Identity(name=name, doc_type="resident_id", doc_number=number,
+                                 doc_country="", nationality="CN", district_code=DEMO_DISTRICT,
+                                 address="南昌市东湖区八一大道 1 号"),
+                is_self=True,
+            )
+            today = rules.local_date(utcnow())
+            facts = holders.DeclarationFacts(symptoms=[], close_contact=False, contact_date=None)
+            if declaration == "fever":
+                facts.symptoms = ["fever", "dry_cough"]
+            elif declaration == "close_contact":
+                facts.close_contact = True
+                facts.contact_date = today - timedelta(days=3)
+            holders.declare(holder, facts, author=user)
+        click.echo(f"{role:9} {phone}  password {DEMO_PASSWORD}")
+
+
+@gantong_cli.command("recompute")
+def recompute() -> None:
+    """Refresh every stored colour (for hits that end with time); run it from cron."""
+    changed = holders.recompute_all()
+    click.echo(f"{changed} colours changed")
+
+
+keys_cli = AppGroup("keys", help="Signing keys.")
+gantong_cli.add_command(keys_cli)
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the previous key keeps verifying."""
+    key = keys.rotate()
+    click.echo(f"new signing key {key.kid}")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List the signing keys and their state."""
+    from .models import SigningKey
+
+    for key in db.session.scalars(db.select(SigningKey).order_by(SigningKey.created_at)):
+        state = "retired" if key.retired_at else ("signing" if key.signing else "verifying")
+        click.echo(f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}")

@@ -1,0 +1,41 @@
+"""Settings from the environment; SQLite under instance/ unless DATABASE_URL says otherwise."""
+import os
+
+
+def database_url(instance_path: str) -> str:
+    """Return the SQLAlchemy URL: DATABASE_URL if set, else SQLite in the instance folder."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "gantong.sqlite")
+    # A plain postgresql:// URL makes SQLAlchemy look for psycopg2; we ship psycopg 3.
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
+    QR_REFRESH_SECONDS = 60
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;100 per hour"
+    LOGIN_LIMIT_PER_ADDRESS = "300 per hour"
+    COMPRESS_MIMETYPES = [
+        "text/html", "text/css", "text/javascript", "application/javascript",
+        "application/json", "image/svg+xml", "text/csv",
+    ]
+    COMPRESS_ALGORITHM = ["gzip"]
+    COMPRESS_LEVEL = 9
+    COMPRESS_MIN_SIZE = 256
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")

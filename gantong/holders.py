@@ -1,0 +1,184 @@
+"""Code holders: adding people, declarations, and keeping the stored colour current."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from . import rules, tokens
+from .extensions import db
+from .models import ColourChange, Declaration, Holder, RiskArea, Stay, User, utcnow
+
+
+class DocumentTaken(Exception):
+    """The document is registered to a holder already."""
+
+
+@dataclass
+class Identity:
+    name: str
+    doc_type: str
+    doc_number: str
+    doc_country: str
+    nationality: str
+    district_code: str
+    address: str
+
+
+@dataclass
+class DeclarationFacts:
+    symptoms: list[str]
+    close_contact: bool
+    contact_date: date | None
+    stays: list[tuple[str, date, date]] = field(default_factory=list)
+    entry_date: date | None = None
+    entry_port: str | None = None
+
+
+def document_registered(identity: Identity) -> bool:
+    query = db.select(Holder.id).where(
+        Holder.doc_type == identity.doc_type,
+        Holder.doc_country == identity.doc_country,
+        Holder.doc_number == identity.doc_number,
+    )
+    return db.session.scalar(query) is not None
+
+
+def add_holder(account: User | None, identity: Identity, is_self: bool = False) -> Holder:
+    """Create a code holder; raise DocumentTaken if the document is registered already."""
+    if document_registered(identity):
+        raise DocumentTaken()
+    holder = Holder(
+        account=account,
+        is_self=is_self,
+        code_id=tokens.new_subject(),
+        secret=secrets.token_bytes(20),
+        name=identity.name,
+        doc_type=identity.doc_type,
+        doc_number=identity.doc_number,
+        doc_country=identity.doc_country,
+        nationality=identity.nationality,
+        district_code=identity.district_code,
+        address=identity.address,
+        colour=rules.GREEN,
+    )
+    db.session.add(holder)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # a concurrent registration of the same document
+        db.session.rollback()
+        raise DocumentTaken() from error
+    db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
+    db.session.commit()
+    return holder
+
+
+def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Declaration:
+    """Add a declaration (never edit one) and refresh the holder's colour, in one transaction."""
+    declaration = Declaration(
+        holder=holder,
+        author_id=author.id if author else None,
+        symptoms=",".join(s for s in rules.SYMPTOMS if s in facts.symptoms),
+        close_contact=facts.close_contact,
+        contact_date=facts.contact_date if facts.close_contact else None,
+        entry_date=facts.entry_date,
+        entry_port=facts.entry_port or None,
+        acknowledged=True,
+    )
+    declaration.stays = [Stay(place_code=code, start=start, end=end) for code, start, end in facts.stays]
+    db.session.add(declaration)
+    db.session.flush()
+    refresh_colour(holder, actor=author, commit=False)
+    db.session.commit()
+    return declaration
+
+
+def risk_areas() -> list[rules.RiskArea]:
+    rows = db.session.scalars(db.select(RiskArea).where(RiskArea.active))
+    return [
+        rules.RiskArea(
+            code=row.code, name=row.name, days=row.days,
+            active_from=row.active_from, active_to=row.active_to,
+        )
+        for row in rows
+    ]
+
+
+def facts_for(holder: Holder) -> rules.Facts:
+    """Gather the holder's facts for the colour rules."""
+    declarations = tuple(
+        rules.Declaration(
+            id=row.id,
+            made_at=row.made_at,
+            symptoms=frozenset(row.symptom_list),
+            close_contact=row.close_contact,
+            contact_date=row.contact_date,
+            stays=tuple(rules.Stay(s.place_code, s.start, s.end) for s in row.stays),
+            entry_date=row.entry_date,
+            entry_port=row.entry_port,
+        )
+        for row in holder.declarations
+    )
+    return rules.Facts(declarations=declarations)
+
+
+def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
+    return rules.evaluate(facts_for(holder), risk_areas(), now or utcnow())
+
+
+def refresh_colour(
+    holder: Holder, now: datetime | None = None, actor: User | None = None, commit: bool = True
+) -> rules.Result:
+    """Recompute the holder's colour; store it, with a history row, if it changed."""
+    moment = now or utcnow()
+    result = evaluate(holder, moment)
+    if result.colour != holder.colour:
+        db.session.add(
+            ColourChange(
+                holder_id=holder.id,
+                at=moment,
+                before=holder.colour,
+                after=result.colour,
+                rules=",".join(sorted({hit.rule for hit in result.hits})),
+                actor_id=actor.id if actor else None,
+            )
+        )
+        holder.colour = result.colour
+        holder.colour_at = moment
+        if commit:
+            db.session.commit()
+    return result
+
+
+def recompute_all(now: datetime | None = None, batch: int = 500) -> int:
+    """Refresh every holder's stored colour (hits that end with time); return how many changed."""
+    changed = 0
+    last_id = 0
+    while True:
+        query = db.select(Holder).where(Holder.id > last_id).order_by(Holder.id).limit(batch)
+        page = db.session.scalars(query).all()
+        if not page:
+            return changed
+        for holder in page:
+            before = holder.colour
+            refresh_colour(holder, now, commit=False)
+            changed += holder.colour != before
+        db.session.commit()
+        last_id = page[-1].id
+
+
+def colour_history(holder: Holder, limit: int | None = None) -> list[ColourChange]:
+    query = (
+        db.select(ColourChange)
+        .where(ColourChange.holder_id == holder.id)
+        .order_by(ColourChange.id.desc())
+    )
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
+    return tokens.dynamic_number(holder.secret, int((now or utcnow()).timestamp()))

@@ -1,0 +1,189 @@
+"""Identity documents and phone numbers: validation, normalisation and masking.
+
+Error messages are English message ids for the translation catalogues.
+This module knows nothing of Flask or the database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from datetime import date
+
+import phonenumbers
+
+DOC_RESIDENT_ID, DOC_PASSPORT, DOC_PERMIT = "resident_id", "passport", "permit"
+DOC_TYPES = (DOC_RESIDENT_ID, DOC_PASSPORT, DOC_PERMIT)
+
+
+def N_(message: str) -> str:
+    """Mark a message id for the translation catalogue; the UI translates it when shown."""
+    return message
+
+
+MSG_PHONE_FORMAT = N_(
+    "Enter an 11-digit mainland mobile number, or an international number starting with +."
+)
+MSG_PHONE_INVALID = N_("This is not a valid phone number.")
+MSG_ID_LENGTH = N_("A resident ID number has 18 characters: 17 digits and a digit or X.")
+MSG_ID_PROVINCE = N_("The first two digits are not a province code.")
+MSG_ID_DATE = N_("The birth date in the number is not a real date.")
+MSG_ID_FUTURE = N_("The birth date in the number is in the future.")
+MSG_ID_CHECK = N_("The check digit is wrong.")
+MSG_PASSPORT = N_("A passport number has 5 to 20 letters and digits.")
+MSG_PERMIT = N_("A permit number has 8 to 11 letters and digits.")
+MSG_DOC_TYPE = N_("Choose a document type.")
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_EARLIEST_BIRTH_YEAR = 1890
+
+_MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_MAINLAND_WITH_COUNTRY = re.compile(r"(?:\+|00)?86(1[3-9][0-9]{9})")
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+_PASSPORT = re.compile(r"[A-Z0-9]{5,20}")
+_PERMIT = re.compile(r"[A-Z0-9]{8,11}")
+
+
+class InvalidDocument(ValueError):
+    """A document number was refused; str() is a message id for translation."""
+
+
+class InvalidPhone(ValueError):
+    """A phone number was refused; str() is a message id for translation."""
+
+
+def _compact(raw: str) -> str:
+    # Chinese input methods often type full-width digits and letters; NFKC folds
+    # them to ASCII, and people group long numbers with spaces.
+    return "".join(unicodedata.normalize("NFKC", raw).split())
+
+
+def normalise_phone(raw: str) -> str:
+    """Return the number in E.164, or raise InvalidPhone."""
+    if not isinstance(raw, str):
+        raise InvalidPhone(MSG_PHONE_FORMAT)
+    text = unicodedata.normalize("NFKC", raw).strip()
+    compact = re.sub(r"[\s\-]", "", text)
+    if _MAINLAND_MOBILE.fullmatch(compact):
+        return "+86" + compact
+    with_country = _MAINLAND_WITH_COUNTRY.fullmatch(compact)
+    if with_country:
+        return "+86" + with_country.group(1)
+    if compact.startswith("00"):
+        text = "+" + compact[2:]
+    elif not compact.startswith("+"):
+        raise InvalidPhone(MSG_PHONE_FORMAT)
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone(MSG_PHONE_INVALID) from None
+    # Accounts are reset by SMS, so a mainland number must be a mobile; other
+    # countries' metadata often cannot tell mobiles from landlines.
+    if number.country_code == 86:
+        raise InvalidPhone(MSG_PHONE_FORMAT)
+    if number.extension or not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(MSG_PHONE_INVALID)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_digit(first17: str) -> str:
+    """Return the GB 11643 (ISO 7064 MOD 11-2) check character for 17 digits."""
+    if not re.fullmatch(r"[0-9]{17}", first17):
+        raise ValueError("the check digit needs exactly 17 digits")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK_CHARS[total % 11]
+
+
+def birth_date(resident_id: str) -> date:
+    """Return the birth date written in a resident ID number; ValueError if not real."""
+    digits = resident_id[6:14]
+    if not re.fullmatch(r"[0-9]{8}", digits):
+        raise ValueError("no birth date in this number")
+    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+
+
+def validate_resident_id(raw: str, today: date, province_codes: Collection[str]) -> str:
+    """Return the normalised resident ID number (upper-case X), or raise InvalidDocument."""
+    number = _compact(raw).upper()
+    if not _RESIDENT_ID.fullmatch(number):
+        raise InvalidDocument(MSG_ID_LENGTH)
+    # Only the province is checked: six-digit area codes abolished since the card
+    # was issued stay valid for the life of the card.
+    if number[:2] not in province_codes:
+        raise InvalidDocument(MSG_ID_PROVINCE)
+    try:
+        born = birth_date(number)
+    except ValueError:
+        raise InvalidDocument(MSG_ID_DATE) from None
+    if born.year < _EARLIEST_BIRTH_YEAR:
+        raise InvalidDocument(MSG_ID_DATE)
+    if born > today:
+        raise InvalidDocument(MSG_ID_FUTURE)
+    if check_digit(number[:17]) != number[17]:
+        raise InvalidDocument(MSG_ID_CHECK)
+    return number
+
+
+def validate_passport(raw: str) -> str:
+    """Return the passport number upper-cased without spaces, or raise InvalidDocument."""
+    number = _compact(raw).upper()
+    if not _PASSPORT.fullmatch(number):
+        raise InvalidDocument(MSG_PASSPORT)
+    return number
+
+
+def validate_permit(raw: str) -> str:
+    """Return the Hong Kong/Macao/Taiwan permit number upper-cased, or raise InvalidDocument."""
+    number = _compact(raw).upper()
+    if not _PERMIT.fullmatch(number):
+        raise InvalidDocument(MSG_PERMIT)
+    return number
+
+
+def validate_document(
+    doc_type: str, number: str, today: date, province_codes: Collection[str]
+) -> str:
+    """Return the normalised number for a document of doc_type, or raise InvalidDocument."""
+    if doc_type == DOC_RESIDENT_ID:
+        return validate_resident_id(number, today, province_codes)
+    if doc_type == DOC_PASSPORT:
+        return validate_passport(number)
+    if doc_type == DOC_PERMIT:
+        return validate_permit(number)
+    raise InvalidDocument(MSG_DOC_TYPE)
+
+
+def _mask_word(word: str) -> str:
+    return word[:1] + "*" * (len(word) - 1)
+
+
+def mask_name(name: str) -> str:
+    """Return the name with all but its first (and, for 3+ characters, last) hidden."""
+    name = name.strip()
+    words = name.split()
+    if len(words) > 1:
+        return " ".join(_mask_word(word) for word in words)
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def document_tail(number: str) -> str:
+    """Return the last four characters of a document number."""
+    return number[-4:]
+
+
+def mask_document(number: str) -> str:
+    """Return the number with most characters starred, showing at most half of it."""
+    length = len(number)
+    if length >= 14:
+        return number[:3] + "*" * (length - 7) + number[-4:]
+    if length >= 8:
+        return "*" * (length - 4) + number[-4:]
+    if length >= 4:
+        return "*" * (length - 2) + number[-2:]
+    return "*" * length

@@ -1,0 +1,24 @@
+"""Pages for everyone: the landing page and our public keys."""
+from flask import jsonify, redirect, render_template
+from flask_login import current_user
+
+from .. import keys
+from ..auth.views import home_for
+from . import bp
+
+
+@bp.get("/")
+def index():
+    """Show the landing page, or send a logged-in user to their home."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return render_template("public/index.html")
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    """Publish our verification keys (RFC 8037 OKP) so that other systems can trust our codes."""
+    response = jsonify(keys.jwks())
+    response.cache_control.max_age = 300
+    response.cache_control.public = True
+    return response

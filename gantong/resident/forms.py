@@ -1,0 +1,123 @@
+"""Identity and declaration forms."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .. import divisions, identity, rules
+from ..choices import countries, document_types, symptom_choices
+from ..forms import MultiCheckboxField
+from ..i18n import current_language
+from ..models import utcnow
+
+
+def today():
+    return rules.local_date(utcnow())
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError(_l("This date is in the future."))
+
+
+class IdentityForm(FlaskForm):
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
+        filters=[lambda value: value.strip() if value else value],
+    )
+    doc_type = SelectField(_l("Document type"))
+    doc_number = StringField(
+        _l("Document number"), validators=[DataRequired(_l("Enter the document number."))]
+    )
+    doc_country = SelectField(_l("Issuing country (passports)"))
+    nationality = SelectField(_l("Nationality"), default="CN")
+    district = SelectField(_l("Residence district"), validate_choice=False)
+    address = StringField(
+        _l("Address"),
+        validators=[DataRequired(_l("Enter your address.")), Length(max=200)],
+    )
+    is_self = BooleanField(_l("This is me (the account holder)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        language = current_language()
+        self.doc_type.choices = document_types()
+        country_list = countries(language)
+        self.doc_country.choices = [("", _l("— choose —"))] + country_list
+        self.nationality.choices = country_list
+        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
+
+    def validate_doc_number(self, field):
+        try:
+            field.normalised = identity.validate_document(
+                self.doc_type.data, field.data or "", today(), divisions.province_codes()
+            )
+        except identity.InvalidDocument as error:
+            raise ValidationError(_l(str(error))) from error
+
+    def validate_doc_country(self, field):
+        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
+            raise ValidationError(_l("Choose the country that issued the passport."))
+
+    def validate_district(self, field):
+        if field.data not in divisions.jiangxi_district_codes():
+            raise ValidationError(_l("Choose the district where you live."))
+
+
+class StayForm(Form):
+    place = SelectField(_l("Place"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), not_in_future])
+    end = DateField(_l("To"), validators=[Optional(), not_in_future])
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        filled = [bool(self.place.data), bool(self.start.data), bool(self.end.data)]
+        if any(filled) and not all(filled):
+            target = [self.place, self.start, self.end][filled.index(False)]
+            target.errors.append(_l("Give the place and both dates, or leave the row empty."))
+            return False
+        if all(filled):
+            if self.end.data < self.start.data:
+                self.end.errors.append(_l("The stay ends before it starts."))
+                return False
+            if self.end.data < today() - timedelta(days=rules.QUARANTINE_DAYS):
+                self.end.errors.append(_l("Only stays in the last 14 days are asked for."))
+                return False
+        return True
+
+
+class DeclarationForm(FlaskForm):
+    symptoms = MultiCheckboxField(_l("Symptoms now"), validators=[Optional()])
+    close_contact = BooleanField(_l("I was in close contact with a confirmed or suspected case"))
+    contact_date = DateField(_l("Date of the contact"), validators=[Optional(), not_in_future])
+    stays = FieldList(FormField(StayForm), min_entries=3, max_entries=5)
+    entry_date = DateField(_l("Date of entry from overseas"), validators=[Optional(), not_in_future])
+    entry_port = StringField(_l("Port of entry"), validators=[Optional(), Length(max=100)])
+    acknowledge = BooleanField(
+        _l("I declare that the information above is true and complete."),
+        validators=[DataRequired(_l("You must confirm that the declaration is true."))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.symptoms.choices = symptom_choices()
+        places = [("", _l("— none —"))] + divisions.travel_choices(current_language())
+        for stay in self.stays:
+            stay.place.choices = places
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Optional() stops the field's own checks when it is empty, so these live here.
+        if self.close_contact.data and not self.contact_date.data and not self.contact_date.errors:
+            self.contact_date.errors.append(_l("Give the date of the contact."))
+            valid = False
+        if self.entry_date.data and not (self.entry_port.data or "").strip():
+            self.entry_port.errors.append(_l("Give the port where you entered."))
+            valid = False
+        return valid

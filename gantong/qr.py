@@ -7,6 +7,6 @@ def svg(text: str) -> str:
     # make_qr, not make: make() picks a Micro QR for short data, which browser scanners can't read.
     code = segno.make_qr(text, error="m", boost_error=False)
     return code.svg_inline(
-        scale=1, border=4, dark="#000", light="#fff", svgclass="qr-svg", lineclass=None,
+        scale=1, border=4, dark="#000", light=None, svgclass="qr-svg", lineclass=None,
         omitsize=True,
     )

@@ -31,13 +31,19 @@ def _schema():
 
 
 @pytest.fixture
-def app(tmp_path, _schema):
-    config = {
+def app_config():
+    """Test settings; view tests post forms without CSRF tokens (one test checks CSRF itself)."""
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+
+
+@pytest.fixture
+def app(tmp_path, _schema, app_config):
+    config = dict(app_config)
     if not USING_POSTGRES:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite'}"
     app = create_app(config)

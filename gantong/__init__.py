@@ -49,13 +49,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .checkpoint import bp as checkpoint_bp
     from .public import bp as public_bp
     from .resident import bp as resident_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(resident_bp)
+    app.register_blueprint(checkpoint_bp)
+    app.register_blueprint(api_bp)
 
     from . import errors
 
@@ -89,12 +93,26 @@ def _instance_secret(instance_path: str) -> str:
         return handle.read().strip()
 
 
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    # One process on SQLite: WAL lets readers and the writer overlap; the timeout rides out locks.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if _is_sqlite(dbapi_connection):
+        # We issue BEGIN ourselves (below); pysqlite's own deferred BEGIN would get in the way.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(connection):
+    # SQLite refuses at once (no busy wait) to upgrade a read transaction to a write when
+    # another connection wrote in between: "database is locked". Taking the write lock at
+    # BEGIN makes writers queue behind the busy timeout instead. Transactions are short.
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,7 +6,7 @@ from datetime import timedelta
 import click
 from flask.cli import AppGroup
 
-from . import accounts, holders, keys, rules
+from . import accounts, holders, keys, points, rules
 from .extensions import db
 from .models import RiskArea, utcnow
 
@@ -20,7 +20,7 @@ DEMO_ACCOUNTS = [
     ("13900000001", "resident", {}, ("张三", "360102199001011234"), None),
     ("13900000005", "resident", {}, ("李小红", "360102198505052345"), "fever"),
     ("13900000006", "resident", {}, ("王五", "360102197707073456"), "close_contact"),
-    ("13900000002", "staff", {}, None, None),
+    ("13900000002", "staff", {"point": "demo"}, None, None),
     ("13900000003", "officer",
      {"district_code": DEMO_DISTRICT, "badge_number": "DH-0301", "department": "东湖区疾控中心"},
      None, None),
@@ -31,6 +31,8 @@ DEMO_ACCOUNTS = [
 ]
 
 SEED_RISK_AREAS = [("42", "湖北省", 14)]
+DEMO_POINT = {"name": "南昌站北广场", "district_code": DEMO_DISTRICT, "address": "南昌市东湖区二七北路 1 号",
+              "latitude": 28.6654, "longitude": 115.9096}
 
 
 def seed_risk_areas() -> None:
@@ -52,8 +54,12 @@ def demo() -> None:
     """Create the demo accounts and holders (idempotent) and print the logins."""
     seed_risk_areas()
     keys.signing_key()
+    point = points.find_by_name(DEMO_POINT["name"]) or points.add_point(**DEMO_POINT)
     for phone, role, fields, person, declaration in DEMO_ACCOUNTS:
         e164 = "+86" + phone
+        fields = dict(fields)
+        if fields.pop("point", None):
+            fields["point_id"] = point.id
         user = accounts.find_by_phone(e164) or accounts.register(
             e164, DEMO_PASSWORD, role=role, **fields
         )
@@ -104,3 +110,51 @@ def keys_list() -> None:
     for key in db.session.scalars(db.select(SigningKey).order_by(SigningKey.created_at)):
         state = "retired" if key.retired_at else ("signing" if key.signing else "verifying")
         click.echo(f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}")
+
+
+point_cli = AppGroup("point", help="Information points.")
+gantong_cli.add_command(point_cli)
+
+
+@point_cli.command("add")
+@click.argument("name")
+@click.option("--district", required=True, help="Six-digit Jiangxi district code, e.g. 360102.")
+@click.option("--address", default="")
+@click.option("--lat", type=float, default=None)
+@click.option("--lon", type=float, default=None)
+def point_add(name, district, address, lat, lon) -> None:
+    """Add an information point."""
+    from . import divisions
+
+    if district not in divisions.jiangxi_district_codes():
+        raise click.BadParameter("not a Jiangxi district code", param_hint="--district")
+    point = points.add_point(name=name, district_code=district, address=address, latitude=lat, longitude=lon)
+    click.echo(f"point {point.id}: {point.name}")
+
+
+@point_cli.command("token")
+@click.argument("point_id", type=int)
+@click.option("--label", default="")
+def point_token(point_id, label) -> None:
+    """Make a per-point API token for /api/v1/verify; it is shown once, stored hashed."""
+    token = points.new_api_token(point_id, label)
+    click.echo(token)
+
+
+staff_cli = AppGroup("staff", help="Checkpoint staff accounts.")
+gantong_cli.add_command(staff_cli)
+
+
+@staff_cli.command("add")
+@click.argument("phone")
+@click.option("--point", "point_id", type=int, required=True)
+@click.password_option()
+def staff_add(phone, point_id, password) -> None:
+    """Create a staff account bound to one information point."""
+    from . import identity
+    from .models import InformationPoint
+
+    if db.session.get(InformationPoint, point_id) is None:
+        raise click.BadParameter("no such point", param_hint="--point")
+    user = accounts.register(identity.normalise_phone(phone), password, role="staff", point_id=point_id)
+    click.echo(f"staff {user.phone} at point {point_id}")

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from . import rules, tokens
+from . import audit, rules, tokens
 from .extensions import db
-from .models import ColourChange, Declaration, Holder, RiskArea, Stay, User, utcnow
+from .models import (
+    ColourChange,
+    Declaration,
+    DynamicNumber,
+    FeverFinding,
+    Holder,
+    RiskArea,
+    Stay,
+    User,
+    utcnow,
+)
 
 
 class DocumentTaken(Exception):
@@ -71,6 +81,7 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False) 
         db.session.rollback()
         raise DocumentTaken() from error
     db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
+    audit.append("holder.create", "holder", holder.id, actor=account, after={"colour": rules.GREEN})
     db.session.commit()
     return holder
 
@@ -121,7 +132,15 @@ def facts_for(holder: Holder) -> rules.Facts:
         )
         for row in holder.declarations
     )
-    return rules.Facts(declarations=declarations)
+    findings = db.session.scalars(db.select(FeverFinding).where(FeverFinding.holder_id == holder.id))
+    fevers = tuple(
+        rules.CheckpointFever(
+            id=finding.id, at=finding.at, point=finding.point_name,
+            temperature=finding.temperature, voided=finding.voided_at is not None,
+        )
+        for finding in findings
+    )
+    return rules.Facts(declarations=declarations, fevers=fevers)
 
 
 def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
@@ -144,6 +163,10 @@ def refresh_colour(
                 rules=",".join(sorted({hit.rule for hit in result.hits})),
                 actor_id=actor.id if actor else None,
             )
+        )
+        audit.append(
+            "colour.change", "holder", holder.id, actor=actor,
+            before={"colour": holder.colour}, after={"colour": result.colour}, at=moment,
         )
         holder.colour = result.colour
         holder.colour_at = moment
@@ -180,5 +203,40 @@ def colour_history(holder: Holder, limit: int | None = None) -> list[ColourChang
     return list(db.session.scalars(query))
 
 
+NUMBER_STEP = 60
+
+
 def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
-    return tokens.dynamic_number(holder.secret, int((now or utcnow()).timestamp()))
+    """Return the holder's number for this minute, registered so that a checkpoint can look it up."""
+    moment = now or utcnow()
+    number = tokens.dynamic_number(holder.secret, int(moment.timestamp()), step=NUMBER_STEP)
+    start = datetime.fromtimestamp(int(moment.timestamp()) // NUMBER_STEP * NUMBER_STEP, moment.tzinfo)
+    query = db.select(DynamicNumber.id).where(
+        DynamicNumber.holder_id == holder.id, DynamicNumber.number == number
+    )
+    if db.session.scalar(query) is None:
+        # Typed numbers stay good for one more minute, as a printed TOTP would.
+        db.session.execute(
+            db.delete(DynamicNumber).where(
+                DynamicNumber.holder_id == holder.id, DynamicNumber.valid_until < moment
+            )
+        )
+        db.session.add(
+            DynamicNumber(number=number, holder_id=holder.id, valid_from=start,
+                          valid_until=start + timedelta(seconds=2 * NUMBER_STEP))
+        )
+        db.session.commit()
+    return number
+
+
+def holders_by_number(number: str, now: datetime | None = None) -> list[Holder]:
+    """Return the holders whose code shows this number now (almost always one, or none)."""
+    moment = now or utcnow()
+    query = (
+        db.select(Holder)
+        .join(DynamicNumber, DynamicNumber.holder_id == Holder.id)
+        .where(DynamicNumber.number == number, DynamicNumber.valid_from <= moment,
+               DynamicNumber.valid_until > moment)
+        .distinct()
+    )
+    return list(db.session.scalars(query))

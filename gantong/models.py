@@ -59,6 +59,7 @@ class User(UserMixin, db.Model):
     # Officers are scoped to one district; staff will belong to one point.
     district_code: Mapped[str | None] = mapped_column(String(6))
     badge_number: Mapped[str | None] = mapped_column(String(32))
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("information_point.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,6 +67,7 @@ class User(UserMixin, db.Model):
     holders: Mapped[list[Holder]] = relationship(
         back_populates="account", order_by="Holder.id"
     )
+    point: Mapped[InformationPoint | None] = relationship()
 
     @property
     def is_active(self) -> bool:
@@ -171,3 +173,105 @@ class SigningKey(db.Model):
     signing: Mapped[bool] = mapped_column(Boolean, default=False)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class InformationPoint(db.Model):
+    """A checkpoint (station, market, estate gate...) where staff verify codes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointApiToken(db.Model):
+    """A per-point API token for /api/v1/verify; only its hash is kept."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("information_point.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DynamicNumber(db.Model):
+    """An 8-digit number shown under a QR, so a volunteer can type it when the camera fails."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class VerificationRecord(db.Model):
+    """One verification at a checkpoint, and the record the volunteer then submits.
+
+    Opened when a code verifies (never for a refused code); the record fields are filled once,
+    by the first submission of its record id.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), unique=True)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holder.id"), index=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("information_point.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    method: Mapped[str] = mapped_column(String(10))  # camera, photo, number, no_code, api
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    token_colour: Mapped[str | None] = mapped_column(String(6))
+    colour: Mapped[str] = mapped_column(String(6))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    temperature: Mapped[float | None]
+    decision: Mapped[str | None] = mapped_column(String(8))  # pass, refer, deny
+    note: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    accuracy: Mapped[float | None]
+    position_source: Mapped[str | None] = mapped_column(String(8))  # gps, point
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(200))
+
+    point: Mapped[InformationPoint] = relationship()
+    holder: Mapped[Holder | None] = relationship()
+
+    @property
+    def is_fever(self) -> bool:
+        return self.temperature is not None and self.temperature >= 37.3
+
+
+class FeverFinding(db.Model):
+    """A fever found at a checkpoint: a fact for the colour rules.
+
+    Kept apart from the verification record so that purging old records never removes a hit.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(36), unique=True)
+    point_name: Mapped[str] = mapped_column(String(100))
+    temperature: Mapped[float]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """An append-only, hash-chained audit event. Never updated, never deleted."""
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str] = mapped_column(String(40), index=True)
+    before: Mapped[str] = mapped_column(Text, default="{}")
+    after: Mapped[str] = mapped_column(Text, default="{}")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import holders, qr, rules
+from .. import holders, qr, rules, verification
 from ..extensions import db, htmx
 from ..models import Holder, utcnow
 from . import bp
@@ -137,3 +137,11 @@ def history(holder_id: int):
         changes=holders.colour_history(holder),
         declarations=list(reversed(holder.declarations)),
     )
+
+
+@bp.get("/people/<int:holder_id>/checks")
+def checks(holder_id: int):
+    """Where the person's code was checked: date, point, result (never the volunteer)."""
+    holder = own_holder(holder_id)
+    return render_template("resident/checks.html", holder=holder,
+                           records=verification.checks_for_holder(holder))

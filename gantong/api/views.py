@@ -1,0 +1,92 @@
+"""JSON API for checkpoint devices: POST /api/v1/verify (documented in docs/openapi.yaml)."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .. import identity, points, verification
+from ..display import refusal_advice, refusal_title
+from ..extensions import csrf, limiter
+from ..models import utcnow
+from . import bp
+
+
+def _caller():
+    """Return (point, staff) from a per-point bearer token or a staff session, else None."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        point = points.point_for_api_token(header.removeprefix("Bearer ").strip())
+        return (point, None) if point else None
+    if current_user.is_authenticated and current_user.role == "staff" and current_user.point \
+            and current_user.point.active:
+        # A browser session must prove it is our page calling, as forms do.
+        csrf.protect()
+        return current_user.point, current_user._get_current_object()
+    return None
+
+
+def _rate_key() -> str:
+    # Runs before our own before_request, so it reads the credentials itself.
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "point-token:" + hashlib.sha256(header.encode()).hexdigest()[:24]
+    if current_user.is_authenticated:
+        return f"staff:{current_user.get_id()}"
+    return "api:" + (request.remote_addr or "")
+
+
+@bp.before_request
+def authenticate():
+    try:
+        g.api_caller = _caller()
+    except CSRFError:
+        return jsonify(error="csrf", message="Missing or invalid X-CSRFToken header."), 400
+    if g.api_caller is None:
+        return jsonify(error="unauthorised", message="Send a point API token or log in as staff."), 401
+    return None
+
+
+def _hit_json(hit) -> dict:
+    return {"key": hit.key, "rule": hit.rule, "colour": hit.colour, "source": hit.source,
+            "since": hit.since.isoformat(), "until": hit.until.isoformat() if hit.until else None,
+            "needs_transcoding": hit.needs_transcoding}
+
+
+@bp.post("/verify")
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=_rate_key)
+def verify():
+    """Verify a token (or an 8-digit number) and open a verification record for it."""
+    point, staff = g.api_caller
+    body = request.get_json(silent=True) or {}
+    now = utcnow()
+    token = None
+    try:
+        if body.get("token"):
+            holder, token = verification.holder_for_token(str(body["token"]), now)
+        elif body.get("number"):
+            holder = verification.holder_for_number(str(body["number"]), now)
+        else:
+            raise verification.Refused("malformed")
+    except verification.Refused as refusal:
+        return jsonify(result="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
+                       message=refusal_advice(refusal.reason)), 422
+    record, result = verification.open_record(holder, point, staff, "api", token, now)
+    return jsonify(
+        result="verified",
+        colour=record.colour,
+        colour_source="database",
+        token_colour=record.token_colour,
+        token_colour_stale=bool(record.token_colour and record.token_colour != record.colour),
+        holder={"masked_name": identity.mask_name(holder.name),
+                "document": identity.mask_document(holder.doc_number)},
+        reasons=[_hit_json(hit) for hit in result.hits],
+        point={"id": point.id, "name": point.name},
+        record_id=record.record_id,
+        reference=verification.reference_for(record),
+        record_url=url_for("checkpoint.submit_record"),
+        verified_at=record.verified_at.isoformat(),
+    )

@@ -1,0 +1,109 @@
+"""The append-only audit trail: each event carries the hash of the one before it."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .extensions import db
+from .models import AuditEvent, utcnow
+
+GENESIS = "0" * 64
+# Any fixed number: the transaction-scoped PostgreSQL lock that serialises appends.
+_PG_LOCK_KEY = 0x6A7C0DE
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """Serialise the hashed fields: sorted keys, UTC ISO time, no whitespace."""
+    fields = {
+        "seq": event.seq,
+        "at": _utc_iso(event.at),
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+def _lock_chain_head() -> None:
+    # Two writers must not both read the same head and fork the chain. On SQLite every write
+    # transaction already begins IMMEDIATE (see gantong/__init__.py), which serialises them.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+
+
+def append(
+    action: str,
+    subject_type: str,
+    subject_id,
+    *,
+    actor=None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add an event to the current transaction; it commits (or not) with the change it records."""
+    _lock_chain_head()
+    head = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    event = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        at=at or utcnow(),
+        actor_id=getattr(actor, "id", actor),
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        before=json.dumps(before or {}, sort_keys=True, ensure_ascii=False, default=str),
+        after=json.dumps(after or {}, sort_keys=True, ensure_ascii=False, default=str),
+        reason=reason or "",
+        prev_hash=head.hash if head else GENESIS,
+    )
+    event.hash = event_hash(event)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+@dataclass
+class ChainCheck:
+    ok: bool
+    count: int
+    head_hash: str
+    first_broken: int | None = None
+    problem: str = ""
+
+
+def verify_chain(batch: int = 1000) -> ChainCheck:
+    """Walk the whole chain in order; name the first event that does not fit."""
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    last_seq = 0
+    while True:
+        query = db.select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+        page = db.session.scalars(query).all()
+        if not page:
+            return ChainCheck(True, count, prev_hash)
+        for event in page:
+            if event.seq != expected_seq:
+                return ChainCheck(False, count, prev_hash, event.seq,
+                                  f"expected event {expected_seq}, found {event.seq} (deleted or reordered)")
+            if event.prev_hash != prev_hash:
+                return ChainCheck(False, count, prev_hash, event.seq, "does not follow the event before it")
+            if event_hash(event) != event.hash:
+                return ChainCheck(False, count, prev_hash, event.seq, "its content was changed")
+            prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
+        last_seq = page[-1].seq
+        db.session.expunge_all()

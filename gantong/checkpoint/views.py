@@ -1,0 +1,228 @@
+"""Information Point Management: the station page, Scan Code Verification, the records."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from .. import holders, identity, rules, verification
+from ..extensions import csrf, db, limiter
+from ..models import VerificationRecord, utcnow
+from . import bp
+from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, TokenForm, VoidForm
+
+# Who may open what; the record submission is authorised by its signed reference instead.
+OPEN_ENDPOINTS = {"checkpoint.submit_record", "checkpoint.service_worker"}
+OFFICER_ENDPOINTS = {"checkpoint.void"}
+
+
+@bp.before_request
+def require_staff():
+    """Staff of an active point only (officers may void); everyone else gets 403."""
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if current_user.role == "officer" and request.endpoint in OFFICER_ENDPOINTS:
+        return None
+    if current_user.role != "staff" or current_user.point is None or not current_user.point.active:
+        abort(403)
+    return None
+
+
+def staff_key() -> str:
+    return f"staff:{current_user.get_id()}"
+
+
+def own_record(record_id: str) -> VerificationRecord:
+    """Return a record of this staff member's point.
+
+    :raise 404: if it does not exist or belongs to another point.
+    """
+    record = db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))
+    if record is None or record.point_id != current_user.point_id:
+        abort(404)
+    return record
+
+
+def local_day_start(now: datetime) -> datetime:
+    return datetime.combine(rules.local_date(now), time(), rules.SHANGHAI)
+
+
+@bp.get("/")
+def station():
+    """Show the point, today's count and the latest records."""
+    point = current_user.point
+    now = utcnow()
+    today = db.select(db.func.count()).select_from(VerificationRecord).where(
+        VerificationRecord.point_id == point.id, VerificationRecord.verified_at >= local_day_start(now)
+    )
+    latest = db.session.scalars(
+        db.select(VerificationRecord).where(VerificationRecord.point_id == point.id)
+        .order_by(VerificationRecord.verified_at.desc()).limit(10)
+    )
+    return render_template("checkpoint/station.html", point=point, today_count=db.session.scalar(today),
+                           latest=list(latest))
+
+
+@bp.get("/scan")
+def scan():
+    """Scan Code Verification: the camera, with a photo, a number and a no-code lane beside it."""
+    return render_template("checkpoint/scan.html", **_lane_forms())
+
+
+def _lane_forms(**overrides):
+    forms = {"token_form": TokenForm(), "photo_form": PhotoForm(), "number_form": NumberForm(),
+             "no_code_form": NoCodeForm()}
+    forms.update(overrides)
+    return forms
+
+
+@bp.post("/verify")
+@limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=staff_key)
+def verify():
+    """Verify a code read by camera or photo, typed as a number, or found by document."""
+    lane = request.form.get("lane", "token")
+    now = utcnow()
+    point, staff = current_user.point, current_user._get_current_object()
+    token = None
+    try:
+        if lane == "token":
+            form = TokenForm()
+            if not form.validate_on_submit():
+                raise verification.Refused("malformed")
+            holder, token = verification.holder_for_token(form.token.data, now)
+            method = "photo" if form.method.data == "photo" else "camera"
+        elif lane == "photo":
+            form = PhotoForm()
+            if not form.validate_on_submit():
+                return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
+            text = verification.read_photo(form.photo.data.read())
+            holder, token = verification.holder_for_token(text, now)
+            method = "photo"
+        elif lane == "number":
+            form = NumberForm()
+            if not form.validate_on_submit():
+                return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
+            holder = verification.holder_for_number(form.number.data, now)
+            method = "number"
+        elif lane == "no_code":
+            return _no_code_lane(point, staff, now)
+        else:
+            abort(400)
+    except verification.Refused as refusal:
+        return render_template("checkpoint/refused.html", reason=refusal.reason), 200
+    record, _result = verification.open_record(holder, point, staff, method, token, now)
+    return redirect(url_for(".record", record_id=record.record_id), code=303)
+
+
+@limiter.limit(lambda: current_app.config["NO_CODE_LIMIT_PER_STAFF"], key_func=staff_key)
+def _no_code_lane(point, staff, now):
+    form = NoCodeForm()
+    if not form.validate_on_submit():
+        return render_template("checkpoint/scan.html", **_lane_forms(no_code_form=form)), 200
+    try:
+        holder = verification.holder_for_document(form.doc_number.data, form.name.data, staff, point)
+    except verification.Refused as refusal:
+        return render_template("checkpoint/refused.html", reason=refusal.reason), 200
+    record, _result = verification.open_record(holder, point, staff, "no_code", None, now)
+    return redirect(url_for(".record", record_id=record.record_id), code=303)
+
+
+@bp.get("/records/<record_id>")
+def record(record_id: str):
+    """The Verification Record: colour, masked identity, reasons, and the form to fill in."""
+    record = own_record(record_id)
+    form = RecordForm(data={"record_id": record.record_id, "reference": verification.reference_for(record)})
+    return _render_record(record, form)
+
+
+def _render_record(record: VerificationRecord, form: RecordForm):
+    holder = record.holder
+    return render_template(
+        "checkpoint/record.html", record=record, holder=holder, form=form,
+        result=holders.evaluate(holder, utcnow()) if holder else None,
+        masked_document=identity.mask_document(holder.doc_number) if holder else "",
+        void_form=VoidForm(), can_void=verification.can_void(record, current_user),
+    )
+
+
+@bp.post("/records")
+@csrf.exempt
+def submit_record():
+    """Store a record once; a repeat gets the stored one, a different body with the same id 409."""
+    as_json = request.is_json
+    form = RecordForm(MultiDict(request.get_json(silent=True) or {}) if as_json else request.form)
+    if not form.validate():
+        if as_json:
+            return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}), 422
+        if not current_user.is_authenticated or current_user.role != "staff":
+            abort(403)
+        return _render_record(own_record(form.record_id.data or ""), form), 200
+    body = verification.RecordBody(
+        temperature=float(form.temperature.data),
+        decision=form.decision.data,
+        note=(form.note.data or "").strip(),
+        latitude=_float(form.latitude.data),
+        longitude=_float(form.longitude.data),
+        accuracy=_float(form.accuracy.data),
+    )
+    try:
+        stored, created = verification.submit_record(form.reference.data, form.record_id.data, body)
+    except verification.InvalidReference:
+        if as_json:
+            return jsonify(error="invalid_reference"), 403
+        abort(403)
+    except verification.Conflict:
+        if as_json:
+            return jsonify(error="conflict", record_id=form.record_id.data), 409
+        abort(409)
+    if as_json:
+        return jsonify(record_id=stored.record_id, stored=created, fever=stored.is_fever,
+                       colour=stored.holder.colour if stored.holder else None), (201 if created else 200)
+    if stored.is_fever:
+        flash(_("Fever recorded: the code is now yellow. Refer the person to medical staff."))
+    else:
+        flash(_("Record saved."))
+    return redirect(url_for(".station"), code=303)
+
+
+def _float(value) -> float | None:
+    return float(value) if value is not None else None
+
+
+@bp.post("/records/<record_id>/void")
+def void(record_id: str):
+    """Void a mistaken record with a reason; the author or an officer of the district may."""
+    record = db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))
+    if record is None or not verification.can_void(record, current_user):
+        abort(404)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for voiding."))
+        return redirect(url_for(".record", record_id=record_id) if current_user.role == "staff"
+                        else url_for("public.index"), code=303)
+    verification.void_record(record, current_user._get_current_object(), form.reason.data.strip())
+    flash(_("Record voided."))
+    return redirect(url_for(".station") if current_user.role == "staff" else url_for("public.index"), code=303)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker that keeps the checkpoint pages usable offline."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

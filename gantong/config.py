@@ -27,8 +27,8 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;100 per hour"
     LOGIN_LIMIT_PER_ADDRESS = "300 per hour"
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
-    VERIFY_LIMIT_PER_STAFF = "60 per minute;1500 per hour"
-    NO_CODE_LIMIT_PER_STAFF = "20 per hour"
+    VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
+    NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")
     COMPRESS_MIMETYPES = [
         "text/html", "text/css", "text/javascript", "application/javascript",
         "application/json", "image/svg+xml", "text/csv",

@@ -132,3 +132,38 @@ def today():
     from gantong.rules import local_date
 
     return local_date(utcnow())
+
+
+@pytest.fixture
+def make_point(app):
+    def make(name="东湖站", district="360102", latitude=28.68, longitude=115.9):
+        from gantong import points
+
+        with app.app_context():
+            return points.add_point(name=name, district_code=district, address="测试路 1 号",
+                                    latitude=latitude, longitude=longitude).id
+
+    return make
+
+
+@pytest.fixture
+def make_staff(make_user, make_point):
+    def make(point_id=None):
+        point_id = point_id or make_point()
+        user_id, phone = make_user(role="staff", point_id=point_id)
+        return user_id, phone, point_id
+
+    return make
+
+
+@pytest.fixture
+def screen_token(app):
+    """Return a freshly signed screen token for a holder (as the code page would show it)."""
+    def make(holder_id, now=None):
+        from gantong import keys
+        from gantong.models import Holder
+
+        with app.app_context():
+            return keys.signed_screen_token(db.session.get(Holder, holder_id), now)[1]
+
+    return make

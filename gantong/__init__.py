@@ -49,17 +49,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .checkpoint import bp as checkpoint_bp
+    from .entry import bp as entry_bp
     from .public import bp as public_bp
     from .resident import bp as resident_bp
+    from .review import bp as review_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(resident_bp)
     app.register_blueprint(checkpoint_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(entry_bp)
+    app.register_blueprint(admin_bp)
 
     from . import errors
 

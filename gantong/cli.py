@@ -158,3 +158,22 @@ def staff_add(phone, point_id, password) -> None:
         raise click.BadParameter("no such point", param_hint="--point")
     user = accounts.register(identity.normalise_phone(phone), password, role="staff", point_id=point_id)
     click.echo(f"staff {user.phone} at point {point_id}")
+
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+gantong_cli.add_command(audit_cli)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; name the first broken event and print the head hash."""
+    from . import audit
+
+    check = audit.verify_chain()
+    if check.ok:
+        click.echo(f"ok: {check.count} events; head hash {check.head_hash}")
+        click.echo("Keep the head hash somewhere else: deleting the newest events shows only against it.")
+    else:
+        click.echo(f"BROKEN at event {check.first_broken}: {check.problem}")
+        click.echo(f"{check.count} events verified before it; last good hash {check.head_hash}")
+        raise SystemExit(1)

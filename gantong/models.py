@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):
     point_id: Mapped[int | None] = mapped_column(ForeignKey("information_point.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Accounts made by an admin get a one-time password that must be changed at first login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     holders: Mapped[list[Holder]] = relationship(
@@ -160,6 +162,10 @@ class ColourChange(db.Model):
     # The rules of the active hits, comma-separated, so the page can say why.
     rules: Mapped[str] = mapped_column(String(200), default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Why, in the words of the decision that caused it (an officer's reason), if any.
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship()
 
 
 class SigningKey(db.Model):
@@ -237,6 +243,10 @@ class VerificationRecord(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # A paper code's serial, or a partner issuer's token (we hold no record of their holders).
+    paper_serial: Mapped[str | None] = mapped_column(String(16))
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("trusted_issuer.id"))
+    partner_code_id: Mapped[str | None] = mapped_column(String(64))
 
     point: Mapped[InformationPoint] = relationship()
     holder: Mapped[Holder | None] = relationship()
@@ -275,3 +285,145 @@ class AuditEvent(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OfficialRecord(db.Model):
+    """A case status recorded by an officer with its legal basis.
+
+    One that would turn a code red stays pending until a second, different officer of the same
+    district approves it; only records in force count for the colour.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # confirmed, suspected, close_contact, cleared
+    contact_date: Mapped[date | None] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(100))  # case or notice number
+    department: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, in_force, rejected
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    holder: Mapped[Holder] = relationship()
+
+
+class Application(db.Model):
+    """A transcoding application (转码): the holder asks that named hits be cleared."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    hit_keys: Mapped[str] = mapped_column(Text)  # comma-separated keys of the hits to clear
+    grounds: Mapped[str] = mapped_column(String(20))  # isolation_completed, negative_test, other
+    test_date: Mapped[date | None] = mapped_column(Date)
+    institution: Mapped[str] = mapped_column(String(100), default="")
+    report_number: Mapped[str] = mapped_column(String(64), default="")
+    isolation_end: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    holder: Mapped[Holder] = relationship()
+
+
+class Claim(db.Model):
+    """My Claim (我的申诉): the holder says a fact behind their code is wrong."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    hit_key: Mapped[str] = mapped_column(String(100), default="")  # the fact said to be wrong
+    wrong_fact: Mapped[str] = mapped_column(Text)
+    correct_fact: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    acknowledged: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # What the accepted claim wrote: "declaration:<id>" or "official:<id>" (never an edit in place).
+    correction: Mapped[str] = mapped_column(String(40), default="")
+
+    holder: Mapped[Holder] = relationship()
+
+
+class Clearance(db.Model):
+    """A hit cleared by an approved application or an accepted claim."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    hit_key: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # application:<id> or claim:<id>
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """A message to a holder's account about a colour change or a decision."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # Parameters for the translated message, as JSON: the text is made in the reader's language.
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PreEntry(db.Model):
+    """A registration before arrival: overseas returnees, foreigners, people from Hubei."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))  # overseas_returnee, foreigner, hubei
+    origin_country: Mapped[str | None] = mapped_column(String(2))
+    origin_division: Mapped[str | None] = mapped_column(String(6))
+    entry_port: Mapped[str] = mapped_column(String(100), default="")
+    transport_number: Mapped[str] = mapped_column(String(20), default="")
+    planned_arrival: Mapped[date] = mapped_column(Date)
+    destination_district: Mapped[str] = mapped_column(String(6), index=True)
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    actual_arrival: Mapped[date | None] = mapped_column(Date)
+    arrival_source: Mapped[str | None] = mapped_column(String(20))  # checkpoint, officer
+    arrival_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    holder: Mapped[Holder] = relationship()
+
+
+class PaperCode(db.Model):
+    """A printed code: a long-lived paper token with its own serial and no colour."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(16), unique=True)
+    kid: Mapped[str] = mapped_column(String(8), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    printed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    holder: Mapped[Holder] = relationship()
+
+
+class TrustedIssuer(db.Model):
+    """Another issuer whose codes our checkpoints accept (mutual recognition)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(100), default="")
+    kid: Mapped[str] = mapped_column(String(8), unique=True)
+    public_jwk: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

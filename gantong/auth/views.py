@@ -26,9 +26,8 @@ login_manager.login_message = None
 
 def home_for(user) -> str:
     """Return where a user lands after logging in."""
-    if user.role == "staff":
-        return url_for("checkpoint.station")
-    return url_for("resident.people")
+    homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
+    return url_for(homes.get(user.role, "resident.people"))
 
 
 def _account_key() -> str:

@@ -1,0 +1,2 @@
+"""Pre-entry registration and paper codes."""
+from . import bp  # noqa: F401

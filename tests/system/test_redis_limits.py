@@ -1,0 +1,50 @@
+"""With RATELIMIT_STORAGE_URI pointing at Redis, the login limit holds across app instances
+(as it must across gunicorn workers and hosts)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from gantong import create_app
+from gantong.accounts import register
+from gantong.extensions import db, limiter
+
+REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not reachable at {REDIS}")
+        pytest.skip("Redis is not running")
+    return REDIS
+
+
+def test_login_limit_is_shared_through_redis(tmp_path, redis_url):
+    phone = "+8613" + str(uuid.uuid4().int)[:9]
+    config = {"TESTING": True, "SECRET_KEY": "r", "WTF_CSRF_ENABLED": False,
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.sqlite'}",
+              "RATELIMIT_STORAGE_URI": redis_url}
+    first = create_app(config)
+    with first.app_context():
+        db.create_all()
+        register(phone, "correct horse")
+    try:
+        statuses = [first.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
+                    for _ in range(6)]
+        # A second app instance (another worker) sees the same counters.
+        second = create_app(config)
+        statuses += [second.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
+                     for _ in range(5)]
+        assert statuses == [200] * 10 + [429]
+    finally:
+        limiter.reset()
+        with first.app_context():
+            db.engine.dispose()

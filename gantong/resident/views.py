@@ -116,12 +116,15 @@ def code_card_context(holder: Holder, result: rules.Result, now) -> dict:
     from .. import keys
 
     token, text = keys.signed_screen_token(holder, now)
+    number = holders.dynamic_number(holder, now)
+    # Drawing the QR is the slow part (segno's mask search): let other requests in first.
+    db.session.commit()
     return {
         "holder": holder,
         "result": result,
         "token": token,
         "qr_svg": qr.svg(text),
-        "number": holders.dynamic_number(holder, now),
+        "number": number,
         "now": now,
         "refresh": current_app.config["QR_REFRESH_SECONDS"],
     }

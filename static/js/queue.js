@@ -5,7 +5,9 @@
   var endpoint = script.dataset.endpoint;
   var KEY = "gantong-record-queue";
   var FAILED = "gantong-record-failed";
+  var NOTICE = "gantong-record-notice";
   var sending = false;
+  var answers = {}; // record id -> the server's answer, for records this page sent
 
   function load(key) {
     try { return JSON.parse(localStorage.getItem(key)) || []; } catch (e) { return []; }
@@ -22,6 +24,14 @@
       el.hidden = parts.length === 0;
       el.dataset.waiting = String(waiting);
     });
+    // A record saved here while offline has been sent since (by this tab or another one).
+    var offline = document.getElementById("offline-status");
+    var recordForm = document.getElementById("record-form");
+    if (offline && recordForm && !offline.hidden && offline.dataset.sent) {
+      var id = recordForm.elements.record_id.value;
+      var pending = function (item) { return item.record_id === id; };
+      if (!load(KEY).some(pending) && !load(FAILED).some(pending)) offline.textContent = offline.dataset.sent;
+    }
   }
 
   function enqueue(body) {
@@ -50,6 +60,7 @@
           });
         } catch (e) { break; }
         if (response.status >= 500) break;
+        answers[item.record_id] = response.ok ? await response.json().catch(function () { return {}; }) : null;
         remove(item.record_id);
         if (response.status >= 400) {
           var failed = load(FAILED);
@@ -90,6 +101,10 @@
       await flush();
       var stillWaiting = load(KEY).some(function (item) { return item.record_id === body.record_id; });
       if (!stillWaiting && script.dataset.done) {
+        // Say on the next page what the server said, as the page does without JavaScript.
+        var answer = answers[body.record_id];
+        var notice = answer && (answer.fever ? form.dataset.fever : form.dataset.saved);
+        try { if (notice) sessionStorage.setItem(NOTICE, notice); } catch (e) { /* private mode */ }
         window.location.assign(script.dataset.done);
         return;
       }
@@ -98,6 +113,18 @@
       offline.textContent = offline.dataset.saved;
       offline.hidden = false;
     });
+  }
+
+  // The notice of a record sent from the previous page (see above).
+  var lastNotice = null;
+  try { lastNotice = sessionStorage.getItem(NOTICE); sessionStorage.removeItem(NOTICE); } catch (e) { /* none */ }
+  var main = document.querySelector("main");
+  if (lastNotice && main) {
+    var flash = document.createElement("p");
+    flash.className = "flash";
+    flash.setAttribute("role", "status");
+    flash.textContent = lastNotice;
+    main.insertBefore(flash, main.firstChild);
   }
 
   if ("serviceWorker" in navigator && script.dataset.sw) {

@@ -15,7 +15,19 @@
   function save(key, items) { localStorage.setItem(key, JSON.stringify(items)); }
 
   function render() {
-    var waiting = load(KEY).length, failed = load(FAILED).length;
+    var waiting = load(KEY).length, failedItems = load(FAILED), failed = failedItems.length;
+    document.querySelectorAll("[data-queue-failed]").forEach(function (list) {
+      list.textContent = "";
+      failedItems.forEach(function (item) {
+        var li = document.createElement("li");
+        li.textContent = item.record_id.slice(0, 8) + " · HTTP " + item.status;
+        list.appendChild(li);
+      });
+      list.hidden = failed === 0;
+    });
+    document.querySelectorAll("[data-queue-dismiss]").forEach(function (button) {
+      button.hidden = failed === 0;
+    });
     document.querySelectorAll("[data-queue-status]").forEach(function (el) {
       var parts = [];
       if (waiting) parts.push(waiting === 1 ? el.dataset.one : el.dataset.many.replace("{n}", waiting));
@@ -45,8 +57,18 @@
     save(KEY, load(KEY).filter(function (item) { return item.record_id !== recordId; }));
   }
 
+  // One tab sends at a time (a Web Lock where the browser has them), so three open tabs do not
+  // each send the whole queue over a slow link; `wait` queues behind a tab that is sending.
+  function flush(wait) {
+    if (navigator.locks) {
+      return navigator.locks.request("gantong-record-queue", wait ? {} : { ifAvailable: true },
+        function (lock) { return lock ? flushNow() : null; });
+    }
+    return flushNow();
+  }
+
   // Send what waits, oldest first; stop at the first network failure and try again later.
-  async function flush() {
+  async function flushNow() {
     if (sending) return;
     sending = true;
     try {
@@ -98,8 +120,16 @@
       var body = {};
       new FormData(form).forEach(function (value, name) { body[name] = value; });
       enqueue(body);
-      await flush();
+      await flush(true);
       var stillWaiting = load(KEY).some(function (item) { return item.record_id === body.record_id; });
+      var refused = load(FAILED).filter(function (item) { return item.record_id === body.record_id; })[0];
+      if (refused) {
+        // The server will never take this body (a 403, 409 or 422): say so here, stay on the page.
+        var problem = document.getElementById("offline-status");
+        problem.textContent = form.dataset.refused.replace("{status}", refused.status);
+        problem.hidden = false;
+        return;
+      }
       if (!stillWaiting && script.dataset.done) {
         // Say on the next page what the server said, as the page does without JavaScript.
         var answer = answers[body.record_id];
@@ -130,9 +160,12 @@
   if ("serviceWorker" in navigator && script.dataset.sw) {
     navigator.serviceWorker.register(script.dataset.sw).catch(function () {});
   }
-  window.addEventListener("online", flush);
+  document.querySelectorAll("[data-queue-dismiss]").forEach(function (button) {
+    button.addEventListener("click", function () { save(FAILED, []); render(); });
+  });
+  window.addEventListener("online", function () { flush(false); });
   window.addEventListener("storage", render);
-  setInterval(flush, 5000);
+  setInterval(function () { flush(false); }, 5000);
   render();
-  flush();
+  flush(false);
 })();

@@ -67,6 +67,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(entry_bp)
     app.register_blueprint(admin_bp)
 
+    from .account import bp as account_bp
+    from .stats import bp as stats_bp
+
+    app.register_blueprint(account_bp)
+    app.register_blueprint(stats_bp)
+
     from . import errors
 
     errors.init_app(app)

@@ -6,12 +6,27 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Session
+
 from .extensions import db
 from .models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 # Any fixed number: the transaction-scoped PostgreSQL lock that serialises appends.
 _PG_LOCK_KEY = 0x6A7C0DE
+
+
+class AppendOnly(Exception):
+    """Something tried to change or delete an audit event."""
+
+
+@orm_event.listens_for(Session, "before_flush")
+def _refuse_changes(session, flush_context, instances) -> None:
+    # The app only ever appends: an ORM update or delete of an event is a bug or an attack.
+    for obj in [*session.dirty, *session.deleted]:
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnly(f"audit event {obj.seq} may not be changed or deleted")
 
 
 def _utc_iso(moment: datetime) -> str:

@@ -102,6 +102,26 @@ def keys_rotate() -> None:
     click.echo(f"new signing key {key.kid}")
 
 
+@keys_cli.command("retire")
+@click.argument("kid")
+@click.option("--force", is_flag=True, help="Retire even though live paper codes depend on the key.")
+def keys_retire(kid, force) -> None:
+    """End a key: its codes are refused from now on; refused while live paper codes depend on it."""
+    try:
+        dependants = keys.retire(kid, force=force)
+    except keys.KeyNotRetirable as error:
+        raise click.ClickException(str(error)) from None
+    except keys.KeyInUse as error:
+        click.echo(f"refused: {len(error.paper_codes)} live paper codes depend on key {kid}; "
+                   "reprint them first (or retire with --force):", err=True)
+        for paper in error.paper_codes:
+            click.echo(f"  {paper.serial}  holder {paper.holder_id}  expires {paper.expires_at:%Y-%m-%d}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"key {kid} retired")
+    for paper in dependants:
+        click.echo(f"  no longer valid: paper code {paper.serial} (holder {paper.holder_id})")
+
+
 @keys_cli.command("list")
 def keys_list() -> None:
     """List the signing keys and their state."""

@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         refusal_advice=refusal_advice,
     )
     app.jinja_env.filters.update(mask_name=identity.mask_name, moment_seconds=moment_seconds)
+    init_review_helpers(app)
 
 
 DECISION_LABELS = {
@@ -130,6 +131,34 @@ REFUSALS = {
         _l("No holder found"),
         _l("No holder has this document number with this name. Check both; the person may need to register."),
     ),
+    "key_retired": (
+        _l("Code signed by a retired key"),
+        _l("This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."),
+    ),
+    "paper_revoked": (
+        _l("Paper code reported lost"),
+        _l("This paper code was reported lost and replaced by a new one. Do not accept it: ask for the current code, or check the document in the no-code lane."),
+    ),
+    "paper_unknown": (
+        _l("Unknown paper code"),
+        _l("No paper code with this serial was issued here. Ask for the current code, or check the document in the no-code lane."),
+    ),
+    "issuer_inactive": (
+        _l("Issuer no longer recognised"),
+        _l("This code comes from an issuer that is no longer on our trust list. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "issuer_expired": (
+        _l("Issuer's recognition has ended"),
+        _l("This code comes from an issuer whose recognition period has ended. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "issuer_not_yet_valid": (
+        _l("Issuer not recognised yet"),
+        _l("This code comes from an issuer whose recognition has not started yet. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "partner_paper": (
+        _l("Paper code of another issuer"),
+        _l("A paper code from another issuer carries no colour, and we hold no record of its holder. Ask for their electronic code or a Gantong code."),
+    ),
 }
 
 
@@ -143,3 +172,96 @@ def refusal_title(reason: str) -> str:
 
 def refusal_advice(reason: str) -> str:
     return str(REFUSALS.get(reason, REFUSALS["malformed"])[1])
+
+
+# Transparency and review: who changed a code, and the states of applications, claims and records.
+
+GROUNDS_LABELS = {
+    "isolation_completed": _l("Isolation completed"),
+    "negative_test": _l("Negative nucleic-acid test"),
+    "other": _l("Other"),
+}
+
+REQUEST_STATES = {
+    "pending": _l("Pending"),
+    "approved": _l("Approved"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+    "in_force": _l("In force"),
+}
+
+QUEUE_KINDS = {
+    "application": _l("Transcoding application"),
+    "claim": _l("Claim"),
+    "official": _l("Official record"),
+}
+
+
+def officer_label(user) -> str:
+    """Return an officer's department and badge number, as the holder sees them."""
+    if user is None:
+        return ""
+    return str(_l("%(department)s, badge %(badge)s", department=user.department or "",
+                  badge=user.badge_number or ""))
+
+
+def change_by(change) -> str:
+    """Say who made a colour change: an officer's department and badge, or where it came from."""
+    actor = change.actor
+    if actor is None:
+        return str(_l("automatic")) if change.before else ""
+    if actor.role == "officer":
+        return officer_label(actor)
+    if actor.role == "staff":
+        return str(_l("checkpoint"))
+    return str(_l("own declaration"))
+
+
+def change_why(change) -> str:
+    """Return the rules behind a colour change, and the deciding officer's words if any."""
+    why = change_reason(change)
+    return str(_l("%(rules)s: %(reason)s", rules=why, reason=change.reason)) if change.reason else why
+
+
+def hit_rule(key: str) -> str:
+    """Name the rule of a hit from its key (for hits that are no longer active)."""
+    rule = key.split(":", 1)[0]
+    return str(RULE_NAMES.get(rule, rule)) if key else str(_l("something else"))
+
+
+def grounds_label(grounds: str) -> str:
+    return str(GROUNDS_LABELS.get(grounds, grounds))
+
+
+def state_label(state: str) -> str:
+    return str(REQUEST_STATES.get(state, state))
+
+
+def queue_kind(kind: str) -> str:
+    return str(QUEUE_KINDS.get(kind, kind))
+
+
+def correction_label(correction: str) -> str:
+    """Say what an accepted claim wrote, from its "kind:id" reference."""
+    kind, _sep, number = correction.partition(":")
+    labels = {
+        "declaration": _l("a new declaration (no. %(number)s) without the wrong fact", number=number),
+        "official": _l("an official record \"cleared\" (no. %(number)s)", number=number),
+        "clearance": _l("the fact was cleared"),
+    }
+    return str(labels.get(kind, correction))
+
+
+def notification_text(notification) -> str:
+    from .notifications import message
+
+    return message(notification)
+
+
+def init_review_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        officer_label=officer_label, change_by=change_by, change_why=change_why, hit_rule=hit_rule,
+        grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
+        notification_text=notification_text, correction_label=correction_label,
+    )

@@ -7,14 +7,16 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, rules, tokens
+from . import audit, notifications, rules, tokens
 from .extensions import db
 from .models import (
+    Clearance,
     ColourChange,
     Declaration,
     DynamicNumber,
     FeverFinding,
     Holder,
+    OfficialRecord,
     RiskArea,
     Stay,
     User,
@@ -56,8 +58,13 @@ def document_registered(identity: Identity) -> bool:
     return db.session.scalar(query) is not None
 
 
-def add_holder(account: User | None, identity: Identity, is_self: bool = False) -> Holder:
-    """Create a code holder; raise DocumentTaken if the document is registered already."""
+def add_holder(account: User | None, identity: Identity, is_self: bool = False, *,
+               actor: User | None = None, commit: bool = True) -> Holder:
+    """Create a code holder; raise DocumentTaken if the document is registered already.
+
+    `actor` is who registered the person when it is not the account (an officer); with
+    commit=False the caller finishes the transaction (pre-entry, paper code).
+    """
     if document_registered(identity):
         raise DocumentTaken()
     holder = Holder(
@@ -81,8 +88,9 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False) 
         db.session.rollback()
         raise DocumentTaken() from error
     db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
-    audit.append("holder.create", "holder", holder.id, actor=account, after={"colour": rules.GREEN})
-    db.session.commit()
+    audit.append("holder.create", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN})
+    if commit:
+        db.session.commit()
     return holder
 
 
@@ -132,6 +140,10 @@ def facts_for(holder: Holder) -> rules.Facts:
         )
         for row in holder.declarations
     )
+    # A pre-entry's quarantine counts from the actual arrival once known (preentry imports us).
+    from .preentry import arrival_facts
+
+    declarations, arrival_date = arrival_facts(holder, declarations)
     findings = db.session.scalars(db.select(FeverFinding).where(FeverFinding.holder_id == holder.id))
     fevers = tuple(
         rules.CheckpointFever(
@@ -140,7 +152,35 @@ def facts_for(holder: Holder) -> rules.Facts:
         )
         for finding in findings
     )
-    return rules.Facts(declarations=declarations, fevers=fevers)
+    in_force = db.session.scalars(
+        db.select(OfficialRecord)
+        .where(OfficialRecord.holder_id == holder.id, OfficialRecord.state == "in_force")
+        .order_by(OfficialRecord.id)
+    )
+    official_records = tuple(
+        rules.OfficialRecord(
+            id=record.id, status=record.status,
+            # In force from the second officer's approval, not from the first officer's draft.
+            at=record.decided_at or record.recorded_at,
+            contact_date=record.contact_date, basis=record.basis, department=record.department,
+        )
+        for record in in_force
+    )
+    clearances = db.session.execute(
+        db.select(Clearance.hit_key, Clearance.source).where(Clearance.holder_id == holder.id)
+    ).all()
+    cleared = frozenset(key for key, _source in clearances)
+    # An accepted claim says the fact was wrong, not that it has run its course.
+    retracted = frozenset(key for key, source in clearances if source.startswith("claim:"))
+    return rules.Facts(declarations=declarations, fevers=fevers, official_records=official_records,
+                       cleared=cleared, retracted=retracted, arrival_date=arrival_date)
+
+
+def lock(holder: Holder) -> None:
+    """Serialise decisions about one holder until the transaction ends."""
+    # On SQLite every write transaction begins IMMEDIATE and holds the database lock already.
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 
 
 def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
@@ -148,9 +188,11 @@ def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
 
 
 def refresh_colour(
-    holder: Holder, now: datetime | None = None, actor: User | None = None, commit: bool = True
+    holder: Holder, now: datetime | None = None, actor: User | None = None, commit: bool = True,
+    reason: str = "",
 ) -> rules.Result:
-    """Recompute the holder's colour; store it, with a history row, if it changed."""
+    """Recompute the colour; a change is stored with a history row, an audit event and a notice."""
+    # `reason` is the deciding officer's words, shown to the holder beside the change.
     moment = now or utcnow()
     result = evaluate(holder, moment)
     if result.colour != holder.colour:
@@ -162,12 +204,15 @@ def refresh_colour(
                 after=result.colour,
                 rules=",".join(sorted({hit.rule for hit in result.hits})),
                 actor_id=actor.id if actor else None,
+                reason=reason,
             )
         )
         audit.append(
             "colour.change", "holder", holder.id, actor=actor,
             before={"colour": holder.colour}, after={"colour": result.colour}, at=moment,
+            reason=reason,
         )
+        notifications.colour_changed(holder, holder.colour, result.colour, reason, moment)
         holder.colour = result.colour
         holder.colour_at = moment
         if commit:

@@ -250,6 +250,7 @@ class VerificationRecord(db.Model):
 
     point: Mapped[InformationPoint] = relationship()
     holder: Mapped[Holder | None] = relationship()
+    issuer: Mapped[TrustedIssuer | None] = relationship()
 
     @property
     def is_fever(self) -> bool:

@@ -102,6 +102,9 @@ class Facts:
     fevers: tuple[CheckpointFever, ...] = ()
     official_records: tuple[OfficialRecord, ...] = ()
     cleared: frozenset[str] = frozenset()
+    # Keys of hits whose fact an accepted claim found wrong: they never applied, so they end
+    # at once, whatever their own end condition (a close contact that never happened).
+    retracted: frozenset[str] = frozenset()
     arrival_date: date | None = None
 
 
@@ -164,6 +167,7 @@ def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Res
         *_risk_area_hits(facts, risk_areas, today),
         *_overseas_entry_hits(facts, today),
     ]
+    hits = [hit for hit in hits if hit.key not in facts.retracted]
     hits.sort(key=lambda hit: (-COLOUR_ORDER[hit.colour], hit.since, hit.key))
     return Result(colour=worst_colour(hit.colour for hit in hits), hits=tuple(hits))
 

@@ -12,9 +12,18 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, holders, keys, rules, tokens
+from . import audit, holders, issuers, paper, preentry, rules, tokens
 from .extensions import db
-from .models import FeverFinding, Holder, InformationPoint, User, VerificationRecord, utcnow
+from .models import (
+    FeverFinding,
+    Holder,
+    InformationPoint,
+    SigningKey,
+    TrustedIssuer,
+    User,
+    VerificationRecord,
+    utcnow,
+)
 
 FEVER = rules.FEVER_THRESHOLD
 DECISIONS = ("pass", "refer", "deny")
@@ -56,12 +65,55 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verification-reference")
 
 
-def holder_for_token(text: str, now: datetime) -> tuple[Holder, tokens.Token]:
-    """Verify a scanned token and return its holder; raise Refused with the reason."""
+def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | None]:
+    """Verify a scanned token, ours or a trusted issuer's; raise Refused with the reason.
+
+    Returns the token and its issuer (None for our own codes).
+    """
     try:
-        token = tokens.verify(text.strip(), keys.verification_keys(), int(now.timestamp()))
+        claimed = tokens.decode(text)
     except tokens.TokenError as error:
         raise Refused(error.reason) from error
+    own_key = db.session.get(SigningKey, claimed.kid)
+    issuer = None if own_key is not None else issuers.by_kid(claimed.kid)
+    if own_key is not None:
+        public = tokens.public_key_from_bytes(own_key.public_key)
+    elif issuer is not None:
+        public = issuers.public_key(issuer)
+    else:
+        raise Refused("unknown_key")
+    try:
+        token = tokens.verify(text, {claimed.kid: public}, int(now.timestamp()))
+    except tokens.TokenError as error:
+        raise Refused(error.reason) from error
+    # Checked after the signature, so only a genuine code learns that its key is no longer trusted.
+    if own_key is not None and own_key.retired_at is not None:
+        raise Refused("key_retired")
+    if issuer is not None:
+        issuer_state = issuers.state(issuer, now)
+        if issuer_state != issuers.TRUSTED:
+            raise Refused(f"issuer_{issuer_state}")
+        if token.type == tokens.PAPER:
+            # It carries no colour, and we hold no record of the partner's holders to look one up.
+            raise Refused("partner_paper")
+    return token, issuer
+
+
+def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.Token]:
+    """Verify a scanned token and return its holder; raise Refused with the reason.
+
+    The holder is None for a trusted partner's code: we hold no record of their holders.
+    """
+    token, issuer = read_token(text, now)
+    if issuer is not None:
+        return None, token
+    if token.type == tokens.PAPER:
+        paper_code = paper.by_serial(token.subject)
+        if paper_code is None or paper_code.kid != token.kid:
+            raise Refused("paper_unknown")
+        if paper_code.revoked_at is not None:
+            raise Refused("paper_revoked")
+        return paper_code.holder, token
     holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
     if holder is None:
         raise Refused("unknown_holder")
@@ -118,21 +170,36 @@ def read_photo(data: bytes) -> str:
 
 
 def open_record(
-    holder: Holder, point: InformationPoint, staff: User | None, method: str,
+    holder: Holder | None, point: InformationPoint, staff: User | None, method: str,
     token: tokens.Token | None, now: datetime,
 ) -> tuple[VerificationRecord, rules.Result]:
-    """Open a verification record; the colour comes from the database, refreshed now."""
-    result = holders.refresh_colour(holder, now, commit=False)
+    """Open a verification record; the colour comes from the database, refreshed now.
+
+    A trusted partner's code (holder None) keeps the colour its token carries: the record names
+    the issuer and the partner's code id instead of a holder.
+    """
     record = VerificationRecord(
         record_id=str(uuid.uuid4()),
-        holder_id=holder.id,
         point_id=point.id,
         staff_id=staff.id if staff else None,
         method=method,
         verified_at=now,
         token_colour=token.colour if token else None,
-        colour=result.colour,
     )
+    if holder is None:
+        issuer = issuers.by_kid(token.kid) if token else None
+        if issuer is None:
+            raise ValueError("a record without a holder needs a partner's token")
+        result = rules.Result(colour=token.colour, hits=())
+        record.issuer_id, record.partner_code_id = issuer.id, token.subject
+    else:
+        # The first verification in the province is a pre-entry holder's actual arrival.
+        preentry.note_checkpoint_arrival(holder, now, actor=staff)
+        result = holders.refresh_colour(holder, now, commit=False)
+        record.holder_id = holder.id
+        if token is not None and token.type == tokens.PAPER:
+            record.paper_serial = token.subject
+    record.colour = result.colour
     db.session.add(record)
     db.session.commit()
     return record, result

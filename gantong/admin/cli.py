@@ -1,2 +1,55 @@
-"""This feature's `flask gantong ...` commands (registered on the shared group)."""
-from ..cli import gantong_cli  # noqa: F401
+"""This feature's `flask gantong ...` commands (registered on the shared group): purge, backup."""
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+from flask import current_app
+
+from .. import backups, retention
+from ..cli import gantong_cli
+
+
+def retention_days() -> int:
+    """RETENTION_DAYS from the app's config or the environment; 28 by default."""
+    value = current_app.config.get("RETENTION_DAYS") or os.environ.get("RETENTION_DAYS")
+    return int(value) if value else retention.DEFAULT_RETENTION_DAYS
+
+
+@gantong_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Keep this many days (default: RETENTION_DAYS, or 28).")
+@click.option("--batch", type=click.IntRange(min=1), default=retention.BATCH_SIZE,
+              help="Records deleted per transaction.")
+def purge(days, batch) -> None:
+    """Delete verification records older than the retention period; safe to run from cron."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    retention.log.addHandler(handler)
+    retention.log.setLevel(logging.INFO)
+    try:
+        result = retention.purge_verification_records(days or retention_days(), batch=batch)
+    finally:
+        retention.log.removeHandler(handler)
+    click.echo(f"{result.deleted} verification records verified before "
+               f"{result.cutoff.isoformat()} deleted; fever findings and other hits kept")
+
+
+@gantong_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup(path) -> None:
+    """Copy the live SQLite database to PATH (online backup); on PostgreSQL, print pg_dump's line."""
+    try:
+        integrity = backups.backup_sqlite(path)
+    except backups.NotSQLite as refusal:
+        click.echo("flask gantong backup copies SQLite databases only. On PostgreSQL run:", err=True)
+        click.echo(f"  {refusal}", err=True)
+        click.echo("and restore with: pg_restore --clean --if-exists --dbname \"$DATABASE_URL\" "
+                   f"\"{path}\"", err=True)
+        raise SystemExit(2) from None
+    except FileExistsError:
+        raise click.BadParameter("exists already; choose a new file", param_hint="PATH") from None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="PATH") from None
+    click.echo(f"backup written to {os.path.abspath(path)}; integrity check: {integrity}")

@@ -1,8 +1,49 @@
-"""Administrators: districts, points, accounts, risk areas, issuers, statistics, audit."""
-from flask import abort, render_template
+"""Administrators: districts, points, accounts, risk areas, issuers, exports, the audit trail."""
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import (
+    admin_accounts,
+    audit,
+    audit_search,
+    exports,
+    issuers,
+    point_admin,
+    points,
+    risk_areas,
+    statistics,
+)
+from ..accounts import PhoneTaken
+from ..extensions import db, htmx
+from ..models import InformationPoint, PointApiToken, RiskArea
 from . import bp
+from .forms import (
+    ROLE_LABELS,
+    AccountForm,
+    ActiveForm,
+    AuditFilterForm,
+    BindingForm,
+    ConfirmForm,
+    DistrictFilterForm,
+    ExportForm,
+    IssuerEditForm,
+    IssuerForm,
+    PointForm,
+    RiskAreaForm,
+    TokenForm,
+)
 
 
 @bp.before_request
@@ -13,7 +54,403 @@ def require_admin():
         abort(403)
 
 
+@bp.context_processor
+def labels():
+    return {"role_labels": ROLE_LABELS}
+
+
+def _whole_or_fragment(whole: str, fragment: str, target: str = "results", **context):
+    """The whole page, or only the part an htmx request swaps in."""
+    if htmx and htmx.target == target:
+        return render_template(fragment, **context)
+    return render_template(whole, **context)
+
+
+def _shown_once(html: str):
+    """A page carrying a secret shown once: no cache may keep it."""
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
 @bp.get("/")
 def index():
     """The admin home."""
     return render_template("admin/index.html")
+
+
+@bp.get("/districts")
+def districts():
+    """List Jiangxi's districts with their points and holders."""
+    return render_template("admin/districts.html", rows=statistics.districts_overview())
+
+
+# Information points
+
+
+def _point_or_404(point_id: int) -> InformationPoint:
+    """Return the point.
+
+    :raise 404: if there is none with this id.
+    """
+    return db.get_or_404(InformationPoint, point_id)
+
+
+@bp.get("/points")
+def list_points():
+    """List information points, filtered by district."""
+    district = request.args.get("district", "")
+    rows, has_next = point_admin.list_points(district, _page_number())
+    return _whole_or_fragment("admin/points.html", "admin/_points.html", rows=rows, has_next=has_next,
+                              page=_page_number(), district=district,
+                              filter_form=DistrictFilterForm(request.args))
+
+
+def _point_details(form: PointForm) -> point_admin.PointDetails:
+    return point_admin.PointDetails(
+        name=form.name.data.strip(), district_code=form.district.data,
+        address=(form.address.data or "").strip(), latitude=form.latitude.number,
+        longitude=form.longitude.number)
+
+
+@bp.route("/points/new", methods=["GET", "POST"])
+def new_point():
+    """Add an information point."""
+    form = PointForm()
+    if form.validate_on_submit():
+        details = _point_details(form)
+        point = points.add_point(details.name, details.district_code, details.address,
+                                 details.latitude, details.longitude, actor=current_user)
+        flash(_("Point added: %(name)s.", name=point.name))
+        return redirect(url_for(".point", point_id=point.id), code=303)
+    return render_template("admin/point_new.html", form=form)
+
+
+def _render_point(point: InformationPoint, form: PointForm | None = None, new_token: str | None = None,
+                  token_form: TokenForm | None = None, active_form: ActiveForm | None = None):
+    if form is None:
+        form = PointForm(formdata=None, data={
+            "name": point.name, "district": point.district_code, "address": point.address,
+            "latitude": "" if point.latitude is None else str(point.latitude),
+            "longitude": "" if point.longitude is None else str(point.longitude)})
+    return render_template(
+        "admin/point.html", point=point, form=form, tokens=point_admin.api_tokens(point),
+        staff=point_admin.staff_at(point), new_token=new_token, token_form=token_form or TokenForm(),
+        active_form=active_form or ActiveForm(), confirm_form=ConfirmForm())
+
+
+@bp.route("/points/<int:point_id>", methods=["GET", "POST"])
+def point(point_id: int):
+    """Show a point: edit its details and position, its API tokens, its staff."""
+    point = _point_or_404(point_id)
+    form = PointForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        point_admin.update_point(point, _point_details(form), actor=current_user)
+        flash(_("Point saved."))
+        return redirect(url_for(".point", point_id=point.id), code=303)
+    return _render_point(point, form)
+
+
+@bp.post("/points/<int:point_id>/active")
+def point_active(point_id: int):
+    """Take a point out of use, or back into use, with a reason."""
+    point = _point_or_404(point_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        return _render_point(point, active_form=form)
+    point_admin.set_point_active(point, not point.active, actor=current_user, reason=form.reason.data.strip())
+    flash(_("Point back in use.") if point.active else _("Point out of use: its staff and API tokens can no longer verify."))
+    return redirect(url_for(".point", point_id=point.id), code=303)
+
+
+@bp.post("/points/<int:point_id>/tokens")
+def new_token(point_id: int):
+    """Make an API token for the point and show it once."""
+    point = _point_or_404(point_id)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _render_point(point, token_form=form)
+    token = points.new_api_token(point.id, (form.label.data or "").strip(), actor=current_user)
+    return _shown_once(_render_point(point, new_token=token, token_form=TokenForm(formdata=None)))
+
+
+@bp.post("/points/<int:point_id>/tokens/<int:token_id>/revoke")
+def revoke_token(point_id: int, token_id: int):
+    """Revoke one of the point's API tokens."""
+    point = _point_or_404(point_id)
+    token = db.session.get(PointApiToken, token_id)
+    if token is None or token.point_id != point.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        points.revoke_api_token(token.id, actor=current_user)
+        flash(_("Token revoked."))
+    return redirect(url_for(".point", point_id=point.id), code=303)
+
+
+# Accounts
+
+
+def _account_or_404(user_id: int):
+    """Return a staff, officer or admin account.
+
+    :raise 404: if there is none with this id (residents' accounts are not managed here).
+    """
+    user = admin_accounts.managed_account(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _binding(form) -> admin_accounts.Binding:
+    return admin_accounts.Binding(
+        point_id=int(form.point.data) if form.point.data else None,
+        district_code=form.district.data or None,
+        badge_number=(form.badge_number.data or "").strip() or None,
+        department=(form.department.data or "").strip() or None)
+
+
+@bp.get("/accounts")
+def accounts():
+    """List staff, officers and admins, filtered by role and number."""
+    role, phone = request.args.get("role", ""), request.args.get("phone", "").strip()
+    listing = admin_accounts.list_accounts(role, phone, _page_number())
+    return _whole_or_fragment("admin/accounts.html", "admin/_accounts.html", listing=listing,
+                              role=role, phone=phone)
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+def new_account():
+    """Create a staff, officer or admin account with a one-time password."""
+    form = AccountForm()
+    if not form.is_submitted():
+        form.role.data = request.args.get("role", "staff")
+        form.point.data = request.args.get("point", "")
+    if form.validate_on_submit():
+        try:
+            user, password = admin_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
+                                                           actor=current_user)
+        except PhoneTaken:
+            form.phone.errors.append(_("This number has an account already."))
+        else:
+            return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
+                                               created=True))
+    return render_template("admin/account_new.html", form=form)
+
+
+def _render_account(user, form: BindingForm | None = None, active_form: ActiveForm | None = None):
+    if form is None:
+        form = BindingForm(formdata=None, role=user.role, data={
+            "point": str(user.point_id or ""), "district": user.district_code or "",
+            "badge_number": user.badge_number or "", "department": user.department or ""})
+    return render_template("admin/account.html", user=user, form=form,
+                           active_form=active_form or ActiveForm(), confirm_form=ConfirmForm())
+
+
+@bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
+def account(user_id: int):
+    """Show an account: its point or district, deactivation, a new one-time password."""
+    user = _account_or_404(user_id)
+    form = BindingForm(role=user.role) if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        admin_accounts.update_binding(user, _binding(form), actor=current_user)
+        flash(_("Account saved."))
+        return redirect(url_for(".account", user_id=user.id), code=303)
+    return _render_account(user, form)
+
+
+@bp.post("/accounts/<int:user_id>/active")
+def account_active(user_id: int):
+    """Deactivate an account (its sessions end at once) or reactivate it, with a reason."""
+    user = _account_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        return _render_account(user, active_form=form)
+    try:
+        admin_accounts.set_active(user, not user.active, actor=current_user, reason=form.reason.data.strip())
+    except admin_accounts.OwnAccount:
+        form.reason.errors.append(_("You cannot deactivate your own account."))
+        return _render_account(user, active_form=form)
+    flash(_("Account reactivated.") if user.active else _("Account deactivated: its sessions have ended."))
+    return redirect(url_for(".account", user_id=user.id), code=303)
+
+
+@bp.post("/accounts/<int:user_id>/password")
+def reset_password(user_id: int):
+    """Give the account a new one-time password and show it once."""
+    user = _account_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".account", user_id=user.id), code=303)
+    password = admin_accounts.reset_password(user, actor=current_user)
+    return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
+                                       created=False))
+
+
+# Risk areas
+
+
+def _area_details(form: RiskAreaForm) -> risk_areas.AreaDetails:
+    return risk_areas.AreaDetails(
+        code=form.code.data, name=(form.name.data or "").strip() or risk_areas.default_name(form.code.data),
+        days=form.days.data, active_from=form.active_from.data, active_to=form.active_to.data,
+        active=form.active.data)
+
+
+def _area_saved(area: RiskArea, changed: int):
+    flash(_("Key area saved: %(name)s. Stored colours changed: %(count)s.", name=area.name, count=changed))
+    return redirect(url_for(".risk_areas_list"), code=303)
+
+
+@bp.get("/risk-areas")
+def risk_areas_list():
+    """List the key areas and their quarantine days."""
+    return render_template("admin/risk_areas.html", areas=risk_areas.list_areas())
+
+
+@bp.route("/risk-areas/new", methods=["GET", "POST"])
+def new_risk_area():
+    """Add a key area."""
+    form = RiskAreaForm()
+    if form.validate_on_submit():
+        return _area_saved(*risk_areas.save_area(None, _area_details(form), actor=current_user))
+    return render_template("admin/risk_area.html", form=form, area=None)
+
+
+@bp.route("/risk-areas/<int:area_id>", methods=["GET", "POST"])
+def risk_area(area_id: int):
+    """Change a key area: its code, days, dates, or whether it is in force."""
+    area = db.get_or_404(RiskArea, area_id)
+    form = RiskAreaForm(obj=area if request.method == "GET" else None)
+    if form.validate_on_submit():
+        return _area_saved(*risk_areas.save_area(area, _area_details(form), actor=current_user))
+    return render_template("admin/risk_area.html", form=form, area=area)
+
+
+# Trusted issuers
+
+
+@bp.get("/issuers")
+def issuers_list():
+    """The trust list: issuers whose codes our checkpoints accept."""
+    return render_template("admin/issuers.html", issuers=issuers.list_issuers(), state=issuers.state)
+
+
+def _issuer_error(form, error: issuers.IssuerError) -> None:
+    field = getattr(form, error.field or "name", None) or form.name
+    field.errors.append(_(str(error)))
+
+
+@bp.route("/issuers/new", methods=["GET", "POST"])
+def new_issuer():
+    """Put an issuer on the trust list."""
+    form = IssuerForm()
+    if form.validate_on_submit():
+        try:
+            issuer = issuers.add_issuer(
+                form.name.data, form.region.data or "", form.jwk.data, form.valid_from_moment(),
+                form.valid_to_moment(), actor=current_user, kid=(form.kid.data or "").strip() or None)
+        except issuers.IssuerError as error:
+            _issuer_error(form, error)
+        else:
+            flash(_("Issuer added: %(name)s.", name=issuer.name))
+            return redirect(url_for(".issuer", issuer_id=issuer.id), code=303)
+    return render_template("admin/issuer_new.html", form=form)
+
+
+def _issuer_or_404(issuer_id: int):
+    """Return the issuer.
+
+    :raise 404: if there is none with this id.
+    """
+    issuer = issuers.get(issuer_id)
+    if issuer is None:
+        abort(404)
+    return issuer
+
+
+def _render_issuer(issuer, form=None, active_form=None):
+    if form is None:
+        form = IssuerEditForm.for_issuer(issuer)
+    return render_template("admin/issuer.html", issuer=issuer, form=form, state=issuers.state,
+                           active_form=active_form or ActiveForm())
+
+
+@bp.route("/issuers/<int:issuer_id>", methods=["GET", "POST"])
+def issuer(issuer_id: int):
+    """Show an issuer; change its name, region or validity (its key never changes)."""
+    issuer = _issuer_or_404(issuer_id)
+    form = IssuerEditForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            issuers.update_issuer(issuer.id, form.name.data, form.region.data or "", form.valid_from_moment(),
+                                  form.valid_to_moment(), actor=current_user)
+        except issuers.IssuerError as error:
+            db.session.rollback()
+            _issuer_error(form, error)
+        else:
+            flash(_("Issuer saved."))
+            return redirect(url_for(".issuer", issuer_id=issuer.id), code=303)
+    return _render_issuer(issuer, form)
+
+
+@bp.post("/issuers/<int:issuer_id>/active")
+def issuer_active(issuer_id: int):
+    """Stop or resume trusting an issuer's codes, with a reason."""
+    issuer = _issuer_or_404(issuer_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        return _render_issuer(issuer, active_form=form)
+    issuers.set_active(issuer.id, not issuer.active, actor=current_user, reason=form.reason.data.strip())
+    flash(_("Issuer trusted again.") if issuer.active else _("Issuer no longer trusted: its codes are refused."))
+    return redirect(url_for(".issuer", issuer_id=issuer.id), code=303)
+
+
+# Exports
+
+
+@bp.route("/exports", methods=["GET", "POST"])
+def export():
+    """Download verification records or applications as CSV, by district and days."""
+    form = ExportForm()
+    if not form.is_submitted():
+        form.start.data, form.end.data = statistics.default_range(statistics.today(), days=28)
+    if form.validate_on_submit():
+        selection = exports.ExportFilter(form.district.data or "", form.start.data, form.end.data)
+        header, rows = exports.start_export(form.kind.data, selection, actor=current_user)
+        response = Response(stream_with_context(exports.csv_chunks(header, rows)),
+                            mimetype="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{exports.filename(form.kind.data, selection)}"')
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return render_template("admin/export.html", form=form)
+
+
+# The audit trail
+
+
+@bp.get("/audit")
+def audit_trail():
+    """The audit trail, newest first, with filters and the chain check."""
+    form = AuditFilterForm(request.args)
+    selection = audit_search.AuditFilter()
+    if request.args and form.validate():
+        selection = audit_search.AuditFilter(
+            action=(form.action.data or "").strip(), subject=(form.subject.data or "").strip(),
+            actor_id=int(form.actor.data) if (form.actor.data or "").strip() else None,
+            start=form.start.data, end=form.end.data)
+    before = request.args.get("before", type=int)
+    listing = audit_search.search(selection, before)
+    next_args = {**request.args.to_dict(), "before": listing.next_before}
+    return _whole_or_fragment("admin/audit.html", "admin/_audit.html", form=form, listing=listing,
+                              next_args=next_args)
+
+
+@bp.get("/audit/check")
+def audit_check():
+    """Check the whole hash chain and show the result."""
+    check = audit.verify_chain()
+    return _whole_or_fragment("admin/audit_check.html", "admin/_chain.html", target="chain", check=check)

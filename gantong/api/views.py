@@ -78,11 +78,15 @@ def verify():
     return jsonify(
         result="verified",
         colour=record.colour,
-        colour_source="database",
+        # A partner's code: we hold no record of its holder, so its token's colour stands.
+        colour_source="database" if holder else "token",
         token_colour=record.token_colour,
         token_colour_stale=bool(record.token_colour and record.token_colour != record.colour),
         holder={"masked_name": identity.mask_name(holder.name),
-                "document": identity.mask_document(holder.doc_number)},
+                "document": identity.mask_document(holder.doc_number)} if holder else None,
+        issuer={"name": record.issuer.name, "region": record.issuer.region,
+                "partner_code_id": record.partner_code_id} if record.issuer else None,
+        paper_serial=record.paper_serial,
         reasons=[_hit_json(hit) for hit in result.hits],
         point={"id": point.id, "name": point.name},
         record_id=record.record_id,

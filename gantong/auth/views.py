@@ -26,6 +26,9 @@ login_manager.login_message = None
 
 def home_for(user) -> str:
     """Return where a user lands after logging in."""
+    if user.must_change_password:
+        # An account made by an admin replaces its one-time password first.
+        return url_for("account.change_password")
     homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
     return url_for(homes.get(user.role, "resident.people"))
 

@@ -5,11 +5,22 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import divisions, identity, rules
 from ..choices import countries, document_types, symptom_choices
+from ..display import GROUNDS_LABELS
 from ..forms import MultiCheckboxField
 from ..i18n import current_language
 from ..models import utcnow
@@ -121,3 +132,77 @@ class DeclarationForm(FlaskForm):
             self.entry_port.errors.append(_l("Give the port where you entered."))
             valid = False
         return valid
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ApplicationForm(FlaskForm):
+    """Apply for transcoding: the reasons to clear, the grounds, and the evidence for them."""
+
+    hits = MultiCheckboxField(
+        _l("Reasons to clear"), validators=[DataRequired(_l("Choose at least one reason to clear."))]
+    )
+    grounds = RadioField(_l("Grounds"), validators=[DataRequired(_l("Choose the grounds."))])
+    test_date = DateField(_l("Test date"), validators=[Optional(), not_in_future])
+    institution = StringField(_l("Testing institution"), validators=[Optional(), Length(max=100)],
+                              filters=[_strip])
+    report_number = StringField(_l("Report number"), validators=[Optional(), Length(max=64)], filters=[_strip])
+    isolation_end = DateField(_l("Isolation end date"), validators=[Optional(), not_in_future])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[_strip])
+
+    def __init__(self, hit_keys: list[str], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hits.choices = [(key, key) for key in hit_keys]
+        self.grounds.choices = list(GROUNDS_LABELS.items())
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # The evidence each ground needs; Optional() fields can't say so themselves.
+        needed = {
+            "negative_test": [(self.test_date, _l("Give the date of the test.")),
+                              (self.institution, _l("Give the institution that did the test.")),
+                              (self.report_number, _l("Give the number of the test report."))],
+            "isolation_completed": [(self.isolation_end, _l("Give the date the isolation ended."))],
+            "other": [(self.note, _l("Explain the grounds in the note."))],
+        }.get(self.grounds.data, [])
+        for field, message in needed:
+            if not field.data and not field.errors:
+                field.errors.append(message)
+                valid = False
+        return valid
+
+
+OTHER_FACT = "other"
+
+
+class ClaimForm(FlaskForm):
+    """My Claim: which fact is wrong, the correct fact, why, and the truthfulness acknowledgement."""
+
+    fact = RadioField(_l("Which fact is wrong"), validators=[DataRequired(_l("Choose the fact that is wrong."))])
+    wrong_fact = TextAreaField(
+        _l("What is wrong"), filters=[_strip],
+        validators=[DataRequired(_l("Say what is wrong.")), Length(max=1000)],
+    )
+    correct_fact = TextAreaField(
+        _l("The correct fact"), filters=[_strip],
+        validators=[DataRequired(_l("Give the correct fact.")), Length(max=1000)],
+    )
+    explanation = TextAreaField(_l("Explanation"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+    acknowledge = BooleanField(
+        _l("I declare that this claim is true; I know that a false claim is against the law."),
+        validators=[DataRequired(_l("You must confirm that the claim is true."))],
+    )
+
+    def __init__(self, hit_keys: list[str], *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fact.choices = [(key, key) for key in hit_keys] + [(OTHER_FACT, OTHER_FACT)]
+
+    @property
+    def hit_key(self) -> str:
+        return "" if self.fact.data == OTHER_FACT else self.fact.data
+
+
+class WithdrawForm(FlaskForm):
+    """Withdraw a pending application or claim: a button, with its CSRF token."""

@@ -5,11 +5,11 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import holders, qr, rules, verification
+from .. import applications, claims, holders, notifications, official, qr, rules, verification
 from ..extensions import db, htmx
-from ..models import Holder, utcnow
+from ..models import Application, Claim, Holder, User, utcnow
 from . import bp
-from .forms import DeclarationForm, IdentityForm, today
+from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm, today
 
 
 @bp.before_request
@@ -109,6 +109,7 @@ def code(holder_id: int):
         **context,
         people=current_user.holders,
         history=holders.colour_history(holder, limit=3),
+        unread=notifications.unread_count(current_user),
     )
 
 
@@ -139,6 +140,7 @@ def history(holder_id: int):
         holder=holder,
         changes=holders.colour_history(holder),
         declarations=list(reversed(holder.declarations)),
+        officers=official.officers_among(declaration.author_id for declaration in holder.declarations),
     )
 
 
@@ -148,3 +150,116 @@ def checks(holder_id: int):
     holder = own_holder(holder_id)
     return render_template("resident/checks.html", holder=holder,
                            records=verification.checks_for_holder(holder))
+
+
+def own_request(model, item_id: int):
+    """Return an application or claim about one of the account's people.
+
+    :raise 404: if it does not exist or is about someone else's person.
+    """
+    item = db.session.get(model, item_id)
+    if item is None or item.holder.account_id != current_user.id:
+        abort(404)
+    return item
+
+
+@bp.route("/people/<int:holder_id>/apply", methods=["GET", "POST"])
+def apply(holder_id: int):
+    """Apply for transcoding: name the reasons to clear and give the evidence."""
+    holder = own_holder(holder_id)
+    hits = applications.open_hits(holder)
+    form = ApplicationForm([hit.key for hit in hits])
+    if hits and form.validate_on_submit():
+        evidence = applications.Evidence(
+            grounds=form.grounds.data, test_date=form.test_date.data, institution=form.institution.data or "",
+            report_number=form.report_number.data or "", isolation_end=form.isolation_end.data,
+            note=form.note.data or "",
+        )
+        try:
+            item = applications.apply(holder, form.hits.data, evidence, current_user)
+        except applications.HitsUnavailable:
+            form.hits.errors.append(_("A reason you chose has an application pending already, or has ended."))
+        else:
+            flash(_("Application sent. An officer of your district will decide; you will be notified."))
+            return redirect(url_for(".application", application_id=item.id), code=303)
+    return render_template("resident/apply.html", holder=holder, form=form, hits=hits,
+                           pending=applications.pending_keys(holder), today=today())
+
+
+@bp.route("/people/<int:holder_id>/claim", methods=["GET", "POST"])
+def file_claim(holder_id: int):
+    """My Claim: say which fact behind the code is wrong, and what is right."""
+    holder = own_holder(holder_id)
+    hits = claims.open_hits(holder)
+    form = ClaimForm([hit.key for hit in hits])
+    if form.validate_on_submit():
+        try:
+            item = claims.file(holder, form.hit_key, form.wrong_fact.data, form.correct_fact.data,
+                               form.explanation.data or "", current_user)
+        except claims.FactUnavailable:
+            form.fact.errors.append(_("This fact has a claim pending already, or is no longer behind the code."))
+        else:
+            flash(_("Claim sent. An officer of your district will decide; you will be notified."))
+            return redirect(url_for(".claim", claim_id=item.id), code=303)
+    return render_template("resident/claim.html", holder=holder, form=form, hits=hits)
+
+
+@bp.get("/people/<int:holder_id>/requests")
+def requests(holder_id: int):
+    """The person's transcoding applications and claims, and where each stands."""
+    holder = own_holder(holder_id)
+    return render_template("resident/requests.html", holder=holder,
+                           applications=applications.for_holder(holder), claims=claims.for_holder(holder))
+
+
+@bp.get("/applications/<int:application_id>")
+def application(application_id: int):
+    """One transcoding application: what it asks, its evidence and the decision."""
+    item = own_request(Application, application_id)
+    return render_template("resident/application.html", item=item, holder=item.holder, form=WithdrawForm(),
+                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+def withdraw_application(application_id: int):
+    """Withdraw a pending application."""
+    item = own_request(Application, application_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            applications.withdraw(item, current_user)
+        except applications.NotPending:
+            flash(_("This was decided already."))
+        else:
+            flash(_("Application withdrawn."))
+    return redirect(url_for(".application", application_id=item.id), code=303)
+
+
+@bp.get("/claims/<int:claim_id>")
+def claim(claim_id: int):
+    """One claim: the fact it names, the correct fact and the decision."""
+    item = own_request(Claim, claim_id)
+    return render_template("resident/claim_detail.html", item=item, holder=item.holder, form=WithdrawForm(),
+                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+
+
+@bp.post("/claims/<int:claim_id>/withdraw")
+def withdraw_claim(claim_id: int):
+    """Withdraw a pending claim."""
+    item = own_request(Claim, claim_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            claims.withdraw(item, current_user)
+        except claims.NotPending:
+            flash(_("This was decided already."))
+        else:
+            flash(_("Claim withdrawn."))
+    return redirect(url_for(".claim", claim_id=item.id), code=303)
+
+
+@bp.get("/notifications")
+def notices():
+    """The account's notifications, newest first; opening the list marks them read."""
+    items = notifications.for_account(current_user)
+    unread = {item.id for item in items if item.read_at is None}
+    notifications.mark_read(current_user)
+    return render_template("resident/notifications.html", items=items, unread=unread)

@@ -1,8 +1,15 @@
 """District officers: review queues, decisions, official records."""
-from flask import abort, render_template
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from . import bp
+from .. import applications, claims, official
+from ..extensions import db, htmx
+from ..models import Application, Claim, Holder, OfficialRecord
+from . import bp, queries
+from .forms import ClaimDecisionForm, DecisionForm, OfficialRecordForm, QueueFilterForm, SearchForm
 
 
 @bp.before_request
@@ -13,7 +20,145 @@ def require_officer():
         abort(403)
 
 
+def district_holder(holder_id: int) -> Holder:
+    """Return a holder of the officer's district.
+
+    :raise 404: if the holder does not exist or lives in another district.
+    """
+    holder = db.session.get(Holder, holder_id)
+    if holder is None or holder.district_code != current_user.district_code:
+        abort(404)
+    return holder
+
+
+def district_item(model, item_id: int):
+    """Return an application, claim or official record about a holder of the officer's district.
+
+    :raise 404: if it does not exist or its holder lives in another district.
+    """
+    item = db.session.get(model, item_id)
+    if item is None or item.holder.district_code != current_user.district_code:
+        abort(404)
+    return item
+
+
+def officer():
+    return current_user._get_current_object()
+
+
 @bp.get("/")
 def queue():
-    """The officer's home."""
-    return render_template("review/queue.html")
+    """The district's pending applications, claims and records, oldest first; htmx gets the list."""
+    filters = QueueFilterForm(formdata=request.args)
+    filters.validate()
+    kind = "" if filters.kind.errors else filters.kind.data or ""
+    age = 0 if filters.age.errors else int(filters.age.data or 0)
+    page_number = filters.page.data if not filters.page.errors and filters.page.data else 1
+    context = {
+        "filters": filters,
+        "queue": queries.pending_queue(current_user.district_code, kind, age, page_number,
+                                       per_page=current_app.config.get("REVIEW_PAGE_SIZE", queries.PER_PAGE)),
+        "kind": kind,
+        "age": filters.age.data if age else "",
+        "search": SearchForm(formdata=None),
+    }
+    if htmx and htmx.target == "queue-list":
+        return render_template("review/_queue_list.html", **context)
+    return render_template("review/queue.html", **context)
+
+
+@bp.get("/people")
+def people():
+    """Find the district's people by document number or full name."""
+    search = SearchForm(formdata=request.args)
+    found = queries.find_people(current_user.district_code, search.q.data or "") if search.validate() else []
+    return render_template("review/people.html", search=search, found=found)
+
+
+def _render_person(holder: Holder, record_form: OfficialRecordForm):
+    return render_template("review/person.html", record_form=record_form, **queries.person_file(holder))
+
+
+@bp.get("/people/<int:holder_id>")
+def person(holder_id: int):
+    """A person's file: identity, declarations, hits, checks, history, records and requests."""
+    return _render_person(district_holder(holder_id), OfficialRecordForm())
+
+
+@bp.post("/people/<int:holder_id>/records")
+def add_record(holder_id: int):
+    """Record an official case status with its legal basis."""
+    holder = district_holder(holder_id)
+    form = OfficialRecordForm()
+    if not form.validate_on_submit():
+        return _render_person(holder, form)
+    entry = official.record(holder, officer(), form.status.data, form.basis.data, form.contact_date.data)
+    if entry.state == official.PENDING:
+        flash(_("Recorded. It takes effect when a second officer of the district approves it."))
+    else:
+        flash(_("Recorded. It is in force."))
+    return redirect(url_for(".record", record_id=entry.id), code=303)
+
+
+def _render_request(template: str, item, form, **extra):
+    """Render an application or claim above the holder's whole file, which the decision weighs."""
+    person_file = queries.person_file(item.holder)
+    hits = {hit.key: hit for hit in person_file["result"].hits}
+    return render_template(template, item=item, form=form, hits=hits, **person_file, **extra)
+
+
+@bp.route("/applications/<int:application_id>", methods=["GET", "POST"])
+def application(application_id: int):
+    """A transcoding application and its evidence; approve or reject it with a reason."""
+    item = district_item(Application, application_id)
+    form = DecisionForm("application")
+    if form.validate_on_submit():
+        try:
+            applications.decide(item, officer(), form.decision.data == "approve", form.reason.data)
+        except applications.NotPending:
+            flash(_("This was decided already."))
+        else:
+            flash(_("Application approved.") if item.status == "approved" else _("Application rejected."))
+        return redirect(url_for(".application", application_id=item.id), code=303)
+    return _render_request("review/application.html", item, form)
+
+
+@bp.route("/claims/<int:claim_id>", methods=["GET", "POST"])
+def claim(claim_id: int):
+    """A claim and the fact it names; accept (writing the correction) or reject it with a reason."""
+    item = district_item(Claim, claim_id)
+    needs_basis = claims.hit_source(item.hit_key) == "official"
+    form = ClaimDecisionForm(needs_basis=needs_basis)
+    if form.validate_on_submit():
+        try:
+            claims.decide(item, officer(), form.decision.data == "accept", form.reason.data, form.basis.data)
+        except claims.NotPending:
+            flash(_("This was decided already."))
+        else:
+            flash(_("Claim accepted.") if item.status == "accepted" else _("Claim rejected."))
+        return redirect(url_for(".claim", claim_id=item.id), code=303)
+    return _render_request("review/claim.html", item, form, needs_basis=needs_basis)
+
+
+@bp.route("/records/<int:record_id>", methods=["GET", "POST"])
+def record(record_id: int):
+    """An official record; a second officer approves it, anyone of the district may reject it."""
+    item = district_item(OfficialRecord, record_id)
+    form = DecisionForm("official")
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == "approve":
+                official.approve(item, officer(), form.reason.data)
+                flash(_("Approved: the record is in force."))
+            else:
+                official.reject(item, officer(), form.reason.data)
+                flash(_("Rejected: the record has no effect."))
+        except official.SelfApproval:
+            abort(403)
+        except official.NotPending:
+            flash(_("This was decided already."))
+        return redirect(url_for(".record", record_id=item.id), code=303)
+    # Nobody approves their own record: its author is offered only the withdrawal.
+    own = item.recorded_by == current_user.id
+    return render_template("review/record.html", item=item, form=form, own=own, holder=item.holder,
+                           users=queries.users_by_id({item.recorded_by, item.approved_by}))

@@ -1,12 +1,13 @@
 // The live time on the code page ticks, so a screenshot is easy to tell from a live code.
+// Shown in Asia/Shanghai time, as every date in the app is, whatever the phone's time zone.
 (function () {
-  function pad(n) { return String(n).padStart(2, "0"); }
+  var format = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
   function tick() {
-    document.querySelectorAll("time[data-live]").forEach(function (el) {
-      var now = new Date();
-      el.textContent = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate()) +
-        " " + pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
-    });
+    var text = format.format(new Date());
+    document.querySelectorAll("time[data-live]").forEach(function (el) { el.textContent = text; });
   }
   tick();
   setInterval(tick, 1000);

@@ -658,3 +658,17 @@ def test_clearing_keys_never_worsens_the_colour(facts, areas, now, data):
     after = evaluate(replace(facts, cleared=cleared), areas, now)
     assert COLOUR_ORDER[after.colour] <= COLOUR_ORDER[before.colour]
     assert set(keys(after)) <= set(keys(before))
+
+
+def test_a_retracted_close_contact_ends_at_once():
+    """An accepted claim found the contact never happened: red ends now, not after 14 days."""
+    now = datetime(2026, 3, 5, 12, tzinfo=SHANGHAI)
+    declaration = Declaration(id=1, made_at=now, symptoms=frozenset(), close_contact=True,
+                              contact_date=date(2026, 3, 4))
+    facts = Facts(declarations=(declaration,))
+    assert evaluate(facts, [], now).colour == RED
+    cleared_only = Facts(declarations=(declaration,), cleared=frozenset({"close_contact:decl:1"}))
+    assert evaluate(cleared_only, [], now).colour == RED
+    retracted = Facts(declarations=(declaration,), cleared=frozenset({"close_contact:decl:1"}),
+                      retracted=frozenset({"close_contact:decl:1"}))
+    assert evaluate(retracted, [], now).colour == GREEN

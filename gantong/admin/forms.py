@@ -1,0 +1,267 @@
+"""Administration forms: points, accounts, risk areas, tokens, exports, audit filters."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from .. import divisions, exports, rules
+from ..forms import PhoneField
+from ..i18n import current_language
+from ..models import InformationPoint
+
+
+def district_choices(blank: str | None = None) -> list[SelectChoice]:
+    """Jiangxi's districts, grouped under their city, in the UI language."""
+    language = current_language()
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    for code in divisions.jiangxi_district_codes():
+        city = divisions.get(code[:4])
+        choices.append(SelectChoice(
+            code, divisions.local_name(divisions.get(code), language),
+            optgroup=divisions.local_name(city, language) if city else None))
+    return choices
+
+
+class Coordinate:
+    """A decimal number within bounds, kept as typed on errors; data becomes a float or None."""
+
+    def __init__(self, low: float, high: float, message):
+        self.low, self.high, self.message = low, high, message
+
+    def __call__(self, form, field):
+        text = (field.data or "").strip()
+        if not text:
+            field.number = None
+            return
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is None or not self.low <= number <= self.high:
+            raise ValidationError(self.message)
+        field.number = number
+
+
+class PointForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the point's name.")), Length(max=100)])
+    district = SelectField(_l("District"), validators=[DataRequired(_l("Choose the district."))])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    latitude = StringField(_l("Latitude"), validators=[
+        Coordinate(-90, 90, _l("A latitude is a number from -90 to 90, e.g. 28.6654."))])
+    longitude = StringField(_l("Longitude"), validators=[
+        Coordinate(-180, 180, _l("A longitude is a number from -180 to 180, e.g. 115.9096."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(blank="—")
+
+    def validate_longitude(self, field):
+        # The position is used when a volunteer's phone gives none: half a position is none.
+        if bool((self.latitude.data or "").strip()) != bool((field.data or "").strip()):
+            raise ValidationError(_l("Give both latitude and longitude, or neither."))
+
+
+class ActiveForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Say why.")), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[Optional(), Length(max=100)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"),
+               "admin": _l("Administrator")}
+
+
+def point_choices(blank: str) -> list[SelectChoice]:
+    from ..point_admin import active_points
+
+    language = current_language()
+    return [SelectChoice("", blank)] + [
+        SelectChoice(str(point.id), point.name, optgroup=divisions.display_name(point.district_code, language))
+        for point in active_points()
+    ]
+
+
+class BindingFields(FlaskForm):
+    """Where the account works; which fields count depends on its role."""
+
+    # No Optional(): it would stop the checks below, which decide by role what is required.
+    point = SelectField(_l("Information point"), default="")
+    district = SelectField(_l("District"), default="")
+    badge_number = StringField(_l("Badge number"), validators=[Length(max=32)])
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=100)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.point.choices = point_choices(blank="—")
+        self.district.choices = district_choices(blank="—")
+
+    def role_value(self) -> str:
+        raise NotImplementedError
+
+    def validate_point(self, field):
+        if self.role_value() == "staff":
+            if not field.data:
+                raise ValidationError(_l("Staff work at an information point: choose one."))
+            from ..extensions import db
+
+            point = db.session.get(InformationPoint, int(field.data))
+            if point is None or not point.active:
+                raise ValidationError(_l("Choose a point that is in use."))
+
+    def validate_district(self, field):
+        if self.role_value() == "officer" and not field.data:
+            raise ValidationError(_l("Officers work for one district: choose it."))
+
+    def validate_badge_number(self, field):
+        if self.role_value() == "officer" and not (field.data or "").strip():
+            raise ValidationError(_l("Enter the officer's badge number."))
+
+
+class AccountForm(BindingFields):
+    role = RadioField(_l("Role"), choices=[SelectChoice(key, label) for key, label in ROLE_LABELS.items()],
+                      validators=[InputRequired(_l("Choose a role."))])
+    phone = PhoneField(_l("Mobile number"), validators=[DataRequired(_l("Enter the mobile number."))])
+
+    def role_value(self) -> str:
+        return self.role.data or ""
+
+
+class BindingForm(BindingFields):
+    def __init__(self, *args, role: str, **kwargs):
+        self._role = role
+        super().__init__(*args, **kwargs)
+
+    def role_value(self) -> str:
+        return self._role
+
+
+class RiskAreaForm(FlaskForm):
+    code = StringField(_l("Division code"), validators=[DataRequired(_l("Enter a division code."))])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    days = IntegerField(_l("Quarantine days"), default=14, validators=[
+        InputRequired(_l("Enter the number of days.")),
+        NumberRange(1, 60, _l("Between 1 and 60 days."))])
+    active_from = DateField(_l("Key area from"), validators=[Optional()])
+    active_to = DateField(_l("Key area to"), validators=[Optional()])
+    active = BooleanField(_l("In force"), default=True)
+
+    def validate_code(self, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) not in (2, 4, 6) or divisions.get(field.data) is None:
+            raise ValidationError(_l("Not a province, city or county code (2, 4 or 6 digits)."))
+
+    def validate_active_to(self, field):
+        if field.data and self.active_from.data and field.data < self.active_from.data:
+            raise ValidationError(_l("The end is before the start."))
+
+
+class ExportForm(FlaskForm):
+    kind = RadioField(_l("What"), default="verification_records", choices=[
+        SelectChoice("verification_records", _l("Verification records")),
+        SelectChoice("applications", _l("Transcoding applications"))],
+        validators=[InputRequired(_l("Choose what to export."))])
+    district = SelectField(_l("District"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    end = DateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(blank=_l("All districts"))
+
+    def validate_kind(self, field):
+        if field.data not in exports.KINDS:
+            raise ValidationError(_l("Choose what to export."))
+
+    def validate_end(self, field):
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The last day is before the first."))
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters read from the query string: nothing changes, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=50)])
+    subject = StringField(_l("Subject"), validators=[Optional(), Length(max=80)])
+    actor = StringField(_l("Actor (account id)"), validators=[Optional(), Length(max=12)])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+    def validate_actor(self, field):
+        if field.data and not field.data.strip().isdigit():
+            raise ValidationError(_l("An account id is a number."))
+
+
+class DistrictFilterForm(FlaskForm):
+    """A district filter read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    district = SelectField(_l("District"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(blank=_l("All districts"))
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), rules.SHANGHAI) if day else None
+
+
+class IssuerEditForm(FlaskForm):
+    name = StringField(_l("Issuer"), validators=[DataRequired(_l("Give the issuer's name.")), Length(max=100)])
+    region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
+    valid_from = DateField(_l("Trusted from"), validators=[InputRequired(_l("Enter the first day."))])
+    valid_to = DateField(_l("Last day trusted"), validators=[Optional()])
+
+    def validate_valid_to(self, field):
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("The last day is before the first."))
+
+    def valid_from_moment(self) -> datetime:
+        return _start_of(self.valid_from.data)
+
+    def valid_to_moment(self) -> datetime | None:
+        # The last day counts whole: trust ends when the next day begins.
+        return _start_of(self.valid_to.data + timedelta(days=1)) if self.valid_to.data else None
+
+    @classmethod
+    def for_issuer(cls, issuer):
+        last_day = rules.local_date(issuer.valid_to - timedelta(seconds=1)) if issuer.valid_to else None
+        return cls(formdata=None, data={
+            "name": issuer.name, "region": issuer.region,
+            "valid_from": rules.local_date(issuer.valid_from), "valid_to": last_day})
+
+
+class IssuerForm(IssuerEditForm):
+    kid = StringField(_l("Key id"), validators=[Optional(), Length(max=8)])
+    jwk = TextAreaField(_l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))])

@@ -1,0 +1,173 @@
+"""Forms of pre-entry registration, officers' arrivals and paper codes."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from .. import divisions, identity, preentry
+from ..choices import countries, document_types
+from ..forms import PhoneField
+from ..i18n import current_language
+from ..resident.forms import today
+
+CATEGORY_LABELS = {
+    preentry.OVERSEAS_RETURNEE: _l("Returning from overseas"),
+    preentry.FOREIGNER: _l("Foreigner entering the province"),
+    preentry.HUBEI: _l("Coming from Hubei"),
+}
+
+_TRANSPORT_NUMBER = re.compile(r"[A-Z0-9]{2,10}")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PersonForm(FlaskForm):
+    """Who the person is: the document they carry."""
+
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
+        filters=[_strip],
+    )
+    doc_type = SelectField(_l("Document type"))
+    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
+    doc_country = SelectField(_l("Issuing country (passports)"))
+    nationality = SelectField(_l("Nationality"), default="CN")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        country_list = countries(current_language())
+        self.doc_type.choices = document_types()
+        self.doc_country.choices = [("", _l("— choose —"))] + country_list
+        self.nationality.choices = country_list
+
+    def validate_doc_number(self, field):
+        try:
+            field.normalised = identity.validate_document(
+                self.doc_type.data, field.data or "", today(), divisions.province_codes()
+            )
+        except identity.InvalidDocument as error:
+            raise ValidationError(_l(str(error))) from error
+
+    def validate_doc_country(self, field):
+        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
+            raise ValidationError(_l("Choose the country that issued the passport."))
+
+
+class PreEntryForm(PersonForm):
+    """Registration before arrival: the person and the journey."""
+
+    category = RadioField(
+        _l("Who is registering"),
+        choices=list(CATEGORY_LABELS.items()),
+        validators=[DataRequired(_l("Choose how you are coming."))],
+    )
+    origin_country = SelectField(_l("Coming from (country or region)"), validate_choice=False)
+    origin_division = SelectField(_l("Coming from (place in Hubei)"), validate_choice=False)
+    # No Optional(): it would stop the checks below, which depend on the category.
+    entry_port = StringField(_l("Port of entry"), validators=[Length(max=100)], filters=[_strip])
+    transport_number = StringField(
+        _l("Flight or train number"), validators=[Length(max=20)],
+        filters=[lambda value: "".join(value.split()).upper() if isinstance(value, str) else value],
+    )
+    planned_arrival = DateField(
+        _l("Planned arrival date"), validators=[DataRequired(_l("Give the date you plan to arrive."))]
+    )
+    destination = SelectField(_l("Destination district in Jiangxi"), validate_choice=False)
+    contact_phone = PhoneField(
+        _l("Contact phone"), validators=[DataRequired(_l("Give a phone number we can reach you on."))]
+    )
+    acknowledge = BooleanField(
+        _l("I declare that the information above is true and complete."),
+        validators=[DataRequired(_l("You must confirm that the declaration is true."))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        language = current_language()
+        self.origin_country.choices = [("", _l("— choose —"))] + [
+            choice for choice in countries(language) if choice[0] != "CN"
+        ]
+        self.origin_division.choices = [("", _l("— choose —"))] + [
+            choice for choice in divisions.travel_choices(language) if choice[0].startswith(preentry.HUBEI_CODE)
+        ]
+        self.destination.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
+
+    @property
+    def overseas(self) -> bool:
+        return self.category.data in preentry.OVERSEAS
+
+    def validate_doc_number(self, field):
+        super().validate_doc_number(field)
+        if self.category.data == preentry.FOREIGNER and self.doc_type.data != identity.DOC_PASSPORT:
+            raise ValidationError(_l("Foreigners register with their passport."))
+
+    def validate_nationality(self, field):
+        if self.category.data == preentry.FOREIGNER and field.data == "CN":
+            raise ValidationError(_l("Choose your nationality: a foreigner's is not China."))
+
+    def validate_origin_country(self, field):
+        if self.overseas and not (field.data and field.data in dict(field.choices)):
+            raise ValidationError(_l("Choose the country or region you are coming from."))
+
+    def validate_origin_division(self, field):
+        if self.category.data == preentry.HUBEI and not (field.data and field.data in dict(field.choices)):
+            raise ValidationError(_l("Choose where in Hubei you are coming from."))
+
+    def validate_entry_port(self, field):
+        if self.overseas and not field.data:
+            raise ValidationError(_l("Give the port where you will enter China."))
+
+    def validate_transport_number(self, field):
+        if self.overseas and not field.data:
+            raise ValidationError(_l("Give your flight or train number."))
+        if field.data and not _TRANSPORT_NUMBER.fullmatch(field.data):
+            raise ValidationError(_l("A flight or train number has 2 to 10 letters and digits, like MU5043 or G1234."))
+
+    def validate_planned_arrival(self, field):
+        if field.data < today():
+            raise ValidationError(_l("This date has passed. Registration is for arrivals to come; if you have arrived, make a declaration instead."))
+        if field.data > today() + timedelta(days=preentry.MAX_DAYS_AHEAD):
+            raise ValidationError(_l("Register no more than 90 days before you arrive."))
+
+    def validate_destination(self, field):
+        if field.data not in divisions.jiangxi_district_codes():
+            raise ValidationError(_l("Choose the district you are going to."))
+
+
+class ArrivalForm(FlaskForm):
+    """An officer confirms the day a registered person actually arrived."""
+
+    arrived_on = DateField(_l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))])
+
+    def validate_arrived_on(self, field):
+        if field.data > today():
+            raise ValidationError(_l("This date is in the future."))
+
+
+class NewHolderForm(PersonForm):
+    """An officer registers a person who has no phone, in the officer's district."""
+
+    address = StringField(
+        _l("Address"), validators=[DataRequired(_l("Enter the address.")), Length(max=200)], filters=[_strip]
+    )
+
+
+class LostForm(FlaskForm):
+    """Reporting a paper code lost, confirmed: the old one stops working at once."""
+
+    confirm = BooleanField(
+        _l("The old paper code is lost: stop it working and print a new one."),
+        validators=[DataRequired(_l("Tick the box to confirm that the old paper code is lost."))],
+    )
+
+
+class PaperForm(FlaskForm):
+    """Make a paper code (a button: only the CSRF token)."""

@@ -1,0 +1,95 @@
+"""The officer's forms: queue filters, person search, decisions and official records."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .. import official
+from ..display import CASE_STATUSES
+from ..resident.forms import not_in_future
+
+strip = [lambda value: value.strip() if isinstance(value, str) else value]
+
+
+class QueueFilterForm(FlaskForm):
+    """Read from the query string: a GET filter changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Kind"), validators=[Optional()], choices=[
+        ("", _l("All kinds")),
+        ("application", _l("Transcoding applications")),
+        ("claim", _l("Claims")),
+        ("official", _l("Official records to approve")),
+    ])
+    age = SelectField(_l("Waiting"), validators=[Optional()], choices=[
+        ("", _l("Any time")),
+        ("1", _l("1 day or more")),
+        ("3", _l("3 days or more")),
+        ("7", _l("7 days or more")),
+    ])
+    page = IntegerField(validators=[Optional()], default=1)
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Document number or full name"), validators=[Optional(), Length(max=100)], filters=strip)
+
+
+DECISIONS = {
+    "application": [("approve", _l("Approve")), ("reject", _l("Reject"))],
+    "claim": [("accept", _l("Accept")), ("reject", _l("Reject"))],
+    "official": [("approve", _l("Approve")), ("reject", _l("Reject"))],
+}
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject, always with a reason; the decision comes from the button pressed."""
+
+    decision = SelectField(_l("Decision"), validators=[DataRequired(_l("Choose a decision."))])
+    reason = TextAreaField(
+        _l("Reason"), filters=strip,
+        validators=[DataRequired(_l("Give the reason for the decision.")), Length(max=1000)],
+    )
+
+    def __init__(self, kind: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = DECISIONS[kind]
+
+
+class ClaimDecisionForm(DecisionForm):
+    basis = StringField(_l("Legal basis (case or notice number)"), filters=strip,
+                        validators=[Optional(), Length(max=100)])
+
+    def __init__(self, *args, needs_basis: bool = False, **kwargs):
+        super().__init__("claim", *args, **kwargs)
+        self.needs_basis = needs_basis
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.needs_basis and self.decision.data == "accept" and not self.basis.data:
+            self.basis.errors.append(_l("Correcting an official record needs its legal basis."))
+            valid = False
+        return valid
+
+
+class OfficialRecordForm(FlaskForm):
+    status = SelectField(_l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official.STATUSES])
+    contact_date = DateField(_l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future])
+    basis = StringField(
+        _l("Legal basis (case or notice number)"), filters=strip,
+        validators=[DataRequired(_l("Give the case or notice number.")), Length(max=100)],
+    )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Optional() ends the field's own checks when it is empty, so this one lives here.
+        if self.status.data == "close_contact" and not self.contact_date.data and not self.contact_date.errors:
+            self.contact_date.errors.append(_l("Give the date of the contact."))
+            valid = False
+        return valid

@@ -1,0 +1,289 @@
+"""No quiet red: over random sequences of declarations, checkpoint records, applications, claims and
+official records, no officer's action turns a code red without a second, different officer's approval,
+and every colour change has its audit event in an unbroken chain.
+
+A holder's own declaration (a declared close contact, say) may turn their own code red at once: that
+is their own report, and it is audited too.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from gantong import applications, audit, claims, holders, official, rules, verification
+from gantong.extensions import db
+from gantong.models import (
+    Application,
+    AuditEvent,
+    Claim,
+    ColourChange,
+    Holder,
+    InformationPoint,
+    OfficialRecord,
+    User,
+    VerificationRecord,
+    utcnow,
+)
+from tests.conftest import resident_id
+
+DISTRICT, OTHER_DISTRICT = "360102", "360103"
+# Officers A and B of the holder's district, C of another one.
+OFFICERS = ("A", "B", "C")
+
+
+def _empty_database() -> None:
+    # Core deletes, past the ORM: the audit trail's append-only guard watches the ORM only.
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+class NoQuietRed(RuleBasedStateMachine):
+    app = None  # set by the test: the app fixture
+
+    def __init__(self):
+        super().__init__()
+        self.context = self.app.app_context()
+        self.context.push()
+        _empty_database()
+        # Accounts straight into the table: hashing real passwords would slow every example.
+        resident = User(phone="+8613800000001", password_hash="-", role="resident")
+        officers = {
+            "A": User(phone="+8613900000301", password_hash="-", role="officer", district_code=DISTRICT,
+                      badge_number="DH-0301", department="东湖区疾控中心"),
+            "B": User(phone="+8613900000307", password_hash="-", role="officer", district_code=DISTRICT,
+                      badge_number="DH-0307", department="东湖区疾控中心"),
+            "C": User(phone="+8613900000401", password_hash="-", role="officer", district_code=OTHER_DISTRICT,
+                      badge_number="XH-0401", department="西湖区疾控中心"),
+        }
+        point = InformationPoint(name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9)
+        db.session.add_all([resident, *officers.values(), point])
+        db.session.commit()
+        staff = User(phone="+8613800000002", password_hash="-", role="staff", point_id=point.id)
+        db.session.add(staff)
+        db.session.commit()
+        holder = holders.add_holder(resident, holders.Identity(
+            name="王五", doc_type="resident_id", doc_number=resident_id("36010219770707345"), doc_country="",
+            nationality="CN", district_code=DISTRICT, address="八一大道 1 号"), is_self=True)
+        # Ids, not objects: the chain check empties the session as it goes.
+        self.ids = {"resident": resident.id, "staff": staff.id, "point": point.id, "holder": holder.id,
+                    **{name: officer.id for name, officer in officers.items()}}
+        self.today = rules.local_date(utcnow())
+
+    @property
+    def holder(self) -> Holder:
+        return db.session.get(Holder, self.ids["holder"])
+
+    @property
+    def resident(self) -> User:
+        return db.session.get(User, self.ids["resident"])
+
+    @property
+    def staff(self) -> User:
+        return db.session.get(User, self.ids["staff"])
+
+    @property
+    def point(self) -> InformationPoint:
+        return db.session.get(InformationPoint, self.ids["point"])
+
+    def officer(self, who: str) -> User:
+        return db.session.get(User, self.ids[who])
+
+    def teardown(self):
+        db.session.remove()
+        self.context.pop()
+
+    # Helpers.
+
+    def _last_change_id(self) -> int:
+        return db.session.scalar(db.select(db.func.max(ColourChange.id))) or 0
+
+    def _turned_red_since(self, change_id: int) -> list[ColourChange]:
+        query = db.select(ColourChange).where(ColourChange.id > change_id, ColourChange.after == rules.RED,
+                                              ColourChange.before != rules.RED)
+        return list(db.session.scalars(query))
+
+    def _assert_no_red_by(self, change_id: int, step: str) -> None:
+        reds = self._turned_red_since(change_id)
+        assert not reds, f"{step} turned the code red without a second officer: {[(c.actor_id, c.reason) for c in reds]}"
+
+    # The holder's own acts and the checkpoint.
+
+    @rule(symptoms=st.lists(st.sampled_from(rules.SYMPTOMS), max_size=2, unique=True), close_contact=st.booleans(),
+          days_ago=st.integers(0, 20))
+    def declare(self, symptoms, close_contact, days_ago):
+        before = self._last_change_id()
+        holders.declare(self.holder, holders.DeclarationFacts(
+            symptoms=symptoms, close_contact=close_contact,
+            contact_date=self.today - timedelta(days=days_ago) if close_contact else None), author=self.resident)
+        for change in self._turned_red_since(before):
+            # Only their own report of a close contact can do this, and it is theirs.
+            assert change.actor_id == self.ids["resident"] and close_contact
+
+    @rule(temperature=st.sampled_from([36.4, 37.0, 37.3, 38.6]))
+    def checkpoint_record(self, temperature):
+        before = self._last_change_id()
+        now = utcnow()
+        record, _result = verification.open_record(self.holder, self.point, self.staff, "camera", None, now)
+        verification.submit_record(verification.reference_for(record), record.record_id,
+                                   verification.RecordBody(temperature=temperature, decision="pass"), now)
+        self._assert_no_red_by(before, "a checkpoint record")
+
+    @rule(data=st.data(), who=st.sampled_from(OFFICERS))
+    def void_checkpoint_record(self, data, who):
+        records = [record for record in db.session.scalars(db.select(VerificationRecord))
+                   if verification.can_void(record, self.officer(who))]
+        if not records:
+            return
+        before = self._last_change_id()
+        verification.void_record(data.draw(st.sampled_from(records)), self.officer(who), "体温计故障")
+        self._assert_no_red_by(before, "voiding a record")
+
+    # Transcoding applications.
+
+    @rule(data=st.data(), grounds=st.sampled_from(applications.GROUNDS))
+    def apply(self, data, grounds):
+        hits = applications.open_hits(self.holder)
+        if not hits:
+            return
+        keys = data.draw(st.lists(st.sampled_from([hit.key for hit in hits]), min_size=1, unique=True))
+        before = self._last_change_id()
+        applications.apply(self.holder, keys, applications.Evidence(
+            grounds, test_date=self.today, institution="南昌大学一附院", report_number="NAT-1",
+            isolation_end=self.today, note="已满"), self.resident)
+        assert self._last_change_id() == before
+
+    @rule(data=st.data(), who=st.sampled_from(OFFICERS), approve=st.booleans())
+    def decide_application(self, data, who, approve):
+        pending = list(db.session.scalars(db.select(Application).where(Application.status == "pending")))
+        if not pending:
+            return
+        item = data.draw(st.sampled_from(pending))
+        before = self._last_change_id()
+        if who == "C":
+            with pytest.raises(applications.OutOfDistrict):
+                applications.decide(item, self.officer(who), approve, "核酸阴性")
+            db.session.rollback()
+        else:
+            applications.decide(item, self.officer(who), approve, "核酸阴性")
+        self._assert_no_red_by(before, f"officer {who} deciding an application")
+
+    @rule(data=st.data())
+    def withdraw_application(self, data):
+        pending = list(db.session.scalars(db.select(Application).where(Application.status == "pending")))
+        if pending:
+            applications.withdraw(data.draw(st.sampled_from(pending)), self.resident)
+
+    # My Claim.
+
+    @rule(data=st.data())
+    def file_claim(self, data):
+        keys = [hit.key for hit in claims.open_hits(self.holder)] + [""]
+        claims.file(self.holder, data.draw(st.sampled_from(keys)), "不实", "更正", "", self.resident)
+
+    @rule(data=st.data(), who=st.sampled_from(OFFICERS), accept=st.booleans())
+    def decide_claim(self, data, who, accept):
+        pending = list(db.session.scalars(db.select(Claim).where(Claim.status == "pending")))
+        if not pending:
+            return
+        item = data.draw(st.sampled_from(pending))
+        before = self._last_change_id()
+        if who == "C":
+            with pytest.raises(claims.OutOfDistrict):
+                claims.decide(item, self.officer(who), accept, "核实", basis="东卫〔2020〕1号")
+            db.session.rollback()
+        else:
+            claims.decide(item, self.officer(who), accept, "核实", basis="东卫〔2020〕1号")
+        self._assert_no_red_by(before, f"officer {who} deciding a claim")
+
+    # Official records and the second officer.
+
+    @rule(who=st.sampled_from(OFFICERS), status=st.sampled_from(official.STATUSES), days_ago=st.integers(0, 20))
+    def record_official(self, who, status, days_ago):
+        before = self._last_change_id()
+        contact = self.today - timedelta(days=days_ago)
+        if who == "C":
+            with pytest.raises(official.OutOfDistrict):
+                official.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+            db.session.rollback()
+        else:
+            official.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+        self._assert_no_red_by(before, f"officer {who} recording {status}")
+
+    @rule(data=st.data(), who=st.sampled_from(OFFICERS), approve=st.booleans())
+    def decide_official(self, data, who, approve):
+        pending = list(db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending")))
+        if not pending:
+            return
+        entry = data.draw(st.sampled_from(pending))
+        officer = self.officer(who)
+        before = self._last_change_id()
+        decide = official.approve if approve else official.reject
+        if who == "C":
+            with pytest.raises(official.OutOfDistrict):
+                decide(entry, officer, "已核对")
+            db.session.rollback()
+        elif approve and entry.recorded_by == officer.id:
+            with pytest.raises(official.SelfApproval):
+                decide(entry, officer, "我批准我自己")
+            db.session.rollback()
+            assert db.session.get(OfficialRecord, entry.id).state == "pending"
+        else:
+            decide(entry, officer, "已核对")
+        if not (approve and who != "C" and entry.recorded_by != officer.id):
+            self._assert_no_red_by(before, f"officer {who} deciding a record")
+
+    @rule()
+    def recompute(self):
+        before = self._last_change_id()
+        holders.recompute_all()
+        self._assert_no_red_by(before, "the recompute job")
+
+    # What must hold after every step.
+
+    @invariant()
+    def every_turn_to_red_has_two_officers_or_is_the_holders_own(self):
+        changes = db.session.scalars(db.select(ColourChange).where(
+            ColourChange.after == rules.RED, ColourChange.before != rules.RED))
+        for change in changes:
+            if change.actor_id == self.ids["resident"]:
+                continue
+            approved = db.session.scalars(db.select(OfficialRecord).where(
+                OfficialRecord.holder_id == change.holder_id, OfficialRecord.approved_by == change.actor_id,
+                OfficialRecord.decided_at == change.at)).all()
+            assert approved, f"change {change.id} to red by {change.actor_id} has no approved record behind it"
+            for entry in approved:
+                assert entry.recorded_by != entry.approved_by
+                assert db.session.get(User, entry.recorded_by).role == "officer"
+                assert db.session.get(User, entry.approved_by).role == "officer"
+
+    @invariant()
+    def every_colour_change_has_its_audit_event(self):
+        changes = sorted(
+            (change.holder_id, change.at, change.before, change.after)
+            for change in db.session.scalars(db.select(ColourChange).where(ColourChange.before.is_not(None)))
+        )
+        events = sorted(
+            (int(event.subject_id), event.at, json.loads(event.before)["colour"], json.loads(event.after)["colour"])
+            for event in db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "colour.change"))
+        )
+        assert changes == events
+        holder = self.holder
+        assert holder.colour == holders.evaluate(holder).colour
+
+    @invariant()
+    def the_chain_holds(self):
+        check = audit.verify_chain()
+        assert check.ok, check.problem
+
+
+def test_no_officer_turns_a_code_red_alone_and_every_change_is_audited(app):
+    NoQuietRed.app = app
+    run_state_machine_as_test(NoQuietRed, settings=settings(
+        max_examples=40, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck),
+    ))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -47,7 +47,9 @@ def document_label(doc_type: str) -> str:
 
 
 def symptom_names(keys) -> str:
-    return ", ".join(str(SYMPTOM_LABELS.get(key, key)) for key in keys)
+    # Chinese lists take the enumeration comma.
+    separator = "、" if str(get_locale() or "zh").startswith("zh") else ", "
+    return separator.join(str(SYMPTOM_LABELS.get(key, key)) for key in keys)
 
 
 def case_status(status: str) -> str:

@@ -72,13 +72,14 @@ def _district_name(code: str | None) -> str:
     return divisions.display_name(code, "zh") if code else ""
 
 
-def _pages(query, moment_column, id_column) -> Iterator[list]:
-    """Yield the rows, oldest first, a page at a time; each row starts with (moment, id)."""
+def _pages(query, moment_column, id_column, first: datetime, after: datetime) -> Iterator[list]:
+    """Yield the rows from first to after, oldest first, a page at a time; each row starts (moment, id)."""
     query = query.order_by(moment_column, id_column)
     if db.session.get_bind().dialect.name == "postgresql":
         # One snapshot through a server-side cursor: PostgreSQL readers hold up no writer, and
         # one sorted read does not depend on the planner's statistics being fresh.
-        result = db.session.execute(query.execution_options(yield_per=PAGE_SIZE))
+        in_range = query.where(moment_column >= first, moment_column < after)
+        result = db.session.execute(in_range.execution_options(yield_per=PAGE_SIZE))
         yield from result.partitions()
         db.session.commit()
         return
@@ -86,12 +87,13 @@ def _pages(query, moment_column, id_column) -> Iterator[list]:
     # holds the database's one write lock here (see gantong/__init__.py).
     last = None
     while True:
-        page_query = query.limit(PAGE_SIZE)
+        # One lower bound only, the page's own: given two, SQLite may start the index at the
+        # range's start for every page.
+        lower = last[0] if last else first
+        page_query = query.where(moment_column >= lower, moment_column < after)
         if last is not None:
-            last_moment, last_id = last
-            page_query = page_query.where(moment_column >= last_moment,
-                                          or_(moment_column > last_moment, id_column > last_id))
-        rows = db.session.execute(page_query).all()
+            page_query = page_query.where(or_(moment_column > last[0], id_column > last[1]))
+        rows = db.session.execute(page_query.limit(PAGE_SIZE)).all()
         db.session.commit()
         if not rows:
             return
@@ -113,11 +115,10 @@ def verification_rows(selection: ExportFilter) -> Iterator[list]:
             record.partner_code_id,
         )
         .join(InformationPoint, InformationPoint.id == record.point_id)
-        .where(record.verified_at >= first, record.verified_at < after)
     )
     if selection.district_code:
         query = query.where(InformationPoint.district_code == selection.district_code)
-    for page in _pages(query, record.verified_at, record.id):
+    for page in _pages(query, record.verified_at, record.id, first, after):
         for row in page:
             (verified_at, _id, record_id, point_id, point_name, district, holder_id, method, colour,
              token_colour, recorded_at, temperature, decision, note, position_source, latitude,
@@ -144,11 +145,10 @@ def application_rows(selection: ExportFilter) -> Iterator[list]:
             application.decision_reason,
         )
         .join(Holder, Holder.id == application.holder_id)
-        .where(application.created_at >= first, application.created_at < after)
     )
     if selection.district_code:
         query = query.where(Holder.district_code == selection.district_code)
-    for page in _pages(query, application.created_at, application.id):
+    for page in _pages(query, application.created_at, application.id, first, after):
         for row in page:
             (created_at, application_id, holder_id, district, grounds, hit_keys, test_date,
              institution, report_number, isolation_end, note, status, decided_at, decided_by,

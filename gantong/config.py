@@ -42,3 +42,4 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))

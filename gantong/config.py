@@ -36,6 +36,8 @@ class Config:
     COMPRESS_ALGORITHM = ["gzip"]
     COMPRESS_LEVEL = 9
     COMPRESS_MIN_SIZE = 256
+    # A phone photo of a code is a few MB; nothing we accept is larger.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"

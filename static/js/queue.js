@@ -157,6 +157,16 @@
     main.insertBefore(flash, main.firstChild);
   }
 
+  // Logging out on a shared phone: drop the cached checkpoint pages (they show masked names).
+  // The queue itself stays: its records belong to the point, not to the session.
+  var logout = document.querySelector("header form[action$='/logout']");
+  if (logout && window.caches) {
+    logout.addEventListener("submit", function (event) {
+      event.preventDefault();
+      caches.delete("gantong-checkpoint-v1").catch(function () {}).then(function () { logout.submit(); });
+    });
+  }
+
   if ("serviceWorker" in navigator && script.dataset.sw) {
     navigator.serviceWorker.register(script.dataset.sw).catch(function () {});
   }

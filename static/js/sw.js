@@ -3,7 +3,11 @@
 const CACHE = "gantong-checkpoint-v1";
 
 self.addEventListener("install", () => self.skipWaiting());
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener("activate", (event) => event.waitUntil(
+  // Drop the caches of earlier versions of this worker.
+  caches.keys()
+    .then((names) => Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name))))
+    .then(() => self.clients.claim())));
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;

@@ -246,3 +246,16 @@ def test_records_wait_offline_and_arrive_once_when_the_network_returns(
         assert tabs[0].evaluate("localStorage.getItem('gantong-record-failed')") is None
     finally:
         context.close()
+
+
+def test_logging_out_drops_the_cached_checkpoint_pages(app, live_server, page, make_staff):
+    _, phone, _ = make_staff()
+    log_in(page, live_server, phone, "**/checkpoint/")
+    # The second load is served through the service worker, which keeps a copy.
+    page.wait_for_selector("[data-queue-status]", state="attached")
+    assert poll(lambda: page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))"))
+    page.reload()
+    assert poll(lambda: page.evaluate("() => caches.has('gantong-checkpoint-v1')"))
+    page.click("header button[type=submit]")
+    page.wait_for_url(live_server + "/")
+    assert page.evaluate("() => caches.has('gantong-checkpoint-v1')") is False

@@ -2,9 +2,24 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField, ValidationError, widgets
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField, ValidationError, widgets
+from wtforms.validators import DataRequired, Length
 
-from . import identity
+from . import divisions, identity, rules
+from .choices import countries, document_types
+from .i18n import current_language
+from .models import utcnow
+
+
+def today():
+    """Today in Asia/Shanghai: the day dates on forms are checked against."""
+    return rules.local_date(utcnow())
+
+
+def not_in_future(form, field):
+    if field.data and field.data > today():
+        raise ValidationError(_l("This date is in the future."))
 
 
 class PhoneField(StringField):
@@ -21,3 +36,40 @@ class PhoneField(StringField):
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PersonForm(FlaskForm):
+    """Who the person is: the document they carry."""
+
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
+        filters=[strip],
+    )
+    doc_type = SelectField(_l("Document type"))
+    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
+    doc_country = SelectField(_l("Issuing country (passports)"))
+    nationality = SelectField(_l("Nationality"), default="CN")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        country_list = countries(current_language())
+        self.doc_type.choices = document_types()
+        self.doc_country.choices = [("", _l("— choose —"))] + country_list
+        self.nationality.choices = country_list
+
+    def validate_doc_number(self, field):
+        try:
+            field.normalised = identity.validate_document(
+                self.doc_type.data, field.data or "", today(), divisions.province_codes()
+            )
+        except identity.InvalidDocument as error:
+            raise ValidationError(_l(str(error))) from error
+
+    def validate_doc_country(self, field):
+        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
+            raise ValidationError(_l("Choose the country that issued the passport."))

@@ -69,18 +69,23 @@ def login():
 def register():
     """Create an account with a mobile number and a password."""
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.register(form.phone.e164, form.password.data)
-        except accounts.PhoneTaken:
-            form.phone.errors.append(
-                _("This number has an account already. Log in, or reset the password.")
-            )
-        else:
-            login_user(user)
-            flash(_("Your account is ready. Now add your identity."))
-            return redirect(url_for("resident.add_person"), code=303)
+    if form.validate_on_submit() and open_account(form):
+        flash(_("Your account is ready. Now add your identity."))
+        return redirect(url_for("resident.add_person"), code=303)
     return render_template("auth/register.html", form=form)
+
+
+def open_account(form: RegisterForm) -> bool:
+    """Create the account of a valid registration form and log it in; False if the number is taken."""
+    try:
+        user = accounts.register(form.phone.e164, form.password.data)
+    except accounts.PhoneTaken:
+        form.phone.errors.append(
+            _("This number has an account already. Log in, or reset the password.")
+        )
+        return False
+    login_user(user)
+    return True
 
 
 @bp.post("/logout")

@@ -10,10 +10,9 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import divisions, identity, preentry
-from ..choices import countries, document_types
-from ..forms import PhoneField
+from ..choices import countries
+from ..forms import PersonForm, PhoneField, strip, today
 from ..i18n import current_language
-from ..resident.forms import today
 
 CATEGORY_LABELS = {
     preentry.OVERSEAS_RETURNEE: _l("Returning from overseas"),
@@ -22,43 +21,6 @@ CATEGORY_LABELS = {
 }
 
 _TRANSPORT_NUMBER = re.compile(r"[A-Z0-9]{2,10}")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class PersonForm(FlaskForm):
-    """Who the person is: the document they carry."""
-
-    name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
-        filters=[_strip],
-    )
-    doc_type = SelectField(_l("Document type"))
-    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
-    doc_country = SelectField(_l("Issuing country (passports)"))
-    nationality = SelectField(_l("Nationality"), default="CN")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        country_list = countries(current_language())
-        self.doc_type.choices = document_types()
-        self.doc_country.choices = [("", _l("— choose —"))] + country_list
-        self.nationality.choices = country_list
-
-    def validate_doc_number(self, field):
-        try:
-            field.normalised = identity.validate_document(
-                self.doc_type.data, field.data or "", today(), divisions.province_codes()
-            )
-        except identity.InvalidDocument as error:
-            raise ValidationError(_l(str(error))) from error
-
-    def validate_doc_country(self, field):
-        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
-            raise ValidationError(_l("Choose the country that issued the passport."))
 
 
 class PreEntryForm(PersonForm):
@@ -72,7 +34,7 @@ class PreEntryForm(PersonForm):
     origin_country = SelectField(_l("Coming from (country or region)"), validate_choice=False)
     origin_division = SelectField(_l("Coming from (place in Hubei)"), validate_choice=False)
     # No Optional(): it would stop the checks below, which depend on the category.
-    entry_port = StringField(_l("Port of entry"), validators=[Length(max=100)], filters=[_strip])
+    entry_port = StringField(_l("Port of entry"), validators=[Length(max=100)], filters=[strip])
     transport_number = StringField(
         _l("Flight or train number"), validators=[Length(max=20)],
         filters=[lambda value: "".join(value.split()).upper() if isinstance(value, str) else value],
@@ -156,7 +118,7 @@ class NewHolderForm(PersonForm):
     """An officer registers a person who has no phone, in the officer's district."""
 
     address = StringField(
-        _l("Address"), validators=[DataRequired(_l("Enter the address.")), Length(max=200)], filters=[_strip]
+        _l("Address"), validators=[DataRequired(_l("Enter the address.")), Length(max=200)], filters=[strip]
     )
 
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
-from .. import accounts, holders, identity, paper, preentry, qr
+from .. import holders, identity, paper, preentry, qr
 from ..auth.forms import RegisterForm
+from ..auth.views import open_account
 from ..choices import country_name
 from ..extensions import db, limiter
 from ..i18n import current_language
@@ -62,17 +63,9 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for(".trip"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.register(form.phone.e164, form.password.data)
-        except accounts.PhoneTaken:
-            form.phone.errors.append(
-                _("This number has an account already. Log in, or reset the password.")
-            )
-        else:
-            login_user(user)
-            flash(_("Your account is ready. Now tell us who you are and how you are coming."))
-            return redirect(url_for(".trip"), code=303)
+    if form.validate_on_submit() and open_account(form):
+        flash(_("Your account is ready. Now tell us who you are and how you are coming."))
+        return redirect(url_for(".trip"), code=303)
     return render_template("entry/register.html", form=form)
 
 

@@ -18,35 +18,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import divisions, identity, rules
-from ..choices import countries, document_types, symptom_choices
+from .. import divisions, rules
+from ..choices import symptom_choices
 from ..display import GROUNDS_LABELS
-from ..forms import MultiCheckboxField
+from ..forms import MultiCheckboxField, PersonForm, not_in_future, today
 from ..i18n import current_language
-from ..models import utcnow
 
 
-def today():
-    return rules.local_date(utcnow())
+class IdentityForm(PersonForm):
+    """The person and where they live in Jiangxi."""
 
-
-def not_in_future(form, field):
-    if field.data and field.data > today():
-        raise ValidationError(_l("This date is in the future."))
-
-
-class IdentityForm(FlaskForm):
-    name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
-        filters=[lambda value: value.strip() if value else value],
-    )
-    doc_type = SelectField(_l("Document type"))
-    doc_number = StringField(
-        _l("Document number"), validators=[DataRequired(_l("Enter the document number."))]
-    )
-    doc_country = SelectField(_l("Issuing country (passports)"))
-    nationality = SelectField(_l("Nationality"), default="CN")
     district = SelectField(_l("Residence district"), validate_choice=False)
     address = StringField(
         _l("Address"),
@@ -56,24 +37,7 @@ class IdentityForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        language = current_language()
-        self.doc_type.choices = document_types()
-        country_list = countries(language)
-        self.doc_country.choices = [("", _l("— choose —"))] + country_list
-        self.nationality.choices = country_list
-        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
-
-    def validate_doc_number(self, field):
-        try:
-            field.normalised = identity.validate_document(
-                self.doc_type.data, field.data or "", today(), divisions.province_codes()
-            )
-        except identity.InvalidDocument as error:
-            raise ValidationError(_l(str(error))) from error
-
-    def validate_doc_country(self, field):
-        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
-            raise ValidationError(_l("Choose the country that issued the passport."))
+        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
 
     def validate_district(self, field):
         if field.data not in divisions.jiangxi_district_codes():

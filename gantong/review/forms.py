@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from .. import official
 from ..display import CASE_STATUSES
-from ..resident.forms import not_in_future
+from ..forms import not_in_future
 
 strip = [lambda value: value.strip() if isinstance(value, str) else value]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from . import audit, rules
 from .extensions import db
@@ -29,7 +29,7 @@ class PurgeResult:
 def cutoff_for(now: datetime, days: int) -> datetime:
     """The start of the Asia/Shanghai day `days` days ago: records verified before it expire."""
     first_kept_day = rules.local_date(now) - timedelta(days=days)
-    return datetime.combine(first_kept_day, time(), rules.SHANGHAI)
+    return rules.day_start(first_kept_day)
 
 
 def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,

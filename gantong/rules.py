@@ -6,7 +6,7 @@ get the same answer; nothing here knows Flask or the database.
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -144,6 +144,11 @@ def local_date(moment: datetime) -> date:
         # A naive time would be read in the server's zone and could shift the day.
         raise ValueError("local_date needs an aware datetime")
     return moment.astimezone(SHANGHAI).date()
+
+
+def day_start(day: date) -> datetime:
+    """Return the first instant of an Asia/Shanghai day."""
+    return datetime.combine(day, time(), SHANGHAI)
 
 
 def ends_after(start: date, days: int = QUARANTINE_DAYS) -> date:

@@ -6,7 +6,7 @@ only ever get their own district's scope. Days are Asia/Shanghai days.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, func
 
@@ -92,8 +92,7 @@ class AgeCount:
 
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """The instants that open the first day and close the last, in Asia/Shanghai."""
-    return (datetime.combine(start, time(), rules.SHANGHAI),
-            datetime.combine(end + timedelta(days=1), time(), rules.SHANGHAI))
+    return rules.day_start(start), rules.day_start(end + timedelta(days=1))
 
 
 def _local_day(column):

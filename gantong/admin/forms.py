@@ -1,7 +1,7 @@
 """Administration forms: points, accounts, risk areas, tokens, exports, audit filters."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -234,7 +234,7 @@ class DistrictFilterForm(FlaskForm):
 
 
 def _start_of(day: date | None) -> datetime | None:
-    return datetime.combine(day, time(), rules.SHANGHAI) if day else None
+    return rules.day_start(day) if day else None
 
 
 class IssuerEditForm(FlaskForm):

@@ -1,8 +1,6 @@
 """Information Point Management: the station page, Scan Code Verification, the records."""
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import (
     abort,
     current_app,
@@ -58,17 +56,13 @@ def own_record(record_id: str) -> VerificationRecord:
     return record
 
 
-def local_day_start(now: datetime) -> datetime:
-    return datetime.combine(rules.local_date(now), time(), rules.SHANGHAI)
-
-
 @bp.get("/")
 def station():
     """Show the point, today's count and the latest records."""
     point = current_user.point
     now = utcnow()
     today = db.select(db.func.count()).select_from(VerificationRecord).where(
-        VerificationRecord.point_id == point.id, VerificationRecord.verified_at >= local_day_start(now)
+        VerificationRecord.point_id == point.id, VerificationRecord.verified_at >= rules.day_start(rules.local_date(now))
     )
     latest = db.session.scalars(
         db.select(VerificationRecord).where(VerificationRecord.point_id == point.id)

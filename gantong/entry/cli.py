@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import click
 from cryptography.hazmat.primitives import serialization
@@ -33,7 +33,7 @@ def _moment(value: str | None, end_of_day: bool = False) -> datetime | None:
         raise click.BadParameter(f"not an ISO date or datetime: {value!r}") from None
     if len(value) == 10:  # a date: from its first moment, or through its last
         day = parsed.date() + timedelta(days=1 if end_of_day else 0)
-        return datetime.combine(day, time(), rules.SHANGHAI)
+        return rules.day_start(day)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=rules.SHANGHAI)
 
 

@@ -39,8 +39,8 @@ def make_app(sqlite_path: str | None):
 
 
 def seed(sqlite_path: str | None, rows: int) -> dict:
-    from gantong import points
-    from gantong.accounts import register
+    from gantong.auth.accounts import register
+    from gantong.checkpoint import points
     from gantong.extensions import db
     from gantong.models import VerificationRecord
 
@@ -94,7 +94,7 @@ def export(sqlite_path: str | None, traced: bool, empty: bool = False) -> dict:
 
 
 def purge(sqlite_path: str | None) -> dict:
-    from gantong import retention
+    from gantong.admin import retention
     from gantong.extensions import db
 
     app = make_app(sqlite_path)

@@ -9,8 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config, database_url
-from .extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
+from gantong.config import Config, database_url
+from gantong.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -42,44 +42,31 @@ def create_app(test_config: dict | None = None) -> Flask:
     compress.init_app(app)
     limiter.init_app(app)
 
-    from . import assets, display, i18n, security
+    from gantong.web import assets, errors, i18n, labels, security
 
     assets.init_app(app)
-    display.init_app(app)
+    labels.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
 
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .checkpoint import bp as checkpoint_bp
-    from .entry import bp as entry_bp
-    from .public import bp as public_bp
-    from .resident import bp as resident_bp
-    from .review import bp as review_bp
+    from gantong.admin.views import bp as admin_bp
+    from gantong.api.views import bp as api_bp
+    from gantong.auth.views import bp as auth_bp
+    from gantong.checkpoint.views import bp as checkpoint_bp
+    from gantong.entry.views import bp as entry_bp
+    from gantong.public.views import bp as public_bp
+    from gantong.resident.views import bp as resident_bp
+    from gantong.review.views import bp as review_bp
+    from gantong.stats.views import bp as stats_bp
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(resident_bp)
-    app.register_blueprint(checkpoint_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(review_bp)
-    app.register_blueprint(entry_bp)
-    app.register_blueprint(admin_bp)
-
-    from .account import bp as account_bp
-    from .stats import bp as stats_bp
-
-    app.register_blueprint(account_bp)
-    app.register_blueprint(stats_bp)
-
-    from . import errors
-
+    for blueprint in (public_bp, auth_bp, resident_bp, checkpoint_bp, api_bp, review_bp,
+                      entry_bp, admin_bp, stats_bp):
+        app.register_blueprint(blueprint)
     errors.init_app(app)
 
-    from .cli import gantong_cli
+    from gantong.cli import register_commands
 
-    app.cli.add_command(gantong_cli)
+    register_commands(app)
     return app
 
 

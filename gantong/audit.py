@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
-from .extensions import db
-from .models import AuditEvent, utcnow
+from gantong.extensions import db
+from gantong.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 # Any fixed number: the transaction-scoped PostgreSQL lock that serialises appends.

@@ -18,6 +18,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
+    # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
+    PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))
     QR_REFRESH_SECONDS = 60
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

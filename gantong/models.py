@@ -17,12 +17,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from gantong.core import rules
+from gantong.extensions import db
 
 
 def utcnow() -> datetime:
     """Return the current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today in Asia/Shanghai: the day dates on forms and in figures are checked against."""
+    return rules.local_date(utcnow())
 
 
 class UTCDateTime(TypeDecorator):
@@ -254,7 +260,7 @@ class VerificationRecord(db.Model):
 
     @property
     def is_fever(self) -> bool:
-        return self.temperature is not None and self.temperature >= 37.3
+        return self.temperature is not None and self.temperature >= rules.FEVER_THRESHOLD
 
 
 class FeverFinding(db.Model):

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from gantong import create_app, holders
-from gantong.accounts import register
+from gantong import create_app
+from gantong.auth.accounts import register
+from gantong.core.identity import check_digit
 from gantong.extensions import db, limiter
-from gantong.identity import check_digit
+from gantong.holders import registry
 
 PASSWORD = "correct horse"
 USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
@@ -86,18 +87,18 @@ def make_holder(app):
 
         with app.app_context():
             account = db.session.get(User, account_id) if account_id else None
-            holder = holders.add_holder(
+            holder = registry.add_holder(
                 account,
-                holders.Identity(
+                registry.Identity(
                     name=name, doc_type="resident_id", doc_number=number or resident_id(),
                     doc_country="", nationality="CN", district_code=district, address="八一大道 1 号",
                 ),
                 is_self=True,
             )
             if facts:
-                holders.declare(
+                registry.declare(
                     holder,
-                    holders.DeclarationFacts(
+                    registry.DeclarationFacts(
                         symptoms=facts.get("symptoms", []),
                         close_contact=facts.get("close_contact", False),
                         contact_date=facts.get("contact_date"),
@@ -128,8 +129,8 @@ def auth(client):
 
 @pytest.fixture
 def today():
+    from gantong.core.rules import local_date
     from gantong.models import utcnow
-    from gantong.rules import local_date
 
     return local_date(utcnow())
 
@@ -137,7 +138,7 @@ def today():
 @pytest.fixture
 def make_point(app):
     def make(name="东湖站", district="360102", latitude=28.68, longitude=115.9):
-        from gantong import points
+        from gantong.checkpoint import points
 
         with app.app_context():
             return points.add_point(name=name, district_code=district, address="测试路 1 号",
@@ -160,7 +161,7 @@ def make_staff(make_user, make_point):
 def screen_token(app):
     """Return a freshly signed screen token for a holder (as the code page would show it)."""
     def make(holder_id, now=None):
-        from gantong import keys
+        from gantong.codes import keys
         from gantong.models import Holder
 
         with app.app_context():

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Administrators: districts, points, accounts, risk areas, issuers, exports, the audit trail, retention.
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from . import cli, views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

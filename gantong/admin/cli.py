@@ -1,4 +1,4 @@
-"""This feature's `flask gantong ...` commands (registered on the shared group): purge, backup."""
+"""`flask gantong purge`, `backup` and `audit verify`: retention, backups, the audit chain."""
 from __future__ import annotations
 
 import logging
@@ -6,9 +6,9 @@ import os
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
-from .. import backups, retention
-from ..cli import gantong_cli
+from gantong.admin import backups, retention
 
 
 def retention_days() -> int:
@@ -17,7 +17,8 @@ def retention_days() -> int:
     return int(value) if value else retention.DEFAULT_RETENTION_DAYS
 
 
-@gantong_cli.command("purge")
+@click.command("purge")
+@with_appcontext
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Keep this many days (default: RETENTION_DAYS, or 28).")
 @click.option("--batch", type=click.IntRange(min=1), default=retention.BATCH_SIZE,
@@ -36,7 +37,8 @@ def purge(days, batch) -> None:
                f"{result.cutoff.isoformat()} deleted; fever findings and other hits kept")
 
 
-@gantong_cli.command("backup")
+@click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def backup(path) -> None:
     """Copy the live SQLite database to PATH (online backup); on PostgreSQL, print pg_dump's line."""
@@ -53,3 +55,21 @@ def backup(path) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="PATH") from None
     click.echo(f"backup written to {os.path.abspath(path)}; integrity check: {integrity}")
+
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; name the first broken event and print the head hash."""
+    from gantong import audit
+
+    check = audit.verify_chain()
+    if check.ok:
+        click.echo(f"ok: {check.count} events; head hash {check.head_hash}")
+        click.echo("Keep the head hash somewhere else: deleting the newest events shows only against it.")
+    else:
+        click.echo(f"BROKEN at event {check.first_broken}: {check.problem}")
+        click.echo(f"{check.count} events verified before it; last good hash {check.head_hash}")
+        raise SystemExit(1)

@@ -24,10 +24,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .. import divisions, exports, rules
-from ..forms import PhoneField
-from ..i18n import current_language
-from ..models import InformationPoint
+from gantong.admin import exports
+from gantong.core import divisions, rules
+from gantong.models import InformationPoint
+from gantong.web.fields import PhoneField
+from gantong.web.i18n import current_language
 
 
 def district_choices(blank: str | None = None) -> list[SelectChoice]:
@@ -98,7 +99,7 @@ ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"
 
 
 def point_choices(blank: str) -> list[SelectChoice]:
-    from ..point_admin import active_points
+    from gantong.checkpoint.points import active_points
 
     language = current_language()
     return [SelectChoice("", blank)] + [
@@ -128,7 +129,7 @@ class BindingFields(FlaskForm):
         if self.role_value() == "staff":
             if not field.data:
                 raise ValidationError(_l("Staff work at an information point: choose one."))
-            from ..extensions import db
+            from gantong.extensions import db
 
             point = db.session.get(InformationPoint, int(field.data))
             if point is None or not point.active:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import (
+    Blueprint,
     Response,
     abort,
     flash,
@@ -14,21 +15,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import (
-    admin_accounts,
-    audit,
-    audit_search,
-    exports,
-    issuers,
-    point_admin,
-    points,
-    risk_areas,
-    statistics,
-)
-from ..accounts import PhoneTaken
-from ..extensions import db, htmx
-from ..models import InformationPoint, PointApiToken, RiskArea
-from . import bp
+from gantong import audit
+from gantong.admin import audit_search, exports, risk_areas, staff_accounts
+from gantong.auth.accounts import PhoneTaken
+from gantong.checkpoint import points
+from gantong.codes import trust_list
+from gantong.extensions import db
+from gantong.models import InformationPoint, PointApiToken, RiskArea, today
+from gantong.stats import figures
+from gantong.web.fragments import page_or_fragment
+from gantong.web.paging import page_number
+
 from .forms import (
     ROLE_LABELS,
     AccountForm,
@@ -45,6 +42,8 @@ from .forms import (
     TokenForm,
 )
 
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
 
 @bp.before_request
 @login_required
@@ -59,22 +58,11 @@ def labels():
     return {"role_labels": ROLE_LABELS}
 
 
-def _whole_or_fragment(whole: str, fragment: str, target: str = "results", **context):
-    """The whole page, or only the part an htmx request swaps in."""
-    if htmx and htmx.target == target:
-        return render_template(fragment, **context)
-    return render_template(whole, **context)
-
-
 def _shown_once(html: str):
     """A page carrying a secret shown once: no cache may keep it."""
     response = Response(html)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
 
 
 @bp.get("/")
@@ -86,7 +74,7 @@ def index():
 @bp.get("/districts")
 def districts():
     """List Jiangxi's districts with their points and holders."""
-    return render_template("admin/districts.html", rows=statistics.districts_overview())
+    return render_template("admin/districts.html", rows=figures.districts_overview())
 
 
 # Information points
@@ -104,14 +92,14 @@ def _point_or_404(point_id: int) -> InformationPoint:
 def list_points():
     """List information points, filtered by district."""
     district = request.args.get("district", "")
-    rows, has_next = point_admin.list_points(district, _page_number())
-    return _whole_or_fragment("admin/points.html", "admin/_points.html", rows=rows, has_next=has_next,
-                              page=_page_number(), district=district,
-                              filter_form=DistrictFilterForm(request.args))
+    listing = points.list_points(district, page_number())
+    return page_or_fragment("admin/points.html", "admin/_points.html", "results", rows=listing.rows,
+                            has_next=listing.has_next, page=listing.number, district=district,
+                            filter_form=DistrictFilterForm(request.args))
 
 
-def _point_details(form: PointForm) -> point_admin.PointDetails:
-    return point_admin.PointDetails(
+def _point_details(form: PointForm) -> points.PointDetails:
+    return points.PointDetails(
         name=form.name.data.strip(), district_code=form.district.data,
         address=(form.address.data or "").strip(), latitude=form.latitude.number,
         longitude=form.longitude.number)
@@ -138,8 +126,8 @@ def _render_point(point: InformationPoint, form: PointForm | None = None, new_to
             "latitude": "" if point.latitude is None else str(point.latitude),
             "longitude": "" if point.longitude is None else str(point.longitude)})
     return render_template(
-        "admin/point.html", point=point, form=form, tokens=point_admin.api_tokens(point),
-        staff=point_admin.staff_at(point), new_token=new_token, token_form=token_form or TokenForm(),
+        "admin/point.html", point=point, form=form, tokens=points.api_tokens(point),
+        staff=points.staff_at(point), new_token=new_token, token_form=token_form or TokenForm(),
         active_form=active_form or ActiveForm(), confirm_form=ConfirmForm())
 
 
@@ -149,7 +137,7 @@ def point(point_id: int):
     point = _point_or_404(point_id)
     form = PointForm() if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
-        point_admin.update_point(point, _point_details(form), actor=current_user)
+        points.update_point(point, _point_details(form), actor=current_user)
         flash(_("Point saved."))
         return redirect(url_for(".point", point_id=point.id), code=303)
     return _render_point(point, form)
@@ -162,7 +150,7 @@ def point_active(point_id: int):
     form = ActiveForm()
     if not form.validate_on_submit():
         return _render_point(point, active_form=form)
-    point_admin.set_point_active(point, not point.active, actor=current_user, reason=form.reason.data.strip())
+    points.set_point_active(point, not point.active, actor=current_user, reason=form.reason.data.strip())
     flash(_("Point back in use.") if point.active else _("Point out of use: its staff and API tokens can no longer verify."))
     return redirect(url_for(".point", point_id=point.id), code=303)
 
@@ -199,14 +187,14 @@ def _account_or_404(user_id: int):
 
     :raise 404: if there is none with this id (residents' accounts are not managed here).
     """
-    user = admin_accounts.managed_account(user_id)
+    user = staff_accounts.managed_account(user_id)
     if user is None:
         abort(404)
     return user
 
 
-def _binding(form) -> admin_accounts.Binding:
-    return admin_accounts.Binding(
+def _binding(form) -> staff_accounts.Binding:
+    return staff_accounts.Binding(
         point_id=int(form.point.data) if form.point.data else None,
         district_code=form.district.data or None,
         badge_number=(form.badge_number.data or "").strip() or None,
@@ -217,9 +205,9 @@ def _binding(form) -> admin_accounts.Binding:
 def accounts():
     """List staff, officers and admins, filtered by role and number."""
     role, phone = request.args.get("role", ""), request.args.get("phone", "").strip()
-    listing = admin_accounts.list_accounts(role, phone, _page_number())
-    return _whole_or_fragment("admin/accounts.html", "admin/_accounts.html", listing=listing,
-                              role=role, phone=phone)
+    listing = staff_accounts.list_accounts(role, phone, page_number())
+    return page_or_fragment("admin/accounts.html", "admin/_accounts.html", "results", listing=listing,
+                            role=role, phone=phone)
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -231,7 +219,7 @@ def new_account():
         form.point.data = request.args.get("point", "")
     if form.validate_on_submit():
         try:
-            user, password = admin_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
+            user, password = staff_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
                                                            actor=current_user)
         except PhoneTaken:
             form.phone.errors.append(_("This number has an account already."))
@@ -256,7 +244,7 @@ def account(user_id: int):
     user = _account_or_404(user_id)
     form = BindingForm(role=user.role) if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
-        admin_accounts.update_binding(user, _binding(form), actor=current_user)
+        staff_accounts.update_binding(user, _binding(form), actor=current_user)
         flash(_("Account saved."))
         return redirect(url_for(".account", user_id=user.id), code=303)
     return _render_account(user, form)
@@ -270,8 +258,8 @@ def account_active(user_id: int):
     if not form.validate_on_submit():
         return _render_account(user, active_form=form)
     try:
-        admin_accounts.set_active(user, not user.active, actor=current_user, reason=form.reason.data.strip())
-    except admin_accounts.OwnAccount:
+        staff_accounts.set_active(user, not user.active, actor=current_user, reason=form.reason.data.strip())
+    except staff_accounts.OwnAccount:
         form.reason.errors.append(_("You cannot deactivate your own account."))
         return _render_account(user, active_form=form)
     flash(_("Account reactivated.") if user.active else _("Account deactivated: its sessions have ended."))
@@ -284,7 +272,7 @@ def reset_password(user_id: int):
     user = _account_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".account", user_id=user.id), code=303)
-    password = admin_accounts.reset_password(user, actor=current_user)
+    password = staff_accounts.reset_password(user, actor=current_user)
     return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
                                        created=False))
 
@@ -335,10 +323,10 @@ def risk_area(area_id: int):
 @bp.get("/issuers")
 def issuers_list():
     """The trust list: issuers whose codes our checkpoints accept."""
-    return render_template("admin/issuers.html", issuers=issuers.list_issuers(), state=issuers.state)
+    return render_template("admin/issuers.html", issuers=trust_list.list_issuers(), state=trust_list.state)
 
 
-def _issuer_error(form, error: issuers.IssuerError) -> None:
+def _issuer_error(form, error: trust_list.IssuerError) -> None:
     field = getattr(form, error.field or "name", None) or form.name
     field.errors.append(_(str(error)))
 
@@ -349,10 +337,10 @@ def new_issuer():
     form = IssuerForm()
     if form.validate_on_submit():
         try:
-            issuer = issuers.add_issuer(
+            issuer = trust_list.add_issuer(
                 form.name.data, form.region.data or "", form.jwk.data, form.valid_from_moment(),
                 form.valid_to_moment(), actor=current_user, kid=(form.kid.data or "").strip() or None)
-        except issuers.IssuerError as error:
+        except trust_list.IssuerError as error:
             _issuer_error(form, error)
         else:
             flash(_("Issuer added: %(name)s.", name=issuer.name))
@@ -365,7 +353,7 @@ def _issuer_or_404(issuer_id: int):
 
     :raise 404: if there is none with this id.
     """
-    issuer = issuers.get(issuer_id)
+    issuer = trust_list.get(issuer_id)
     if issuer is None:
         abort(404)
     return issuer
@@ -374,7 +362,7 @@ def _issuer_or_404(issuer_id: int):
 def _render_issuer(issuer, form=None, active_form=None):
     if form is None:
         form = IssuerEditForm.for_issuer(issuer)
-    return render_template("admin/issuer.html", issuer=issuer, form=form, state=issuers.state,
+    return render_template("admin/issuer.html", issuer=issuer, form=form, state=trust_list.state,
                            active_form=active_form or ActiveForm())
 
 
@@ -385,9 +373,9 @@ def issuer(issuer_id: int):
     form = IssuerEditForm() if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
         try:
-            issuers.update_issuer(issuer.id, form.name.data, form.region.data or "", form.valid_from_moment(),
+            trust_list.update_issuer(issuer.id, form.name.data, form.region.data or "", form.valid_from_moment(),
                                   form.valid_to_moment(), actor=current_user)
-        except issuers.IssuerError as error:
+        except trust_list.IssuerError as error:
             db.session.rollback()
             _issuer_error(form, error)
         else:
@@ -403,7 +391,7 @@ def issuer_active(issuer_id: int):
     form = ActiveForm()
     if not form.validate_on_submit():
         return _render_issuer(issuer, active_form=form)
-    issuers.set_active(issuer.id, not issuer.active, actor=current_user, reason=form.reason.data.strip())
+    trust_list.set_active(issuer.id, not issuer.active, actor=current_user, reason=form.reason.data.strip())
     flash(_("Issuer trusted again.") if issuer.active else _("Issuer no longer trusted: its codes are refused."))
     return redirect(url_for(".issuer", issuer_id=issuer.id), code=303)
 
@@ -416,7 +404,7 @@ def export():
     """Download verification records or applications as CSV, by district and days."""
     form = ExportForm()
     if not form.is_submitted():
-        form.start.data, form.end.data = statistics.default_range(statistics.today(), days=28)
+        form.start.data, form.end.data = figures.default_range(today(), days=28)
     if form.validate_on_submit():
         selection = exports.ExportFilter(form.district.data or "", form.start.data, form.end.data)
         header, rows = exports.start_export(form.kind.data, selection, actor=current_user)
@@ -445,12 +433,12 @@ def audit_trail():
     before = request.args.get("before", type=int)
     listing = audit_search.search(selection, before)
     next_args = {**request.args.to_dict(), "before": listing.next_before}
-    return _whole_or_fragment("admin/audit.html", "admin/_audit.html", form=form, listing=listing,
-                              next_args=next_args)
+    return page_or_fragment("admin/audit.html", "admin/_audit.html", "results", form=form, listing=listing,
+                            next_args=next_args)
 
 
 @bp.get("/audit/check")
 def audit_check():
     """Check the whole hash chain and show the result."""
     check = audit.verify_chain()
-    return _whole_or_fragment("admin/audit_check.html", "admin/_chain.html", target="chain", check=check)
+    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check)

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""The JSON API for checkpoints and partners (docs/openapi.yaml).
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

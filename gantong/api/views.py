@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import identity, points, verification
-from ..display import refusal_advice, refusal_title
-from ..extensions import csrf, limiter
-from ..models import utcnow
-from . import bp
+from gantong.checkpoint import points, verification
+from gantong.core import identity
+from gantong.extensions import csrf, limiter
+from gantong.models import utcnow
+from gantong.web.labels import refusal_advice, refusal_title
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
 
 
 def _caller():

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Accounts: log in, register, log out, the account's own password.
 
-bp = Blueprint("auth", __name__)
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

@@ -1,10 +1,10 @@
-"""Login and registration forms."""
+"""Login, registration and password forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..forms import PhoneField
+from gantong.web.fields import PhoneField
 
 
 class LoginForm(FlaskForm):
@@ -28,3 +28,30 @@ class RegisterForm(FlaskForm):
             EqualTo("password", message=_l("The two passwords differ.")),
         ],
     )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(_l("Enter the password you logged in with."))])
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a password.")),
+        Length(min=8, max=128, message=_l("A password has at least 8 characters."))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Type the password again.")),
+        EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class ResetRequestForm(FlaskForm):
+    phone = PhoneField(_l("Mobile number"), validators=[DataRequired(_l("Enter your mobile number."))])
+
+
+class ResetForm(FlaskForm):
+    phone = PhoneField(_l("Mobile number"), validators=[DataRequired(_l("Enter your mobile number."))])
+    code = StringField(_l("Code from the text message"),
+                       validators=[DataRequired(_l("Enter the 6-digit code.")), Length(min=6, max=8)])
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a password.")),
+        Length(min=8, max=128, message=_l("A password has at least 8 characters."))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(_l("Type the password again.")),
+        EqualTo("password", message=_l("The two passwords differ."))])

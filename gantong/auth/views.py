@@ -1,19 +1,22 @@
-"""Log in, register, log out."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+"""Log in, register, log out; the account's own password: change, forgotten, reset."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import accounts, identity
-from ..extensions import limiter, login_manager
-from ..i18n import safe_next
-from . import bp
-from .forms import LoginForm, RegisterForm
+from gantong.auth import accounts, password_reset, session
+from gantong.core import identity
+from gantong.extensions import htmx, limiter, login_manager
+from gantong.web.i18n import safe_next
+
+from .forms import LoginForm, PasswordChangeForm, RegisterForm, ResetForm, ResetRequestForm
+
+bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from ..extensions import db
-    from ..models import User
+    from gantong.extensions import db
+    from gantong.models import User
 
     user = db.session.get(User, int(user_id))
     # A deactivated account loses its open sessions at once.
@@ -22,15 +25,6 @@ def load_user(user_id: str):
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
-
-
-def home_for(user) -> str:
-    """Return where a user lands after logging in."""
-    if user.must_change_password:
-        # An account made by an admin replaces its one-time password first.
-        return url_for("account.change_password")
-    homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
-    return url_for(homes.get(user.role, "resident.people"))
 
 
 def _account_key() -> str:
@@ -59,7 +53,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(safe_next(request.args.get("next")) if request.args.get("next")
-                            else home_for(user), code=303)
+                            else session.home_for(user), code=303)
         form.password.errors.append(_("Wrong mobile number or password."))
     return render_template("auth/login.html", form=form)
 
@@ -69,23 +63,10 @@ def login():
 def register():
     """Create an account with a mobile number and a password."""
     form = RegisterForm()
-    if form.validate_on_submit() and open_account(form):
+    if form.validate_on_submit() and session.open_account(form):
         flash(_("Your account is ready. Now add your identity."))
         return redirect(url_for("resident.add_person"), code=303)
     return render_template("auth/register.html", form=form)
-
-
-def open_account(form: RegisterForm) -> bool:
-    """Create the account of a valid registration form and log it in; False if the number is taken."""
-    try:
-        user = accounts.register(form.phone.e164, form.password.data)
-    except accounts.PhoneTaken:
-        form.phone.errors.append(
-            _("This number has an account already. Log in, or reset the password.")
-        )
-        return False
-    login_user(user)
-    return True
 
 
 @bp.post("/logout")
@@ -94,3 +75,71 @@ def logout():
     """Log out."""
     logout_user()
     return redirect(url_for("public.index"), code=303)
+
+
+# What an account that must change its password may still reach. The API and the queued
+# record submission are authorised by their own tokens, not by the session.
+ALLOWED_ENDPOINTS = {"auth.change_password", "auth.forgot_password", "auth.reset_password",
+                     "auth.logout", "auth.login", "set_language", "asset",
+                     "static", "checkpoint.submit_record", "checkpoint.service_worker"}
+ALLOWED_BLUEPRINTS = {"api"}
+
+
+@bp.before_app_request
+def require_password_change():
+    """Send an account with a one-time password to change it before any other page."""
+    # The endpoint first: static files need no account loaded from the database.
+    if request.endpoint in ALLOWED_ENDPOINTS or request.blueprint in ALLOWED_BLUEPRINTS:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    target = url_for("auth.change_password")
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the account's password (at first login: replace the one-time password)."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_user, form.current.data, form.password.data)
+        except accounts.WrongPassword:
+            form.current.errors.append(_("This is not your current password."))
+        except accounts.SamePassword:
+            form.password.errors.append(_("Choose a password of your own, not the one you were given."))
+        else:
+            flash(_("Password changed."))
+            return redirect(session.home_for(current_user), code=303)
+    return render_template("auth/password.html", form=form,
+                           first_login=current_user.must_change_password)
+
+
+@bp.route("/account/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def forgot_password():
+    """Text a one-time code to the account's number (never saying whether it has an account)."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        password_reset.send_code(form.phone.e164)
+        flash(_("If this number has an account, a code is on its way by text message."))
+        return redirect(url_for(".reset_password", phone=form.phone.data), code=303)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/account/password/reset", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_password():
+    """Set a new password with the code from the text message."""
+    form = ResetForm()
+    if not form.is_submitted() and request.args.get("phone"):
+        form.phone.data = request.args["phone"]
+    if form.validate_on_submit():
+        if password_reset.reset(form.phone.e164, form.code.data, form.password.data):
+            flash(_("Password changed. Log in with the new one."))
+            return redirect(url_for("auth.login"), code=303)
+        form.code.errors.append(_("This code is wrong or has expired. Ask for a new one."))
+    return render_template("auth/reset.html", form=form)

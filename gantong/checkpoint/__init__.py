@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Checkpoints: information points, scanning and verifying codes, verification records.
 
-bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

@@ -5,7 +5,7 @@ from flask_wtf.file import FileField
 from wtforms import DecimalField, Form, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..display import DECISION_LABELS
+from gantong.web.labels import DECISION_LABELS
 
 
 class TokenForm(FlaskForm):

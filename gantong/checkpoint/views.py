@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -16,11 +17,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from .. import holders, identity, rules, verification
-from ..extensions import csrf, db, limiter
-from ..models import VerificationRecord, utcnow
-from . import bp
+from gantong.checkpoint import verification
+from gantong.core import identity
+from gantong.extensions import csrf, limiter
+from gantong.holders import registry
+from gantong.models import VerificationRecord, utcnow
+
 from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, TokenForm, VoidForm
+
+bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
 
 # Who may open what; the record submission is authorised by its signed reference instead.
 OPEN_ENDPOINTS = {"checkpoint.submit_record", "checkpoint.service_worker"}
@@ -50,7 +55,7 @@ def own_record(record_id: str) -> VerificationRecord:
 
     :raise 404: if it does not exist or belongs to another point.
     """
-    record = db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))
+    record = verification.record_by_id(record_id)
     if record is None or record.point_id != current_user.point_id:
         abort(404)
     return record
@@ -60,16 +65,9 @@ def own_record(record_id: str) -> VerificationRecord:
 def station():
     """Show the point, today's count and the latest records."""
     point = current_user.point
-    now = utcnow()
-    today = db.select(db.func.count()).select_from(VerificationRecord).where(
-        VerificationRecord.point_id == point.id, VerificationRecord.verified_at >= rules.day_start(rules.local_date(now))
-    )
-    latest = db.session.scalars(
-        db.select(VerificationRecord).where(VerificationRecord.point_id == point.id)
-        .order_by(VerificationRecord.verified_at.desc()).limit(10)
-    )
-    return render_template("checkpoint/station.html", point=point, today_count=db.session.scalar(today),
-                           latest=list(latest))
+    return render_template("checkpoint/station.html", point=point,
+                           today_count=verification.count_today(point, utcnow()),
+                           latest=verification.latest_records(point))
 
 
 @bp.get("/scan")
@@ -148,7 +146,7 @@ def _render_record(record: VerificationRecord, form: RecordForm):
     holder = record.holder
     return render_template(
         "checkpoint/record.html", record=record, holder=holder, form=form,
-        result=holders.evaluate(holder, utcnow()) if holder else None,
+        result=registry.evaluate(holder, utcnow()) if holder else None,
         masked_document=identity.mask_document(holder.doc_number) if holder else "",
         void_form=VoidForm(), can_void=verification.can_void(record, current_user),
     )
@@ -201,7 +199,7 @@ def _float(value) -> float | None:
 @bp.post("/records/<record_id>/void")
 def void(record_id: str):
     """Void a mistaken record with a reason; the author or an officer of the district may."""
-    record = db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))
+    record = verification.record_by_id(record_id)
     if record is None or not verification.can_void(record, current_user):
         abort(404)
     form = VoidForm()

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Pre-entry registration, arrivals, and people without a phone (paper codes).
 
-bp = Blueprint("entry", __name__, url_prefix="/entry")
-
-from . import cli, views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

@@ -9,10 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .. import divisions, identity, preentry
-from ..choices import countries
-from ..forms import PersonForm, PhoneField, strip, today
-from ..i18n import current_language
+from gantong.core import divisions, identity
+from gantong.entry import preentry
+from gantong.models import today
+from gantong.web.fields import PersonForm, PhoneField, strip
+from gantong.web.i18n import current_language
+from gantong.web.labels import countries
 
 CATEGORY_LABELS = {
     preentry.OVERSEAS_RETURNEE: _l("Returning from overseas"),

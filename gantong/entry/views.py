@@ -1,19 +1,25 @@
 """Pre-entry registration, officers' arrivals and people without a phone, paper codes."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import holders, identity, paper, preentry, qr
-from ..auth.forms import RegisterForm
-from ..auth.views import open_account
-from ..choices import country_name
-from ..extensions import db, limiter
-from ..i18n import current_language
-from ..models import Holder, PreEntry
-from . import bp
+from gantong.auth import session
+from gantong.auth.forms import RegisterForm
+from gantong.codes import paper
+from gantong.core import identity, qr
+from gantong.entry import preentry
+from gantong.extensions import db, limiter
+from gantong.holders import registry
+from gantong.models import Holder, PreEntry
+from gantong.web.i18n import current_language
+from gantong.web.labels import country_name
+from gantong.web.paging import page_number
+
 from .forms import CATEGORY_LABELS, ArrivalForm, LostForm, NewHolderForm, PaperForm, PreEntryForm
+
+bp = Blueprint("entry", __name__, url_prefix="/entry")
 
 PUBLIC_ENDPOINTS = {"entry.start", "entry.register"}
 ARRIVAL_VIEWS = {"expected": False, "arrived": True, "all": None}
@@ -63,7 +69,7 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for(".trip"))
     form = RegisterForm()
-    if form.validate_on_submit() and open_account(form):
+    if form.validate_on_submit() and session.open_account(form):
         flash(_("Your account is ready. Now tell us who you are and how you are coming."))
         return redirect(url_for(".trip"), code=303)
     return render_template("entry/register.html", form=form)
@@ -77,7 +83,7 @@ def trip():
     if not form.is_submitted():
         form.contact_phone.data = current_user.phone
     if form.validate_on_submit():
-        person = holders.Identity(
+        person = registry.Identity(
             name=form.name.data, doc_type=form.doc_type.data, doc_number=form.doc_number.normalised,
             doc_country=form.doc_country.data or "", nationality=form.nationality.data,
             district_code=form.destination.data, address="",
@@ -90,7 +96,7 @@ def trip():
         )
         try:
             registration = preentry.register(current_user, person, journey)
-        except holders.DocumentTaken:
+        except registry.DocumentTaken:
             form.doc_number.errors.append(
                 _("This document is registered already. If it is yours, take it to the "
                   "epidemic-prevention office of your district and file a claim: they will "
@@ -113,8 +119,8 @@ def _render_arrivals(failed_form: ArrivalForm | None = None, failed_id: int | No
     show = request.args.get("show", "expected")
     if show not in ARRIVAL_VIEWS:
         show = "expected"
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows, more = preentry.arrivals(current_user.district_code, ARRIVAL_VIEWS[show], page)
+    listing = preentry.arrivals(current_user.district_code, ARRIVAL_VIEWS[show], page_number())
+    rows, more, page = listing.rows, listing.has_next, listing.number
     # One form per row, each with its own field ids; a failed one keeps what was typed.
     forms = {row.id: ArrivalForm(formdata=None, prefix=f"arrival{row.id}") for row in rows}
     if failed_form is not None:
@@ -145,13 +151,8 @@ def confirm_arrival(pre_entry_id: int):
 def people_without_phone():
     """The officer's district: people registered without an account, to print paper codes for."""
     require_role("officer")
-    query = (
-        db.select(Holder)
-        .where(Holder.account_id.is_(None), Holder.district_code == current_user.district_code)
-        .order_by(Holder.id.desc())
-        .limit(200)
-    )
-    return render_template("entry/holders.html", people=list(db.session.scalars(query)))
+    return render_template("entry/holders.html",
+                           people=preentry.people_without_phone(current_user.district_code))
 
 
 @bp.route("/holders/new", methods=["GET", "POST"])
@@ -160,14 +161,14 @@ def new_holder():
     require_role("officer")
     form = NewHolderForm()
     if form.validate_on_submit():
-        person = holders.Identity(
+        person = registry.Identity(
             name=form.name.data, doc_type=form.doc_type.data, doc_number=form.doc_number.normalised,
             doc_country=form.doc_country.data or "", nationality=form.nationality.data,
             district_code=current_user.district_code, address=form.address.data,
         )
         try:
             holder, _paper = paper.register_for_paper(person, current_user._get_current_object())
-        except holders.DocumentTaken:
+        except registry.DocumentTaken:
             form.doc_number.errors.append(
                 _("This document is registered already. Find the person's code, or handle a claim if "
                   "the document was registered by someone else.")

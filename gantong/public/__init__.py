@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""The public pages: the landing page and the published keys.
 
-bp = Blueprint("public", __name__)
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

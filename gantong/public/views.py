@@ -1,17 +1,19 @@
 """Pages for everyone: the landing page and our public keys."""
-from flask import jsonify, redirect, render_template
+from flask import Blueprint, jsonify, redirect, render_template
 from flask_login import current_user
 
-from .. import keys
-from ..auth.views import home_for
-from . import bp
+from gantong.auth import session
+from gantong.codes import keys
+
+bp = Blueprint("public", __name__)
+
 
 
 @bp.get("/")
 def index():
     """Show the landing page, or send a logged-in user to their home."""
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(session.home_for(current_user))
     return render_template("public/index.html")
 
 

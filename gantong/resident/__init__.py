@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""The resident's pages: people, declarations, the code page, applications and claims.
 
-bp = Blueprint("resident", __name__, url_prefix="/me")
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

@@ -18,11 +18,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .. import divisions, rules
-from ..choices import symptom_choices
-from ..display import GROUNDS_LABELS
-from ..forms import MultiCheckboxField, PersonForm, not_in_future, today
-from ..i18n import current_language
+from gantong.core import divisions, rules
+from gantong.models import today
+from gantong.web.fields import MultiCheckboxField, PersonForm, not_in_future, strip
+from gantong.web.i18n import current_language
+from gantong.web.labels import GROUNDS_LABELS, symptom_choices
 
 
 class IdentityForm(PersonForm):
@@ -98,10 +98,6 @@ class DeclarationForm(FlaskForm):
         return valid
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ApplicationForm(FlaskForm):
     """Apply for transcoding: the reasons to clear, the grounds, and the evidence for them."""
 
@@ -111,10 +107,10 @@ class ApplicationForm(FlaskForm):
     grounds = RadioField(_l("Grounds"), validators=[DataRequired(_l("Choose the grounds."))])
     test_date = DateField(_l("Test date"), validators=[Optional(), not_in_future])
     institution = StringField(_l("Testing institution"), validators=[Optional(), Length(max=100)],
-                              filters=[_strip])
-    report_number = StringField(_l("Report number"), validators=[Optional(), Length(max=64)], filters=[_strip])
+                              filters=[strip])
+    report_number = StringField(_l("Report number"), validators=[Optional(), Length(max=64)], filters=[strip])
     isolation_end = DateField(_l("Isolation end date"), validators=[Optional(), not_in_future])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[_strip])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
     def __init__(self, hit_keys: list[str], *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,14 +142,14 @@ class ClaimForm(FlaskForm):
 
     fact = RadioField(_l("Which fact is wrong"), validators=[DataRequired(_l("Choose the fact that is wrong."))])
     wrong_fact = TextAreaField(
-        _l("What is wrong"), filters=[_strip],
+        _l("What is wrong"), filters=[strip],
         validators=[DataRequired(_l("Say what is wrong.")), Length(max=1000)],
     )
     correct_fact = TextAreaField(
-        _l("The correct fact"), filters=[_strip],
+        _l("The correct fact"), filters=[strip],
         validators=[DataRequired(_l("Give the correct fact.")), Length(max=1000)],
     )
-    explanation = TextAreaField(_l("Explanation"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+    explanation = TextAreaField(_l("Explanation"), filters=[strip], validators=[Optional(), Length(max=2000)])
     acknowledge = BooleanField(
         _l("I declare that this claim is true; I know that a false claim is against the law."),
         validators=[DataRequired(_l("You must confirm that the claim is true."))],

@@ -1,15 +1,21 @@
 """The resident's pages: people, identity, declarations and the code."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import applications, claims, holders, notifications, official, qr, rules, verification
-from ..extensions import db, htmx
-from ..models import Application, Claim, Holder, User, utcnow
-from . import bp
-from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm, today
+from gantong.checkpoint import verification
+from gantong.core import qr
+from gantong.extensions import db, htmx
+from gantong.holders import notifications, registry
+from gantong.models import Application, Claim, Holder, User, today, utcnow
+from gantong.resident import services
+from gantong.review import applications, claims, official_records
+
+from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm
+
+bp = Blueprint("resident", __name__, url_prefix="/me")
 
 
 @bp.before_request
@@ -47,7 +53,7 @@ def add_person():
     if not form.is_submitted() and not has_self:
         form.is_self.data = True
     if form.validate_on_submit():
-        person = holders.Identity(
+        person = registry.Identity(
             name=form.name.data,
             doc_type=form.doc_type.data,
             doc_number=form.doc_number.normalised,
@@ -57,8 +63,8 @@ def add_person():
             address=form.address.data.strip(),
         )
         try:
-            holder = holders.add_holder(current_user, person, is_self=form.is_self.data and not has_self)
-        except holders.DocumentTaken:
+            holder = registry.add_holder(current_user, person, is_self=form.is_self.data and not has_self)
+        except registry.DocumentTaken:
             form.doc_number.errors.append(
                 _(
                     "This document is registered already. If it is yours, take it to the "
@@ -77,7 +83,7 @@ def declare(holder_id: int):
     holder = own_holder(holder_id)
     form = DeclarationForm()
     if form.validate_on_submit():
-        facts = holders.DeclarationFacts(
+        facts = registry.DeclarationFacts(
             symptoms=form.symptoms.data or [],
             close_contact=form.close_contact.data,
             contact_date=form.contact_date.data,
@@ -89,7 +95,7 @@ def declare(holder_id: int):
             entry_date=form.entry_date.data,
             entry_port=(form.entry_port.data or "").strip(),
         )
-        holders.declare(holder, facts, author=current_user)
+        registry.declare(holder, facts, author=current_user)
         flash(_("Declaration saved."))
         return redirect(url_for(".code", holder_id=holder.id), code=303)
     return render_template("resident/declare.html", form=form, holder=holder, today=today())
@@ -99,33 +105,27 @@ def declare(holder_id: int):
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
     holder = own_holder(holder_id)
-    now = utcnow()
-    result = holders.refresh_colour(holder, now)
-    context = code_card_context(holder, result, now)
+    context = code_card_context(holder, utcnow())
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
     return render_template(
         "resident/code.html",
         **context,
         people=current_user.holders,
-        history=holders.colour_history(holder, limit=3),
+        history=registry.colour_history(holder, limit=3),
         unread=notifications.unread_count(current_user),
     )
 
 
-def code_card_context(holder: Holder, result: rules.Result, now) -> dict:
-    from .. import keys
-
-    token, text = keys.signed_screen_token(holder, now)
-    number = holders.dynamic_number(holder, now)
-    # Drawing the QR is the slow part (segno's mask search): let other requests in first.
-    db.session.commit()
+def code_card_context(holder: Holder, now) -> dict:
+    """What the code card shows: the screen code of now, and its QR drawn."""
+    code = services.screen_code(holder, now)
     return {
         "holder": holder,
-        "result": result,
-        "token": token,
-        "qr_svg": qr.svg(text),
-        "number": number,
+        "result": code.result,
+        "token": code.token,
+        "qr_svg": qr.svg(code.text),
+        "number": code.number,
         "now": now,
         "refresh": current_app.config["QR_REFRESH_SECONDS"],
     }
@@ -138,9 +138,9 @@ def history(holder_id: int):
     return render_template(
         "resident/history.html",
         holder=holder,
-        changes=holders.colour_history(holder),
+        changes=registry.colour_history(holder),
         declarations=list(reversed(holder.declarations)),
-        officers=official.officers_among(declaration.author_id for declaration in holder.declarations),
+        officers=official_records.officers_among(declaration.author_id for declaration in holder.declarations),
     )
 
 

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""District officers: applications, claims and official records, with their queues.
 
-bp = Blueprint("review", __name__, url_prefix="/review")
-
-from . import cli, views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

@@ -1,17 +1,15 @@
-"""This feature's `flask gantong ...` commands (registered on the shared group)."""
+"""`flask gantong review ...`: a demo application; queue counts of a district."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
-from .. import applications
-from ..cli import gantong_cli
-from ..extensions import db
-from ..models import Holder, utcnow
-from ..rules import local_date
+from gantong.core.rules import local_date
+from gantong.extensions import db
+from gantong.models import Holder, utcnow
+from gantong.review import applications
 
 review_cli = AppGroup("review", help="Transcoding applications, claims and official records.")
-gantong_cli.add_command(review_cli)
 
 
 @review_cli.command("demo")

@@ -6,11 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import official
-from ..display import CASE_STATUSES
-from ..forms import not_in_future
-
-strip = [lambda value: value.strip() if isinstance(value, str) else value]
+from gantong.review import official_records
+from gantong.web.fields import not_in_future, strip
+from gantong.web.labels import CASE_STATUSES
 
 
 class QueueFilterForm(FlaskForm):
@@ -38,7 +36,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Document number or full name"), validators=[Optional(), Length(max=100)], filters=strip)
+    q = StringField(_l("Document number or full name"), validators=[Optional(), Length(max=100)], filters=[strip])
 
 
 DECISIONS = {
@@ -53,7 +51,7 @@ class DecisionForm(FlaskForm):
 
     decision = SelectField(_l("Decision"), validators=[DataRequired(_l("Choose a decision."))])
     reason = TextAreaField(
-        _l("Reason"), filters=strip,
+        _l("Reason"), filters=[strip],
         validators=[DataRequired(_l("Give the reason for the decision.")), Length(max=1000)],
     )
 
@@ -63,7 +61,7 @@ class DecisionForm(FlaskForm):
 
 
 class ClaimDecisionForm(DecisionForm):
-    basis = StringField(_l("Legal basis (case or notice number)"), filters=strip,
+    basis = StringField(_l("Legal basis (case or notice number)"), filters=[strip],
                         validators=[Optional(), Length(max=100)])
 
     def __init__(self, *args, needs_basis: bool = False, **kwargs):
@@ -79,10 +77,10 @@ class ClaimDecisionForm(DecisionForm):
 
 
 class OfficialRecordForm(FlaskForm):
-    status = SelectField(_l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official.STATUSES])
+    status = SelectField(_l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES])
     contact_date = DateField(_l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future])
     basis = StringField(
-        _l("Legal basis (case or notice number)"), filters=strip,
+        _l("Legal basis (case or notice number)"), filters=[strip],
         validators=[DataRequired(_l("Give the case or notice number.")), Length(max=100)],
     )
 

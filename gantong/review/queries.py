@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import String, literal, union_all
 
-from .. import applications, claims, holders, official, verification
-from ..extensions import db
-from ..models import Application, Claim, ColourChange, Holder, OfficialRecord, User, utcnow
+from gantong.checkpoint import verification
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import Application, Claim, ColourChange, Holder, OfficialRecord, User, utcnow
+from gantong.review import applications, claims, official_records
 
 KINDS = ("application", "claim", "official")
 PER_PAGE = 20
@@ -89,7 +91,7 @@ def person_file(holder: Holder, now: datetime | None = None) -> dict:
     changes = list(db.session.scalars(
         db.select(ColourChange).where(ColourChange.holder_id == holder.id).order_by(ColourChange.id.desc())
     ))
-    records = official.for_holder(holder)
+    records = official_records.for_holder(holder)
     holder_applications = applications.for_holder(holder)
     holder_claims = claims.for_holder(holder)
     named = {record.recorded_by for record in records} | {record.approved_by for record in records}
@@ -98,7 +100,7 @@ def person_file(holder: Holder, now: datetime | None = None) -> dict:
     return {
         "holder": holder,
         "account": db.session.get(User, holder.account_id) if holder.account_id else None,
-        "result": holders.evaluate(holder, moment),
+        "result": registry.evaluate(holder, moment),
         "declarations": list(reversed(holder.declarations)),
         "checks": verification.checks_for_holder(holder),
         "changes": changes,

@@ -1,15 +1,18 @@
 """District officers: review queues, decisions, official records."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import applications, claims, official
-from ..extensions import db, htmx
-from ..models import Application, Claim, Holder, OfficialRecord
-from . import bp, queries
+from gantong.extensions import db
+from gantong.models import Application, Claim, Holder, OfficialRecord
+from gantong.review import applications, claims, official_records, queries
+from gantong.web.fragments import page_or_fragment
+
 from .forms import ClaimDecisionForm, DecisionForm, OfficialRecordForm, QueueFilterForm, SearchForm
+
+bp = Blueprint("review", __name__, url_prefix="/review")
 
 
 @bp.before_request
@@ -62,9 +65,7 @@ def queue():
         "age": filters.age.data if age else "",
         "search": SearchForm(formdata=None),
     }
-    if htmx and htmx.target == "queue-list":
-        return render_template("review/_queue_list.html", **context)
-    return render_template("review/queue.html", **context)
+    return page_or_fragment("review/queue.html", "review/_queue_list.html", "queue-list", **context)
 
 
 @bp.get("/people")
@@ -92,8 +93,8 @@ def add_record(holder_id: int):
     form = OfficialRecordForm()
     if not form.validate_on_submit():
         return _render_person(holder, form)
-    entry = official.record(holder, officer(), form.status.data, form.basis.data, form.contact_date.data)
-    if entry.state == official.PENDING:
+    entry = official_records.record(holder, officer(), form.status.data, form.basis.data, form.contact_date.data)
+    if entry.state == official_records.PENDING:
         flash(_("Recorded. It takes effect when a second officer of the district approves it."))
     else:
         flash(_("Recorded. It is in force."))
@@ -148,14 +149,14 @@ def record(record_id: int):
     if form.validate_on_submit():
         try:
             if form.decision.data == "approve":
-                official.approve(item, officer(), form.reason.data)
+                official_records.approve(item, officer(), form.reason.data)
                 flash(_("Approved: the record is in force."))
             else:
-                official.reject(item, officer(), form.reason.data)
+                official_records.reject(item, officer(), form.reason.data)
                 flash(_("Rejected: the record has no effect."))
-        except official.SelfApproval:
+        except official_records.SelfApproval:
             abort(403)
-        except official.NotPending:
+        except official_records.NotPending:
             flash(_("This was decided already."))
         return redirect(url_for(".record", record_id=item.id), code=303)
     # Nobody approves their own record: its author is offered only the withdrawal.

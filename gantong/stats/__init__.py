@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Statistics for officers (their district) and administrators (the province).
 
-bp = Blueprint("stats", __name__, url_prefix="/stats")
-
-from . import views  # noqa: E402,F401
+The blueprint `bp` is in views.py; create_app registers it."""

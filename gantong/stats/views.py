@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,11 +11,14 @@ from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
-from .. import charts, divisions, statistics
-from ..extensions import htmx
-from ..i18n import current_language
-from ..models import utcnow
-from . import bp
+from gantong.core import charts, divisions
+from gantong.models import today, utcnow
+from gantong.stats import figures
+from gantong.web.fragments import page_or_fragment
+from gantong.web.i18n import current_language
+
+bp = Blueprint("stats", __name__, url_prefix="/stats")
+
 
 MAX_DAYS = 366
 
@@ -46,7 +49,7 @@ def require_officer_or_admin():
     abort(403)
 
 
-def scope_for_request() -> statistics.Scope:
+def scope_for_request() -> figures.Scope:
     """The area asked for: an officer only ever gets their own district.
 
     :raise 404: for another district than an officer's own, or a code that is no Jiangxi city
@@ -56,15 +59,14 @@ def scope_for_request() -> statistics.Scope:
     if current_user.role == "officer":
         if code and code != current_user.district_code:
             abort(404)
-        return statistics.Scope(current_user.district_code)
+        return figures.Scope(current_user.district_code)
     if code and not (len(code) in (4, 6) and code.startswith(divisions.JIANGXI) and divisions.get(code)):
         abort(404)
-    return statistics.Scope(code)
+    return figures.Scope(code)
 
 
 def _day_range(form: RangeForm):
-    today = statistics.today()
-    start, end = statistics.default_range(today)
+    start, end = figures.default_range(today())
     if request.args and form.validate():
         end = form.end.data or (form.start.data + timedelta(days=13) if form.start.data else end)
         start = form.start.data or end - timedelta(days=13)
@@ -72,7 +74,7 @@ def _day_range(form: RangeForm):
     return start, end
 
 
-def _age_label(bucket: statistics.AgeCount) -> str:
+def _age_label(bucket: figures.AgeCount) -> str:
     if bucket.high is None:
         return _("%(days)s days or more", days=bucket.low)
     if bucket.low == 0:
@@ -90,13 +92,13 @@ def _short_name(code: str) -> str:
     return divisions.local_name(division, current_language()) if division else code
 
 
-def build_panels(scope: statistics.Scope, start, end) -> dict:
+def build_panels(scope: figures.Scope, start, end) -> dict:
     """Count everything for the scope, and draw each count's chart."""
-    colours = statistics.colours_by_area(scope)
-    per_day = statistics.verifications_per_day(scope, start, end)
-    per_point = statistics.verifications_per_point(scope, start, end)
-    fevers = statistics.fevers_per_day(scope, start, end)
-    pending = statistics.pending_by_age(scope, utcnow())
+    colours = figures.colours_by_area(scope)
+    per_day = figures.verifications_per_day(scope, start, end)
+    per_point = figures.verifications_per_point(scope, start, end)
+    fevers = figures.fevers_per_day(scope, start, end)
+    pending = figures.pending_by_age(scope, utcnow())
     colour_series = [charts.Series(_("Green code"), charts.GREEN, "circle"),
                      charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
                      charts.Series(_("Red code"), charts.RED, "square")]
@@ -125,7 +127,7 @@ def build_panels(scope: statistics.Scope, start, end) -> dict:
     }
 
 
-def _trail(scope: statistics.Scope) -> list[tuple[str, str]]:
+def _trail(scope: figures.Scope) -> list[tuple[str, str]]:
     """The areas above and including the scope, for the breadcrumb: (code, name)."""
     trail = [("", _("Jiangxi Province"))]
     if len(scope.code) >= 4:
@@ -144,6 +146,4 @@ def index():
     context = {"scope": scope, "form": form, "start": start, "end": end, "trail": _trail(scope),
                "can_drill": current_user.role == "admin" and scope.level != "district",
                **build_panels(scope, start, end)}
-    if htmx and htmx.target == "stats":
-        return render_template("stats/_panels.html", **context)
-    return render_template("stats/index.html", **context)
+    return page_or_fragment("stats/index.html", "stats/_panels.html", "stats", **context)

@@ -8,8 +8,8 @@ import time
 import segno
 from PIL import Image
 
-from gantong import holders
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import Holder, VerificationRecord
 from tests.conftest import PASSWORD, resident_id
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
@@ -188,7 +188,7 @@ def test_records_wait_offline_and_arrive_once_when_the_network_returns(
                   for name, first17 in [("张小三", "36010219900101123"), ("李小四", "36010219910202123"),
                                         ("王小五", "36010219920303123")]]
     with app.app_context():
-        numbers = [holders.dynamic_number(db.session.get(Holder, holder_id)) for holder_id in holder_ids]
+        numbers = [registry.dynamic_number(db.session.get(Holder, holder_id)) for holder_id in holder_ids]
 
     context = browser.new_context(viewport=PHONE, locale="en-US")
     try:

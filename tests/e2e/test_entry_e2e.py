@@ -10,7 +10,8 @@ import zxingcpp
 from babel.dates import format_date
 from PIL import Image
 
-from gantong import keys, tokens
+from gantong.codes import keys
+from gantong.core import tokens
 from gantong.extensions import db
 from gantong.models import PaperCode, PreEntry, VerificationRecord
 from tests.conftest import PASSWORD, resident_id

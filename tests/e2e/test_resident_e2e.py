@@ -7,7 +7,8 @@ import time
 import zxingcpp
 from PIL import Image
 
-from gantong import keys, tokens
+from gantong.codes import keys
+from gantong.core import tokens
 from tests.conftest import PASSWORD, resident_id
 
 

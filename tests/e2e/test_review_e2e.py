@@ -148,7 +148,7 @@ def test_the_queue_works_without_javascript(app, live_server, browser, make_user
     _, officer_phone = make_user(role="officer", district_code="360102", badge_number="DH-0301",
                                  department=DEPARTMENT)
     with app.app_context():
-        from gantong import applications
+        from gantong.review import applications
 
         holder = db.session.get(Holder, holder_id)
         key = applications.open_hits(holder)[0].key

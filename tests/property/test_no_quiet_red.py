@@ -15,8 +15,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from gantong import applications, audit, claims, holders, official, rules, verification
+from gantong import audit
+from gantong.checkpoint import verification
+from gantong.core import rules
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import (
     Application,
     AuditEvent,
@@ -29,6 +32,7 @@ from gantong.models import (
     VerificationRecord,
     utcnow,
 )
+from gantong.review import applications, claims, official_records
 from tests.conftest import resident_id
 
 DISTRICT, OTHER_DISTRICT = "360102", "360103"
@@ -67,7 +71,7 @@ class NoQuietRed(RuleBasedStateMachine):
         staff = User(phone="+8613800000002", password_hash="-", role="staff", point_id=point.id)
         db.session.add(staff)
         db.session.commit()
-        holder = holders.add_holder(resident, holders.Identity(
+        holder = registry.add_holder(resident, registry.Identity(
             name="王五", doc_type="resident_id", doc_number=resident_id("36010219770707345"), doc_country="",
             nationality="CN", district_code=DISTRICT, address="八一大道 1 号"), is_self=True)
         # Ids, not objects: the chain check empties the session as it goes.
@@ -118,7 +122,7 @@ class NoQuietRed(RuleBasedStateMachine):
           days_ago=st.integers(0, 20))
     def declare(self, symptoms, close_contact, days_ago):
         before = self._last_change_id()
-        holders.declare(self.holder, holders.DeclarationFacts(
+        registry.declare(self.holder, registry.DeclarationFacts(
             symptoms=symptoms, close_contact=close_contact,
             contact_date=self.today - timedelta(days=days_ago) if close_contact else None), author=self.resident)
         for change in self._turned_red_since(before):
@@ -203,16 +207,16 @@ class NoQuietRed(RuleBasedStateMachine):
 
     # Official records and the second officer.
 
-    @rule(who=st.sampled_from(OFFICERS), status=st.sampled_from(official.STATUSES), days_ago=st.integers(0, 20))
+    @rule(who=st.sampled_from(OFFICERS), status=st.sampled_from(official_records.STATUSES), days_ago=st.integers(0, 20))
     def record_official(self, who, status, days_ago):
         before = self._last_change_id()
         contact = self.today - timedelta(days=days_ago)
         if who == "C":
-            with pytest.raises(official.OutOfDistrict):
-                official.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+            with pytest.raises(official_records.OutOfDistrict):
+                official_records.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
             db.session.rollback()
         else:
-            official.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+            official_records.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
         self._assert_no_red_by(before, f"officer {who} recording {status}")
 
     @rule(data=st.data(), who=st.sampled_from(OFFICERS), approve=st.booleans())
@@ -223,13 +227,13 @@ class NoQuietRed(RuleBasedStateMachine):
         entry = data.draw(st.sampled_from(pending))
         officer = self.officer(who)
         before = self._last_change_id()
-        decide = official.approve if approve else official.reject
+        decide = official_records.approve if approve else official_records.reject
         if who == "C":
-            with pytest.raises(official.OutOfDistrict):
+            with pytest.raises(official_records.OutOfDistrict):
                 decide(entry, officer, "已核对")
             db.session.rollback()
         elif approve and entry.recorded_by == officer.id:
-            with pytest.raises(official.SelfApproval):
+            with pytest.raises(official_records.SelfApproval):
                 decide(entry, officer, "我批准我自己")
             db.session.rollback()
             assert db.session.get(OfficialRecord, entry.id).state == "pending"
@@ -241,7 +245,7 @@ class NoQuietRed(RuleBasedStateMachine):
     @rule()
     def recompute(self):
         before = self._last_change_id()
-        holders.recompute_all()
+        registry.recompute_all()
         self._assert_no_red_by(before, "the recompute job")
 
     # What must hold after every step.
@@ -274,7 +278,7 @@ class NoQuietRed(RuleBasedStateMachine):
         )
         assert changes == events
         holder = self.holder
-        assert holder.colour == holders.evaluate(holder).colour
+        assert holder.colour == registry.evaluate(holder).colour
 
     @invariant()
     def the_chain_holds(self):

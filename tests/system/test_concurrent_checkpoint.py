@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from gantong import create_app, holders, keys, points
+from gantong import create_app
+from gantong.checkpoint import points
+from gantong.codes import keys
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import Holder, VerificationRecord
 from tests.conftest import resident_id
 
@@ -47,7 +50,7 @@ def sqlite_file_app(tmp_path):
         point = points.add_point("负载测试站", "360102")
         token = points.new_api_token(point.id)
         holder_ids = [
-            holders.add_holder(None, holders.Identity(
+            registry.add_holder(None, registry.Identity(
                 name=f"测试{i}", doc_type="resident_id", doc_number=resident_id(f"3601021990010{i:04d}"),
                 doc_country="", nationality="CN", district_code="360102", address="x")).id
             for i in range(20)

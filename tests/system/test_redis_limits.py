@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from gantong import create_app
-from gantong.accounts import register
+from gantong.auth.accounts import register
 from gantong.extensions import db, limiter
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gantong import create_app, holders, retention, verification
+from gantong import create_app
+from gantong.admin import retention
+from gantong.checkpoint import verification
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import (
     AuditEvent,
     FeverFinding,
@@ -69,7 +72,7 @@ def test_purge_never_removes_a_fever_hit(app, make_point, make_holder, make_staf
         finding = db.session.scalar(db.select(FeverFinding))
         assert finding.holder_id == holder_id and finding.temperature == 38.2
         holder = db.session.get(Holder, holder_id)
-        assert holders.refresh_colour(holder).colour == "yellow"
+        assert registry.refresh_colour(holder).colour == "yellow"
         assert holder.colour == "yellow"
 
 
@@ -102,7 +105,7 @@ def sqlite_app(tmp_path):
     with app.app_context():
         db.create_all()
         for n in range(50):
-            holders.add_holder(None, holders.Identity(
+            registry.add_holder(None, registry.Identity(
                 name=f"测试{n}", doc_type="passport", doc_number=f"E{n:08d}", doc_country="US",
                 nationality="US", district_code="360102", address="x"))
     yield app

@@ -97,8 +97,8 @@ def test_the_app_never_updates_or_deletes_an_event(app, chain):
 
 
 def test_a_decision_writes_its_event_in_the_same_transaction(app, make_user, make_holder):
-    from gantong import applications
     from gantong.models import Holder, User
+    from gantong.review import applications
 
     user_id, _ = make_user()
     officer_id, _ = make_user(role="officer", district_code="360102", badge_number="DH-0301", department="东湖区疾控中心")

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gantong import charts
+from gantong.core import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = [charts.Series("Green code", charts.GREEN, "circle"), charts.Series("Yellow code", charts.YELLOW, "triangle"),

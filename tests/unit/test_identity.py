@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gantong import identity
-from gantong.identity import InvalidDocument, InvalidPhone
+from gantong.core import identity
+from gantong.core.identity import InvalidDocument, InvalidPhone
 
 # The 31 provinces of the division code table (../shared/data/divisions).
 PROVINCES = frozenset(

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import issuers, keys, paper, tokens
+from gantong.codes import keys, paper, trust_list
+from gantong.core import tokens
 from gantong.extensions import db
 from gantong.models import AuditEvent, Holder, SigningKey, utcnow
 from tests.conftest import PASSWORD, resident_id
@@ -133,7 +134,7 @@ def test_expired_and_revoked_paper_codes_do_not_hold_a_key(app, make_holder):
 def test_a_new_key_never_takes_a_kid_on_the_trust_list(app, monkeypatch):
     with app.app_context():
         partner_key = tokens.generate_private_key()
-        issuers.add_issuer("Partner", "", tokens.jwk(partner_key.public_key(), "0badc0de"))
+        trust_list.add_issuer("Partner", "", tokens.jwk(partner_key.public_key(), "0badc0de"))
         proposed = iter(["0badc0de", "0badc0de", "12345678"])
         monkeypatch.setattr(tokens, "new_kid", lambda: next(proposed))
         assert keys.rotate().kid == "12345678"

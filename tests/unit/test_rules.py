@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gantong.rules import (
+from gantong.core.rules import (
     COLOUR_ORDER,
     GREEN,
     OFFICIAL_STATUSES,

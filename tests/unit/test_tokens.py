@@ -7,8 +7,8 @@ import segno
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gantong import tokens
-from gantong.tokens import PAPER, PREFIX, SCREEN, Token, TokenError
+from gantong.core import tokens
+from gantong.core.tokens import PAPER, PREFIX, SCREEN, Token, TokenError
 
 QR_ALPHANUMERIC = set(string.digits + string.ascii_uppercase + " $%*+-./:")
 NOW = 1_700_000_000

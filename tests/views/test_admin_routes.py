@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from gantong import create_app, points
-from gantong.accounts import register
+from gantong import create_app
+from gantong.auth.accounts import register
+from gantong.checkpoint import points
 from gantong.extensions import db, limiter
 from tests.conftest import PASSWORD, USING_POSTGRES
 

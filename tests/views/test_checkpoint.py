@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 import segno
 
-from gantong import holders, keys, tokens
+from gantong.codes import keys
+from gantong.core import tokens
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import AuditEvent, FeverFinding, Holder, VerificationRecord, utcnow
 from tests.conftest import PASSWORD
 
@@ -67,7 +69,7 @@ def test_stale_token_colour_is_flagged_and_the_database_wins(app, client, statio
     text = screen_token(station["holder_id"])  # says green
     with app.app_context():
         holder = db.session.get(Holder, station["holder_id"])
-        holders.declare(holder, holders.DeclarationFacts(["fever"], False, None), author=None)
+        registry.declare(holder, registry.DeclarationFacts(["fever"], False, None), author=None)
     _, _, page = open_record(client, text)
     assert "Yellow code" in page
     assert "the database is authoritative" in page
@@ -106,7 +108,7 @@ def test_refused_codes_get_their_own_screen_and_record_nothing(app, client, stat
 
 def test_the_typed_number_finds_the_holder(app, client, station):
     with app.app_context():
-        number = holders.dynamic_number(db.session.get(Holder, station["holder_id"]))
+        number = registry.dynamic_number(db.session.get(Holder, station["holder_id"]))
     response = client.post("/checkpoint/verify", data={"lane": "number", "number": number[:4] + " " + number[4:]})
     assert response.status_code == 303
     bad = client.post("/checkpoint/verify", data={"lane": "number", "number": "00000000"}, headers=EN)
@@ -317,7 +319,7 @@ def test_resident_sees_where_the_code_was_checked_but_not_by_whom(app, client, s
 
 def test_api_verify_with_a_point_token(app, client, station, screen_token):
     with app.app_context():
-        from gantong import points
+        from gantong.checkpoint import points
 
         api_token = points.new_api_token(station["point_id"], "gate 2")
     anonymous = app.test_client()

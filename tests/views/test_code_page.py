@@ -6,8 +6,10 @@ import re
 import time
 from datetime import timedelta
 
-from gantong import holders, keys, tokens
+from gantong.codes import keys
+from gantong.core import tokens
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import Holder, utcnow
 
 RED_DEMO = "13900000006"
@@ -43,7 +45,7 @@ def test_worst_case_code_page_with_many_reasons_and_changes_fits(app, client, ma
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         for _ in range(5):  # more history than the page shows
-            holders.declare(holder, holders.DeclarationFacts(["fever"], False, None), author=None)
+            registry.declare(holder, registry.DeclarationFacts(["fever"], False, None), author=None)
     client.post("/login", data={"phone": phone, "password": "correct horse"})
     response = client.get(f"/me/people/{holder_id}", headers={"Accept-Encoding": "gzip"})
     assert len(response.get_data()) <= 14_000
@@ -170,16 +172,16 @@ def test_stored_private_keys_are_encrypted(app):
 def test_recompute_turns_ended_hits_green(app, make_holder, today):
     holder_id = make_holder(stays=[("4201", today - timedelta(days=10), today - timedelta(days=1))])
     with app.app_context():
-        from gantong.cli import seed_risk_areas
+        from gantong.demo import seed_risk_areas
 
         seed_risk_areas()
         holder = db.session.get(Holder, holder_id)
-        holders.refresh_colour(holder)
+        registry.refresh_colour(holder)
         assert holder.colour == "yellow"
         # Day 13 after leaving: still yellow; day 14: green.
-        assert holders.recompute_all(utcnow() + timedelta(days=12)) == 0
-        assert holders.recompute_all(utcnow() + timedelta(days=13, hours=1)) == 1
+        assert registry.recompute_all(utcnow() + timedelta(days=12)) == 0
+        assert registry.recompute_all(utcnow() + timedelta(days=13, hours=1)) == 1
         assert db.session.get(Holder, holder_id).colour == "green"
-        changes = holders.colour_history(db.session.get(Holder, holder_id))
+        changes = registry.colour_history(db.session.get(Holder, holder_id))
         assert [(c.before, c.after) for c in changes[:2]] == [("yellow", "green"), ("green", "yellow")]
     assert app.test_cli_runner().invoke(args=["gantong", "recompute"]).exit_code == 0

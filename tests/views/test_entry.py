@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import holders, preentry, rules
+from gantong.core import rules
+from gantong.entry import preentry
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import AuditEvent, Declaration, Holder, PreEntry, RiskArea, User, utcnow
 from tests.conftest import PASSWORD, resident_id
 
@@ -123,7 +125,7 @@ def test_a_wrong_answer_is_told_next_to_its_field_and_nothing_is_written(
 
 def test_a_registered_document_is_refused_without_saying_whose(app, client, traveller, today, make_holder):
     with app.app_context():
-        holders.add_holder(None, holders.Identity("Someone Else", "passport", "K1234567", "GB", "GB",
+        registry.add_holder(None, registry.Identity("Someone Else", "passport", "K1234567", "GB", "GB",
                                                   "360102", "x"))
     response = client.post("/entry/trip", data=trip_form(today), headers=EN)
     assert response.status_code == 200
@@ -162,7 +164,7 @@ def register_directly(app, user_id=None, category="foreigner", planned=None, dis
         account = db.session.get(User, user_id) if user_id else None
         pre_entry = preentry.register(
             account,
-            holders.Identity(name, "passport", number, "GB", "GB", district, ""),
+            registry.Identity(name, "passport", number, "GB", "GB", district, ""),
             preentry.Trip(category=category, planned_arrival=planned, destination_district=district,
                           contact_phone="+447911123456", **trip),
         )
@@ -212,13 +214,13 @@ def test_an_officer_confirms_the_arrival_and_quarantine_counts_from_it(app, clie
         pre_entry = db.session.get(PreEntry, pre_entry_id)
         assert pre_entry.actual_arrival == arrived and pre_entry.arrival_source == "officer"
         assert pre_entry.arrival_confirmed_by == officer
-        result = holders.evaluate(db.session.get(Holder, holder_id))
+        result = registry.evaluate(db.session.get(Holder, holder_id))
         assert result.turns_green_on() == arrived + timedelta(days=14)
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival"))
         assert event.actor_id == officer
         # Fourteen days after the actual arrival the code turns green by itself.
         later = utcnow() + timedelta(days=1)
-        assert holders.refresh_colour(db.session.get(Holder, holder_id), later).colour == "green"
+        assert registry.refresh_colour(db.session.get(Holder, holder_id), later).colour == "green"
     arrived_page = client.get("/entry/arrivals?show=arrived", headers=EN).get_data(as_text=True)
     assert "John Smith" in arrived_page and "Arrived" in arrived_page
 
@@ -260,7 +262,7 @@ def test_the_first_checkpoint_verification_is_the_actual_arrival(app, client, to
         pre_entry = db.session.scalar(db.select(PreEntry))
         assert pre_entry.actual_arrival == today and pre_entry.arrival_source == "checkpoint"
         holder = db.session.get(Holder, holder_id)
-        assert holders.evaluate(holder).turns_green_on() == today + timedelta(days=14)
+        assert registry.evaluate(holder).turns_green_on() == today + timedelta(days=14)
         arrivals = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival")).all()
         assert len(arrivals) == 1  # only the first verification
 
@@ -275,14 +277,14 @@ def test_from_hubei_the_key_area_counts_from_the_planned_then_the_actual_arrival
                                      entry_port="南昌西站", transport_number="G1234")
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        result = holders.evaluate(holder)
+        result = registry.evaluate(holder)
         assert holder.colour == "yellow" and result.hits[0].rule == "risk_area"
         assert result.turns_green_on() == planned + timedelta(days=14)
         pre_entry = db.session.scalar(db.select(PreEntry))
         assert pre_entry.origin_division == "4201" and pre_entry.origin_country is None
         pre_entry.actual_arrival = today - timedelta(days=2)
         db.session.commit()
-        assert holders.evaluate(holder).turns_green_on() == today + timedelta(days=12)
+        assert registry.evaluate(holder).turns_green_on() == today + timedelta(days=12)
 
 
 def test_from_hubei_with_no_key_area_there_is_no_quarantine(app, today, make_user):
@@ -299,10 +301,10 @@ def test_a_later_journey_keeps_its_own_entry_date():
     planned, actual, later = today, today - timedelta(days=1), today + timedelta(days=30)
     first = rules.Declaration(id=1, made_at=utcnow(), symptoms=frozenset(), close_contact=False,
                               contact_date=None, entry_date=planned)
-    assert preentry.with_actual_arrival((first,), None, planned, actual) == ((first,), actual)
+    assert rules.with_actual_arrival((first,), None, planned, actual) == ((first,), actual)
     second = rules.Declaration(id=2, made_at=utcnow(), symptoms=frozenset(), close_contact=False,
                                contact_date=None, entry_date=later)
-    assert preentry.with_actual_arrival((first, second), None, planned, actual)[1] is None
+    assert rules.with_actual_arrival((first, second), None, planned, actual)[1] is None
 
 
 def test_each_arrival_form_carries_its_own_csrf_token(app, client, today, officer):

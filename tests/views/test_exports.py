@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gantong import exports
+from gantong.admin import exports
 from gantong.extensions import db
 from gantong.models import Application, AuditEvent, VerificationRecord
 from tests.conftest import PASSWORD, resident_id

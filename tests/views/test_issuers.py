@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import issuers, keys, tokens
+from gantong.codes import keys, trust_list
+from gantong.core import tokens
+from gantong.core.rules import SHANGHAI
 from gantong.extensions import db
 from gantong.models import AuditEvent, TrustedIssuer, VerificationRecord, utcnow
-from gantong.rules import SHANGHAI
 from tests.conftest import PASSWORD
 
 EN = {"Accept-Language": "en"}
@@ -36,7 +37,7 @@ def partner(app):
     """A partner issuer on the trust list, with its private key (which it alone holds)."""
     kid, private = new_partner_key()
     with app.app_context():
-        issuer = issuers.add_issuer(PARTNER, "南昌市", tokens.jwk(private.public_key(), kid),
+        issuer = trust_list.add_issuer(PARTNER, "南昌市", tokens.jwk(private.public_key(), kid),
                                     valid_from=utcnow() - timedelta(days=1))
         return {"id": issuer.id, "kid": kid, "private": private}
 
@@ -70,7 +71,7 @@ def test_a_partner_token_is_accepted_with_the_partners_name_and_then_refused_onc
     assert submitted.status_code == 303
 
     with app.app_context():
-        issuers.set_active(partner["id"], False, reason="agreement ended")
+        trust_list.set_active(partner["id"], False, reason="agreement ended")
     refused = verify(client, partner_token(partner["kid"], partner["private"]))
     assert refused.status_code == 200
     assert "Issuer no longer recognised" in refused.get_data(as_text=True)
@@ -83,8 +84,8 @@ def test_a_partner_token_is_accepted_with_the_partners_name_and_then_refused_onc
 def test_a_partner_token_is_refused_once_the_validity_ends(app, client, partner, staff):
     assert verify(client, partner_token(partner["kid"], partner["private"])).status_code == 303
     with app.app_context():
-        issuer = issuers.get(partner["id"])
-        issuers.update_issuer(issuer.id, issuer.name, issuer.region, issuer.valid_from,
+        issuer = trust_list.get(partner["id"])
+        trust_list.update_issuer(issuer.id, issuer.name, issuer.region, issuer.valid_from,
                               utcnow() - timedelta(seconds=1))
     page = verify(client, partner_token(partner["kid"], partner["private"])).get_data(as_text=True)
     assert "Issuer&#39;s recognition has ended" in page or "Issuer's recognition has ended" in page
@@ -96,7 +97,7 @@ def test_a_partner_token_is_refused_once_the_validity_ends(app, client, partner,
 def test_an_issuer_not_yet_valid_is_refused(app, client, staff):
     kid, private = new_partner_key()
     with app.app_context():
-        issuers.add_issuer("九江健康码", "九江市", tokens.jwk(private.public_key(), kid),
+        trust_list.add_issuer("九江健康码", "九江市", tokens.jwk(private.public_key(), kid),
                            valid_from=utcnow() + timedelta(days=1))
     assert "Issuer not recognised yet" in verify(client, partner_token(kid, private)).get_data(as_text=True)
 
@@ -128,7 +129,7 @@ def test_anything_else_is_refused_with_the_reason(app, client, partner, staff, c
 
 
 def test_the_api_names_the_issuer_and_takes_the_colour_from_the_token(app, partner, make_point):
-    from gantong import points
+    from gantong.checkpoint import points
 
     with app.app_context():
         bearer = {"Authorization": "Bearer " + points.new_api_token(make_point())}
@@ -144,8 +145,8 @@ def test_key_ids_are_unique_across_the_trust_list_and_our_own_keys(app, partner)
     with app.app_context():
         own_kid, own_private = keys.signing_key()
         for kid in (partner["kid"], own_kid):
-            with pytest.raises(issuers.IssuerError) as refused:
-                issuers.add_issuer("Copy", "", tokens.jwk(tokens.generate_private_key().public_key(), kid))
+            with pytest.raises(trust_list.IssuerError) as refused:
+                trust_list.add_issuer("Copy", "", tokens.jwk(tokens.generate_private_key().public_key(), kid))
             assert refused.value.field == "kid"
         assert db.session.scalar(db.select(db.func.count()).select_from(TrustedIssuer)) == 1
 
@@ -170,33 +171,33 @@ def test_a_bad_key_is_refused_naming_the_field(app, jwk, field):
     elif jwk == "long kid":
         jwk = {**public, "kid": "key-2024-01"}
     with app.app_context():
-        with pytest.raises(issuers.IssuerError) as refused:
-            issuers.add_issuer("Partner", "", jwk)
+        with pytest.raises(trust_list.IssuerError) as refused:
+            trust_list.add_issuer("Partner", "", jwk)
         assert refused.value.field == field
         if jwk == "private" or (isinstance(jwk, dict) and "d" in jwk):
-            assert str(refused.value) == issuers.MSG_JWK_PRIVATE
+            assert str(refused.value) == trust_list.MSG_JWK_PRIVATE
         assert db.session.scalar(db.select(db.func.count()).select_from(TrustedIssuer)) == 0
 
 
 def test_validity_must_end_after_it_starts(app):
     kid, private = new_partner_key()
     now = utcnow()
-    with app.app_context(), pytest.raises(issuers.IssuerError) as refused:
-        issuers.add_issuer("Partner", "", tokens.jwk(private.public_key(), kid), now, now - timedelta(days=1))
+    with app.app_context(), pytest.raises(trust_list.IssuerError) as refused:
+        trust_list.add_issuer("Partner", "", tokens.jwk(private.public_key(), kid), now, now - timedelta(days=1))
     assert refused.value.field == "valid_to"
 
 
 def test_trusted_keys_are_those_of_active_issuers_valid_now(app, partner):
     kid, private = new_partner_key()
     with app.app_context():
-        later = issuers.add_issuer("Later", "", tokens.jwk(private.public_key(), kid),
+        later = trust_list.add_issuer("Later", "", tokens.jwk(private.public_key(), kid),
                                    valid_from=utcnow() + timedelta(hours=1))
-        assert set(issuers.trusted_keys()) == {partner["kid"]}
-        assert set(issuers.trusted_keys(utcnow() + timedelta(hours=2))) == {partner["kid"], later.kid}
-        issuers.set_active(partner["id"], False)
-        assert set(issuers.trusted_keys()) == set()
-        assert [issuer.name for issuer in issuers.list_issuers()] == ["Later", PARTNER]
-        stored = json.loads(issuers.get(partner["id"]).public_jwk)
+        assert set(trust_list.trusted_keys()) == {partner["kid"]}
+        assert set(trust_list.trusted_keys(utcnow() + timedelta(hours=2))) == {partner["kid"], later.kid}
+        trust_list.set_active(partner["id"], False)
+        assert set(trust_list.trusted_keys()) == set()
+        assert [issuer.name for issuer in trust_list.list_issuers()] == ["Later", PARTNER]
+        stored = json.loads(trust_list.get(partner["id"]).public_jwk)
         assert set(stored) == {"kty", "crv", "x", "kid", "use", "alg"}  # public members only
 
 
@@ -221,9 +222,9 @@ def test_the_issuer_cli_adds_lists_and_deactivates(app):
     again = runner.invoke(args=["gantong", "issuer", "add", "Copy", "--jwk", jwk])
     assert again.exit_code != 0 and "in use already" in again.output
     with app.app_context():
-        issuer_id = issuers.by_kid(kid).id
+        issuer_id = trust_list.by_kid(kid).id
         # A bare valid-to date trusts through that day, Shanghai time.
-        assert issuers.by_kid(kid).valid_to.astimezone(SHANGHAI).isoformat().startswith("2100-01-01T00:00")
+        assert trust_list.by_kid(kid).valid_to.astimezone(SHANGHAI).isoformat().startswith("2100-01-01T00:00")
     off = runner.invoke(args=["gantong", "issuer", "deactivate", str(issuer_id), "--reason", "test"])
     assert off.exit_code == 0 and "inactive" in off.output
     assert "inactive" in runner.invoke(args=["gantong", "issuer", "list"]).output

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import holders, keys, paper, qr, tokens
+from gantong.codes import keys, paper
+from gantong.core import qr, tokens
 from gantong.extensions import db
+from gantong.holders import registry
 from gantong.models import AuditEvent, Holder, PaperCode, VerificationRecord
 from tests.conftest import PASSWORD, resident_id
 
@@ -91,7 +93,7 @@ def test_the_checkpoint_looks_the_colour_up_and_refuses_a_paper_code_reported_lo
     # The colour changes after printing: the paper carries none, the checkpoint looks it up.
     with app.app_context():
         holder = db.session.get(Holder, resident["holder_id"])
-        holders.declare(holder, holders.DeclarationFacts(["fever"], False, None), author=None)
+        registry.declare(holder, registry.DeclarationFacts(["fever"], False, None), author=None)
     response = verify(staff_client, old_text)
     assert response.status_code == 303
     record_page = staff_client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
@@ -126,7 +128,7 @@ def test_the_checkpoint_looks_the_colour_up_and_refuses_a_paper_code_reported_lo
 
 
 def test_the_api_tells_a_paper_serial_and_its_revocation(app, client, resident, make_point):
-    from gantong import points
+    from gantong.checkpoint import points
 
     with app.app_context():
         bearer = {"Authorization": "Bearer " + points.new_api_token(make_point())}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from gantong import sms
+from gantong.holders import sms
 from gantong.models import utcnow
 from tests.conftest import PASSWORD
 
@@ -55,7 +55,7 @@ def test_an_unknown_number_gets_the_same_answer_and_no_text(app, client):
 
 
 def test_an_old_code_expires(app, make_user):
-    from gantong import password_reset
+    from gantong.auth import password_reset
     from gantong.extensions import db
     from gantong.models import User
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import applications, claims, sms
 from gantong.extensions import db
+from gantong.holders import sms
 from gantong.models import (
     Application,
     AuditEvent,
@@ -20,6 +20,7 @@ from gantong.models import (
     OfficialRecord,
     utcnow,
 )
+from gantong.review import applications, claims
 from tests.conftest import PASSWORD, resident_id
 
 EN = {"Accept-Language": "en"}
@@ -115,11 +116,11 @@ def test_an_officer_of_another_district_gets_404_for_the_person_and_every_reques
     claim_id = file_claim(app, fever["holder_id"])
     _, phone_a = officer()
     with app.app_context():
-        from gantong import official
         from gantong.models import User
+        from gantong.review import official_records
 
         holder = db.session.get(Holder, fever["holder_id"])
-        record_id = official.record(holder, db.session.scalar(db.select(User).where(User.phone == phone_a)),
+        record_id = official_records.record(holder, db.session.scalar(db.select(User).where(User.phone == phone_a)),
                                     "suspected", "东卫疾控〔2020〕7号").id
     _, phone = officer(district="360103", badge="XH-0101")
     other = login(phone)

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from gantong import applications, official
 from gantong.extensions import db
 from gantong.models import Application, AuditEvent, Claim, Holder, User
+from gantong.review import applications, official_records
 from tests.conftest import PASSWORD, resident_id
 from tests.views.test_review import DEPARTMENT, error_next_to, file_application
 
@@ -106,7 +106,7 @@ def test_a_resident_cannot_open_another_residents_application_or_claim(app, clie
     other_holder = make_holder(other_id, name="王五", number=resident_id("36010219770707345"), symptoms=["fever"])
     application_id = file_application(app, other_holder)
     with app.app_context():
-        from gantong import claims
+        from gantong.review import claims
 
         holder = db.session.get(Holder, other_holder)
         claim_id = claims.file(holder, "", "名字错了", "王伍", "", holder.account).id
@@ -184,9 +184,9 @@ def test_worst_case_code_page_with_officers_long_reasons_fits_the_budget(app, cl
         first, second = (db.session.get(User, user) for user in officers)
         for number in range(3):
             # Each record turns the code red and the next "cleared" yellow again: officers' words on every change.
-            entry = official.record(holder, first, "suspected", f"东卫疾控〔2020〕{number}号" + "长" * 85)
-            official.approve(entry, second, "长" * 900)
-            official.record(holder, second, "cleared", f"东卫疾控〔2020〕{number}号" + "长" * 85)
+            entry = official_records.record(holder, first, "suspected", f"东卫疾控〔2020〕{number}号" + "长" * 85)
+            official_records.approve(entry, second, "长" * 900)
+            official_records.record(holder, second, "cleared", f"东卫疾控〔2020〕{number}号" + "长" * 85)
         assert holder.colour == "yellow"
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     response = client.get(f"/me/people/{holder_id}", headers={"Accept-Encoding": "gzip"})
@@ -208,13 +208,13 @@ def test_resident_pages_carry_no_inline_script_or_style(app, client, resident):
 
 
 def test_sms_goes_out_only_when_the_decision_commits(app, resident, officer_id, monkeypatch):
-    from gantong import sms
+    from gantong.holders import sms
 
     sent = []
     monkeypatch.setattr(sms, "send", lambda phone, text: sent.append(phone))
     application_id = file_application(app, resident["holder_id"])
     with app.app_context():
-        from gantong import notifications
+        from gantong.holders import notifications
 
         holder = db.session.get(Holder, resident["holder_id"])
         notifications.notify(holder, notifications.APPLICATION_DECIDED, number=application_id, status="approved")

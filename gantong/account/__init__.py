@@ -1,5 +1,0 @@
-from flask import Blueprint
-
-bp = Blueprint("account", __name__, url_prefix="/account")
-
-from . import views  # noqa: E402,F401

@@ -1,0 +1,331 @@
+"""Checkpoint verification: read a code, open a verification record, take the submitted record."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from gantong import audit
+from gantong.codes import paper, trust_list
+from gantong.core import rules, tokens
+from gantong.entry import preentry
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import (
+    FeverFinding,
+    Holder,
+    InformationPoint,
+    SigningKey,
+    TrustedIssuer,
+    User,
+    VerificationRecord,
+    utcnow,
+)
+
+DECISIONS = ("pass", "refer", "deny")
+# A record may wait in a browser this long (a day's shift offline) before it is refused.
+REFERENCE_MAX_AGE = 48 * 3600
+
+
+class Refused(Exception):
+    """The code could not be verified; `reason` says why (each has its own screen)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidReference(Exception):
+    """The record's verification reference is missing, forged, or too old."""
+
+
+class Conflict(Exception):
+    """The record id was stored already with a different body."""
+
+
+@dataclass
+class RecordBody:
+    temperature: float
+    decision: str
+    note: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy: float | None = None
+
+    def digest(self) -> str:
+        canonical = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verification-reference")
+
+
+def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | None]:
+    """Verify a scanned token, ours or a trusted issuer's; raise Refused with the reason.
+
+    Returns the token and its issuer (None for our own codes).
+    """
+    try:
+        claimed = tokens.decode(text)
+    except tokens.TokenError as error:
+        raise Refused(error.reason) from error
+    own_key = db.session.get(SigningKey, claimed.kid)
+    issuer = None if own_key is not None else trust_list.by_kid(claimed.kid)
+    if own_key is not None:
+        public = tokens.public_key_from_bytes(own_key.public_key)
+    elif issuer is not None:
+        public = trust_list.public_key(issuer)
+    else:
+        raise Refused("unknown_key")
+    try:
+        token = tokens.verify(text, {claimed.kid: public}, int(now.timestamp()))
+    except tokens.TokenError as error:
+        raise Refused(error.reason) from error
+    # Checked after the signature, so only a genuine code learns that its key is no longer trusted.
+    if own_key is not None and own_key.retired_at is not None:
+        raise Refused("key_retired")
+    if issuer is not None:
+        issuer_state = trust_list.state(issuer, now)
+        if issuer_state != trust_list.TRUSTED:
+            raise Refused(f"issuer_{issuer_state}")
+        if token.type == tokens.PAPER:
+            # It carries no colour, and we hold no record of the partner's holders to look one up.
+            raise Refused("partner_paper")
+    return token, issuer
+
+
+def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.Token]:
+    """Verify a scanned token and return its holder; raise Refused with the reason.
+
+    The holder is None for a trusted partner's code: we hold no record of their holders.
+    """
+    token, issuer = read_token(text, now)
+    if issuer is not None:
+        return None, token
+    if token.type == tokens.PAPER:
+        paper_code = paper.by_serial(token.subject)
+        if paper_code is None or paper_code.kid != token.kid:
+            raise Refused("paper_unknown")
+        if paper_code.revoked_at is not None:
+            raise Refused("paper_revoked")
+        return paper_code.holder, token
+    holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
+    if holder is None:
+        raise Refused("unknown_holder")
+    return holder, token
+
+
+def holder_for_number(number: str, now: datetime) -> Holder:
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) != 8:
+        raise Refused("number_format")
+    found = registry.holders_by_number(digits, now)
+    if len(found) != 1:
+        # Two codes showing one number in the same minute is rare: ask for the QR instead.
+        raise Refused("number_unknown" if not found else "number_ambiguous")
+    return found[0]
+
+
+def holder_for_document(doc_number: str, name: str, staff: User, point: InformationPoint) -> Holder:
+    """Find a holder by document number and name together, for people without a code.
+
+    Every lookup is audited, found or not: the lane must not become a way to look people up.
+    """
+    number = "".join(doc_number.split()).upper()
+    query = db.select(Holder).where(Holder.doc_number == number, Holder.name == name.strip())
+    holder = db.session.scalars(query).first()
+    audit.append(
+        "checkpoint.no_code_lookup", "point", point.id, actor=staff,
+        after={"found": holder is not None, "holder_id": holder.id if holder else None},
+    )
+    db.session.commit()
+    if holder is None:
+        raise Refused("no_match")
+    return holder
+
+
+def read_photo(data: bytes) -> str:
+    """Decode a QR from an uploaded photo (the no-JavaScript photo fallback)."""
+    import zxingcpp
+    from PIL import Image, ImageOps
+
+    try:
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    except Exception as error:
+        raise Refused("photo_unreadable") from error
+    # A 12 MP photo decodes badly at full size; try a few downscaled copies.
+    for side in (None, 1024, 800, 640):
+        candidate = image.copy()
+        if side:
+            candidate.thumbnail((side, side))
+        results = zxingcpp.read_barcodes(candidate.convert("L"))
+        if results:
+            return results[0].text
+    raise Refused("photo_no_code")
+
+
+def open_record(
+    holder: Holder | None, point: InformationPoint, staff: User | None, method: str,
+    token: tokens.Token | None, now: datetime,
+) -> tuple[VerificationRecord, rules.Result]:
+    """Open a verification record; the colour comes from the database, refreshed now.
+
+    A trusted partner's code (holder None) keeps the colour its token carries: the record names
+    the issuer and the partner's code id instead of a holder.
+    """
+    record = VerificationRecord(
+        record_id=str(uuid.uuid4()),
+        point_id=point.id,
+        staff_id=staff.id if staff else None,
+        method=method,
+        verified_at=now,
+        token_colour=token.colour if token else None,
+    )
+    if holder is None:
+        issuer = trust_list.by_kid(token.kid) if token else None
+        if issuer is None:
+            raise ValueError("a record without a holder needs a partner's token")
+        result = rules.Result(colour=token.colour, hits=())
+        record.issuer_id, record.partner_code_id = issuer.id, token.subject
+    else:
+        # The first verification in the province is a pre-entry holder's actual arrival.
+        preentry.note_checkpoint_arrival(holder, now, actor=staff)
+        result = registry.refresh_colour(holder, now, commit=False)
+        record.holder_id = holder.id
+        if token is not None and token.type == tokens.PAPER:
+            record.paper_serial = token.subject
+    record.colour = result.colour
+    db.session.add(record)
+    db.session.commit()
+    return record, result
+
+
+def reference_for(record: VerificationRecord) -> str:
+    """A signed reference that lets this record be submitted later, even offline."""
+    return _serializer().dumps({"r": record.record_id, "p": record.point_id, "s": record.staff_id})
+
+
+def read_reference(reference: str, record_id: str) -> dict:
+    try:
+        data = _serializer().loads(reference, max_age=REFERENCE_MAX_AGE)
+    except (BadSignature, SignatureExpired) as error:
+        raise InvalidReference() from error
+    if data.get("r") != record_id:
+        raise InvalidReference()
+    return data
+
+
+def submit_record(reference: str, record_id: str, body: RecordBody, now: datetime | None = None
+                  ) -> tuple[VerificationRecord, bool]:
+    """Store the record once; a repeat returns it, a different body raises Conflict."""
+    read_reference(reference, record_id)
+    moment = now or utcnow()
+    digest = body.digest()
+    # Take the row first: on SQLite the transaction holds the write lock, on PostgreSQL the row lock,
+    # so two submissions of one id can't both see it empty.
+    query = db.select(VerificationRecord).where(VerificationRecord.record_id == record_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    record = db.session.scalars(query).one_or_none()
+    if record is None:
+        raise InvalidReference()
+    if record.body_hash is not None:
+        db.session.rollback()
+        if record.body_hash != digest:
+            raise Conflict()
+        return record, False
+    point = record.point
+    record.temperature = body.temperature
+    record.decision = body.decision
+    record.note = body.note
+    record.recorded_at = moment
+    record.body_hash = digest
+    if body.latitude is not None and body.longitude is not None:
+        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
+        record.position_source = "gps"
+    else:
+        record.latitude, record.longitude = point.latitude, point.longitude
+        record.position_source = "point"
+    if record.is_fever and record.holder_id:
+        db.session.add(FeverFinding(
+            holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
+            temperature=body.temperature, at=record.verified_at,
+        ))
+        db.session.flush()
+        registry.refresh_colour(record.holder, moment, commit=False)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        record = db.session.scalars(query).one()
+        if record.body_hash != digest:
+            raise Conflict() from None
+        return record, False
+    return record, True
+
+
+def can_void(record: VerificationRecord, user: User) -> bool:
+    if record.voided_at is not None or record.recorded_at is None:
+        return False
+    if user.role == "staff":
+        return record.staff_id == user.id
+    if user.role == "officer":
+        districts = {record.point.district_code, record.holder.district_code if record.holder else None}
+        return user.district_code in districts
+    return False
+
+
+def void_record(record: VerificationRecord, user: User, reason: str, now: datetime | None = None) -> None:
+    """Void a mistaken record (audited); a voided fever withdraws its hit."""
+    moment = now or utcnow()
+    record.voided_at = moment
+    record.voided_by = user.id
+    record.void_reason = reason
+    audit.append("checkpoint.void", "verification_record", record.record_id, actor=user,
+                 before={"voided": False}, after={"voided": True}, reason=reason, at=moment)
+    finding = db.session.scalar(db.select(FeverFinding).where(FeverFinding.record_id == record.record_id))
+    if finding is not None and finding.voided_at is None:
+        finding.voided_at = moment
+        db.session.flush()
+        registry.refresh_colour(record.holder, moment, actor=user, commit=False)
+    db.session.commit()
+
+
+def checks_for_holder(holder: Holder, limit: int = 50) -> list[VerificationRecord]:
+    """Where the holder's code was checked: newest first (no volunteer identities)."""
+    query = (
+        db.select(VerificationRecord)
+        .where(VerificationRecord.holder_id == holder.id)
+        .order_by(VerificationRecord.verified_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def count_today(point: InformationPoint, now: datetime) -> int:
+    """Return how many records the point made since midnight in Shanghai."""
+    query = db.select(db.func.count()).select_from(VerificationRecord).where(
+        VerificationRecord.point_id == point.id,
+        VerificationRecord.verified_at >= rules.day_start(rules.local_date(now)),
+    )
+    return db.session.scalar(query)
+
+
+def latest_records(point: InformationPoint, limit: int = 10) -> list[VerificationRecord]:
+    """Return the point's newest records, newest first."""
+    query = (db.select(VerificationRecord).where(VerificationRecord.point_id == point.id)
+             .order_by(VerificationRecord.verified_at.desc()).limit(limit))
+    return list(db.session.scalars(query))
+
+
+def record_by_id(record_id: str) -> VerificationRecord | None:
+    """Return the record with this client-made id, if it has arrived."""
+    return db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))

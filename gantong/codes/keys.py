@@ -1,0 +1,137 @@
+"""Signing keys in the database, so that every host signs and verifies with the same keys."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
+
+from gantong import audit
+from gantong.core import tokens
+from gantong.extensions import db
+from gantong.models import Holder, PaperCode, SigningKey, TrustedIssuer, User, utcnow
+
+
+class KeyInUse(Exception):
+    """Live paper codes depend on the key; `paper_codes` lists them (to reprint first)."""
+
+    def __init__(self, kid: str, paper_codes: list[PaperCode]):
+        super().__init__(f"{len(paper_codes)} live paper codes depend on key {kid}")
+        self.kid = kid
+        self.paper_codes = paper_codes
+
+
+class KeyNotRetirable(Exception):
+    """The key is unknown, retired already, or the one signing now."""
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+def _unused_kid() -> str:
+    # A kid names one key across our keys and the trust list, or a token could verify under both.
+    while True:
+        kid = tokens.new_kid()
+        taken = db.session.get(SigningKey, kid) is not None or db.session.scalar(
+            db.select(TrustedIssuer.id).where(TrustedIssuer.kid == kid)) is not None
+        if not taken:
+            return kid
+
+
+def _create_key(signing: bool) -> SigningKey:
+    private = tokens.generate_private_key()
+    kid = _unused_kid()
+    key = SigningKey(
+        kid=kid,
+        public_key=tokens.public_bytes(private.public_key()),
+        private_key=tokens.encrypt_private_key(private, _secret(), kid),
+        signing=signing,
+    )
+    db.session.add(key)
+    return key
+
+
+def signing_key() -> tuple[str, Ed25519PrivateKey]:
+    """Return the key that signs now, creating the first one on first use."""
+    # Newest first: should two workers race to make the first key, both keys verify.
+    query = db.select(SigningKey).where(SigningKey.signing).order_by(SigningKey.created_at.desc())
+    key = db.session.scalars(query).first()
+    if key is None:
+        key = _create_key(signing=True)
+        db.session.commit()
+    return key.kid, tokens.decrypt_private_key(key.private_key, _secret(), key.kid)
+
+
+def rotate(actor: User | None = None) -> SigningKey:
+    """Make a new signing key; the previous one stops signing but keeps verifying (audited)."""
+    previous = []
+    for old in db.session.scalars(db.select(SigningKey).where(SigningKey.signing)):
+        old.signing = False
+        previous.append(old.kid)
+    key = _create_key(signing=True)
+    db.session.flush()
+    audit.append("key.rotate", "signing_key", key.kid, actor=actor,
+                 before={"signing": previous}, after={"signing": [key.kid]})
+    db.session.commit()
+    return key
+
+
+def live_paper_codes(kid: str, now: datetime | None = None) -> list[PaperCode]:
+    """Return the paper codes signed by the key that are neither revoked nor expired."""
+    query = (
+        db.select(PaperCode)
+        .where(PaperCode.kid == kid, PaperCode.revoked_at.is_(None), PaperCode.expires_at > (now or utcnow()))
+        .order_by(PaperCode.expires_at, PaperCode.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def retire(kid: str, force: bool = False, actor: User | None = None, now: datetime | None = None
+           ) -> list[PaperCode]:
+    """Retire a verifying key: its tokens are refused from now on (audited).
+
+    Raises KeyInUse with the live paper codes that depend on the key, unless forced; returns them
+    (those codes stop working). Raises KeyNotRetirable for the signing key: rotate first.
+    """
+    moment = now or utcnow()
+    key = db.session.get(SigningKey, kid)
+    if key is None or key.retired_at is not None:
+        raise KeyNotRetirable(f"no key {kid} that verifies now")
+    if key.signing:
+        raise KeyNotRetirable(f"key {kid} signs now: rotate first, then retire it")
+    dependants = live_paper_codes(kid, moment)
+    if dependants and not force:
+        raise KeyInUse(kid, dependants)
+    key.retired_at = moment
+    audit.append("key.retire", "signing_key", kid, actor=actor, at=moment,
+                 before={"retired": False},
+                 after={"retired": True, "forced": bool(force and dependants),
+                        "live_paper_serials": [paper.serial for paper in dependants]})
+    db.session.commit()
+    return dependants
+
+
+def verification_keys() -> dict[str, Ed25519PublicKey]:
+    """Return every key that may still verify: all keys that are not retired."""
+    rows = db.session.scalars(db.select(SigningKey).where(SigningKey.retired_at.is_(None)))
+    return {row.kid: tokens.public_key_from_bytes(row.public_key) for row in rows}
+
+
+def jwks() -> dict:
+    """Return our public keys as an RFC 8037 JWK Set."""
+    return {"keys": [tokens.jwk(public, kid) for kid, public in verification_keys().items()]}
+
+
+def signed_screen_token(holder: Holder, now: datetime | None = None) -> tuple[tokens.Token, str]:
+    """Return a fresh screen token for the holder's code page and its signed text."""
+    kid, private = signing_key()
+    token = tokens.Token(
+        type=tokens.SCREEN,
+        kid=kid,
+        subject=holder.code_id,
+        colour=holder.colour,
+        issued_at=int((now or utcnow()).timestamp()),
+        ttl=current_app.config["TOKEN_TTL"],
+    )
+    return token, tokens.sign(token, private)

@@ -1,0 +1,146 @@
+"""Pre-entry registration: overseas returnees, foreigners and people from Hubei, before arrival.
+
+Quarantine counts from the planned arrival date until the actual arrival is known (the first
+verification at a checkpoint in the province, or an officer's confirmation), then from the actual
+date. The registration writes the facts the colour rules already know, so that every page,
+the recompute job and the checkpoint agree:
+
+- overseas categories: a declaration with entry_date = the planned arrival and the entry port;
+  the overseas rule then counts from Facts.arrival_date once the actual arrival is known;
+- Hubei: a declared stay in the origin ending on the planned arrival (people leave Hubei the day
+  they arrive here); the key-area rule counts from its end, which becomes the actual arrival once
+  known. It is yellow only while the origin is a key area, which administrators decide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from gantong import audit
+from gantong.core import rules
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import Declaration, Holder, PreEntry, Stay, User, utcnow
+from gantong.web.paging import Page, page_of
+
+OVERSEAS_RETURNEE, FOREIGNER, HUBEI = "overseas_returnee", "foreigner", "hubei"
+CATEGORIES = (OVERSEAS_RETURNEE, FOREIGNER, HUBEI)
+OVERSEAS = frozenset({OVERSEAS_RETURNEE, FOREIGNER})
+HUBEI_CODE = "42"
+# How far ahead one may register; further plans change too often to start a quarantine count.
+MAX_DAYS_AHEAD = 90
+ARRIVALS_PAGE = 50
+
+
+@dataclass
+class Trip:
+    category: str
+    planned_arrival: date
+    destination_district: str
+    contact_phone: str
+    origin_country: str | None = None
+    origin_division: str | None = None
+    entry_port: str = ""
+    transport_number: str = ""
+
+
+def register(account: User | None, person: registry.Identity, trip: Trip, now: datetime | None = None
+             ) -> PreEntry:
+    """Create the holder, the pre-entry and the facts that start the quarantine count, at once.
+
+    The destination district is the holder's district until they have a residence.
+    Raises registry.DocumentTaken (nothing written) if the document is registered already.
+    """
+    if trip.category not in CATEGORIES:
+        raise ValueError(f"unknown pre-entry category {trip.category!r}")
+    moment = now or utcnow()
+    person = replace(person, district_code=trip.destination_district)
+    has_self = account is not None and any(holder.is_self for holder in account.holders)
+    holder = registry.add_holder(account, person, is_self=account is not None and not has_self, commit=False)
+    pre_entry = PreEntry(
+        holder_id=holder.id, category=trip.category,
+        origin_country=trip.origin_country if trip.category in OVERSEAS else None,
+        origin_division=trip.origin_division if trip.category == HUBEI else None,
+        entry_port=trip.entry_port, transport_number=trip.transport_number,
+        planned_arrival=trip.planned_arrival, destination_district=trip.destination_district,
+        contact_phone=trip.contact_phone, created_at=moment,
+    )
+    db.session.add(pre_entry)
+    declaration = Declaration(
+        holder=holder, author_id=account.id if account else None, made_at=moment, symptoms="",
+        close_contact=False, acknowledged=True,
+    )
+    if trip.category in OVERSEAS:
+        declaration.entry_date = trip.planned_arrival
+        declaration.entry_port = trip.entry_port or None
+    else:
+        left_from = min(rules.local_date(moment), trip.planned_arrival)
+        declaration.stays = [Stay(place_code=trip.origin_division, start=left_from, end=trip.planned_arrival)]
+    db.session.add(declaration)
+    db.session.flush()
+    audit.append("preentry.register", "holder", holder.id, actor=account, at=moment,
+                 after={"category": trip.category, "planned_arrival": trip.planned_arrival,
+                        "destination_district": trip.destination_district})
+    registry.refresh_colour(holder, moment, actor=account, commit=False)
+    db.session.commit()
+    return pre_entry
+
+
+def note_checkpoint_arrival(holder: Holder, now: datetime, actor: User | None = None) -> bool:
+    """At a holder's first verification in the province, record it as the actual arrival.
+
+    Part of the caller's transaction (no commit); return whether an arrival was recorded.
+    """
+    pre_entry = registry.pre_entry_of(holder)
+    if pre_entry is None or pre_entry.actual_arrival is not None:
+        return False
+    pre_entry.actual_arrival = rules.local_date(now)
+    pre_entry.arrival_source = "checkpoint"
+    audit.append("preentry.arrival", "holder", holder.id, actor=actor, at=now,
+                 before={"actual_arrival": None},
+                 after={"actual_arrival": pre_entry.actual_arrival, "source": "checkpoint"})
+    db.session.flush()
+    return True
+
+
+def confirm_arrival(pre_entry: PreEntry, arrival: date, officer: User, now: datetime | None = None) -> None:
+    """An officer confirms (or corrects) the actual arrival date; the colour follows (audited)."""
+    moment = now or utcnow()
+    if arrival > rules.local_date(moment):
+        raise ValueError("an arrival cannot be in the future")
+    registry.lock(pre_entry.holder)
+    db.session.refresh(pre_entry)
+    before = {"actual_arrival": pre_entry.actual_arrival, "source": pre_entry.arrival_source}
+    pre_entry.actual_arrival = arrival
+    pre_entry.arrival_source = "officer"
+    pre_entry.arrival_confirmed_by = officer.id
+    audit.append("preentry.arrival", "holder", pre_entry.holder_id, actor=officer, at=moment,
+                 before=before, after={"actual_arrival": arrival, "source": "officer"})
+    db.session.flush()
+    registry.refresh_colour(pre_entry.holder, moment, actor=officer, commit=False)
+    db.session.commit()
+
+
+def arrivals(district_code: str, arrived: bool | None = None, page: int = 1) -> Page:
+    """Return one page of the district's pre-entry registrations.
+
+    Expected arrivals come soonest first; arrived ones latest first.
+    """
+    query = db.select(PreEntry).join(Holder, Holder.id == PreEntry.holder_id).where(
+        PreEntry.destination_district == district_code)
+    if arrived is None:
+        query = query.order_by(PreEntry.planned_arrival.desc(), PreEntry.id.desc())
+    elif arrived:
+        query = query.where(PreEntry.actual_arrival.is_not(None)).order_by(
+            PreEntry.actual_arrival.desc(), PreEntry.id.desc())
+    else:
+        query = query.where(PreEntry.actual_arrival.is_(None)).order_by(
+            PreEntry.planned_arrival, PreEntry.id)
+    return page_of(query, page, ARRIVALS_PAGE)
+
+
+def people_without_phone(district_code: str, limit: int = 200) -> list[Holder]:
+    """Return the district's holders without an account (paper codes only), newest first."""
+    query = (db.select(Holder).where(Holder.account_id.is_(None), Holder.district_code == district_code)
+             .order_by(Holder.id.desc()).limit(limit))
+    return list(db.session.scalars(query))

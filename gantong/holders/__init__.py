@@ -1,0 +1,2 @@
+"""Code holders: people, their declarations and stored colour, dynamic numbers, notifications
+and SMS."""

@@ -1,0 +1,62 @@
+"""What applications, claims and official records share: the officer's district check, the
+required reason, locking a pending item for a decision, withdrawing, and their exceptions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from gantong import audit
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import Holder, User
+
+PENDING, WITHDRAWN = "pending", "withdrawn"
+
+
+class NotPending(Exception):
+    """The item was decided or withdrawn already."""
+
+
+class ReasonRequired(Exception):
+    """A decision needs the officer's reason."""
+
+
+class OutOfDistrict(Exception):
+    """The officer is not of the holder's district."""
+
+
+def required_reason(reason: str | None) -> str:
+    """Return the reason stripped.
+
+    :raise ReasonRequired: if it is empty.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason
+
+
+def check_officer(officer: User, holder: Holder) -> None:
+    """:raise OutOfDistrict: unless `officer` is an officer of the holder's district."""
+    if officer.role != "officer" or not officer.district_code or officer.district_code != holder.district_code:
+        raise OutOfDistrict()
+
+
+def lock_pending(item, state_attribute: str = "status") -> None:
+    """Lock the item's holder and re-read the item, so that two decisions cannot both pass.
+
+    :raise NotPending: if it was decided or withdrawn meanwhile.
+    """
+    registry.lock(item.holder)
+    db.session.refresh(item)
+    if getattr(item, state_attribute) != PENDING:
+        raise NotPending()
+
+
+def withdraw(item, kind: str, user: User, moment: datetime) -> None:
+    """Withdraw a pending application or claim (the applicant's account only; the view checks it)."""
+    lock_pending(item)
+    item.status = WITHDRAWN
+    item.decided_at = moment
+    audit.append(f"{kind}.withdraw", kind, item.id, actor=user,
+                 before={"status": PENDING}, after={"status": WITHDRAWN}, at=moment)
+    db.session.commit()

@@ -1,0 +1,44 @@
+"""Language choice and the template helpers that depend on the locale."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, redirect, request
+from flask_babel import format_date, format_datetime, get_locale
+
+from gantong.core import divisions
+
+
+def current_language() -> str:
+    return str(get_locale() or "zh")
+
+
+def safe_next(target: str | None) -> str:
+    """Return a same-site path to go back to; anything else goes home."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def init_app(app: Flask) -> None:
+    @app.get("/language/<code>")
+    def set_language(code: str):
+        """Remember the chosen language in a cookie and go back."""
+        response = redirect(safe_next(request.args.get("next")))
+        if code in app.config["LANGUAGES"]:
+            response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+        return response
+
+    def place(code: str | None) -> str:
+        return divisions.display_name(code, current_language()) if code else ""
+
+    def day(value: date | None) -> str:
+        return format_date(value, "medium") if value else ""
+
+    def moment(value: datetime | None) -> str:
+        return format_datetime(value, "short") if value else ""
+
+    app.jinja_env.globals.update(
+        current_language=current_language, place=place, day=day, moment=moment
+    )
+    app.jinja_env.filters.update(place=place, day=day, moment=moment)

@@ -1,0 +1,353 @@
+"""Every translated label: stored keys turned into words in the user's language, for pages,
+forms and messages alike (one module, so that no service needs a template helper)."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from babel import Locale
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from gantong.core import identity, rules
+from gantong.web.assets import inline_css
+
+SYMPTOM_LABELS = {
+    "fever": _l("Fever"),
+    "dry_cough": _l("Dry cough"),
+    "fatigue": _l("Fatigue"),
+    "sore_throat": _l("Sore throat"),
+    "short_breath": _l("Shortness of breath"),
+    "taste_smell_loss": _l("Loss of taste or smell"),
+}
+
+COLOUR_WORDS = {
+    rules.GREEN: _l("Green code"),
+    rules.YELLOW: _l("Yellow code"),
+    rules.RED: _l("Red code"),
+}
+
+DOCUMENT_LABELS = {
+    identity.DOC_RESIDENT_ID: _l("Resident identity card"),
+    identity.DOC_PASSPORT: _l("Passport"),
+    identity.DOC_PERMIT: _l("Hong Kong/Macao/Taiwan permit"),
+}
+
+
+def symptom_choices():
+    return [(key, SYMPTOM_LABELS[key]) for key in rules.SYMPTOMS]
+
+
+def document_types():
+    return list(DOCUMENT_LABELS.items())
+
+
+# Babel lists regions and groupings too (001, EU, UN...): keep two-letter country codes.
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+
+
+@lru_cache(maxsize=4)
+def countries(language: str) -> list[tuple[str, str]]:
+    """Return (ISO code, name) for every country, China first, then by name."""
+    names = Locale.parse("zh_Hans_CN" if language == "zh" else "en").territories
+    codes = [c for c in names if len(c) == 2 and c.isalpha() and c not in _NOT_COUNTRIES]
+    rest = sorted((c for c in codes if c != "CN"), key=lambda c: names[c])
+    return [("CN", names["CN"])] + [(c, names[c]) for c in rest]
+
+
+def country_name(code: str, language: str) -> str:
+    return dict(countries(language)).get(code, code)
+
+
+# Never colour alone: each colour has its own shape too.
+SHAPES = {
+    "green": '<svg class="shape" viewBox="0 0 20 20" aria-hidden="true"><circle cx="10" cy="10" r="9"/></svg>',
+    "yellow": '<svg class="shape" viewBox="0 0 20 20" aria-hidden="true"><path d="M10 1 19 18H1z"/></svg>',
+    "red": '<svg class="shape" viewBox="0 0 20 20" aria-hidden="true"><rect x="2" y="2" width="16" height="16"/></svg>',
+}
+
+RULE_NAMES = {
+    "case": _l("official case record"),
+    "close_contact": _l("close contact"),
+    "symptoms": _l("symptoms declared"),
+    "checkpoint_fever": _l("fever at a checkpoint"),
+    "risk_area": _l("stay in a key area"),
+    "overseas_entry": _l("entry from overseas"),
+}
+
+CASE_STATUSES = {
+    "confirmed": _l("confirmed case"),
+    "suspected": _l("suspected case"),
+    "close_contact": _l("close contact"),
+    "cleared": _l("cleared"),
+}
+
+
+def colour_word(colour: str) -> str:
+    return str(COLOUR_WORDS.get(colour, colour))
+
+
+def shape(colour: str) -> Markup:
+    return Markup(SHAPES[colour])
+
+
+def document_label(doc_type: str) -> str:
+    return str(DOCUMENT_LABELS.get(doc_type, doc_type))
+
+
+def symptom_names(keys) -> str:
+    # Chinese lists take the enumeration comma.
+    separator = "、" if str(get_locale() or "zh").startswith("zh") else ", "
+    return separator.join(str(SYMPTOM_LABELS.get(key, key)) for key in keys)
+
+
+def case_status(status: str) -> str:
+    return str(CASE_STATUSES.get(status, status))
+
+
+def change_reason(change) -> str:
+    if not change.rules:
+        return str(_l("no active reasons")) if change.before else str(_l("code created"))
+    return ", ".join(str(RULE_NAMES.get(rule, rule)) for rule in change.rules.split(","))
+
+
+def moment_seconds(value) -> str:
+    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        colour_word=colour_word, shape=shape, document_label=document_label,
+        symptom_names=symptom_names, case_status=case_status, change_reason=change_reason,
+        inline_css=inline_css, decision_label=decision_label, refusal_title=refusal_title,
+        refusal_advice=refusal_advice,
+    )
+    app.jinja_env.filters.update(mask_name=identity.mask_name, moment_seconds=moment_seconds)
+    init_review_helpers(app)
+
+
+DECISION_LABELS = {
+    "pass": _l("Pass"),
+    "refer": _l("Refer to medical staff"),
+    "deny": _l("Deny entry"),
+}
+
+# What each refusal means, and what the volunteer should do about it.
+REFUSALS = {
+    "expired": (
+        _l("Expired code"),
+        _l("The code is older than its time to live: it may be a screenshot. Ask the person to refresh the code page and scan again."),
+    ),
+    "bad_signature": (
+        _l("Forged or altered code"),
+        _l("The signature does not match: this code was not issued as shown. Do not accept it; check the person's document in the no-code lane and tell the officer on duty."),
+    ),
+    "unknown_key": (
+        _l("Code from an unknown issuer"),
+        _l("The code was signed by a key we do not trust. Ask for their Gantong code, or check their document in the no-code lane."),
+    ),
+    "not_yet_valid": (
+        _l("Code from the future"),
+        _l("The code's time is ahead of ours: the phone's clock may be wrong. Ask the person to correct the clock and refresh the code."),
+    ),
+    "malformed": (
+        _l("Unreadable code"),
+        _l("This is not a health code we can read. Scan again, type the 8-digit number, or check the document in the no-code lane."),
+    ),
+    "unknown_holder": (
+        _l("Code no longer in use"),
+        _l("The code is genuine but has been replaced. Ask the person to open their current code."),
+    ),
+    "photo_unreadable": (
+        _l("Not a picture"),
+        _l("The file could not be opened as a picture. Take the photo again."),
+    ),
+    "photo_no_code": (
+        _l("No code in the photo"),
+        _l("No QR code was found in the photo. Take it again closer and sharper, or type the number."),
+    ),
+    "number_format": (
+        _l("Not an 8-digit number"),
+        _l("The number under the code has 8 digits. Type it again."),
+    ),
+    "number_unknown": (
+        _l("Number not found"),
+        _l("No code shows this number now. Check the digits: the number changes every minute."),
+    ),
+    "number_ambiguous": (
+        _l("Number shown by more than one code"),
+        _l("This number is on two codes this minute. Scan the QR instead, or wait a minute for a new number."),
+    ),
+    "no_match": (
+        _l("No holder found"),
+        _l("No holder has this document number with this name. Check both; the person may need to register."),
+    ),
+    "key_retired": (
+        _l("Code signed by a retired key"),
+        _l("This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."),
+    ),
+    "paper_revoked": (
+        _l("Paper code reported lost"),
+        _l("This paper code was reported lost and replaced by a new one. Do not accept it: ask for the current code, or check the document in the no-code lane."),
+    ),
+    "paper_unknown": (
+        _l("Unknown paper code"),
+        _l("No paper code with this serial was issued here. Ask for the current code, or check the document in the no-code lane."),
+    ),
+    "issuer_inactive": (
+        _l("Issuer no longer recognised"),
+        _l("This code comes from an issuer that is no longer on our trust list. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "issuer_expired": (
+        _l("Issuer's recognition has ended"),
+        _l("This code comes from an issuer whose recognition period has ended. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "issuer_not_yet_valid": (
+        _l("Issuer not recognised yet"),
+        _l("This code comes from an issuer whose recognition has not started yet. Ask for a Gantong code, or check the document in the no-code lane."),
+    ),
+    "partner_paper": (
+        _l("Paper code of another issuer"),
+        _l("A paper code from another issuer carries no colour, and we hold no record of its holder. Ask for their electronic code or a Gantong code."),
+    ),
+}
+
+
+def decision_label(decision: str | None) -> str:
+    return str(DECISION_LABELS.get(decision, decision or ""))
+
+
+def refusal_title(reason: str) -> str:
+    return str(REFUSALS.get(reason, REFUSALS["malformed"])[0])
+
+
+def refusal_advice(reason: str) -> str:
+    return str(REFUSALS.get(reason, REFUSALS["malformed"])[1])
+
+
+# Transparency and review: who changed a code, and the states of applications, claims and records.
+
+GROUNDS_LABELS = {
+    "isolation_completed": _l("Isolation completed"),
+    "negative_test": _l("Negative nucleic-acid test"),
+    "other": _l("Other"),
+}
+
+REQUEST_STATES = {
+    "pending": _l("Pending"),
+    "approved": _l("Approved"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn"),
+    "in_force": _l("In force"),
+}
+
+QUEUE_KINDS = {
+    "application": _l("Transcoding application"),
+    "claim": _l("Claim"),
+    "official": _l("Official record"),
+}
+
+
+def officer_label(user) -> str:
+    """Return an officer's department and badge number, as the holder sees them."""
+    if user is None:
+        return ""
+    return str(_l("%(department)s, badge %(badge)s", department=user.department or "",
+                  badge=user.badge_number or ""))
+
+
+def change_by(change) -> str:
+    """Say who made a colour change: an officer's department and badge, or where it came from."""
+    actor = change.actor
+    if actor is None:
+        return str(_l("automatic")) if change.before else ""
+    if actor.role == "officer":
+        return officer_label(actor)
+    if actor.role == "staff":
+        return str(_l("checkpoint"))
+    return str(_l("own declaration"))
+
+
+def change_why(change) -> str:
+    """Return the rules behind a colour change, and the deciding officer's words if any."""
+    why = change_reason(change)
+    return str(_l("%(rules)s: %(reason)s", rules=why, reason=change.reason)) if change.reason else why
+
+
+def hit_rule(key: str) -> str:
+    """Name the rule of a hit from its key (for hits that are no longer active)."""
+    rule = key.split(":", 1)[0]
+    return str(RULE_NAMES.get(rule, rule)) if key else str(_l("something else"))
+
+
+def grounds_label(grounds: str) -> str:
+    return str(GROUNDS_LABELS.get(grounds, grounds))
+
+
+def state_label(state: str) -> str:
+    return str(REQUEST_STATES.get(state, state))
+
+
+def queue_kind(kind: str) -> str:
+    return str(QUEUE_KINDS.get(kind, kind))
+
+
+def correction_label(correction: str) -> str:
+    """Say what an accepted claim wrote, from its "kind:id" reference."""
+    kind, _sep, number = correction.partition(":")
+    labels = {
+        "declaration": _l("a new declaration (no. %(number)s) without the wrong fact", number=number),
+        "official": _l("an official record \"cleared\" (no. %(number)s)", number=number),
+        "clearance": _l("the fact was cleared"),
+    }
+    return str(labels.get(kind, correction))
+
+
+def notification_text(notification) -> str:
+    """Return the notification's text in the current language (kinds: holders/notifications.py)."""
+    params = json.loads(notification.params or "{}")
+    person = params.get("person", "")
+    reason = params.get("reason") or ""
+    if notification.kind == "colour_change":
+        text = _("The code of %(person)s changed from %(before)s to %(after)s.", person=person,
+                 before=_colour_word(params.get("before")), after=_colour_word(params.get("after")))
+    elif notification.kind == "application_decided":
+        if params.get("status") == "approved":
+            text = _("Transcoding application no. %(number)s for %(person)s was approved.",
+                     number=params.get("number"), person=person)
+        else:
+            text = _("Transcoding application no. %(number)s for %(person)s was rejected.",
+                     number=params.get("number"), person=person)
+    elif notification.kind == "claim_decided":
+        if params.get("status") == "accepted":
+            text = _("Claim no. %(number)s for %(person)s was accepted.", number=params.get("number"),
+                     person=person)
+        else:
+            text = _("Claim no. %(number)s for %(person)s was rejected.", number=params.get("number"),
+                     person=person)
+    elif notification.kind == "official_record":
+        text = _("An official record about %(person)s is in force: %(status)s, legal basis %(basis)s "
+                 "(%(department)s, badge %(badge)s).", person=person,
+                 status=case_status(params.get("status", "")), basis=params.get("basis", ""),
+                 department=params.get("department", ""), badge=params.get("badge", ""))
+    else:
+        text = notification.kind
+    if reason:
+        text = _("%(message)s Reason: %(reason)s", message=text, reason=reason)
+    return text
+
+
+def _colour_word(colour: str | None) -> str:
+    return str(COLOUR_WORDS.get(colour, colour or ""))
+
+
+def init_review_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        officer_label=officer_label, change_by=change_by, change_why=change_why, hit_rule=hit_rule,
+        grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
+        notification_text=notification_text, correction_label=correction_label,
+    )

@@ -24,6 +24,7 @@ from gantong.extensions import db
 from gantong.models import InformationPoint, PointApiToken, RiskArea, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
+from gantong.web.guards import require_role
 from gantong.web.paging import page_number
 
 from .forms import (
@@ -49,8 +50,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required
 def require_admin():
     """Admins only."""
-    if current_user.role != "admin":
-        abort(403)
+    require_role("admin")
 
 
 @bp.context_processor

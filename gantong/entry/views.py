@@ -13,6 +13,7 @@ from gantong.entry import preentry
 from gantong.extensions import db, limiter
 from gantong.holders import registry
 from gantong.models import Holder, PreEntry
+from gantong.web.guards import require_role
 from gantong.web.i18n import current_language
 from gantong.web.labels import country_name
 from gantong.web.paging import page_number
@@ -31,12 +32,6 @@ def require_login():
     if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     return None
-
-
-def require_role(*roles: str) -> None:
-    """:raise 403: unless the user has one of the roles (officers need a district)."""
-    if current_user.role not in roles or (current_user.role == "officer" and not current_user.district_code):
-        abort(403)
 
 
 def holder_in_reach(holder_id: int) -> Holder:

@@ -9,6 +9,7 @@ from gantong.extensions import db
 from gantong.models import Application, Claim, Holder, OfficialRecord
 from gantong.review import applications, claims, official_records, queries
 from gantong.web.fragments import page_or_fragment
+from gantong.web.guards import in_district, require_role
 
 from .forms import ClaimDecisionForm, DecisionForm, OfficialRecordForm, QueueFilterForm, SearchForm
 
@@ -19,8 +20,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 @login_required
 def require_officer():
     """Officers only, each scoped to their own district."""
-    if current_user.role != "officer" or not current_user.district_code:
-        abort(403)
+    require_role("officer")
 
 
 def district_holder(holder_id: int) -> Holder:
@@ -28,10 +28,7 @@ def district_holder(holder_id: int) -> Holder:
 
     :raise 404: if the holder does not exist or lives in another district.
     """
-    holder = db.session.get(Holder, holder_id)
-    if holder is None or holder.district_code != current_user.district_code:
-        abort(404)
-    return holder
+    return in_district(db.session.get(Holder, holder_id), current_user.district_code)
 
 
 def district_item(model, item_id: int):
@@ -40,8 +37,7 @@ def district_item(model, item_id: int):
     :raise 404: if it does not exist or its holder lives in another district.
     """
     item = db.session.get(model, item_id)
-    if item is None or item.holder.district_code != current_user.district_code:
-        abort(404)
+    in_district(item.holder if item is not None else None, current_user.district_code)
     return item
 
 

@@ -15,6 +15,7 @@ from gantong.core import charts, divisions
 from gantong.models import today, utcnow
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
+from gantong.web.guards import require_role
 from gantong.web.i18n import current_language
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -44,9 +45,7 @@ class RangeForm(FlaskForm):
 @login_required
 def require_officer_or_admin():
     """Officers (of a district) and administrators only."""
-    if current_user.role == "admin" or (current_user.role == "officer" and current_user.district_code):
-        return None
-    abort(403)
+    require_role("officer", "admin")
 
 
 def scope_for_request() -> figures.Scope:

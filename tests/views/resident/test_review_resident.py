@@ -12,7 +12,7 @@ from gantong.extensions import db
 from gantong.models import Application, AuditEvent, Claim, Holder, User
 from gantong.review import applications, official_records
 from tests.conftest import PASSWORD, resident_id
-from tests.views.test_review import DEPARTMENT, error_next_to, file_application
+from tests.views.review.test_review import DEPARTMENT, error_next_to, file_application
 
 EN = {"Accept-Language": "en"}
 

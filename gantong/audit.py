@@ -122,3 +122,14 @@ def verify_chain(batch: int = 1000) -> ChainCheck:
             prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
         last_seq = page[-1].seq
         db.session.expunge_all()
+
+
+def switch_active(target, action_prefix: str, subject_type: str, active: bool, actor, reason: str = "") -> None:
+    """Take `target` (an account, a point) out of use or back, recorded as "<prefix>.deactivate"
+    or "<prefix>.reactivate", and commit; nothing happens if it is so already."""
+    if target.active == active:
+        return
+    target.active = active
+    append(f"{action_prefix}.reactivate" if active else f"{action_prefix}.deactivate", subject_type, target.id,
+           actor=actor, before={"active": not active}, after={"active": active}, reason=reason)
+    db.session.commit()

@@ -95,12 +95,7 @@ def set_active(user: User, active: bool, actor: User, reason: str) -> None:
     """Deactivate (its sessions end at once) or reactivate an account; raise OwnAccount for oneself."""
     if user.id == actor.id and not active:
         raise OwnAccount()
-    if user.active == active:
-        return
-    user.active = active
-    audit.append("account.reactivate" if active else "account.deactivate", "user", user.id,
-                 actor=actor, before={"active": not active}, after={"active": active}, reason=reason)
-    db.session.commit()
+    audit.switch_active(user, "account", "user", active, actor, reason)
 
 
 def reset_password(user: User, actor: User) -> str:

@@ -97,12 +97,7 @@ def update_point(point: InformationPoint, details: PointDetails, actor: User) ->
 
 def set_point_active(point: InformationPoint, active: bool, actor: User, reason: str = "") -> None:
     """Take a point out of use (its staff and API tokens stop verifying) or back into use."""
-    if point.active == active:
-        return
-    point.active = active
-    audit.append("point.reactivate" if active else "point.deactivate", "point", point.id,
-                 actor=actor, before={"active": not active}, after={"active": active}, reason=reason)
-    db.session.commit()
+    audit.switch_active(point, "point", "point", active, actor, reason)
 
 
 def list_points(district_code: str = "", page: int = 1) -> Page:

@@ -71,12 +71,7 @@ def apply(holder: Holder, hit_keys: list[str], evidence: Evidence, applicant: Us
         status=PENDING,
         created_at=moment,
     )
-    db.session.add(application)
-    db.session.flush()
-    audit.append("application.create", "application", application.id, actor=applicant,
-                 after={"status": PENDING, "holder_id": holder.id}, at=moment)
-    db.session.commit()
-    return application
+    return decisions.file_pending(application, "application", applicant, moment)
 
 
 def withdraw(application: Application, user: User, now: datetime | None = None) -> None:

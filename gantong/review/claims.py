@@ -63,12 +63,7 @@ def file(holder: Holder, hit_key: str, wrong_fact: str, correct_fact: str, expla
         status=PENDING,
         created_at=moment,
     )
-    db.session.add(claim)
-    db.session.flush()
-    audit.append("claim.create", "claim", claim.id, actor=applicant,
-                 after={"status": PENDING, "holder_id": holder.id}, at=moment)
-    db.session.commit()
-    return claim
+    return decisions.file_pending(claim, "claim", applicant, moment)
 
 
 def withdraw(claim: Claim, user: User, now: datetime | None = None) -> None:

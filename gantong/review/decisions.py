@@ -52,6 +52,16 @@ def lock_pending(item, state_attribute: str = "status") -> None:
         raise NotPending()
 
 
+def file_pending(item, kind: str, applicant: User | None, moment: datetime):
+    """Store a new pending application or claim, with its audit event, and commit."""
+    db.session.add(item)
+    db.session.flush()
+    audit.append(f"{kind}.create", kind, item.id, actor=applicant,
+                 after={"status": PENDING, "holder_id": item.holder_id}, at=moment)
+    db.session.commit()
+    return item
+
+
 def withdraw(item, kind: str, user: User, moment: datetime) -> None:
     """Withdraw a pending application or claim (the applicant's account only; the view checks it)."""
     lock_pending(item)

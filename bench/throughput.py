@@ -1,7 +1,7 @@
 """Throughput of the project's hot paths beside a bare Flask app, with wrk (issue 14).
 
 Run from the repository root:
-    .venv/bin/python bench/throughput.py            # 10 s a measurement, 3 rounds (~12 min)
+    .venv/bin/python bench/throughput.py            # 10 s a measurement, 3 rounds (~12 min with PostgreSQL)
     .venv/bin/python bench/throughput.py --quick    # 3 s a measurement (~5 min)
     .venv/bin/python bench/throughput.py --no-postgres --profile bench/profiles
 
@@ -318,7 +318,7 @@ def main() -> None:
             # Fresh pools of opened records for this round's submits, made while all is idle.
             pools = {}
             for target in targets:
-                size = int(max(200, submit_rate[target.kind] * args.seconds * (1.5 if round_no == 1 else 2)))
+                size = int(max(200, submit_rate[target.kind] * args.seconds * 2))
                 started = time.monotonic()
                 pools[target.kind] = mint(target.env, "records", size,
                                           workdir / f"{target.kind}-records-{round_no}.txt", STAFF)
@@ -349,7 +349,8 @@ def main() -> None:
                 after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
                 figure["stored"] = after - before
                 measure(f"submit|{target.kind}|{args.headline_workers}", figure)
-                submit_rate[target.kind] = max(submit_rate[target.kind] / 2,
+                # The next pool: twice the fastest rate seen so far, so that no thread runs dry.
+                submit_rate[target.kind] = max(submit_rate[target.kind],
                                                figure["counters"]["durable"] / figure["seconds"])
             print(f"round {round_no} done", flush=True)
 
@@ -543,6 +544,10 @@ def summarise_profile(raw: str, header: str, top: int = 30) -> str:
     lines += ["", f"Top {top} functions by inclusive share (% of wall time / % of busy time), "
               "gunicorn and Flask's dispatch left out:"]
     for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
+        lines.append(f"  {100 * count / total:5.1f} % / {100 * count / busy:5.1f} %  {frame}")
+    lines += ["", "The app's own functions (gantong/) by inclusive share (% of wall time / % of busy time):"]
+    for frame, count in sorted(((f, c) for f, c in inclusive.items() if "(gantong/" in f),
+                               key=lambda item: -item[1])[:top // 2]:
         lines.append(f"  {100 * count / total:5.1f} % / {100 * count / busy:5.1f} %  {frame}")
     lines += ["", f"Top {top} functions by self share (the frame on top of the stack), inside requests:"]
     for frame, count in sorted(self_time.items(), key=lambda item: -item[1])[:top]:

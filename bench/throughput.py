@@ -53,13 +53,14 @@ USER_AGENT = "gantong-bench"
 
 
 # --- the one place that imports gantong internals -------------------------------------------
-# The package layout is moving (gantong/core/, gantong/holders/, gantong/codes/, ...): when it
-# does, adapt the imports and calls in MINT_SOURCE below and nothing else. It runs in its own
+# When the package layout changes, adapt the imports and calls in MINT_SOURCE below and nothing
+# else. It runs in its own
 # process against the same DATABASE_URL and SECRET_KEY as the servers.
 MINT_SOURCE = r'''
 import sys
 from gantong import create_app
-from gantong import keys, verification              # signed_screen_token, open_record, reference_for
+from gantong.checkpoint import verification         # open_record, reference_for
+from gantong.codes import keys                       # signed_screen_token
 from gantong.extensions import db
 from gantong.models import Holder, User, VerificationRecord, utcnow
 

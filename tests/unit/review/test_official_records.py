@@ -137,7 +137,8 @@ def test_its_author_may_reject_it_and_then_nobody_approves_it(app, people):
             "rejected", None, moment, "录错了人")
         rejected = event("official.reject")
         assert rejected.actor_id == first and json.loads(rejected.after) == {"state": "rejected"}
-        assert get(Holder, holder_id).colour == "green" and count(Notification, Notification.kind == "official_record") == 0
+        assert get(Holder, holder_id).colour == "green"
+        assert count(Notification, Notification.kind == "official_record") == 0
         with pytest.raises(official_records.NotPending):
             official_records.approve(entry, get(User, second), "确认")
         db.session.rollback()

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import Application, AuditEvent, Claim, Holder, User, utcnow
+from gantong.models import Application, AuditEvent, Claim, Clearance, Holder, User, utcnow
 from gantong.review import applications, claims, decisions, official_records
+from tests.conftest import USING_POSTGRES
 
 
 def events(action):
@@ -160,3 +162,51 @@ def test_a_decided_item_cannot_be_withdrawn(app, officer, make_user, make_holder
         db.session.rollback()
         assert db.session.get(Application, application.id).status == "rejected"
         assert events("application.withdraw") == []
+
+
+def test_two_officers_deciding_at_once_cannot_both_pass(app, officer, make_user, make_holder):
+    user_id, _ = make_user()
+    holder_id = make_holder(user_id, symptoms=["fever"])
+    approver, rejecter = officer(), officer()
+    with app.app_context():
+        holder = db.session.get(Holder, holder_id)
+        application_id = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"),
+                                             holder.account).id
+    start, loaded = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
+    outcomes, errors = {}, []
+
+    def decide(officer_id, approve):
+        try:
+            with app.app_context():
+                start.wait()
+                item = db.session.get(Application, application_id)
+                assert item.status in ("pending", "approved", "rejected")
+                if USING_POSTGRES:
+                    # Both read it pending before either decides (on SQLite the first read
+                    # already takes the write lock, so the two run one after the other).
+                    assert item.status == "pending"
+                    loaded.wait()
+                try:
+                    applications.decide(item, db.session.get(User, officer_id), approve, "理由")
+                    outcomes[approve] = "decided"
+                except decisions.NotPending:
+                    outcomes[approve] = "not pending"
+        except Exception as error:  # shown by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=decide, args=(approver, True)),
+               threading.Thread(target=decide, args=(rejecter, False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(outcomes.values()) == ["decided", "not pending"]
+    [winner] = [approve for approve, outcome in outcomes.items() if outcome == "decided"]
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        assert application.status == ("approved" if winner else "rejected")
+        assert application.decided_by == (approver if winner else rejecter)
+        assert len(events("application.approve")) + len(events("application.reject")) == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(Clearance)) == (1 if winner else 0)
+        assert db.session.get(Holder, holder_id).colour == ("green" if winner else "yellow")

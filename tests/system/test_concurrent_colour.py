@@ -1,0 +1,82 @@
+"""The code page refreshes colours while checkpoints record fevers for the same people, at once,
+on a file-backed SQLite database: no "database is locked", and no colour written from facts
+that a concurrent fever had made stale (the code page reads without the write lock)."""
+from __future__ import annotations
+
+import random
+import threading
+
+from gantong.checkpoint import verification
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import ColourChange, Holder, InformationPoint, User, utcnow
+from tests.conftest import PASSWORD, resident_id
+
+PEOPLE, PAGE_THREADS, ROUNDS = 12, 3, 4
+
+
+def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make_holder, make_staff):
+    account_id, phone = make_user()
+    staff_id, _staff_phone, point_id = make_staff()
+    holder_ids = [make_holder(account_id, name=f"测试{i}", number=resident_id(f"3601021990020{i:04d}"))
+                  for i in range(PEOPLE)]
+    with app.app_context():
+        point, staff = db.session.get(InformationPoint, point_id), db.session.get(User, staff_id)
+        pending = []
+        for holder_id in holder_ids:
+            record, _ = verification.open_record(db.session.get(Holder, holder_id), point, staff,
+                                                 "scan", None, utcnow())
+            pending.append((record.record_id, verification.reference_for(record)))
+        # A stored colour the facts no longer hold: every code page load has to write.
+        db.session.execute(db.update(Holder).where(Holder.id.in_(holder_ids)).values(colour="red"))
+        db.session.commit()
+
+    failures, lock = [], threading.Lock()
+    start = threading.Barrier(PAGE_THREADS + 1)
+
+    def pages(seed):
+        client = app.test_client()
+        client.post("/login", data={"phone": phone, "password": PASSWORD})
+        order = holder_ids * ROUNDS
+        random.Random(seed).shuffle(order)
+        start.wait()
+        for holder_id in order:
+            try:
+                response = client.get(f"/me/people/{holder_id}")
+                assert response.status_code == 200, response.status_code
+            except Exception as error:  # noqa: BLE001 - every failure is collected and reported
+                with lock:
+                    failures.append(repr(error))
+
+    def fevers():
+        order = list(pending)
+        random.Random(99).shuffle(order)
+        start.wait()
+        for record_id, reference in order:
+            try:
+                with app.app_context():
+                    verification.submit_record(reference, record_id,
+                                               verification.RecordBody(temperature=38.6, decision="refer"))
+            except Exception as error:  # noqa: BLE001
+                with lock:
+                    failures.append(repr(error))
+
+    threads = [threading.Thread(target=pages, args=(seed,)) for seed in range(PAGE_THREADS)]
+    threads.append(threading.Thread(target=fevers))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    with app.app_context():
+        for holder_id in holder_ids:
+            holder = db.session.get(Holder, holder_id)
+            assert holder.colour == registry.evaluate(holder).colour != "green"
+            changes = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
+                                         .order_by(ColourChange.id)).all()
+            # One unbroken history from the forged red: each change starts where the last one left.
+            later = changes[1:]
+            assert [change.before for change in later] == ["red"] + [change.after for change in later[:-1]]
+            assert all(change.before != change.after for change in later)
+            assert later[-1].after == holder.colour

@@ -101,7 +101,7 @@ def _penalty(rows: list[int], columns: list[int], size: int) -> int:
     # N2: every 2x2 block of one colour scores 3.
     edge = (1 << (size - 1)) - 1
     blocks = 0
-    for upper, lower in zip(rows, rows[1:]):
+    for upper, lower in zip(rows, rows[1:], strict=False):
         vertical = ~(upper ^ lower)
         blocks += (vertical & (vertical >> 1) & ~(upper ^ (upper >> 1)) & edge).bit_count()
     score += 3 * blocks
@@ -123,13 +123,13 @@ def _choose(matrix, mask: int) -> tuple[int, list[int]]:
     base_columns = _transpose(base, size)
     best, best_score = 0, None
     for number, (mask_rows, mask_columns) in enumerate(masks):
-        rows = [b ^ m for b, m in zip(base, mask_rows)]
-        columns = [b ^ m for b, m in zip(base_columns, mask_columns)]
+        rows = [b ^ m for b, m in zip(base, mask_rows, strict=True)]
+        columns = [b ^ m for b, m in zip(base_columns, mask_columns, strict=True)]
         score = _penalty(rows, columns, size)
         if best_score is None or score < best_score:
             best, best_score = number, score
     best_rows, _ = masks[best]
-    return best, [d ^ m ^ b for d, m, b in zip(drawn, drawn_mask, best_rows)]
+    return best, [d ^ m ^ b for d, m, b in zip(drawn, drawn_mask, best_rows, strict=True)]
 
 
 def best_mask(matrix, mask: int) -> int:

@@ -80,3 +80,47 @@ def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make
             assert [change.before for change in later] == ["red"] + [change.after for change in later[:-1]]
             assert all(change.before != change.after for change in later)
             assert later[-1].after == holder.colour
+
+
+def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overwritten(
+        app, client, make_user, make_holder, make_staff, monkeypatch):
+    """The lost update, forced: the code page has read the facts (stored red, facts green) and is
+    about to write green when a checkpoint commits a fever; the page must write the fever's colour."""
+    from gantong import transactions
+
+    account_id, phone = make_user()
+    staff_id, _staff_phone, point_id = make_staff()
+    holder_id = make_holder(account_id)
+    with app.app_context():
+        record, _ = verification.open_record(db.session.get(Holder, holder_id),
+                                             db.session.get(InformationPoint, point_id),
+                                             db.session.get(User, staff_id), "scan", None, utcnow())
+        record_id, reference = record.record_id, verification.reference_for(record)
+        db.session.execute(db.update(Holder).where(Holder.id == holder_id).values(colour="red"))
+        db.session.commit()
+
+    def fever():
+        with app.app_context():
+            verification.submit_record(reference, record_id,
+                                       verification.RecordBody(temperature=38.6, decision="refer"))
+
+    original, interleaved = transactions.writing, []
+
+    def writing_after_a_fever():
+        if not interleaved:  # the first write of the code page: another connection commits first
+            interleaved.append(True)
+            thread = threading.Thread(target=fever)
+            thread.start()
+            thread.join()
+        original()
+
+    monkeypatch.setattr(transactions, "writing", writing_after_a_fever)
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    assert client.get(f"/me/people/{holder_id}").status_code == 200
+    assert interleaved
+    with app.app_context():
+        holder = db.session.get(Holder, holder_id)
+        assert holder.colour == registry.evaluate(holder).colour != "green"
+        latest = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
+                                    .order_by(ColourChange.id.desc())).first()
+        assert latest.after == holder.colour

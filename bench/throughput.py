@@ -526,7 +526,7 @@ def summarise_profile(raw: str, header: str, top: int = 30) -> str:
                 if found:
                     label = found
                     break
-            if any("_sqlite_begin_immediate" in frame for frame in frames):
+            if any("_sqlite_begin" in frame for frame in frames):  # _sqlite_begin(_immediate)
                 lock_wait += count
             self_time[frames[-1]] = self_time.get(frames[-1], 0) + count
             for frame in set(frames):

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gantong import transactions
 from gantong.config import Config, database_url
 from gantong.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
@@ -109,9 +110,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(connection):
+def _sqlite_begin(connection):
     # SQLite refuses at once (no busy wait) to upgrade a read transaction to a write when
     # another connection wrote in between: "database is locked". Taking the write lock at
-    # BEGIN makes writers queue behind the busy timeout instead. Transactions are short.
+    # BEGIN makes writers queue behind the busy timeout instead; only the transactions of
+    # views that read first begin deferred (gantong/transactions.py). Transactions are short.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(transactions.begin_statement())

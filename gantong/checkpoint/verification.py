@@ -12,7 +12,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from gantong import audit
+from gantong import audit, transactions
 from gantong.codes import paper, trust_list
 from gantong.core import rules, tokens
 from gantong.entry import preentry
@@ -181,6 +181,7 @@ def open_record(
     A trusted partner's code (holder None) keeps the colour its token carries: the record names
     the issuer and the partner's code id instead of a holder.
     """
+    transactions.writing()  # one short write transaction: read again under the lock, decide, commit
     record = VerificationRecord(
         record_id=str(uuid.uuid4()),
         point_id=point.id,
@@ -227,6 +228,7 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
                   ) -> tuple[VerificationRecord, bool]:
     """Store the record once; a repeat returns it, a different body raises Conflict."""
     read_reference(reference, record_id)
+    transactions.writing()  # one short write transaction from here to the commit
     moment = now or utcnow()
     digest = body.digest()
     # Take the row first: on SQLite the transaction holds the write lock, on PostgreSQL the row lock,
@@ -260,6 +262,7 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             temperature=body.temperature, at=record.verified_at,
         ))
         db.session.flush()
+        registry.lock(record.holder)  # PostgreSQL: after a code page's concurrent refresh
         registry.refresh_colour(record.holder, moment, commit=False)
     try:
         db.session.commit()

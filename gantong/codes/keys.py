@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 
-from gantong import audit
+from gantong import audit, transactions
 from gantong.core import tokens
 from gantong.extensions import db
 from gantong.models import Holder, PaperCode, SigningKey, TrustedIssuer, User, utcnow
@@ -55,12 +56,24 @@ def _create_key(signing: bool) -> SigningKey:
 def signing_key() -> tuple[str, Ed25519PrivateKey]:
     """Return the key that signs now, creating the first one on first use."""
     # Newest first: should two workers race to make the first key, both keys verify.
-    query = db.select(SigningKey).where(SigningKey.signing).order_by(SigningKey.created_at.desc())
-    key = db.session.scalars(query).first()
-    if key is None:
+    query = (db.select(SigningKey.kid, SigningKey.private_key).where(SigningKey.signing)
+             .order_by(SigningKey.created_at.desc()).limit(1))
+    row = db.session.execute(query).first()
+    if row is None:
+        transactions.writing()
+        row = db.session.execute(query).first()
+    if row is None:
         key = _create_key(signing=True)
         db.session.commit()
-    return key.kid, tokens.decrypt_private_key(key.private_key, _secret(), key.kid)
+        row = (key.kid, key.private_key)
+    kid, sealed = row
+    return kid, _unsealed(bytes(sealed), _secret(), kid)
+
+
+@lru_cache(maxsize=16)
+def _unsealed(sealed: bytes, secret: str, kid: str) -> Ed25519PrivateKey:
+    # Unwrapping costs a key derivation: once per process and key, not once per code page.
+    return tokens.decrypt_private_key(sealed, secret, kid)
 
 
 def rotate(actor: User | None = None) -> SigningKey:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from gantong import audit
+from gantong import audit, transactions
 from gantong.core import rules, tokens
 from gantong.extensions import db
 from gantong.holders import notifications
@@ -221,6 +221,21 @@ def refresh_colour(
     return result
 
 
+def current_colour(holder: Holder, now: datetime | None = None) -> rules.Result:
+    """Return the holder's colour of now, storing it only when it changed (the code page).
+
+    The facts are read without the write lock; only a change takes it, and is decided again
+    under it on facts read afresh, so a fever recorded in between is never overwritten.
+    """
+    moment = now or utcnow()
+    result = evaluate(holder, moment)
+    if result.colour == holder.colour:
+        return result
+    transactions.writing()
+    lock(holder)
+    return refresh_colour(holder, moment, commit=False)
+
+
 def recompute_all(now: datetime | None = None, batch: int = 500) -> int:
     """Refresh every holder's stored colour (hits that end with time); return how many changed."""
     changed = 0
@@ -261,6 +276,9 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         DynamicNumber.holder_id == holder.id, DynamicNumber.number == number
     )
     if db.session.scalar(query) is None:
+        transactions.writing()
+        if db.session.scalar(query) is not None:  # another request registered it meanwhile
+            return number
         # Typed numbers stay good for one more minute, as a printed TOTP would.
         db.session.execute(
             db.delete(DynamicNumber).where(

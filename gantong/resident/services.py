@@ -20,11 +20,14 @@ class ScreenCode:
 
 
 def screen_code(holder: Holder, now: datetime) -> ScreenCode:
-    """Refresh the holder's colour, sign a screen token and the dynamic number, and commit."""
-    result = registry.refresh_colour(holder, now)
-    token, text = keys.signed_screen_token(holder, now)
+    """The holder's colour of now (stored if it changed), a signed screen token, the number.
+
+    The code page's views read first (transactions.reads_first): the colour and the number
+    take the write lock only when they change, and commit at once, before anything is drawn.
+    """
+    result = registry.current_colour(holder, now)
+    if db.session.new or db.session.dirty:
+        db.session.commit()
     number = registry.dynamic_number(holder, now)
-    # Drawing the QR is the slow part (segno's mask search): end the transaction first, so
-    # that no lock is held while it draws.
-    db.session.commit()
+    token, text = keys.signed_screen_token(holder, now)
     return ScreenCode(result, token, text, number)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import os
 
-from flask import Flask, abort, current_app, send_from_directory, url_for
+from flask import Flask, Response, abort, current_app, request, send_from_directory, url_for
 from markupsafe import Markup
+from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
 
@@ -25,20 +27,41 @@ def init_app(app: Flask) -> None:
             digests[filename] = _digest(os.path.join(app.static_folder, filename))
         return url_for("asset", digest=digests[filename], filename=filename)
 
+    packed: dict[tuple[str, str], tuple[bytes, bytes | None, str]] = {}
+
+    def pack(path: str, filename: str, digest: str) -> tuple[bytes, bytes | None, str]:
+        """The file's bytes, gzipped once per process if it is text, and its type."""
+        key = (filename, digest)
+        if key not in packed or app.debug:
+            with open(path, "rb") as handle:
+                body = handle.read()
+            mimetype = send_from_directory(app.static_folder, filename).mimetype
+            compressible = mimetype in app.config["COMPRESS_MIMETYPES"] and len(body) >= 256
+            packed[key] = (body, gzip.compress(body, 9, mtime=0) if compressible else None, mimetype)
+        return packed[key]
+
     @app.get("/a/<digest>/<path:filename>")
     def asset(digest: str, filename: str):
-        """Serve a static file; immutable when the digest is the file's own."""
-        if filename.endswith(".map"):
+        """Serve a static file; cached for a year, unrevalidated, when the digest is its own."""
+        path = safe_join(app.static_folder, filename)
+        if filename.endswith(".map") or path is None or not os.path.isfile(path):
             abort(404)
-        response = send_from_directory(app.static_folder, filename)
-        current = digests.get(filename) or _digest(os.path.join(app.static_folder, filename))
-        if digest == current:
-            response.cache_control.max_age = YEAR
-            response.cache_control.public = True
-            response.cache_control.immutable = True
-        else:
-            response.cache_control.max_age = 60
-        return response
+        current = digests.get(filename) or _digest(path)
+        if digest != current:
+            return send_from_directory(app.static_folder, filename, max_age=60)
+        body, gzipped, mimetype = pack(path, filename, digest)
+        response = Response(body, mimetype=mimetype)
+        if gzipped is not None:
+            # Compressed once, not per request, and for clients that accept gzip and nothing else.
+            response.vary.add("Accept-Encoding")
+            if "gzip" in request.accept_encodings:
+                response.set_data(gzipped)
+                response.headers["Content-Encoding"] = "gzip"
+        response.set_etag(digest)
+        response.cache_control.max_age = YEAR
+        response.cache_control.public = True
+        response.cache_control.immutable = True
+        return response.make_conditional(request)
 
     with open(os.path.join(app.static_folder, "app.css"), encoding="utf-8") as handle:
         css = handle.read()

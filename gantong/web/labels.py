@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from gantong.core import identity, rules
+from gantong.models import today
 from gantong.web.assets import inline_css
 
 SYMPTOM_LABELS = {
@@ -350,4 +351,5 @@ def init_review_helpers(app: Flask) -> None:
         officer_label=officer_label, change_by=change_by, change_why=change_why, hit_rule=hit_rule,
         grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
         notification_text=notification_text, correction_label=correction_label,
+        local_today=today,
     )

@@ -40,6 +40,29 @@ DOCUMENT_LABELS = {
 }
 
 
+# How a holder is related to the account's owner; the keys are registry.RELATIONS.
+RELATION_LABELS = {
+    "self": _l("Me"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "spouse": _l("Spouse"),
+    "other": _l("Other relative"),
+}
+
+
+def relation_label(relation: str) -> str:
+    return str(RELATION_LABELS.get(relation, relation))
+
+
+def holder_label(holder) -> str:
+    """The full name and the relation, for the account's owner: 张伟 (Child)."""
+    return _("%(name)s (%(relation)s)", name=holder.name, relation=relation_label(holder.relation))
+
+
+def family_relation_choices():
+    return [(key, label) for key, label in RELATION_LABELS.items() if key != "self"]
+
+
 def symptom_choices():
     return [(key, SYMPTOM_LABELS[key]) for key in rules.SYMPTOMS]
 
@@ -370,5 +393,5 @@ def init_review_helpers(app: Flask) -> None:
         officer_label=officer_label, change_by=change_by, change_why=change_why, hit_rule=hit_rule,
         grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
         notification_text=notification_text, correction_label=correction_label,
-        local_today=today,
+        local_today=today, relation_label=relation_label, holder_label=holder_label,
     )

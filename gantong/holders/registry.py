@@ -26,7 +26,6 @@ from gantong.models import (
     utcnow,
 )
 
-
 # How a holder is related to the account's owner (shown beside their full name).
 RELATION_SELF, RELATION_OTHER = "self", "other"
 RELATIONS = (RELATION_SELF, "child", "parent", "spouse", RELATION_OTHER)

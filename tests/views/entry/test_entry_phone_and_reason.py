@@ -8,7 +8,16 @@ from datetime import timedelta
 import pytest
 
 from gantong.core import identity
-from tests.views.entry.test_entry import EN, traveller, trip_form  # noqa: F401 (fixture)
+from tests.conftest import PASSWORD
+from tests.views.entry.test_entry import EN, trip_form
+
+
+@pytest.fixture
+def traveller(client, make_user):
+    """A resident account with an international number, logged in, no holder yet."""
+    user_id, phone = make_user(phone="+447911123456")
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    return user_id
 
 
 @pytest.mark.parametrize("headers", [EN, {"Accept-Language": "zh-CN"}])

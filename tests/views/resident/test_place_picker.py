@@ -2,15 +2,19 @@
 too, and a county stay meets a county key area."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import re
+from datetime import timedelta
 
 import pytest
 
 from gantong.extensions import db
 from gantong.models import Declaration, Holder, RiskArea, Stay
-from tests.views.resident.test_resident_flow import count, declaration_form, identity_form, registered
+from tests.views.resident.test_resident_flow import (
+    count,
+    declaration_form,
+    identity_form,
+    registered,
+)
 
 EN = {"Accept-Language": "en"}
 

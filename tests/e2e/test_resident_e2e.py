@@ -28,7 +28,7 @@ def register_and_declare_fever(page, base):
     page.wait_for_url("**/declare")
     page.check("input[name=symptoms][value=fever]")
     page.check("#acknowledge")
-    page.click("main button[type=submit]")
+    page.click("main button[type=submit]:not([name=refine])")
     page.wait_for_url("**/me/people/*")
 
 

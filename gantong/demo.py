@@ -19,7 +19,7 @@ DEMO_DISTRICT = "360102"  # 东湖区, 南昌市
 
 # (phone, role, extra account fields, holder identity or None, declaration or None)
 DEMO_ACCOUNTS = [
-    ("13900000001", "resident", {}, ("张三", "360102199001011234"), None),
+    ("13900000001", "resident", {}, ("张三", "360102199001011234"), "none"),
     ("13900000005", "resident", {}, ("李小红", "360102198505052345"), "fever"),
     ("13900000006", "resident", {}, ("王五", "360102197707073456"), "close_contact"),
     ("13900000002", "staff", {"point": "demo"}, None, None),
@@ -58,6 +58,7 @@ def demo() -> None:
     seed_risk_areas()
     keys.signing_key()
     point = points.find_by_name(DEMO_POINT["name"]) or points.add_point(**DEMO_POINT)
+    rows = []
     for phone, role, fields, person, declaration in DEMO_ACCOUNTS:
         e164 = "+86" + phone
         fields = dict(fields)
@@ -84,4 +85,23 @@ def demo() -> None:
                 facts.close_contact = True
                 facts.contact_date = today - timedelta(days=3)
             registry.declare(holder, facts, author=user)
-        click.echo(f"{role:9} {phone}  password {DEMO_PASSWORD}")
+        rows.append((phone, role, DEMO_NOTES[declaration or role]))
+    click.echo(login_table(rows))
+
+
+# What the login table says of each account.
+DEMO_NOTES = {
+    "none": "green code", "fever": "yellow code: fever declared", "close_contact": "red code: close contact",
+    "staff": f"checkpoint {DEMO_POINT['name']}", "officer": f"district {DEMO_DISTRICT} 东湖区",
+    "admin": "administrator",
+}
+
+
+def login_table(rows: list[tuple[str, str, str]]) -> str:
+    """The demo logins as one aligned table: every role logs in at /login."""
+    header = ("mobile number", "role", "what", )
+    lines = [f"Demo logins (password {DEMO_PASSWORD}); every role logs in at /login:", ""]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
+    for phone, role, note in [header, *rows]:
+        lines.append(f"  {phone:<{widths[0]}}  {role:<{widths[1]}}  {note}")
+    return "\n".join(lines)

@@ -90,6 +90,8 @@ class Holder(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)
+    # self, child, parent, spouse, other: how the holder is related to the account's owner.
+    relation: Mapped[str] = mapped_column(String(10), default="other", server_default="other")
     # The id that tokens carry: random and stable, never the database id.
     code_id: Mapped[str] = mapped_column(String(16), unique=True)
     # Seeds the 8-digit dynamic number shown under the QR.
@@ -383,6 +385,15 @@ class Notification(db.Model):
     params: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DistrictHotline(db.Model):
+    """The epidemic-prevention hotline of a district, set by administrators (12320 when unset)."""
+
+    district_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 class PreEntry(db.Model):

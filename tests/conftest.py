@@ -82,7 +82,8 @@ def make_user(app):
 
 @pytest.fixture
 def make_holder(app):
-    def make(account_id=None, name="张小三", number=None, district="360102", **facts):
+    def make(account_id=None, name="张小三", number=None, district="360102", declared=True, **facts):
+        # A holder has a code from their first declaration: by default they have made one.
         from gantong.models import User
 
         with app.app_context():
@@ -95,7 +96,7 @@ def make_holder(app):
                 ),
                 is_self=True,
             )
-            if facts:
+            if facts or declared:
                 registry.declare(
                     holder,
                     registry.DeclarationFacts(

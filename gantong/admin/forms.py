@@ -26,6 +26,7 @@ from wtforms.validators import (
 
 from gantong.admin import exports
 from gantong.core import divisions, rules
+from gantong.holders import hotlines
 from gantong.models import InformationPoint
 from gantong.web.fields import PhoneField
 from gantong.web.i18n import current_language
@@ -266,3 +267,22 @@ class IssuerEditForm(FlaskForm):
 class IssuerForm(IssuerEditForm):
     kid = StringField(_l("Key id"), validators=[Optional(), Length(max=8)])
     jwk = TextAreaField(_l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))])
+
+
+class HotlineForm(FlaskForm):
+    """A district's hotline, shown on its residents' code pages (empty: the national 12320)."""
+
+    district = SelectField(_l("District"), validate_choice=False)
+    phone = StringField(_l("Hotline"), validators=[Optional(), Length(max=20)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
+
+    def validate_district(self, field):
+        if field.data not in divisions.jiangxi_district_codes():
+            raise ValidationError(_l("Choose a district."))
+
+    def validate_phone(self, field):
+        if field.data and not hotlines.HOTLINE_FORMAT.fullmatch(field.data.strip()):
+            raise ValidationError(_l("Digits only, with spaces or dashes: 12320, 0791-12345678."))

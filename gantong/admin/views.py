@@ -21,6 +21,7 @@ from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
 from gantong.codes import trust_list
 from gantong.extensions import db
+from gantong.holders import hotlines
 from gantong.models import InformationPoint, PointApiToken, RiskArea, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
@@ -36,6 +37,7 @@ from .forms import (
     ConfirmForm,
     DistrictFilterForm,
     ExportForm,
+    HotlineForm,
     IssuerEditForm,
     IssuerForm,
     PointForm,
@@ -315,6 +317,21 @@ def risk_area(area_id: int):
     if form.validate_on_submit():
         return _area_saved(*risk_areas.save_area(area, _area_details(form), actor=current_user))
     return render_template("admin/risk_area.html", form=form, area=area)
+
+
+# District hotlines
+
+
+@bp.route("/hotlines", methods=["GET", "POST"])
+def hotlines_page():
+    """Each district's hotline, shown beside "what you can do" on its residents' code pages."""
+    form = HotlineForm()
+    if form.validate_on_submit():
+        hotlines.set_hotline(form.district.data, (form.phone.data or "").strip(), current_user)
+        flash(_("Hotline saved."))
+        return redirect(url_for(".hotlines_page"), code=303)
+    return render_template("admin/hotlines.html", form=form, rows=hotlines.all_set(),
+                           default=hotlines.DEFAULT_HOTLINE)
 
 
 # Trusted issuers

@@ -124,7 +124,8 @@ def register_for_paper(person: registry.Identity, officer: User, now: datetime |
     """
     moment = now or utcnow()
     keys.signing_key()  # the first key is made (and committed) before the holder is written
-    holder = registry.add_holder(None, person, actor=officer, commit=False)
+    # The officer registers the person in front of them: the paper code is their code.
+    holder = registry.add_holder(None, person, actor=officer, commit=False, issue_code=True)
     paper = _new_paper(holder, officer, moment)
     db.session.commit()
     return holder, paper

@@ -164,3 +164,53 @@ def travel_choices(locale: str) -> list[tuple[str, str]]:
         elif len(code) == 4 and division.name not in PLACEHOLDER_CITIES:
             choices.append((code, display_name(code, locale)))
     return sorted(choices, key=lambda choice: choice[0])
+
+
+@lru_cache(maxsize=1)
+def _children() -> dict[str, tuple[str, ...]]:
+    """Each province's cities and each city's counties, in code order.
+
+    A municipality's placeholder "city" (市辖区, 县, 省直辖县级行政区划 ...) is skipped: its
+    counties are listed as the province's own, as people name them (北京市东城区).
+    """
+    children: dict[str, list[str]] = {}
+    for code, division in sorted(all_divisions().items()):
+        if division.parent is None:
+            continue
+        parent = get(division.parent)
+        if parent is not None and parent.name in PLACEHOLDER_CITIES:
+            children.setdefault(parent.parent, []).append(code)
+        elif division.name not in PLACEHOLDER_CITIES:
+            children.setdefault(division.parent, []).append(code)
+    return {code: tuple(items) for code, items in children.items()}
+
+
+def province_choices(locale: str) -> list[tuple[str, str]]:
+    """Return (code, name) for every province-level division, in code order."""
+    return [(code, local_name(division, locale)) for code, division in sorted(all_divisions().items())
+            if len(code) == 2]
+
+
+def child_choices(code: str, locale: str) -> list[tuple[str, str]]:
+    """Return (code, name) for the divisions one level below `code` (a province's cities, a
+    municipality's districts, a city's counties); [] for a county or an unknown code."""
+    return [(child, local_name(get(child), locale)) for child in _children().get(code, ())]
+
+
+def place_path(code: str) -> tuple[str, str, str]:
+    """Split a travel place into what the three pickers show: (province, city, county).
+
+    A municipality's district is the 'city' level (no county step): 110101 -> ("11", "110101", "").
+    """
+    division = get(code)
+    if division is None:
+        return "", "", ""
+    province = code[:2]
+    if len(code) == 2:
+        return province, "", ""
+    if len(code) == 4:
+        return province, code, ""
+    city = get(code[:4])
+    if city is None or city.name in PLACEHOLDER_CITIES:
+        return province, code, ""
+    return province, code[:4], code

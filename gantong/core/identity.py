@@ -26,10 +26,12 @@ MSG_PHONE_FORMAT = N_(
     "Enter an 11-digit mainland mobile number, or an international number starting with +."
 )
 MSG_PHONE_INVALID = N_("This is not a valid phone number.")
+MSG_PHONE_NOT_MOBILE = N_("This is not a mobile number: the reset codes come by SMS.")
 MSG_ID_LENGTH = N_("A resident ID number has 18 characters: 17 digits and a digit or X.")
 MSG_ID_PROVINCE = N_("The first two digits are not a province code.")
 MSG_ID_DATE = N_("The birth date in the number is not a real date.")
 MSG_ID_FUTURE = N_("The birth date in the number is in the future.")
+MSG_ID_TOO_OLD = N_("The birth year in the number is before 1800.")
 MSG_ID_CHECK = N_("The check digit is wrong.")
 MSG_PASSPORT = N_("A passport number has 5 to 20 letters and digits.")
 MSG_PERMIT = N_("A permit number has 8 to 11 letters and digits.")
@@ -37,10 +39,10 @@ MSG_DOC_TYPE = N_("Choose a document type.")
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_EARLIEST_BIRTH_YEAR = 1890
+# A floor against typing slips (18 for 19), far below any living person: GB 11643's own
+# example was born in 1880.
+_EARLIEST_BIRTH_YEAR = 1800
 
-_MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-_MAINLAND_WITH_COUNTRY = re.compile(r"(?:\+|00)?86(1[3-9][0-9]{9})")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
 _PASSPORT = re.compile(r"[A-Z0-9]{5,20}")
 _PERMIT = re.compile(r"[A-Z0-9]{8,11}")
@@ -60,31 +62,38 @@ def _compact(raw: str) -> str:
     return "".join(unicodedata.normalize("NFKC", raw).split())
 
 
+# Types a number that can receive an SMS may have; some countries' metadata (the United
+# States, Canada...) cannot tell mobiles from landlines, so FIXED_LINE_OR_MOBILE passes.
+_MOBILE_TYPES = frozenset({
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+})
+
+
 def normalise_phone(raw: str) -> str:
-    """Return the number in E.164, or raise InvalidPhone."""
+    """Return the mobile number in E.164, or raise InvalidPhone.
+
+    Google's phonenumbers library parses and validates every country, China too; spaces, dots,
+    dashes and parentheses are allowed however they are placed. A number without + or 00 is
+    read as a mainland number. Accounts are reset by SMS, so only mobile numbers pass.
+    """
     if not isinstance(raw, str):
         raise InvalidPhone(MSG_PHONE_FORMAT)
     text = unicodedata.normalize("NFKC", raw).strip()
-    compact = re.sub(r"[\s\-]", "", text)
-    if _MAINLAND_MOBILE.fullmatch(compact):
-        return "+86" + compact
-    with_country = _MAINLAND_WITH_COUNTRY.fullmatch(compact)
-    if with_country:
-        return "+86" + with_country.group(1)
-    if compact.startswith("00"):
-        text = "+" + compact[2:]
-    elif not compact.startswith("+"):
-        raise InvalidPhone(MSG_PHONE_FORMAT)
+    international = text.startswith(("+", "00"))
+    if text.startswith("00"):
+        text = "+" + text[2:]
     try:
-        number = phonenumbers.parse(text, None)
+        number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise InvalidPhone(MSG_PHONE_INVALID) from None
-    # Accounts are reset by SMS, so a mainland number must be a mobile; other
-    # countries' metadata often cannot tell mobiles from landlines.
-    if number.country_code == 86:
-        raise InvalidPhone(MSG_PHONE_FORMAT)
+        raise InvalidPhone(MSG_PHONE_INVALID if international else MSG_PHONE_FORMAT) from None
+    mainland = number.country_code == 86
+    message = MSG_PHONE_FORMAT if mainland else MSG_PHONE_INVALID
     if number.extension or not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(MSG_PHONE_INVALID)
+        raise InvalidPhone(message)
+    allowed = {phonenumbers.PhoneNumberType.MOBILE} if mainland else _MOBILE_TYPES
+    if phonenumbers.number_type(number) not in allowed:
+        raise InvalidPhone(MSG_PHONE_NOT_MOBILE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -118,7 +127,7 @@ def validate_resident_id(raw: str, today: date, province_codes: Collection[str])
     except ValueError:
         raise InvalidDocument(MSG_ID_DATE) from None
     if born.year < _EARLIEST_BIRTH_YEAR:
-        raise InvalidDocument(MSG_ID_DATE)
+        raise InvalidDocument(MSG_ID_TOO_OLD)
     if born > today:
         raise InvalidDocument(MSG_ID_FUTURE)
     if check_digit(number[:17]) != number[17]:

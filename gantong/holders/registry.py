@@ -26,6 +26,10 @@ from gantong.models import (
     utcnow,
 )
 
+# How a holder is related to the account's owner (shown beside their full name).
+RELATION_SELF, RELATION_OTHER = "self", "other"
+RELATIONS = (RELATION_SELF, "child", "parent", "spouse", RELATION_OTHER)
+
 
 class DocumentTaken(Exception):
     """The document is registered to a holder already."""
@@ -62,9 +66,12 @@ def document_registered(identity: Identity) -> bool:
 
 
 def add_holder(account: User | None, identity: Identity, is_self: bool = False, *,
-               actor: User | None = None, commit: bool = True) -> Holder:
+               actor: User | None = None, commit: bool = True, issue_code: bool = False,
+               relation: str | None = None) -> Holder:
     """Create a code holder; raise DocumentTaken if the document is registered already.
 
+    The holder has no code until their first declaration (refresh_colour issues it), unless
+    issue_code: an officer registering a person in front of them for a paper code.
     `actor` is who registered the person when it is not the account (an officer); with
     commit=False the caller finishes the transaction (pre-entry, paper code).
     """
@@ -83,6 +90,7 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False, 
         district_code=identity.district_code,
         address=identity.address,
         colour=rules.GREEN,
+        relation=relation or (RELATION_SELF if is_self else RELATION_OTHER),
     )
     db.session.add(holder)
     try:
@@ -90,8 +98,10 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False, 
     except IntegrityError as error:  # a concurrent registration of the same document
         db.session.rollback()
         raise DocumentTaken() from error
-    db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
-    audit.append("holder.create", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN})
+    audit.append("holder.create", "holder", holder.id, actor=actor or account)
+    if issue_code:
+        db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
+        audit.append("code.issue", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN})
     if commit:
         db.session.commit()
     return holder
@@ -194,14 +204,20 @@ def refresh_colour(
 ) -> rules.Result:
     """Recompute the colour; a change is stored with a history row, an audit event and a notice."""
     # `reason` is the deciding officer's words, shown to the holder beside the change.
+    # A holder's first code comes with their first declaration (or a fact an officer records):
+    # until then nothing is stored, and the code page asks for a declaration.
     moment = now or utcnow()
     result = evaluate(holder, moment)
-    if result.colour != holder.colour:
+    first = not has_code(holder)
+    if first and not holder.declarations and result.colour == rules.GREEN:
+        return result
+    if first or result.colour != holder.colour:
+        before = None if first else holder.colour
         db.session.add(
             ColourChange(
                 holder_id=holder.id,
                 at=moment,
-                before=holder.colour,
+                before=before,
                 after=result.colour,
                 rules=",".join(sorted({hit.rule for hit in result.hits})),
                 actor_id=actor.id if actor else None,
@@ -209,11 +225,12 @@ def refresh_colour(
             )
         )
         audit.append(
-            "colour.change", "holder", holder.id, actor=actor,
-            before={"colour": holder.colour}, after={"colour": result.colour}, at=moment,
+            "code.issue" if first else "colour.change", "holder", holder.id, actor=actor,
+            before={"colour": before}, after={"colour": result.colour}, at=moment,
             reason=reason,
         )
-        notifications.colour_changed(holder, holder.colour, result.colour, reason, moment)
+        if before is not None:
+            notifications.colour_changed(holder, before, result.colour, reason, moment)
         holder.colour = result.colour
         holder.colour_at = moment
         if commit:
@@ -251,6 +268,19 @@ def recompute_all(now: datetime | None = None, batch: int = 500) -> int:
             changed += holder.colour != before
         db.session.commit()
         last_id = page[-1].id
+
+
+def has_code(holder: Holder) -> bool:
+    """Whether the holder has been given a code (their first declaration, or an officer's fact)."""
+    query = db.select(ColourChange.id).where(ColourChange.holder_id == holder.id).limit(1)
+    return db.session.scalar(query) is not None
+
+
+def coded_ids(holders: list[Holder]) -> set[int]:
+    """The ids among `holders` that have been given a code."""
+    ids = [holder.id for holder in holders]
+    query = db.select(ColourChange.holder_id).where(ColourChange.holder_id.in_(ids)).distinct()
+    return set(db.session.scalars(query))
 
 
 def colour_history(holder: Holder, limit: int | None = None) -> list[ColourChange]:
@@ -291,6 +321,12 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         )
         db.session.commit()
     return number
+
+
+def number_valid_until(now: datetime) -> datetime:
+    """When the number shown at `now` stops being accepted (the end of the next minute)."""
+    start = int(now.timestamp()) // NUMBER_STEP * NUMBER_STEP
+    return datetime.fromtimestamp(start + 2 * NUMBER_STEP, now.tzinfo)
 
 
 def holders_by_number(number: str, now: datetime | None = None) -> list[Holder]:

@@ -22,7 +22,7 @@ from gantong.core import divisions, rules
 from gantong.models import today
 from gantong.web.fields import MultiCheckboxField, PersonForm, not_in_future, strip
 from gantong.web.i18n import current_language
-from gantong.web.labels import GROUNDS_LABELS, symptom_choices
+from gantong.web.labels import GROUNDS_LABELS, family_relation_choices, symptom_choices
 
 
 class IdentityForm(PersonForm):
@@ -34,10 +34,16 @@ class IdentityForm(PersonForm):
         validators=[DataRequired(_l("Enter your address.")), Length(max=200)],
     )
     is_self = BooleanField(_l("This is me (the account holder)"))
+    relation = SelectField(_l("Relation to you"), default="child")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
+        self.relation.choices = family_relation_choices()
+
+    def relation_of(self, has_self: bool) -> str:
+        """The relation to store: "self" for the account holder, else the one chosen."""
+        return "self" if self.is_self.data and not has_self else self.relation.data
 
     def validate_district(self, field):
         if field.data not in divisions.jiangxi_district_codes():
@@ -45,16 +51,36 @@ class IdentityForm(PersonForm):
 
 
 class StayForm(Form):
-    place = SelectField(_l("Place"), validators=[Optional()])
+    """One stay: the place picked province -> city -> county (each step optional), and dates."""
+
+    province = SelectField(_l("Province"), validators=[Optional()], validate_choice=False)
+    city = SelectField(_l("City"), validators=[Optional()], validate_choice=False)
+    county = SelectField(_l("County or district"), validators=[Optional()], validate_choice=False)
     start = DateField(_l("From"), validators=[Optional(), not_in_future])
     end = DateField(_l("To"), validators=[Optional(), not_in_future])
+
+    def set_choices(self, locale: str) -> None:
+        """Offer the cities of the chosen province and the counties of the chosen city."""
+        self.province.choices = [("", _l("— none —"))] + divisions.province_choices(locale)
+        cities = divisions.child_choices(self.province.data or "", locale)
+        self.city.choices = [("", _l("— the whole province —") if cities else _l("— choose the province first —"))] + cities
+        counties = divisions.child_choices(self.city.data or "", locale) if self.city.data in dict(cities) else []
+        self.county.choices = [("", _l("— the whole city —") if counties else _l("— choose the city first —"))] + counties
+
+    @property
+    def place(self) -> str:
+        """The deepest level chosen: a county, else a city, else a province ("" for none)."""
+        return self.county.data or self.city.data or self.province.data or ""
 
     def validate(self, extra_validators=None):
         if not super().validate(extra_validators):
             return False
-        filled = [bool(self.place.data), bool(self.start.data), bool(self.end.data)]
+        if self.province.data and not self._consistent():
+            self.province.errors.append(_l("Choose the place again: the city is not in the province."))
+            return False
+        filled = [bool(self.place), bool(self.start.data), bool(self.end.data)]
         if any(filled) and not all(filled):
-            target = [self.place, self.start, self.end][filled.index(False)]
+            target = [self.province, self.start, self.end][filled.index(False)]
             target.errors.append(_l("Give the place and both dates, or leave the row empty."))
             return False
         if all(filled):
@@ -65,6 +91,14 @@ class StayForm(Form):
                 self.end.errors.append(_l("Only stays in the last 14 days are asked for."))
                 return False
         return True
+
+    def _consistent(self) -> bool:
+        province, city, county = self.province.data or "", self.city.data or "", self.county.data or ""
+        if divisions.get(province) is None or len(province) != 2:
+            return False
+        if city and city not in {code for code, _ in divisions.child_choices(province, "zh")}:
+            return False
+        return not county or county in {code for code, _ in divisions.child_choices(city, "zh")}
 
 
 class DeclarationForm(FlaskForm):
@@ -82,9 +116,8 @@ class DeclarationForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.symptoms.choices = symptom_choices()
-        places = [("", _l("— none —"))] + divisions.travel_choices(current_language())
         for stay in self.stays:
-            stay.place.choices = places
+            stay.form.set_choices(current_language())
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

@@ -9,6 +9,7 @@ from gantong.core import rules, tokens
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import Holder
+from gantong.review import applications, claims
 
 
 @dataclass(frozen=True)
@@ -17,17 +18,35 @@ class ScreenCode:
     token: tokens.Token
     text: str  # the token as the QR carries it
     number: str  # the dynamic number under the QR
+    expires_at: datetime  # when the token or the number stops being accepted, whichever is first
 
 
-def screen_code(holder: Holder, now: datetime) -> ScreenCode:
+def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     """The holder's colour of now (stored if it changed), a signed screen token, the number.
 
-    The code page's views read first (transactions.reads_first): the colour and the number
-    take the write lock only when they change, and commit at once, before anything is drawn.
+    None while the holder has no code yet (no declaration): nothing is signed. The code page's
+    views read first (transactions.reads_first): the colour and the number take the write lock
+    only when they change, and commit at once, before anything is drawn.
     """
     result = registry.current_colour(holder, now)
     if db.session.new or db.session.dirty:
         db.session.commit()
+    if not registry.has_code(holder):
+        return None
     number = registry.dynamic_number(holder, now)
     token, text = keys.signed_screen_token(holder, now)
-    return ScreenCode(result, token, text, number)
+    expires_at = min(datetime.fromtimestamp(token.issued_at + token.ttl, now.tzinfo),
+                     registry.number_valid_until(now))
+    return ScreenCode(result, token, text, number, expires_at)
+
+
+def can_apply(holder: Holder, result: rules.Result) -> bool:
+    """Whether a transcoding application could change the colour: a hit it may clear, not pending."""
+    pending = applications.pending_keys(holder)
+    return any(applications.clearable(hit) and hit.key not in pending for hit in result.hits)
+
+
+def can_claim(holder: Holder, result: rules.Result) -> bool:
+    """Whether a claim could change the colour: a fact behind it that no pending claim names."""
+    pending = claims.pending_keys(holder)
+    return any(hit.key not in pending for hit in result.hits)

@@ -1,7 +1,7 @@
 """The resident's pages: people, identity, declarations and the code."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,10 +9,11 @@ from gantong import transactions
 from gantong.checkpoint import verification
 from gantong.core import qr
 from gantong.extensions import db, htmx
-from gantong.holders import notifications, registry
+from gantong.holders import hotlines, notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
 from gantong.review import applications, claims, official_records
+from gantong.web.assets import EXPIRY_STEP
 
 from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm
 
@@ -44,7 +45,8 @@ def people():
         return redirect(url_for(".add_person"))
     if len(current_user.holders) == 1:
         return redirect(url_for(".code", holder_id=current_user.holders[0].id))
-    return render_template("resident/people.html", people=current_user.holders)
+    return render_template("resident/people.html", people=current_user.holders,
+                           coded=registry.coded_ids(current_user.holders))
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -65,7 +67,8 @@ def add_person():
             address=form.address.data.strip(),
         )
         try:
-            holder = registry.add_holder(current_user, person, is_self=form.is_self.data and not has_self)
+            holder = registry.add_holder(current_user, person, is_self=form.is_self.data and not has_self,
+                                         relation=form.relation_of(has_self))
         except registry.DocumentTaken:
             form.doc_number.errors.append(
                 _(
@@ -84,15 +87,19 @@ def declare(holder_id: int):
     """Add a health and travel declaration."""
     holder = own_holder(holder_id)
     form = DeclarationForm()
+    if request.method == "POST" and "refine" in request.form:
+        # A place step was chosen (the button without JavaScript, htmx on change): show the
+        # next step's choices, keep everything typed, save nothing.
+        return render_template("resident/declare.html", form=form, holder=holder, today=today())
     if form.validate_on_submit():
         facts = registry.DeclarationFacts(
             symptoms=form.symptoms.data or [],
             close_contact=form.close_contact.data,
             contact_date=form.contact_date.data,
             stays=[
-                (stay.place.data, stay.start.data, stay.end.data)
+                (stay.form.place, stay.start.data, stay.end.data)
                 for stay in form.stays
-                if stay.place.data
+                if stay.form.place
             ],
             entry_date=form.entry_date.data,
             entry_port=(form.entry_port.data or "").strip(),
@@ -111,18 +118,25 @@ def code(holder_id: int):
     context = code_card_context(holder, utcnow())
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
+    result = context["result"]
     return render_template(
         "resident/code.html",
         **context,
         people=current_user.holders,
         history=registry.colour_history(holder, limit=3),
         unread=notifications.unread_count(current_user),
+        can_apply=result is not None and services.can_apply(holder, result),
+        can_claim=result is not None and services.can_claim(holder, result),
+        hotline=hotlines.hotline(holder.district_code),
     )
 
 
 def code_card_context(holder: Holder, now) -> dict:
-    """What the code card shows: the screen code of now, and its QR drawn."""
+    """What the code card shows: the screen code of now, and its QR drawn; or no code yet."""
     code = services.screen_code(holder, now)
+    if code is None:
+        return {"holder": holder, "result": None, "now": now}
+    seconds = int((code.expires_at - now).total_seconds())
     return {
         "holder": holder,
         "result": code.result,
@@ -131,6 +145,7 @@ def code_card_context(holder: Holder, now) -> dict:
         "number": code.number,
         "now": now,
         "refresh": current_app.config["QR_REFRESH_SECONDS"],
+        "expires_in": max(0, seconds // EXPIRY_STEP * EXPIRY_STEP),
     }
 
 

@@ -11,6 +11,8 @@ from markupsafe import Markup
 from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
+# The code card greys out this many seconds after it was drawn, rounded down to a step.
+EXPIRY_STEP = 5
 
 
 def _digest(path: str) -> str:
@@ -65,10 +67,13 @@ def init_app(app: Flask) -> None:
 
     with open(os.path.join(app.static_folder, "app.css"), encoding="utf-8") as handle:
         css = handle.read()
-    # The QR greys out once its token has expired without a refresh: pure CSS, so it works
-    # without JavaScript; the delay follows the configured time to live.
+    # The QR and the number grey out once the token or the number has expired without a
+    # refresh: pure CSS, so it works without JavaScript and when the network is gone. The card
+    # carries the class of its seconds left (rounded down to a step); no class: the token's TTL.
     ttl = app.config["TOKEN_TTL"]
-    css += f".qr-svg,.expired{{animation-delay:{ttl}s}}\n"
+    css += f".qr-svg,.expired,.card .number{{animation-delay:{ttl}s}}\n"
+    for seconds in range(0, ttl, EXPIRY_STEP):
+        css += f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number{{animation-delay:{seconds}s}}\n"
     app.config["INLINE_CSS"] = css
     app.config["INLINE_CSS_HASH"] = "sha256-" + base64.b64encode(
         hashlib.sha256(css.encode("utf-8")).digest()

@@ -3,6 +3,7 @@ forms and messages alike (one module, so that no service needs a template helper
 from __future__ import annotations
 
 import json
+import unicodedata
 from functools import lru_cache
 
 from babel import Locale
@@ -11,8 +12,10 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from pypinyin import Style, lazy_pinyin
 
 from gantong.core import identity, rules
+from gantong.models import today
 from gantong.web.assets import inline_css
 
 SYMPTOM_LABELS = {
@@ -37,6 +40,29 @@ DOCUMENT_LABELS = {
 }
 
 
+# How a holder is related to the account's owner; the keys are registry.RELATIONS.
+RELATION_LABELS = {
+    "self": _l("Me"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "spouse": _l("Spouse"),
+    "other": _l("Other relative"),
+}
+
+
+def relation_label(relation: str) -> str:
+    return str(RELATION_LABELS.get(relation, relation))
+
+
+def holder_label(holder) -> str:
+    """The full name and the relation, for the account's owner: 张伟 (Child)."""
+    return _("%(name)s (%(relation)s)", name=holder.name, relation=relation_label(holder.relation))
+
+
+def family_relation_choices():
+    return [(key, label) for key, label in RELATION_LABELS.items() if key != "self"]
+
+
 def symptom_choices():
     return [(key, SYMPTOM_LABELS[key]) for key in rules.SYMPTOMS]
 
@@ -49,13 +75,30 @@ def document_types():
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
 
+# As a PRC government service names them (国务院客户端, 移民局): parts of China, not countries.
+_CHINESE_NAMES = {"TW": "中国台湾", "HK": "中国香港", "MO": "中国澳门"}
+_ENGLISH_NAMES = {"TW": "Taiwan, China", "HK": "Hong Kong, China", "MO": "Macao, China"}
+# The commonest choices first (mainland, the three regions, then the commonest origins of
+# travellers to Jiangxi); then every other country alphabetically (by pinyin in Chinese).
+COMMONEST_COUNTRIES = ("CN", "HK", "MO", "TW", "US", "JP", "KR", "GB", "SG", "MY", "TH", "AU", "CA",
+                       "DE", "FR", "RU")
+
+
+def _sort_key(name: str, language: str) -> str:
+    if language == "zh":
+        return " ".join(lazy_pinyin(name, style=Style.TONE3))
+    # "Åland Islands" with the A's, "Côte d’Ivoire" with the C's.
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+
+
 @lru_cache(maxsize=4)
 def countries(language: str) -> list[tuple[str, str]]:
-    """Return (ISO code, name) for every country, China first, then by name."""
-    names = Locale.parse("zh_Hans_CN" if language == "zh" else "en").territories
+    """Return (ISO code, name) for every country: the commonest first, then by name (pinyin)."""
+    names = dict(Locale.parse("zh_Hans_CN" if language == "zh" else "en").territories)
+    names.update(_CHINESE_NAMES if language == "zh" else _ENGLISH_NAMES)
     codes = [c for c in names if len(c) == 2 and c.isalpha() and c not in _NOT_COUNTRIES]
-    rest = sorted((c for c in codes if c != "CN"), key=lambda c: names[c])
-    return [("CN", names["CN"])] + [(c, names[c]) for c in rest]
+    rest = sorted((c for c in codes if c not in COMMONEST_COUNTRIES), key=lambda c: _sort_key(names[c], language))
+    return [(c, names[c]) for c in COMMONEST_COUNTRIES] + [(c, names[c]) for c in rest]
 
 
 def country_name(code: str, language: str) -> str:
@@ -350,4 +393,5 @@ def init_review_helpers(app: Flask) -> None:
         officer_label=officer_label, change_by=change_by, change_why=change_why, hit_rule=hit_rule,
         grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
         notification_text=notification_text, correction_label=correction_label,
+        local_today=today, relation_label=relation_label, holder_label=holder_label,
     )

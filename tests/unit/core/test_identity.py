@@ -44,8 +44,7 @@ PROVINCES = frozenset(
     }
 )
 TODAY = date(2024, 6, 1)
-# Both are widely published specimens; the second's 1880 birth date is older than
-# validate_resident_id accepts, so it only checks the check digit.
+# Both are widely published specimens (the second is GB 11643's own example, born 1880).
 KNOWN_GOOD = ["11010519491231002X", "440524188001010014"]
 
 seventeen_digits = st.text(alphabet="0123456789", min_size=17, max_size=17)
@@ -157,7 +156,7 @@ def test_province_codes_come_from_the_caller():
 
 
 @pytest.mark.parametrize(
-    "birth", ["19900230", "19900229", "19901301", "19900001", "19900100", "18891231"]
+    "birth", ["19900230", "19900229", "19901301", "19900001", "19900100", "18890230"]
 )
 def test_unreal_birth_date_refused(birth):
     number = with_check("360102" + birth + "123")
@@ -165,8 +164,13 @@ def test_unreal_birth_date_refused(birth):
 
 
 def test_earliest_birth_year_accepted():
-    number = with_check("36010218900101123")
+    number = with_check("36010218000101123")
     assert validate(number) == number
+
+
+def test_birth_before_the_floor_has_its_own_message():
+    number = with_check("36010217991231123")
+    assert refusal(number) == "The birth year in the number is before 1800."
 
 
 def test_leap_day_accepted():
@@ -209,8 +213,8 @@ def test_resident_id_is_normalised(raw):
     assert validate(raw) == "11010519491231002X"
 
 
-def test_birth_before_1890_refused():
-    assert refusal("440524188001010014") == ("The birth date in the number is not a real date.")
+def test_gb11643_example_born_1880_accepted():
+    assert validate("440524188001010014") == "440524188001010014"
 
 
 def test_birth_date():
@@ -297,6 +301,10 @@ def test_document_errors_are_value_errors():
         ("+1 650-253-0000", "+16502530000"),
         ("+1 (650) 253-0000", "+16502530000"),
         ("+852 6123 4567", "+85261234567"),
+        ("+86 (139) 0000 0001", "+8613900000001"),
+        ("139.0000.0001", "+8613900000001"),
+        ("(139) 0000-0001", "+8613900000001"),
+        ("+44 7400 123456", "+447400123456"),
     ],
 )
 def test_normalise_phone(raw, expected):
@@ -314,6 +322,15 @@ def test_normalise_phone(raw, expected):
         "23800138000",
         "7911 123456",
         "phone",
+        # Prefixes with no mobile range, which a 1[3-9] pattern let through.
+        "14012345678",
+        "14112345678",
+        "14412345678",
+        "14612345678",
+        "14812345678",
+        "14912345678",
+        "15412345678",
+        "16012345678",
     ],
 )
 def test_phone_without_plus_refused(raw):
@@ -328,6 +345,18 @@ def test_phone_without_plus_refused(raw):
 def test_mainland_number_must_be_a_mobile(raw):
     with pytest.raises(InvalidPhone):
         identity.normalise_phone(raw)
+
+
+def test_landline_refused_however_written():
+    for raw in ["+86 10 6552 9988", "+44 20 7946 0958", "+33 1 42 68 53 00"]:
+        with pytest.raises(InvalidPhone) as excinfo:
+            identity.normalise_phone(raw)
+        assert str(excinfo.value) == "This is not a mobile number: the reset codes come by SMS."
+
+
+def test_ofcom_drama_number_refused():
+    with pytest.raises(InvalidPhone):
+        identity.normalise_phone("+44 7700 900123")
 
 
 @pytest.mark.parametrize(

@@ -205,11 +205,12 @@ def test_an_approval_clears_the_named_hits_recomputes_audits_and_notifies(app, o
         actions = [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq))]
         assert actions[-2:] == ["application.approve", "colour.change"]
         kinds = [n.kind for n in db.session.scalars(db.select(Notification).order_by(Notification.id))]
-        # The declared fever turned the code yellow; then the decision, then the change it made.
-        assert kinds == ["colour_change", "application_decided", "colour_change"]
+        # The declared fever gave a yellow first code (no change to tell); then the decision,
+        # then the change it made.
+        assert kinds == ["application_decided", "colour_change"]
     texts = [text for phone_to, text in sms.outbox(app) if phone_to == fever["phone"]]
-    assert len(texts) == 3
-    assert "核酸阴性，报告属实" in texts[1] and "绿码" in texts[2]
+    assert len(texts) == 2
+    assert "核酸阴性，报告属实" in texts[0] and "绿码" in texts[1]
 
 
 def test_a_decided_application_cannot_be_decided_again(app, officer, login, fever):
@@ -446,7 +447,8 @@ def test_the_decision_page_shows_the_holders_declarations_hits_checks_and_histor
         assert f"<h2>{heading}</h2>" in html
     assert "Symptoms declared: Fever" in html  # the hit
     assert "东湖站" in html  # the checkpoint record
-    assert "Green code → Yellow code" in html  # the history
+    history = html.split("<h2>Colour changes</h2>")[1]
+    assert "Yellow code" in history and "Green code" not in history  # the first code, yellow
     assert "李小红" in html and resident_id() in html
 
 

@@ -103,7 +103,7 @@ def test_a_foreigner_registers_and_is_yellow_from_the_planned_arrival(app, make_
         assert hit.params["arrival_confirmed"] is False
         assert holder.colour == "yellow"
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
-        assert (change.before, change.after, change.actor_id, change.at) == ("green", "yellow", user_id, moment)
+        assert (change.before, change.after, change.actor_id, change.at) == (None, "yellow", user_id, moment)  # the first code
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "preentry.register"))
         assert (event.actor_id, event.subject_id, event.at) == (user_id, str(holder.id), moment)
         assert json.loads(event.after) == {"category": "foreigner", "planned_arrival": planned.isoformat(),

@@ -18,6 +18,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from gantong.checkpoint import verification
+from gantong.codes import bundle
 from gantong.core import identity
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
@@ -210,6 +211,12 @@ def void(record_id: str):
     verification.void_record(record, current_user._get_current_object(), form.reason.data.strip())
     flash(_("Record voided."))
     return redirect(url_for(".station") if current_user.role == "staff" else url_for("public.index"), code=303)
+
+
+@bp.get("/bundle.json")
+def verifier_bundle():
+    """The staff verifier bundle: the public one plus the yellow and red paper serials."""
+    return bundle.response(staff=True)
 
 
 @bp.get("/sw.js")

@@ -17,14 +17,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from gantong.checkpoint import verification
+from gantong.checkpoint import offline, verification
 from gantong.codes import bundle
 from gantong.core import identity
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
+from gantong.web.labels import colour_word, refusal_title
 
-from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, TokenForm, VoidForm
+from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, ScanRecordForm, TokenForm, VoidForm
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
 
@@ -191,6 +192,43 @@ def submit_record():
     else:
         flash(_("Record saved."))
     return redirect(url_for(".station"), code=303)
+
+
+@bp.post("/scan-records")
+@csrf.exempt
+def scan_record():
+    """Take a record the scan page verified itself: re-verify its token, store it once.
+
+    JSON only (a cross-site form cannot send it), with the staff session. 201 stored, 200 the
+    same body again, 409 another body with this id, 422 refused (with the reason) or invalid.
+    """
+    if not request.is_json:
+        abort(415)
+    form = ScanRecordForm(MultiDict(request.get_json(silent=True) or {}))
+    if not form.validate() or not offline.valid_record_id(form.record_id.data):
+        return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
+                       or {"record_id": ["not a UUID"]}), 422
+    scan = offline.ScanRecord(
+        record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
+        shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data),
+        body=verification.RecordBody(
+            temperature=float(form.temperature.data), decision=form.decision.data,
+            note=(form.note.data or "").strip(), latitude=_float(form.latitude.data),
+            longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
+    )
+    try:
+        stored, created = offline.submit(scan, current_user.point, current_user._get_current_object())
+    except verification.Refused as refusal:
+        return jsonify(error="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
+                       record_id=scan.record_id), 422
+    except offline.TooOld:
+        return jsonify(error="scan_time", record_id=scan.record_id), 422
+    except verification.Conflict:
+        return jsonify(error="conflict", record_id=scan.record_id), 409
+    return jsonify(record_id=stored.record_id, stored=created, colour=stored.colour,
+                   colour_word=colour_word(stored.colour), token_colour=stored.token_colour,
+                   stale_colour=stored.stale_colour, fever=stored.is_fever,
+                   worse=offline.is_worse(stored.colour, stored.token_colour)), (201 if created else 200)
 
 
 def _float(value) -> float | None:

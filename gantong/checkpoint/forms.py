@@ -42,9 +42,9 @@ class RecordForm(Form):
             NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
         ],
     )
+    # Left unchosen, the decision follows the temperature: pass under 37.3 °C, refer at a fever.
     decision = RadioField(
-        _l("Decision"), choices=list(DECISION_LABELS.items()),
-        validators=[InputRequired(_l("Choose a decision."))],
+        _l("Decision"), choices=list(DECISION_LABELS.items()), validators=[Optional()],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     latitude = DecimalField(validators=[Optional(), NumberRange(-90, 90)])

@@ -19,11 +19,11 @@ from werkzeug.datastructures import MultiDict
 
 from gantong.checkpoint import offline, verification
 from gantong.codes import bundle
-from gantong.core import identity
+from gantong.core import identity, rules
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
-from gantong.web.labels import colour_word, refusal_title
+from gantong.web.labels import DECISION_LABELS, REFUSALS, colour_word, refusal_advice, refusal_title
 
 from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, ScanRecordForm, TokenForm, VoidForm
 
@@ -78,9 +78,18 @@ def scan():
     return render_template("checkpoint/scan.html", **_lane_forms())
 
 
+def _refusal_texts() -> dict:
+    """The title and advice of every refusal, for the page's own verifier (by its reasons)."""
+    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
+    texts["revoked"] = texts["paper_revoked"]
+    texts["bundle_invalid"] = texts["bundle_stale"]
+    return texts
+
+
 def _lane_forms(**overrides):
     forms = {"token_form": TokenForm(), "photo_form": PhotoForm(), "number_form": NumberForm(),
-             "no_code_form": NoCodeForm()}
+             "no_code_form": NoCodeForm(), "refusal_texts": _refusal_texts(),
+             "decision_labels": {key: str(label) for key, label in DECISION_LABELS.items()}}
     forms.update(overrides)
     return forms
 
@@ -168,7 +177,7 @@ def submit_record():
         return _render_record(own_record(form.record_id.data or ""), form), 200
     body = verification.RecordBody(
         temperature=float(form.temperature.data),
-        decision=form.decision.data,
+        decision=default_decision(form.decision.data, float(form.temperature.data)),
         note=(form.note.data or "").strip(),
         latitude=_float(form.latitude.data),
         longitude=_float(form.longitude.data),
@@ -191,7 +200,15 @@ def submit_record():
         flash(_("Fever recorded: the code is now yellow. Refer the person to medical staff."))
     else:
         flash(_("Record saved."))
-    return redirect(url_for(".station"), code=303)
+    # Straight back to the camera: the next person is waiting.
+    return redirect(url_for(".scan"), code=303)
+
+
+def default_decision(chosen: str | None, temperature: float) -> str:
+    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
+    if chosen:
+        return chosen
+    return "refer" if temperature >= rules.FEVER_THRESHOLD else "pass"
 
 
 @bp.post("/scan-records")
@@ -212,7 +229,8 @@ def scan_record():
         record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
         shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data),
         body=verification.RecordBody(
-            temperature=float(form.temperature.data), decision=form.decision.data,
+            temperature=float(form.temperature.data),
+            decision=default_decision(form.decision.data, float(form.temperature.data)),
             note=(form.note.data or "").strip(), latitude=_float(form.latitude.data),
             longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
     )

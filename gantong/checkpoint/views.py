@@ -243,10 +243,13 @@ def scan_record():
         return jsonify(error="scan_time", record_id=scan.record_id), 422
     except verification.Conflict:
         return jsonify(error="conflict", record_id=scan.record_id), 409
-    return jsonify(record_id=stored.record_id, stored=created, colour=stored.colour,
-                   colour_word=colour_word(stored.colour), token_colour=stored.token_colour,
+    # The holder's colour now, after this record (a fever's hit included): the volunteer is told
+    # when it is worse than the colour the page showed.
+    colour = stored.holder.colour if stored.holder else stored.colour
+    return jsonify(record_id=stored.record_id, stored=created, colour=colour,
+                   colour_word=colour_word(colour), token_colour=stored.token_colour,
                    stale_colour=stored.stale_colour, fever=stored.is_fever,
-                   worse=offline.is_worse(stored.colour, stored.token_colour)), (201 if created else 200)
+                   worse=offline.is_worse(colour, stored.token_colour)), (201 if created else 200)
 
 
 def _float(value) -> float | None:

@@ -129,8 +129,13 @@ async function onRead(text, method) {
   if (current) return; // the shown person's record comes first (or Discard)
   if (navigator.vibrate) navigator.vibrate(60);
   if (!usable()) {
-    submitToServer(text, method);
-    return;
+    // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
+    // cannot be reached, the page refuses with its own message ("Verifier keys too old").
+    const stale = verifier && bundle && bundle.document;
+    if (!stale || (serverReachable && navigator.onLine)) {
+      submitToServer(text, method);
+      return;
+    }
   }
   const scannedAt = nowSeconds();
   const started = performance.now();

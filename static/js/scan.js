@@ -265,8 +265,11 @@ async function start() {
     verifier = null; // every read goes to the server
   }
   showBundleStatus();
+  // A page opened online starts with the current bundle (revocations included); a slow or
+  // absent network delays the camera by three seconds at most, then the cached copy serves.
   const refreshing = refreshBundle();
   if (!bundle) await refreshing;
+  else await Promise.race([refreshing, new Promise((resolve) => { setTimeout(resolve, 3000); })]);
   setInterval(() => {
     if (!bundle || !bundle.document || nowSeconds() >= bundle.document.refresh_after) refreshBundle();
   }, 30000);

@@ -20,6 +20,14 @@ class Config:
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
     # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
     PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))
+    # A partner's screen code is accepted this long after it was made, whatever TTL it carries.
+    PARTNER_MAX_TTL = int(os.environ.get("PARTNER_MAX_TTL", "600"))
+    # The verifier bundle: refreshed in the background after this, refused by verifiers after that.
+    BUNDLE_REFRESH_SECONDS = int(os.environ.get("BUNDLE_REFRESH_SECONDS", "900"))
+    BUNDLE_REFUSE_SECONDS = int(os.environ.get("BUNDLE_REFUSE_SECONDS", str(24 * 3600)))
+    # How long the JWKS may be cached; a next key is published at least the longest of these
+    # three before it signs, so that no cached verifier meets a key it does not know.
+    JWKS_MAX_AGE = 300
     QR_REFRESH_SECONDS = 60
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

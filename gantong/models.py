@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false as sa_false
 
 from gantong.core import rules
 from gantong.extensions import db
@@ -185,6 +186,8 @@ class SigningKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Exactly one key signs; older keys keep verifying until retired.
     signing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A next key (published, not signing yet) takes over at this moment; None for the others.
+    signs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
 
@@ -251,6 +254,11 @@ class VerificationRecord(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # Verified on the volunteer's phone (offline) and re-verified by the server on arrival.
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The colour shown at the gate was better than the holder's stored colour at the moment of
+    # the scan (the colour changed within the token's lifetime): officers of the district see it.
+    stale_colour: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false(), index=True)
     # A paper code's serial, or a partner issuer's token (we hold no record of their holders).
     paper_serial: Mapped[str | None] = mapped_column(String(16))
     issuer_id: Mapped[int | None] = mapped_column(ForeignKey("trusted_issuer.id"))

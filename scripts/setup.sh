@@ -23,5 +23,7 @@ npm ci --no-audit --no-fund --silent
 mkdir -p static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 cp node_modules/qr-scanner/qr-scanner.min.js node_modules/qr-scanner/qr-scanner-worker.min.js static/vendor/
+# The browser verifier's Ed25519 where WebCrypto lacks it (an ES module, pinned in package.json).
+cp node_modules/@noble/ed25519/index.js static/vendor/noble-ed25519.js
 
 .venv/bin/pybabel -q compile --use-fuzzy -d gantong/translations

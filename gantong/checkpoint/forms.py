@@ -2,8 +2,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DecimalField, Form, HiddenField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    Form,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from gantong.web.labels import DECISION_LABELS
 
@@ -42,14 +50,34 @@ class RecordForm(Form):
             NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
         ],
     )
+    # Left unchosen, the decision follows the temperature: pass under 37.3 °C, refer at a fever.
     decision = RadioField(
-        _l("Decision"), choices=list(DECISION_LABELS.items()),
-        validators=[InputRequired(_l("Choose a decision."))],
+        _l("Decision"), choices=list(DECISION_LABELS.items()), validators=[Optional()],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     latitude = DecimalField(validators=[Optional(), NumberRange(-90, 90)])
     longitude = DecimalField(validators=[Optional(), NumberRange(-180, 180)])
     accuracy = DecimalField(validators=[Optional(), NumberRange(0, 100000)])
+
+
+class ScanRecordForm(Form):
+    """A record the scan page verified itself, posted as JSON by its queue (staff session).
+
+    The body fields are the verification record's; token, scan time and the colour shown
+    replace the server's reference, since the page verified the code without the server.
+    """
+
+    record_id = StringField(validators=[DataRequired(), Length(min=36, max=36)])
+    token = StringField(validators=[DataRequired(), Length(max=400)])
+    scanned_at = IntegerField(validators=[InputRequired()])
+    shown_colour = StringField(validators=[Optional(), AnyOf(["green", "yellow", "red"])])
+    offline = BooleanField()
+    temperature = RecordForm.temperature
+    decision = RecordForm.decision
+    note = RecordForm.note
+    latitude = RecordForm.latitude
+    longitude = RecordForm.longitude
+    accuracy = RecordForm.accuracy
 
 
 class VoidForm(FlaskForm):

@@ -17,13 +17,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from gantong.checkpoint import verification
-from gantong.core import identity
+from gantong.checkpoint import offline, verification
+from gantong.codes import bundle
+from gantong.core import identity, rules
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
+from gantong.web.labels import DECISION_LABELS, REFUSALS, colour_word, refusal_advice, refusal_title
 
-from .forms import NoCodeForm, NumberForm, PhotoForm, RecordForm, TokenForm, VoidForm
+from .forms import (
+    NoCodeForm,
+    NumberForm,
+    PhotoForm,
+    RecordForm,
+    ScanRecordForm,
+    TokenForm,
+    VoidForm,
+)
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
 
@@ -76,9 +86,18 @@ def scan():
     return render_template("checkpoint/scan.html", **_lane_forms())
 
 
+def _refusal_texts() -> dict:
+    """The title and advice of every refusal, for the page's own verifier (by its reasons)."""
+    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
+    texts["revoked"] = texts["paper_revoked"]
+    texts["bundle_invalid"] = texts["bundle_stale"]
+    return texts
+
+
 def _lane_forms(**overrides):
     forms = {"token_form": TokenForm(), "photo_form": PhotoForm(), "number_form": NumberForm(),
-             "no_code_form": NoCodeForm()}
+             "no_code_form": NoCodeForm(), "refusal_texts": _refusal_texts(),
+             "decision_labels": {key: str(label) for key, label in DECISION_LABELS.items()}}
     forms.update(overrides)
     return forms
 
@@ -166,7 +185,7 @@ def submit_record():
         return _render_record(own_record(form.record_id.data or ""), form), 200
     body = verification.RecordBody(
         temperature=float(form.temperature.data),
-        decision=form.decision.data,
+        decision=default_decision(form.decision.data, float(form.temperature.data)),
         note=(form.note.data or "").strip(),
         latitude=_float(form.latitude.data),
         longitude=_float(form.longitude.data),
@@ -189,7 +208,56 @@ def submit_record():
         flash(_("Fever recorded: the code is now yellow. Refer the person to medical staff."))
     else:
         flash(_("Record saved."))
-    return redirect(url_for(".station"), code=303)
+    # Straight back to the camera: the next person is waiting.
+    return redirect(url_for(".scan"), code=303)
+
+
+def default_decision(chosen: str | None, temperature: float) -> str:
+    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
+    if chosen:
+        return chosen
+    return "refer" if temperature >= rules.FEVER_THRESHOLD else "pass"
+
+
+@bp.post("/scan-records")
+@csrf.exempt
+def scan_record():
+    """Take a record the scan page verified itself: re-verify its token, store it once.
+
+    JSON only (a cross-site form cannot send it), with the staff session. 201 stored, 200 the
+    same body again, 409 another body with this id, 422 refused (with the reason) or invalid.
+    """
+    if not request.is_json:
+        abort(415)
+    form = ScanRecordForm(MultiDict(request.get_json(silent=True) or {}))
+    if not form.validate() or not offline.valid_record_id(form.record_id.data):
+        return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
+                       or {"record_id": ["not a UUID"]}), 422
+    scan = offline.ScanRecord(
+        record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
+        shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data),
+        body=verification.RecordBody(
+            temperature=float(form.temperature.data),
+            decision=default_decision(form.decision.data, float(form.temperature.data)),
+            note=(form.note.data or "").strip(), latitude=_float(form.latitude.data),
+            longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
+    )
+    try:
+        stored, created = offline.submit(scan, current_user.point, current_user._get_current_object())
+    except verification.Refused as refusal:
+        return jsonify(error="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
+                       record_id=scan.record_id), 422
+    except offline.TooOld:
+        return jsonify(error="scan_time", record_id=scan.record_id), 422
+    except verification.Conflict:
+        return jsonify(error="conflict", record_id=scan.record_id), 409
+    # The holder's colour now, after this record (a fever's hit included): the volunteer is told
+    # when it is worse than the colour the page showed.
+    colour = stored.holder.colour if stored.holder else stored.colour
+    return jsonify(record_id=stored.record_id, stored=created, colour=colour,
+                   colour_word=colour_word(colour), token_colour=stored.token_colour,
+                   stale_colour=stored.stale_colour, fever=stored.is_fever,
+                   worse=offline.is_worse(colour, stored.token_colour)), (201 if created else 200)
 
 
 def _float(value) -> float | None:
@@ -210,6 +278,12 @@ def void(record_id: str):
     verification.void_record(record, current_user._get_current_object(), form.reason.data.strip())
     flash(_("Record voided."))
     return redirect(url_for(".station") if current_user.role == "staff" else url_for("public.index"), code=303)
+
+
+@bp.get("/bundle.json")
+def verifier_bundle():
+    """The staff verifier bundle: the public one plus the yellow and red paper serials."""
+    return bundle.response(staff=True)
 
 
 @bp.get("/sw.js")

@@ -158,6 +158,13 @@ def keys_rotate() -> None:
     click.echo(f"new signing key {key.kid}")
 
 
+@keys_cli.command("prepare")
+def keys_prepare() -> None:
+    """Publish the next signing key now; it signs once every cached verifier has it."""
+    key = keys.prepare_next()
+    click.echo(f"next signing key {key.kid}, published now, signs from {key.signs_from.isoformat()}")
+
+
 @keys_cli.command("retire")
 @click.argument("kid")
 @click.option("--force", is_flag=True, help="Retire even though live paper codes depend on the key.")

@@ -1,14 +1,14 @@
 """Signing keys in the database, so that every host signs and verifies with the same keys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 
 from gantong import audit, transactions
-from gantong.core import tokens
+from gantong.core import identity, tokens
 from gantong.extensions import db
 from gantong.models import Holder, PaperCode, SigningKey, TrustedIssuer, User, utcnow
 
@@ -53,8 +53,63 @@ def _create_key(signing: bool) -> SigningKey:
     return key
 
 
-def signing_key() -> tuple[str, Ed25519PrivateKey]:
-    """Return the key that signs now, creating the first one on first use."""
+def rotation_lead() -> int:
+    """Seconds a next key is published before it signs: the longest any verifier caches keys."""
+    config = current_app.config
+    return max(config["JWKS_MAX_AGE"], config["BUNDLE_REFRESH_SECONDS"], config["BUNDLE_REFUSE_SECONDS"])
+
+
+def next_key() -> SigningKey | None:
+    """Return the published key that is due to take over signing, if one is prepared."""
+    query = (db.select(SigningKey)
+             .where(~SigningKey.signing, SigningKey.signs_from.is_not(None), SigningKey.retired_at.is_(None))
+             .order_by(SigningKey.signs_from.desc()))
+    return db.session.scalars(query).first()
+
+
+def prepare_next(actor: User | None = None, now: datetime | None = None) -> SigningKey:
+    """Publish the next signing key now; it signs from now + rotation_lead() (audited).
+
+    Every verifier that refreshes its keys or bundle in between learns it before its first
+    token, so a rotation goes unnoticed. Preparing again replaces a pending key's date, not the key.
+    """
+    moment = now or utcnow()
+    key = next_key()
+    if key is None:
+        key = _create_key(signing=False)
+    key.signs_from = moment + timedelta(seconds=rotation_lead())
+    db.session.flush()
+    audit.append("key.prepare", "signing_key", key.kid, actor=actor, at=moment,
+                 after={"signs_from": key.signs_from.isoformat()})
+    db.session.commit()
+    return key
+
+
+def _take_over_if_due(moment: datetime) -> None:
+    pending = next_key()
+    if pending is None or pending.signs_from > moment:
+        return
+    # Decided again under the write lock: another worker may have taken over meanwhile.
+    transactions.writing()
+    pending = next_key()
+    if pending is None or pending.signs_from > moment:
+        return
+    previous = []
+    for old in db.session.scalars(db.select(SigningKey).where(SigningKey.signing)):
+        old.signing = False
+        previous.append(old.kid)
+    pending.signing = True
+    audit.append("key.rotate", "signing_key", pending.kid, at=moment,
+                 before={"signing": previous}, after={"signing": [pending.kid], "prepared": True})
+    db.session.commit()
+
+
+def signing_key(now: datetime | None = None) -> tuple[str, Ed25519PrivateKey]:
+    """Return the key that signs now, creating the first one on first use.
+
+    A prepared next key takes over once its moment has come.
+    """
+    _take_over_if_due(now or utcnow())
     # Newest first: should two workers race to make the first key, both keys verify.
     query = (db.select(SigningKey.kid, SigningKey.private_key).where(SigningKey.signing)
              .order_by(SigningKey.created_at.desc()).limit(1))
@@ -77,7 +132,11 @@ def _unsealed(sealed: bytes, secret: str, kid: str) -> Ed25519PrivateKey:
 
 
 def rotate(actor: User | None = None) -> SigningKey:
-    """Make a new signing key; the previous one stops signing but keeps verifying (audited)."""
+    """Make a new signing key at once; the previous one stops signing but keeps verifying (audited).
+
+    For an emergency (a leaked key): verifiers that cached the keys refuse the new key's codes
+    until they refresh. A planned rotation is prepare_next().
+    """
     previous = []
     for old in db.session.scalars(db.select(SigningKey).where(SigningKey.signing)):
         old.signing = False
@@ -125,6 +184,12 @@ def retire(kid: str, force: bool = False, actor: User | None = None, now: dateti
     return dependants
 
 
+def published_keys() -> list[SigningKey]:
+    """Return every key that is not retired, the prepared next key included, oldest first."""
+    query = db.select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at)
+    return list(db.session.scalars(query))
+
+
 def verification_keys() -> dict[str, Ed25519PublicKey]:
     """Return every key that may still verify: all keys that are not retired."""
     rows = db.session.scalars(db.select(SigningKey).where(SigningKey.retired_at.is_(None)))
@@ -138,7 +203,7 @@ def jwks() -> dict:
 
 def signed_screen_token(holder: Holder, now: datetime | None = None) -> tuple[tokens.Token, str]:
     """Return a fresh screen token for the holder's code page and its signed text."""
-    kid, private = signing_key()
+    kid, private = signing_key(now)
     token = tokens.Token(
         type=tokens.SCREEN,
         kid=kid,
@@ -146,5 +211,12 @@ def signed_screen_token(holder: Holder, now: datetime | None = None) -> tuple[to
         colour=holder.colour,
         issued_at=int((now or utcnow()).timestamp()),
         ttl=current_app.config["TOKEN_TTL"],
+        **identity_fields(holder),
     )
     return token, tokens.sign(token, private)
+
+
+def identity_fields(holder: Holder) -> dict:
+    """Return a version 2 token's masked name and document tail, as the code page shows them."""
+    return {"masked_name": tokens.fit_name(identity.mask_name(holder.name)),
+            "doc_tail": tokens.fit_tail(holder.doc_number)}

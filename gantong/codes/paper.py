@@ -50,6 +50,7 @@ def _token(paper: PaperCode) -> tokens.Token:
     return tokens.Token(
         type=tokens.PAPER, kid=paper.kid, subject=paper.serial, colour=None,
         issued_at=issued_at, ttl=int(paper.expires_at.timestamp()) - issued_at,
+        **keys.identity_fields(paper.holder),
     )
 
 

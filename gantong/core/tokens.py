@@ -1,8 +1,11 @@
 """Signed code tokens: the compact Ed25519 payload carried by every QR code.
 
-Wire format: PREFIX + base45(payload + signature). The 23-byte payload is
-version (1), type (1), kid (4), subject (8), colour (1), issued_at (4), ttl (4),
-all big-endian, followed by a 64-byte Ed25519 signature over the payload.
+Wire format: PREFIX + base45(payload + signature); docs/token-format.md is the normative
+description and docs/token-vectors.json its known-answer vectors. The payload starts with
+version (1), type (1), kid (4), subject (8), colour (1), issued_at (4), ttl (4), all
+big-endian (23 bytes, the whole of a version 1 payload); version 2 adds the masked name
+(length byte + UTF-8, at most 23 bytes) and the document tail (length byte + at most 4 of
+0-9A-Z). A 64-byte Ed25519 signature over the payload follows.
 This module knows nothing of Flask or the database.
 """
 
@@ -15,6 +18,7 @@ import os
 import re
 import secrets
 import struct
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,7 +35,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 # Every character is in the QR alphanumeric set, so the whole text stays in
 # alphanumeric mode and the QR one version smaller than byte mode would need.
 PREFIX = "GT1:"
-VERSION = 1
+# The version tokens are signed with; every version in VERSIONS verifies.
+VERSION = 2
+VERSIONS = (1, 2)
+MAX_NAME_BYTES = 23
+MAX_TAIL = 4
 
 SCREEN, PAPER = "screen", "paper"
 GREEN, YELLOW, RED = "green", "yellow", "red"
@@ -52,6 +60,8 @@ _COLOUR_NAMES = {code: name for name, code in _COLOUR_CODES.items()}
 _PAYLOAD = struct.Struct(">BB4s8sBII")
 _SIGNATURE_SIZE = 64
 _TOKEN_SIZE = _PAYLOAD.size + _SIGNATURE_SIZE
+_TAIL = re.compile(r"[0-9A-Z]{0,4}")
+_ELLIPSIS = "\u2026"
 _UINT32_MAX = 2**32 - 1
 
 _KID = re.compile(r"[0-9a-f]{8}")
@@ -81,8 +91,20 @@ class Token:
     colour: str | None
     issued_at: int
     ttl: int
+    # Version 2: whose code it is, as the code page shows it (masked name, document tail).
+    masked_name: str = ""
+    doc_tail: str = ""
+    version: int = VERSION
 
     def __post_init__(self) -> None:
+        if self.version not in VERSIONS:
+            raise ValueError(f"token version must be one of {VERSIONS}")
+        if self.version == 1 and (self.masked_name or self.doc_tail):
+            raise ValueError("a version 1 token carries no name and no document tail")
+        if not _valid_name(self.masked_name):
+            raise ValueError("masked_name must be printable text of at most 23 UTF-8 bytes")
+        if not isinstance(self.doc_tail, str) or not _TAIL.fullmatch(self.doc_tail):
+            raise ValueError("doc_tail must be at most 4 of 0-9 and A-Z")
         if self.type not in _TYPE_CODES:
             raise ValueError(f"token type must be {SCREEN!r} or {PAPER!r}")
         if not isinstance(self.kid, str) or not _KID.fullmatch(self.kid):
@@ -111,6 +133,41 @@ def _is_uint32(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _UINT32_MAX
 
 
+def _valid_name(name: object) -> bool:
+    if not isinstance(name, str) or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return False
+    if name != name.strip() or unicodedata.normalize("NFC", name) != name:
+        return False
+    # No control, format, surrogate or unassigned characters: the verifier shows it as text.
+    return all(unicodedata.category(ch)[0] != "C" for ch in name)
+
+
+def fit_name(masked: str) -> str:
+    """Return the masked name as a version 2 token carries it: at most 23 UTF-8 bytes.
+
+    Longer names keep their first characters within 20 bytes and end in U+2026 (…).
+    Control characters become spaces, runs of spaces one space.
+    """
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch
+                   for ch in unicodedata.normalize("NFC", masked or ""))
+    text = " ".join(text.split())
+    if len(text.encode("utf-8")) <= MAX_NAME_BYTES:
+        return text
+    kept, size = [], 0
+    for ch in text:
+        size += len(ch.encode("utf-8"))
+        if size > MAX_NAME_BYTES - len(_ELLIPSIS.encode("utf-8")):
+            break
+        kept.append(ch)
+    return "".join(kept).rstrip() + _ELLIPSIS
+
+
+def fit_tail(doc_number: str) -> str:
+    """Return the document tail a version 2 token carries: the last 4 of 0-9A-Z, upper case."""
+    kept = [ch for ch in (doc_number or "").upper() if ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    return "".join(kept[-MAX_TAIL:])
+
+
 def new_kid() -> str:
     """Return a fresh random key id: 8 lowercase hex characters."""
     return secrets.token_hex(4)
@@ -122,8 +179,8 @@ def new_subject() -> str:
 
 
 def _payload(token: Token) -> bytes:
-    return _PAYLOAD.pack(
-        VERSION,
+    head = _PAYLOAD.pack(
+        token.version,
         _TYPE_CODES[token.type],
         bytes.fromhex(token.kid),
         bytes.fromhex(token.subject),
@@ -131,6 +188,10 @@ def _payload(token: Token) -> bytes:
         token.issued_at,
         token.ttl,
     )
+    if token.version == 1:
+        return head
+    name, tail = token.masked_name.encode("utf-8"), token.doc_tail.encode("ascii")
+    return head + bytes([len(name)]) + name + bytes([len(tail)]) + tail
 
 
 def _encode(raw: bytes) -> str:
@@ -147,8 +208,8 @@ def _split(text: str) -> tuple[Token, bytes, bytes]:
     if not isinstance(text, str):
         raise TokenError("malformed")
     # Scanners and text fields add line ends and spaces. Stripping them cannot eat
-    # a real character: an 87-byte token's text starts with "V" or "W" and ends in
-    # a digit, never in base45's space.
+    # a real character: base45's last character is a digit or an upper-case letter
+    # (the last group's top value is at most 32), never its space.
     text = text.strip()
     if not text.startswith(PREFIX):
         raise TokenError("malformed")
@@ -156,12 +217,14 @@ def _split(text: str) -> tuple[Token, bytes, bytes]:
         raw = base45.b45decode(text[len(PREFIX) :])
     except ValueError:
         raise TokenError("malformed") from None
-    if len(raw) != _TOKEN_SIZE:
+    if len(raw) < _TOKEN_SIZE:
         raise TokenError("malformed")
-    payload, signature = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-    version, type_code, kid, subject, colour_code, issued_at, ttl = _PAYLOAD.unpack(payload)
-    if version != VERSION or type_code not in _TYPE_NAMES or colour_code not in _COLOUR_NAMES:
+    payload, signature = raw[:-_SIGNATURE_SIZE], raw[-_SIGNATURE_SIZE:]
+    version, type_code, kid, subject, colour_code, issued_at, ttl = _PAYLOAD.unpack(
+        payload[: _PAYLOAD.size])
+    if version not in VERSIONS or type_code not in _TYPE_NAMES or colour_code not in _COLOUR_NAMES:
         raise TokenError("malformed")
+    masked_name, doc_tail = _identity_part(version, payload[_PAYLOAD.size :])
     try:
         token = Token(
             type=_TYPE_NAMES[type_code],
@@ -170,10 +233,32 @@ def _split(text: str) -> tuple[Token, bytes, bytes]:
             colour=_COLOUR_NAMES[colour_code],
             issued_at=issued_at,
             ttl=ttl,
+            masked_name=masked_name,
+            doc_tail=doc_tail,
+            version=version,
         )
     except ValueError:
         raise TokenError("malformed") from None
     return token, payload, signature
+
+
+def _identity_part(version: int, rest: bytes) -> tuple[str, str]:
+    """Return the masked name and tail after the fixed fields; every byte must be accounted for."""
+    if version == 1:
+        if rest:
+            raise TokenError("malformed")
+        return "", ""
+    name_size = rest[0] if rest else 0
+    if len(rest) < 2 + name_size or name_size > MAX_NAME_BYTES:
+        raise TokenError("malformed")
+    if rest[1 + name_size] > MAX_TAIL or len(rest) != 2 + name_size + rest[1 + name_size]:
+        raise TokenError("malformed")
+    try:
+        name = rest[1 : 1 + name_size].decode("utf-8")
+        tail = rest[2 + name_size :].decode("ascii")
+    except UnicodeDecodeError:
+        raise TokenError("malformed") from None
+    return name, tail
 
 
 def decode(text: str) -> Token:
@@ -181,16 +266,23 @@ def decode(text: str) -> Token:
     return _split(text)[0]
 
 
-def verify(text: str, public_keys: Mapping[str, Ed25519PublicKey], now: int) -> Token:
-    """Return the token if its key is known, its signature good and it is current."""
+def verify_signature(text: str, public_key: Ed25519PublicKey) -> Token:
+    """Return the token if the key's signature over its payload is good; time is not checked."""
     token, payload, signature = _split(text)
-    public_key = public_keys.get(token.kid)
-    if public_key is None:
-        raise TokenError("unknown_key")
     try:
         public_key.verify(signature, payload)
     except InvalidSignature:
         raise TokenError("bad_signature") from None
+    return token
+
+
+def verify(text: str, public_keys: Mapping[str, Ed25519PublicKey], now: int) -> Token:
+    """Return the token if its key is known, its signature good and it is current."""
+    claimed = decode(text)
+    public_key = public_keys.get(claimed.kid)
+    if public_key is None:
+        raise TokenError("unknown_key")
+    token = verify_signature(text, public_key)
     if now >= token.expires_at:
         raise TokenError("expired")
     if token.issued_at - now > MAX_CLOCK_SKEW:

@@ -1,12 +1,11 @@
 """Pages for everyone: the landing page and our public keys."""
-from flask import Blueprint, jsonify, redirect, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template
 from flask_login import current_user
 
 from gantong.auth import session
-from gantong.codes import keys
+from gantong.codes import bundle, keys
 
 bp = Blueprint("public", __name__)
-
 
 
 @bp.get("/")
@@ -21,6 +20,12 @@ def index():
 def jwks():
     """Publish our verification keys (RFC 8037 OKP) so that other systems can trust our codes."""
     response = jsonify(keys.jwks())
-    response.cache_control.max_age = 300
+    response.cache_control.max_age = current_app.config["JWKS_MAX_AGE"]
     response.cache_control.public = True
     return response
+
+
+@bp.get("/.well-known/gantong-verifier.json")
+def verifier_bundle():
+    """The public verifier bundle: keys with their windows, partners and caps, revocations."""
+    return bundle.response(staff=False)

@@ -252,6 +252,18 @@ REFUSALS = {
         _l("Issuer not recognised yet"),
         _l("This code comes from an issuer whose recognition has not started yet. Ask for a Gantong code, or check the document in the no-code lane."),
     ),
+    "over_partner_cap": (
+        _l("Partner code too old"),
+        _l("Codes of other issuers are accepted for a short time only after they are made: this one is older. Ask the person to refresh their code."),
+    ),
+    "bundle_stale": (
+        _l("Verifier keys too old"),
+        _l("This phone's copy of the keys is more than a day old, so it cannot check codes on its own. Connect to the network to refresh it, or use the typed number when the server is back."),
+    ),
+    "needs_server": (
+        _l("Needs the server"),
+        _l("The typed number and the no-code lane need the server, which cannot be reached now. Scan the QR code instead."),
+    ),
     "partner_paper": (
         _l("Paper code of another issuer"),
         _l("A paper code from another issuer carries no colour, and we hold no record of its holder. Ask for their electronic code or a Gantong code."),

@@ -20,7 +20,8 @@
       list.textContent = "";
       failedItems.forEach(function (item) {
         var li = document.createElement("li");
-        li.textContent = item.record_id.slice(0, 8) + " · HTTP " + item.status;
+        li.textContent = item.record_id.slice(0, 8) + " · " + (item.who ? item.who + " · " : "")
+          + (item.title || "HTTP " + item.status);
         list.appendChild(li);
       });
       list.hidden = failed === 0;
@@ -46,9 +47,13 @@
     }
   }
 
-  function enqueue(body) {
+  // `endpoint` and `meta` (what the page showed) travel with the item but are not sent.
+  function enqueue(body, itemEndpoint, meta) {
     var items = load(KEY).filter(function (item) { return item.record_id !== body.record_id; });
-    items.push(body);
+    var item = Object.assign({}, body);
+    if (itemEndpoint) item._endpoint = itemEndpoint;
+    if (meta) item._meta = meta;
+    items.push(item);
     save(KEY, items);
     render();
   }
@@ -74,21 +79,32 @@
     try {
       for (var item of load(KEY)) {
         var response;
+        var body = Object.assign({}, item);
+        delete body._endpoint;
+        delete body._meta;
         try {
-          response = await fetch(endpoint, {
+          response = await fetch(item._endpoint || endpoint, {
             method: "POST", credentials: "same-origin",
             headers: { "Content-Type": "application/json", "Accept": "application/json" },
-            body: JSON.stringify(item),
+            body: JSON.stringify(body),
           });
-        } catch (e) { break; }
+        } catch (e) {
+          window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
+          break;
+        }
         if (response.status >= 500) break;
-        answers[item.record_id] = response.ok ? await response.json().catch(function () { return {}; }) : null;
+        var answer = await response.json().catch(function () { return {}; });
+        answers[item.record_id] = response.ok ? answer : null;
         remove(item.record_id);
         if (response.status >= 400) {
           var failed = load(FAILED);
-          failed.push({ record_id: item.record_id, status: response.status });
+          failed.push({ record_id: item.record_id, status: response.status, title: answer && answer.title,
+                        who: item._meta && item._meta.who });
           save(FAILED, failed);
         }
+        window.dispatchEvent(new CustomEvent("gantong-record-answer", { detail: {
+          record_id: item.record_id, status: response.status, answer: response.ok ? answer : null,
+          meta: item._meta || null } }));
       }
     } finally {
       sending = false;
@@ -173,6 +189,7 @@
   document.querySelectorAll("[data-queue-dismiss]").forEach(function (button) {
     button.addEventListener("click", function () { save(FAILED, []); render(); });
   });
+  window.gantongQueue = { enqueue: enqueue, flush: flush };
   window.addEventListener("online", function () { flush(false); });
   window.addEventListener("storage", render);
   setInterval(function () { flush(false); }, 5000);

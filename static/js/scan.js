@@ -1,16 +1,224 @@
-// Scan Code Verification: the rear camera scans continuously; a photo is decoded here too.
-// Loaded only on the scanner page. Without JavaScript the page's forms work on their own.
+// Scan Code Verification, one tap per person: the rear camera scans continuously, the page
+// verifies each code itself with the verifier bundle (static/js/verifier.js), shows the verdict
+// at once with no navigation, and queues one record per person (static/js/queue.js), which the
+// server re-verifies on arrival. Without a usable bundle a read goes to the server as before;
+// without JavaScript the page's forms work on their own.
 const script = document.querySelector("script[data-qr-scanner]");
 const tokenForm = document.getElementById("token-form");
 const photoForm = document.getElementById("photo-form");
 const camera = document.getElementById("camera");
 const status = document.getElementById("camera-status");
+const bundleStatus = document.getElementById("bundle-status");
+const verdict = document.getElementById("verdict");
+const recordForm = document.getElementById("scan-record-form");
+const lastSaved = document.getElementById("last-saved");
+const alerts = document.getElementById("server-alerts");
+const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
+const BUNDLE_KEY = "gantong-verifier-bundle";
+const FEVER = 37.3;
 
-function submitToken(text, method) {
+let verifier = null;
+let bundle = loadBundle();
+let current = null; // the read awaiting its record: {text, verdict, scannedAt}
+let lastRead = { text: "", at: 0 };
+let serverReachable = navigator.onLine;
+
+function nowSeconds() { return Math.floor(Date.now() / 1000); }
+function clock(seconds, withSeconds) {
+  const d = new Date(seconds * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return pad(d.getHours()) + ":" + pad(d.getMinutes()) + (withSeconds ? ":" + pad(d.getSeconds()) : "");
+}
+
+function loadBundle() {
+  try { return JSON.parse(localStorage.getItem(BUNDLE_KEY)); } catch (_) { return null; }
+}
+
+function saveBundle(value) {
+  bundle = value;
+  try { localStorage.setItem(BUNDLE_KEY, JSON.stringify(value)); } catch (_) { /* full: keep it in memory */ }
+  showBundleStatus();
+}
+
+function usable() {
+  return verifier && bundle && bundle.document && verifier.checkBundle(bundle.document)
+    && nowSeconds() < bundle.document.refuse_after;
+}
+
+function showBundleStatus() {
+  bundleStatus.hidden = false;
+  if (!bundle || !bundle.document) bundleStatus.textContent = bundleStatus.dataset.none;
+  else {
+    const key = usable() || !verifier ? "fresh" : "stale";
+    bundleStatus.textContent = bundleStatus.dataset[key].replace("{time}", clock(bundle.document.issued_at));
+  }
+}
+
+// Refresh the bundle with its ETag: a 304 confirms the copy, and its times move forward.
+async function refreshBundle() {
+  const headers = { Accept: "application/json" };
+  if (bundle && bundle.etag) headers["If-None-Match"] = bundle.etag;
+  try {
+    const response = await fetch(script.dataset.bundle, { headers, credentials: "same-origin", cache: "no-store" });
+    serverReachable = true;
+    if (response.status === 304 && bundle) {
+      const doc = bundle.document;
+      const shift = nowSeconds() - doc.issued_at;
+      saveBundle({ etag: bundle.etag, document: { ...doc, issued_at: doc.issued_at + shift,
+        refresh_after: doc.refresh_after + shift, refuse_after: doc.refuse_after + shift } });
+    } else if (response.ok) {
+      saveBundle({ etag: response.headers.get("ETag"), document: await response.json() });
+    }
+  } catch (_) {
+    serverReachable = false; // keep the copy we have; its age is on the screen
+  }
+}
+
+function showRefusal(reason) {
+  const [title, advice] = texts[reason] || texts.malformed;
+  verdict.className = "card refused";
+  verdict.querySelector("[data-refusal-title]").textContent = title;
+  verdict.querySelector("[data-refusal-advice]").textContent = advice;
+}
+
+function showVerdict(result, scannedAt) {
+  verdict.querySelectorAll("[data-banner]").forEach((el) => { el.hidden = true; });
+  const who = verdict.querySelector("[data-who]");
+  const instruction = verdict.querySelector("[data-instruction]");
+  who.textContent = "";
+  instruction.textContent = "";
+  if (!result.ok) {
+    verdict.querySelector("[data-banner=refused]").hidden = false;
+    showRefusal(result.reason);
+  } else {
+    const colour = result.colour || "unknown";
+    verdict.className = "card " + colour;
+    verdict.querySelector(`[data-banner=${colour}]`).hidden = false;
+    const token = result.token;
+    who.textContent = token.masked_name
+      ? token.masked_name + (token.doc_tail ? " ···" + token.doc_tail : "")
+      : verdict.dataset.noName;
+    if (result.issuer) who.textContent += " · " + result.issuer;
+    instruction.textContent = instruction.dataset[colour] || "";
+  }
+  verdict.dataset.colour = result.ok ? result.colour || "unknown" : "refused";
+  verdict.dataset.reason = result.ok ? "" : result.reason;
+  verdict.querySelector("[data-verified-at]").textContent = verdict.dataset.verified
+    .replace("{time}", clock(scannedAt, true)).replace("{keys}", clock(bundle.document.issued_at));
+  verdict.hidden = false;
+}
+
+function openRecord(text, result, scannedAt) {
+  current = { text, result, scannedAt };
+  recordForm.reset();
+  recordForm.dataset.decisionTouched = "";
+  recordForm.hidden = false;
+  recordForm.elements.temperature.focus({ preventScroll: true });
+}
+
+function closeRecord() {
+  current = null;
+  recordForm.hidden = true;
+}
+
+async function onRead(text, method) {
+  const at = Date.now();
+  // The camera sees the same code many times a second: one read per code.
+  if (text === lastRead.text && at - lastRead.at < 4000) return;
+  lastRead = { text, at };
+  if (current) return; // the shown person's record comes first (or Discard)
+  if (navigator.vibrate) navigator.vibrate(60);
+  if (!usable()) {
+    // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
+    // cannot be reached, the page refuses with its own message ("Verifier keys too old").
+    const stale = verifier && bundle && bundle.document;
+    if (!stale || (serverReachable && navigator.onLine)) {
+      submitToServer(text, method);
+      return;
+    }
+  }
+  const scannedAt = nowSeconds();
+  const started = performance.now();
+  const result = await verifier.verify(text, bundle.document, scannedAt);
+  showVerdict(result, scannedAt);
+  verdict.dataset.elapsedMs = String(Math.round(performance.now() - started));
+  verdict.dataset.reads = String(Number(verdict.dataset.reads || 0) + 1);
+  lastSaved.hidden = true;
+  if (result.ok) openRecord(text, result, scannedAt);
+  else if (navigator.vibrate) navigator.vibrate([80, 60, 80]);
+}
+
+function submitToServer(text, method) {
   tokenForm.elements.token.value = text;
   tokenForm.elements.method.value = method;
   tokenForm.submit();
 }
+
+recordForm.elements.temperature.addEventListener("input", () => {
+  if (recordForm.dataset.decisionTouched) return;
+  const value = parseFloat(recordForm.elements.temperature.value);
+  if (!Number.isNaN(value)) recordForm.elements.decision.value = value >= FEVER ? "refer" : "pass";
+});
+recordForm.querySelectorAll("input[name=decision]").forEach((input) => {
+  input.addEventListener("change", () => { recordForm.dataset.decisionTouched = "1"; });
+});
+recordForm.querySelector("[data-discard]").addEventListener("click", () => {
+  closeRecord();
+  verdict.hidden = true;
+});
+
+recordForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!current || !recordForm.reportValidity()) return;
+  const body = {
+    record_id: crypto.randomUUID(), token: current.text, scanned_at: current.scannedAt,
+    shown_colour: current.result.colour || "", offline: true,
+    temperature: recordForm.elements.temperature.value, decision: recordForm.elements.decision.value,
+    note: recordForm.elements.note.value.trim(),
+  };
+  const who = verdict.querySelector("[data-who]").textContent;
+  window.gantongQueue.enqueue(body, script.dataset.records, { who, shown: current.result.colour });
+  lastSaved.textContent = who + " · " + body.temperature + " °C · " + verdict.dataset.saved;
+  lastSaved.hidden = false;
+  closeRecord();
+  verdict.hidden = true;
+  window.gantongQueue.flush(false);
+});
+
+// The server's answer to a record: alert when the stored colour is worse than the one shown.
+window.addEventListener("gantong-record-answer", (event) => {
+  const { answer, meta } = event.detail;
+  serverReachable = true;
+  if (!answer || !answer.worse || !meta) return;
+  const words = JSON.parse(alerts.dataset.words || "{}");
+  const line = document.createElement("span");
+  line.textContent = verdict.dataset.serverWorse.replace("{who}", meta.who)
+    .replace("{colour}", answer.colour_word).replace("{shown}", words[answer.token_colour] || answer.token_colour)
+    .replace("{time}", clock(nowSeconds(), true));
+  line.dataset.serverColour = answer.colour;
+  alerts.appendChild(line);
+  alerts.appendChild(document.createElement("br"));
+  alerts.hidden = false;
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+});
+window.addEventListener("gantong-server-unreachable", () => { serverReachable = false; });
+
+// The typed number and the no-code lane need the server: say so at once when it is gone.
+document.querySelectorAll("form[data-needs-server]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (serverReachable && navigator.onLine) return;
+    event.preventDefault();
+    const [title, advice] = texts.needs_server;
+    let note = form.querySelector(".needs-server");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "warning needs-server";
+      note.setAttribute("role", "alert");
+      form.prepend(note);
+    }
+    note.textContent = title + ": " + advice;
+  });
+});
 
 async function loadScanner() {
   const module = await import(script.dataset.qrScanner);
@@ -21,13 +229,9 @@ async function startCamera(QrScanner) {
   if (!navigator.mediaDevices) return; // not a secure context: the fallbacks remain
   camera.hidden = false;
   const video = document.getElementById("camera-video");
-  let done = false;
-  const scanner = new QrScanner(video, (result) => {
-    if (done) return;
-    done = true;
-    scanner.stop();
-    submitToken(result.data, "camera");
-  }, { returnDetailedScanResult: true, preferredCamera: "environment", maxScansPerSecond: 10 });
+  // The scanner stays live: after a record the next code is read at once.
+  const scanner = new QrScanner(video, (result) => { onRead(result.data, "camera"); },
+    { returnDetailedScanResult: true, preferredCamera: "environment", maxScansPerSecond: 10 });
   try {
     await scanner.start();
   } catch (error) {
@@ -53,15 +257,36 @@ async function decodePhoto(QrScanner, file) {
   return null;
 }
 
-loadScanner().then((QrScanner) => {
+async function start() {
+  try {
+    verifier = await import(script.dataset.verifier);
+    verifier.configure({ nobleUrl: script.dataset.noble });
+  } catch (_) {
+    verifier = null; // every read goes to the server
+  }
+  showBundleStatus();
+  // A page opened online starts with the current bundle (revocations included); a slow or
+  // absent network delays the camera by three seconds at most, then the cached copy serves.
+  const refreshing = refreshBundle();
+  if (!bundle) await refreshing;
+  else await Promise.race([refreshing, new Promise((resolve) => { setTimeout(resolve, 3000); })]);
+  setInterval(() => {
+    if (!bundle || !bundle.document || nowSeconds() >= bundle.document.refresh_after) refreshBundle();
+  }, 30000);
+  const QrScanner = await loadScanner();
   startCamera(QrScanner);
   photoForm.addEventListener("submit", async (event) => {
     const file = photoForm.elements.photo.files[0];
     if (!file) return;
     event.preventDefault();
     const text = await decodePhoto(QrScanner, file).catch(() => null);
-    if (text) submitToken(text, "photo");
-    else photoForm.submit(); // let the server try, and say what it found
+    if (text) {
+      lastRead = { text: "", at: 0 };
+      onRead(text, "photo");
+    } else photoForm.submit(); // let the server try, and say what it found
   });
   photoForm.elements.photo.addEventListener("change", () => photoForm.requestSubmit());
-});
+  document.body.dataset.scanReady = "1";
+}
+
+start();

@@ -71,30 +71,33 @@ def test_camera_scan_fever_turns_the_residents_code_yellow(
         page.on("console", lambda message: console.append(message.text))
         log_in(page, live_server, staff_phone, "**/checkpoint/")
         page.goto(live_server + "/checkpoint/scan")
-        page.wait_for_url(RECORD_URL, timeout=15000)
+        scan_url = page.url
+        # The page verifies the code itself and shows the verdict in place: no navigation.
+        page.wait_for_selector("#verdict[data-colour=green]", state="attached", timeout=15000)
+        assert page.url == scan_url
 
         verdict = page.locator("#verdict")
-        assert "Green code" in verdict.locator(".banner").inner_text()
+        assert "Green code" in verdict.locator(".banner:visible").inner_text()
         assert "张*三" in verdict.locator(".who").inner_text()
         assert "张小三" not in page.content()
-        with app.app_context():
-            [record] = records(app)
-            assert (record.method, record.colour, record.token_colour) == ("camera", "green", "green")
-            assert record.recorded_at is None
+        assert records(app) == []  # nothing is written until the record is submitted
 
-        page.fill("#temperature", "38.1")
-        page.check("input[name=decision][value=refer]")
-        shot = tmp_path / "record-360x640.png"
+        page.fill("#scan-temperature", "38.1")
+        assert page.locator("#scan-decision-refer").is_checked()  # a fever defaults to refer
+        shot = tmp_path / "scan-360x640.png"
         page.screenshot(path=str(shot))
         assert Image.open(shot).size == (360, 640)
         # Look at it: pytest --basetemp=... keeps the file.
-        print("record page screenshot:", shot)
-        page.click("main button[type=submit]")
-        page.wait_for_url("**/checkpoint/")
-        # As without JavaScript, the point's page says what to do with a fever.
-        assert page.locator("main .flash").inner_text() == (
-            "Fever recorded: the code is now yellow. Refer the person to medical staff.")
+        print("scan page screenshot:", shot)
+        with page.expect_response(lambda r: r.url.endswith("/checkpoint/scan-records")) as answered:
+            page.click("#scan-record-form button[type=submit]")
+        assert answered.value.status == 201
+        assert answered.value.json()["fever"] is True
+        assert page.url == scan_url  # the camera is live again, on the same page
         [record] = records(app)
+        # The colour at the check; the fever then turned the code yellow, and the page says so.
+        assert (record.method, record.colour, record.token_colour) == ("camera", "green", "green")
+        page.wait_for_selector("#server-alerts [data-server-colour=yellow]", state="attached", timeout=10000)
         assert (record.temperature, record.decision) == (38.1, "refer")
         assert record.recorded_at is not None
         assert [text for text in console if "Content Security Policy" in text] == []
@@ -124,17 +127,20 @@ def test_photo_of_the_code_is_decoded_in_the_browser(
     log_in(page, live_server, staff_phone, "**/checkpoint/")
     page.goto(live_server + "/checkpoint/scan")
     # scan.js has loaded qr-scanner once it shows the camera (no camera here: it says so).
-    page.wait_for_selector("#camera", state="visible")
-    with page.expect_request(lambda r: r.url.endswith("/checkpoint/verify") and r.method == "POST") as posted:
-        page.set_input_files("#photo", str(photo))
-    page.wait_for_url(RECORD_URL)
-    # Decoded here, not by the server: the page posted the token, not the picture.
-    body = posted.value.post_data
-    assert "lane=token" in body and "method=photo" in body and "image/png" not in body
+    page.wait_for_selector("body[data-scan-ready]", state="attached")
+    requests_before = len(request_log.urls)
+    page.set_input_files("#photo", str(photo))
+    # Decoded and verified here, not by the server: neither the picture nor the token was posted.
+    page.wait_for_selector("#verdict[data-colour=green]", state="attached")
     assert "张*三" in page.locator("#verdict .who").inner_text()
+    assert not [url for url in request_log.urls[requests_before:] if url.endswith("/checkpoint/verify")]
+    page.fill("#scan-temperature", "36.5")
+    with page.expect_response(lambda r: r.url.endswith("/checkpoint/scan-records")) as answered:
+        page.click("#scan-record-form button[type=submit]")
+    assert answered.value.status == 201
     with app.app_context():
         [record] = records(app)
-        assert record.method == "photo" and record.holder_id == holder_id
+        assert record.holder_id == holder_id and record.decision == "pass"
     assert request_log.foreign_hosts(live_server) == set()
     assert request_log.csp_violations() == []
 

@@ -166,9 +166,20 @@ def test_record_validation_keeps_the_typed_values(app, client, station, screen_t
     assert response.status_code == 200
     assert 'id="temperature-error">A temperature is between 34.0 and 43.0 °C.<' in html
     assert 'value="45.2"' in html and 'value="late"' in html
-    assert client.post("/checkpoint/records", data=record_body(record_id, reference, "36.6", ""), headers=EN).status_code == 200
+    assert client.post("/checkpoint/records", data=record_body(record_id, reference, "36.6", "maybe"),
+                       headers=EN).status_code == 200
     with app.app_context():
         assert db.session.scalar(db.select(VerificationRecord.recorded_at)) is None
+
+
+@pytest.mark.parametrize(("temperature", "decision"), [("36.5", "pass"), ("37.2", "pass"), ("37.3", "refer")])
+def test_an_unchosen_decision_follows_the_temperature_and_the_camera_comes_back(
+        app, client, station, screen_token, temperature, decision):
+    record_id, reference, _ = open_record(client, screen_token(station["holder_id"]))
+    response = client.post("/checkpoint/records", data=record_body(record_id, reference, temperature, ""), headers=EN)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/checkpoint/scan")
+    with app.app_context():
+        assert db.session.scalar(db.select(VerificationRecord.decision)) == decision
 
 
 def test_same_record_id_twice_is_stored_once_and_a_different_body_conflicts(app, client, station, screen_token):

@@ -253,3 +253,19 @@ def test_partner_demo_makes_a_partner_once_and_prints_a_token_the_checkpoint_acc
         photo = client.post("/checkpoint/verify", data={"lane": "photo", "photo": (handle, "partner.png")},
                             content_type="multipart/form-data")
     assert photo.status_code == 303
+
+
+def test_a_partner_screen_token_is_a_pass_for_the_cap_only_whatever_ttl_it_carries(app, client, partner, staff):
+    from datetime import timedelta
+
+    from gantong.models import utcnow
+
+    cap = app.config["PARTNER_MAX_TTL"]
+    assert cap == 600  # the default
+    issued = int((utcnow() - timedelta(seconds=cap + 5)).timestamp())
+    token = tokens.Token(tokens.SCREEN, partner["kid"], "a1b2c3d4e5f60718", "green", issued, 7 * 86400)
+    refused = verify(client, tokens.sign(token, partner["private"]))
+    assert refused.status_code == 200 and "Partner code too old" in refused.get_data(as_text=True)
+    fresh = tokens.Token(tokens.SCREEN, partner["kid"], "a1b2c3d4e5f60718", "green",
+                         int(utcnow().timestamp()) - 60, 7 * 86400)
+    assert verify(client, tokens.sign(fresh, partner["private"])).status_code == 303

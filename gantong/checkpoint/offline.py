@@ -1,0 +1,166 @@
+"""Records verified on the volunteer's phone: re-verified and stored once when they arrive.
+
+The scan page checks a code itself (static/js/verifier.js, with the verifier bundle) and
+queues one record per person carrying the token text and the colour it showed. Here the
+server verifies the signature again, stores the record once by its id, and flags it when the
+colour shown was better than the holder's stored colour at the moment of the scan.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from gantong.checkpoint import verification
+from gantong.codes import trust_list
+from gantong.core import tokens
+from gantong.entry import preentry
+from gantong.extensions import db
+from gantong.holders import registry
+from gantong.models import (
+    ColourChange,
+    FeverFinding,
+    Holder,
+    InformationPoint,
+    User,
+    VerificationRecord,
+    utcnow,
+)
+
+_RANK = {tokens.GREEN: 0, tokens.YELLOW: 1, tokens.RED: 2}
+
+
+@dataclass
+class ScanRecord:
+    record_id: str
+    token: str
+    scanned_at: int  # Unix seconds, the phone's time of the read
+    shown_colour: str | None  # the colour the page showed (a paper code's from the bundle)
+    offline: bool
+    body: verification.RecordBody = field(default_factory=lambda: verification.RecordBody(0.0, "pass"))
+
+    def digest(self) -> str:
+        canonical = json.dumps({"token": self.token.strip(), "scanned_at": self.scanned_at,
+                                "shown": self.shown_colour, "body": self.body.__dict__},
+                               sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class TooOld(Exception):
+    """The scan time is too far in the past or the future to be taken."""
+
+
+def valid_record_id(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def colour_at(holder: Holder, moment: datetime) -> str:
+    """Return the holder's stored colour at ``moment``, from the colour history."""
+    last = db.session.scalars(
+        db.select(ColourChange).where(ColourChange.holder_id == holder.id, ColourChange.at <= moment)
+        .order_by(ColourChange.at.desc(), ColourChange.id.desc()).limit(1)).first()
+    if last is not None:
+        return last.after
+    first_after = db.session.scalars(
+        db.select(ColourChange).where(ColourChange.holder_id == holder.id, ColourChange.at > moment)
+        .order_by(ColourChange.at, ColourChange.id).limit(1)).first()
+    if first_after is not None and first_after.before:
+        return first_after.before
+    return holder.colour
+
+
+def is_worse(colour: str | None, than: str | None) -> bool:
+    return colour in _RANK and than in _RANK and _RANK[colour] > _RANK[than]
+
+
+def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None
+           ) -> tuple[VerificationRecord, bool]:
+    """Re-verify the token as of the scan and store the record once.
+
+    Raises verification.Refused (nothing stored) for a code the server does not accept,
+    verification.Conflict when the id was stored with another body, TooOld for a scan time out
+    of range.
+    """
+    moment = now or utcnow()
+    scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
+    if scanned > moment + timedelta(seconds=tokens.MAX_CLOCK_SKEW) or \
+            scanned < moment - timedelta(seconds=verification.REFERENCE_MAX_AGE):
+        raise TooOld()
+    digest = scan.digest()
+    existing = verification.record_by_id(scan.record_id)
+    if existing is not None:
+        return _repeat(existing, digest)
+    # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
+    holder, token = verification.holder_for_token(scan.token, scanned)
+    record = VerificationRecord(
+        record_id=scan.record_id, point_id=point.id, staff_id=staff.id,
+        method="camera", verified_at=scanned, offline=scan.offline,
+        token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
+    )
+    if holder is None:
+        issuer = trust_list.by_kid(token.kid)
+        record.issuer_id, record.partner_code_id = issuer.id, token.subject
+        record.colour = token.colour
+    else:
+        preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
+        registry.refresh_colour(holder, moment, commit=False)
+        at_scan = colour_at(holder, scanned)
+        record.holder_id = holder.id
+        record.colour = holder.colour
+        if token.type == tokens.PAPER:
+            record.paper_serial = token.subject
+        shown = record.token_colour
+        record.stale_colour = is_worse(at_scan, shown)
+    _fill(record, scan.body, point, moment, digest)
+    db.session.add(record)
+    db.session.flush()
+    if record.is_fever and record.holder_id:
+        db.session.add(FeverFinding(holder_id=record.holder_id, record_id=record.record_id,
+                                    point_name=point.name, temperature=scan.body.temperature,
+                                    at=record.verified_at))
+        db.session.flush()
+        registry.refresh_colour(record.holder, moment, commit=False)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _repeat(verification.record_by_id(scan.record_id), digest)
+    return record, True
+
+
+def _repeat(record: VerificationRecord, digest: str) -> tuple[VerificationRecord, bool]:
+    db.session.rollback()
+    if record.body_hash != digest:
+        raise verification.Conflict()
+    return record, False
+
+
+def _fill(record: VerificationRecord, body: verification.RecordBody, point: InformationPoint,
+          moment: datetime, digest: str) -> None:
+    record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
+    record.recorded_at = moment
+    record.body_hash = digest
+    if body.latitude is not None and body.longitude is not None:
+        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
+        record.position_source = "gps"
+    else:
+        record.latitude, record.longitude = point.latitude, point.longitude
+        record.position_source = "point"
+
+
+def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:
+    """Return the district's records whose shown colour was better than the stored one."""
+    query = (db.select(VerificationRecord)
+             .join(Holder, Holder.id == VerificationRecord.holder_id)
+             .join(InformationPoint, InformationPoint.id == VerificationRecord.point_id)
+             .where(VerificationRecord.stale_colour, VerificationRecord.voided_at.is_(None),
+                    db.or_(Holder.district_code == district, InformationPoint.district_code == district))
+             .order_by(VerificationRecord.verified_at.desc()).limit(limit))
+    return list(db.session.scalars(query))

@@ -1,0 +1,208 @@
+// The offline verifier: a token checked against a verifier bundle alone, in the browser.
+// Implements docs/token-format.md ("Verifying with a bundle") step by step, as
+// gantong/core/verifier.py does; both are run against docs/token-vectors.json.
+// Signatures: WebCrypto Ed25519 where the browser has it, else @noble/ed25519 (static/vendor).
+
+export const PREFIX = "GT1:";
+export const BUNDLE_FORMAT = "gantong-verifier-bundle/1";
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+const HEAD = 23;
+const SIGNATURE = 64;
+const MAX_NAME = 23;
+const MAX_TAIL = 4;
+const MAX_SKEW = 300;
+const TYPES = ["screen", "paper"];
+const COLOURS = [null, "green", "yellow", "red"];
+const KID = /^[0-9a-f]{8}$/;
+
+class Malformed extends Error {}
+
+function base45(text) {
+  const out = [];
+  for (let i = 0; i < text.length; i += 3) {
+    const chunk = text.slice(i, i + 3);
+    const values = [...chunk].map((ch) => ALPHABET.indexOf(ch));
+    if (values.some((v) => v < 0)) throw new Malformed("base45 alphabet");
+    if (chunk.length === 3) {
+      const n = values[0] + values[1] * 45 + values[2] * 2025;
+      if (n > 0xffff) throw new Malformed("base45 triple");
+      out.push(n >> 8, n & 0xff);
+    } else if (chunk.length === 2) {
+      const n = values[0] + values[1] * 45;
+      if (n > 0xff) throw new Malformed("base45 pair");
+      out.push(n);
+    } else {
+      throw new Malformed("base45 length");
+    }
+  }
+  return new Uint8Array(out);
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function b64url(text) {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+function validName(name) {
+  return name === name.trim() && name.normalize("NFC") === name && !/\p{C}/u.test(name);
+}
+
+// Parse the text into its token, payload and signature; Malformed on any fault.
+export function decode(text) {
+  if (typeof text !== "string") throw new Malformed("not text");
+  const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+  if (!trimmed.startsWith(PREFIX)) throw new Malformed("prefix");
+  const raw = base45(trimmed.slice(PREFIX.length));
+  if (raw.length < HEAD + SIGNATURE) throw new Malformed("short");
+  const payload = raw.slice(0, raw.length - SIGNATURE);
+  const signature = raw.slice(raw.length - SIGNATURE);
+  const view = new DataView(payload.buffer);
+  const version = payload[0];
+  const type = TYPES[payload[1]];
+  const colour = COLOURS[payload[14]];
+  if ((version !== 1 && version !== 2) || type === undefined || colour === undefined) {
+    throw new Malformed("codes");
+  }
+  const token = {
+    version, type, kid: hex(payload.slice(2, 6)), subject: hex(payload.slice(6, 14)), colour,
+    issued_at: view.getUint32(15), ttl: view.getUint32(19), masked_name: "", doc_tail: "",
+  };
+  const rest = payload.slice(HEAD);
+  if (version === 1) {
+    if (rest.length) throw new Malformed("v1 length");
+  } else {
+    const nameSize = rest.length ? rest[0] : 0;
+    if (rest.length < 2 + nameSize || nameSize > MAX_NAME) throw new Malformed("name length");
+    const tailSize = rest[1 + nameSize];
+    if (tailSize > MAX_TAIL || rest.length !== 2 + nameSize + tailSize) throw new Malformed("tail length");
+    try {
+      token.masked_name = new TextDecoder("utf-8", { fatal: true }).decode(rest.slice(1, 1 + nameSize));
+    } catch (_) {
+      throw new Malformed("utf-8");
+    }
+    token.doc_tail = String.fromCharCode(...rest.slice(2 + nameSize));
+    if (!validName(token.masked_name) || !/^[0-9A-Z]{0,4}$/.test(token.doc_tail)) throw new Malformed("identity");
+  }
+  if (type === "screen" && colour === null) throw new Malformed("screen without colour");
+  if (type === "paper" && colour !== null) throw new Malformed("paper with colour");
+  if (token.ttl === 0) throw new Malformed("ttl");
+  return { token, payload, signature };
+}
+
+// Signature engines. "webcrypto" where the browser has Ed25519, else "noble".
+let nobleUrl = new URL("../vendor/noble-ed25519.js", import.meta.url).href;
+let noble = null;
+let webcrypto = null; // null: not tried yet; true/false after the first try
+const keyCache = new Map();
+
+export function configure(options) {
+  if (options.nobleUrl) nobleUrl = options.nobleUrl;
+}
+
+async function webcryptoVerify(x, signature, payload) {
+  let key = keyCache.get(x);
+  if (!key) {
+    key = await crypto.subtle.importKey("raw", b64url(x), { name: "Ed25519" }, false, ["verify"]);
+    keyCache.set(x, key);
+  }
+  return crypto.subtle.verify({ name: "Ed25519" }, key, signature, payload);
+}
+
+async function nobleVerify(x, signature, payload) {
+  if (!noble) noble = await import(nobleUrl);
+  // RFC 8032's strict checks, as the server's (OpenSSL) verification does.
+  return noble.verifyAsync(signature, payload, b64url(x), { zip215: false });
+}
+
+export async function engine(force) {
+  if (force === "noble") return "noble";
+  if (webcrypto === null) {
+    try {
+      // RFC 8032 test 1's public key: importing it tells whether the browser has Ed25519.
+      await crypto.subtle.importKey("raw", b64url("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+                                    { name: "Ed25519" }, false, ["verify"]);
+      webcrypto = true;
+    } catch (_) {
+      webcrypto = false;
+    }
+  }
+  return webcrypto ? "webcrypto" : "noble";
+}
+
+async function signatureOk(x, signature, payload, force) {
+  if (typeof x !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(x)) throw new Error("bundle key");
+  return (await engine(force)) === "webcrypto"
+    ? webcryptoVerify(x, signature, payload)
+    : nobleVerify(x, signature, payload);
+}
+
+const isInt = (v) => Number.isInteger(v);
+const intOrNull = (v) => v === null || v === undefined || Number.isInteger(v);
+
+export function checkBundle(bundle) {
+  if (!bundle || typeof bundle !== "object" || bundle.format !== BUNDLE_FORMAT) return false;
+  if (!["issued_at", "refresh_after", "refuse_after"].every((name) => isInt(bundle[name]))) return false;
+  if (!["keys", "partners", "revoked"].every((name) => Array.isArray(bundle[name]))) return false;
+  for (const entry of [...bundle.keys, ...bundle.partners]) {
+    if (!entry || !KID.test(String(entry.kid)) || !intOrNull(entry.not_before) || !intOrNull(entry.not_after)) {
+      return false;
+    }
+  }
+  if (!bundle.partners.every((entry) => isInt(entry.max_ttl) && entry.max_ttl > 0)) return false;
+  if (!bundle.revoked.every((entry) => entry && typeof entry.id === "string" && intOrNull(entry.from))) {
+    return false;
+  }
+  const colours = bundle.paper_colours;
+  return colours === undefined || colours === null || (typeof colours === "object"
+    && Object.values(colours).every((c) => c === "yellow" || c === "red"));
+}
+
+const refuse = (reason, token = null) => ({ ok: false, reason, token, colour: null, issuer: null });
+
+// Verify a token's text with the bundle at `now` (Unix seconds). Never throws.
+export async function verify(text, bundle, now, options = {}) {
+  if (!checkBundle(bundle)) return refuse("bundle_invalid");
+  if (now >= bundle.refuse_after) return refuse("bundle_stale");
+  let parsed;
+  try {
+    parsed = decode(text);
+  } catch (_) {
+    return refuse("malformed");
+  }
+  const { token, payload, signature } = parsed;
+  const own = bundle.keys.find((entry) => entry.kid === token.kid);
+  const partner = own ? null : bundle.partners.find((entry) => entry.kid === token.kid);
+  const entry = own || partner;
+  if (!entry) return refuse("unknown_key", token);
+  let good;
+  try {
+    good = await signatureOk(entry.x, signature, payload, options.engine);
+  } catch (_) {
+    return refuse("bundle_invalid", token);
+  }
+  if (!good) return refuse("bad_signature", token);
+  const { not_before: notBefore, not_after: notAfter } = entry;
+  if (own) {
+    if (notAfter != null && now >= notAfter) return refuse("key_retired", token);
+  } else {
+    if (notBefore != null && now < notBefore) return refuse("issuer_not_yet_valid", token);
+    if (notAfter != null && now >= notAfter) return refuse("issuer_expired", token);
+    if (token.type === "paper") return refuse("partner_paper", token);
+  }
+  if (token.issued_at - now > MAX_SKEW) return refuse("not_yet_valid", token);
+  if (now >= token.issued_at + token.ttl) return refuse("expired", token);
+  if (partner && now >= token.issued_at + partner.max_ttl) return refuse("over_partner_cap", token);
+  for (const revoked of bundle.revoked) {
+    if (revoked.id === token.subject && (revoked.from == null || now >= revoked.from)) {
+      return refuse("revoked", token);
+    }
+  }
+  let colour = null;
+  if (token.type === "screen") colour = token.colour;
+  else if (bundle.paper_colours) colour = bundle.paper_colours[token.subject] || "green";
+  return { ok: true, reason: null, token, colour, issuer: partner ? partner.name || null : null };
+}

@@ -265,7 +265,7 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             temperature=body.temperature, at=record.verified_at,
         ))
         db.session.flush()
-        registry.lock(record.holder)  # PostgreSQL: after a code page's concurrent refresh
+        registry.lock(record.holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
         registry.refresh_colour(record.holder, moment, commit=False)
     try:
         db.session.commit()

@@ -187,11 +187,19 @@ def facts_for(holder: Holder) -> rules.Facts:
                        cleared=cleared, retracted=retracted, arrival_date=arrival_date)
 
 
-def lock(holder: Holder) -> None:
-    """Serialise decisions about one holder until the transaction ends."""
+def lock(holder: Holder, fresh: bool = False) -> None:
+    """Serialise decisions about one holder until the transaction ends.
+
+    fresh=True also reads the holder's row again under the lock (its stored colour may have been
+    changed by the transaction that held the lock before): pass it before refreshing the colour.
+    """
     # On SQLite every write transaction begins IMMEDIATE and holds the database lock already.
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
+        if fresh:
+            db.session.execute(db.select(Holder).where(Holder.id == holder.id).with_for_update()
+                               .execution_options(populate_existing=True))
+        else:
+            db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 
 
 def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
@@ -249,7 +257,7 @@ def current_colour(holder: Holder, now: datetime | None = None) -> rules.Result:
     if result.colour == holder.colour:
         return result
     transactions.writing()
-    lock(holder)
+    lock(holder, fresh=True)
     return refresh_colour(holder, moment, commit=False)
 
 

@@ -12,6 +12,7 @@ from gantong.holders import notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
 from gantong.review import applications, claims, official_records
+from gantong.web.guards import require_role
 
 from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm
 
@@ -21,7 +22,13 @@ bp = Blueprint("resident", __name__, url_prefix="/me")
 @bp.before_request
 @login_required
 def require_login():
-    """Every page here belongs to a logged-in account."""
+    """Every page here belongs to a logged-in resident account.
+
+    Staff, officer and administrator accounts are work accounts: they hold no people of their
+    own (an officer must not register a stranger's document under their work account and
+    declare for it).
+    """
+    require_role("resident")
 
 
 def own_holder(holder_id: int) -> Holder:

@@ -25,6 +25,7 @@ from gantong.models import InformationPoint, PointApiToken, RiskArea, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
+from gantong.web.inputs import db_id, query_int
 from gantong.web.paging import page_number
 
 from .forms import (
@@ -195,7 +196,7 @@ def _account_or_404(user_id: int):
 
 def _binding(form) -> staff_accounts.Binding:
     return staff_accounts.Binding(
-        point_id=int(form.point.data) if form.point.data else None,
+        point_id=db_id(form.point.data),
         district_code=form.district.data or None,
         badge_number=(form.badge_number.data or "").strip() or None,
         department=(form.department.data or "").strip() or None)
@@ -428,9 +429,9 @@ def audit_trail():
     if request.args and form.validate():
         selection = audit_search.AuditFilter(
             action=(form.action.data or "").strip(), subject=(form.subject.data or "").strip(),
-            actor_id=int(form.actor.data) if (form.actor.data or "").strip() else None,
+            actor_id=db_id(form.actor.data),
             start=form.start.data, end=form.end.data)
-    before = request.args.get("before", type=int)
+    before = query_int("before")
     listing = audit_search.search(selection, before)
     next_args = {**request.args.to_dict(), "before": listing.next_before}
     return page_or_fragment("admin/audit.html", "admin/_audit.html", "results", form=form, listing=listing,

@@ -45,7 +45,8 @@ def reset(phone: str, code: str, new_password: str, now: datetime | None = None)
     if user is None or not user.active:
         return False
     window = int((now or utcnow()).timestamp()) // WINDOW
-    typed = "".join(ch for ch in code if ch.isdigit())
+    # ASCII digits only: str.isdigit() takes other scripts' digits, which compare_digest refuses.
+    typed = "".join(ch for ch in code if ch in "0123456789")
     if not any(hmac.compare_digest(typed, _code(user, w)) for w in (window, window - 1)):
         return False
     user.password_hash = generate_password_hash(new_password)

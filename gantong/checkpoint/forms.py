@@ -2,9 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DecimalField, Form, HiddenField, RadioField, StringField
+from wtforms import Form, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.web.inputs import FiniteDecimalField
 from gantong.web.labels import DECISION_LABELS
 
 
@@ -35,7 +36,7 @@ class RecordForm(Form):
 
     record_id = HiddenField(validators=[DataRequired()])
     reference = HiddenField(validators=[DataRequired()])
-    temperature = DecimalField(
+    temperature = FiniteDecimalField(
         _l("Temperature (°C)"), places=1,
         validators=[
             InputRequired(_l("Enter the temperature.")),
@@ -47,9 +48,9 @@ class RecordForm(Form):
         validators=[InputRequired(_l("Choose a decision."))],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
-    latitude = DecimalField(validators=[Optional(), NumberRange(-90, 90)])
-    longitude = DecimalField(validators=[Optional(), NumberRange(-180, 180)])
-    accuracy = DecimalField(validators=[Optional(), NumberRange(0, 100000)])
+    latitude = FiniteDecimalField(validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
+    accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
 
 class VoidForm(FlaskForm):

@@ -434,3 +434,23 @@ class TrustedIssuer(db.Model):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountChange(db.Model):
+    """A change to a work account that can lead to a red code: creating an officer or an
+    administrator, moving an officer to another district, a new one-time password for either.
+
+    It takes effect only when a second, different administrator confirms it; the one-time
+    password then goes by text message to the account's own number, never to a screen.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # create, rebind, password
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None until created
+    # What the change sets, as JSON: role, phone and binding for create; the binding for rebind.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    requested_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, done, rejected
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

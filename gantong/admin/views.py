@@ -21,7 +21,7 @@ from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
 from gantong.codes import trust_list
 from gantong.extensions import db
-from gantong.models import InformationPoint, PointApiToken, RiskArea, today
+from gantong.models import AccountChange, InformationPoint, PointApiToken, RiskArea, User, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
@@ -213,21 +213,74 @@ def accounts():
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 def new_account():
-    """Create a staff, officer or admin account with a one-time password."""
+    """Create a staff account, or ask for an officer or admin account (a second admin confirms).
+
+    The one-time password goes by text message to the account's own number: no administrator
+    ever sees it.
+    """
     form = AccountForm()
     if not form.is_submitted():
         form.role.data = request.args.get("role", "staff")
         form.point.data = request.args.get("point", "")
     if form.validate_on_submit():
         try:
-            user, password = staff_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
-                                                           actor=current_user)
+            made = staff_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
+                                                 actor=current_user._get_current_object())
         except PhoneTaken:
             form.phone.errors.append(_("This number has an account already."))
         else:
-            return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
-                                               created=True))
+            if isinstance(made, AccountChange):
+                flash(_("Asked: a second administrator must confirm this account. The one-time "
+                        "password then goes by text message to its number."))
+                return redirect(url_for(".account_changes"), code=303)
+            flash(_("Account created. Its one-time password went by text message to its number."))
+            return redirect(url_for(".account", user_id=made.id), code=303)
     return render_template("admin/account_new.html", form=form)
+
+
+@bp.get("/accounts/changes")
+def account_changes():
+    """The account changes waiting for a second administrator."""
+    changes = staff_accounts.pending_changes()
+    users = {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(
+        {change.user_id for change in changes} | {change.requested_by for change in changes})))}
+    return render_template("admin/account_changes.html", changes=changes, users=users,
+                           details=staff_accounts.change_details, confirm_form=ConfirmForm())
+
+
+@bp.post("/accounts/changes/<int:change_id>/confirm")
+def confirm_account_change(change_id: int):
+    """A second, different administrator confirms a pending account change."""
+    return _decide_account_change(change_id, "confirm")
+
+
+@bp.post("/accounts/changes/<int:change_id>/reject")
+def reject_account_change(change_id: int):
+    """Reject a pending account change."""
+    return _decide_account_change(change_id, "reject")
+
+
+def _decide_account_change(change_id: int, decision: str):
+    change = db.session.get(AccountChange, change_id)
+    if change is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".account_changes"), code=303)
+    admin = current_user._get_current_object()
+    try:
+        if decision == "confirm":
+            staff_accounts.confirm(change, admin)
+            flash(_("Confirmed. Any one-time password went by text message to the account's number."))
+        else:
+            staff_accounts.reject(change, admin)
+            flash(_("Rejected."))
+    except staff_accounts.OwnRequest:
+        flash(_("A second, different administrator must confirm this."))
+    except staff_accounts.NotPending:
+        flash(_("This change was decided already."))
+    except PhoneTaken:
+        flash(_("This number has an account already."))
+    return redirect(url_for(".account_changes"), code=303)
 
 
 def _render_account(user, form: BindingForm | None = None, active_form: ActiveForm | None = None):
@@ -245,7 +298,10 @@ def account(user_id: int):
     user = _account_or_404(user_id)
     form = BindingForm(role=user.role) if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
-        staff_accounts.update_binding(user, _binding(form), actor=current_user)
+        pending = staff_accounts.update_binding(user, _binding(form), actor=current_user._get_current_object())
+        if pending is not None:
+            flash(_("Asked: a second administrator must confirm the move to another district."))
+            return redirect(url_for(".account_changes"), code=303)
         flash(_("Account saved."))
         return redirect(url_for(".account", user_id=user.id), code=303)
     return _render_account(user, form)
@@ -269,13 +325,16 @@ def account_active(user_id: int):
 
 @bp.post("/accounts/<int:user_id>/password")
 def reset_password(user_id: int):
-    """Give the account a new one-time password and show it once."""
+    """A new one-time password, sent by text message to the account's own number (an officer's
+    or an administrator's once a second administrator confirms)."""
     user = _account_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".account", user_id=user.id), code=303)
-    password = staff_accounts.reset_password(user, actor=current_user)
-    return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
-                                       created=False))
+    if staff_accounts.reset_password(user, actor=current_user._get_current_object()) is not None:
+        flash(_("Asked: a second administrator must confirm the new password."))
+        return redirect(url_for(".account_changes"), code=303)
+    flash(_("A new one-time password went by text message to the account's number."))
+    return redirect(url_for(".account", user_id=user.id), code=303)
 
 
 # Risk areas

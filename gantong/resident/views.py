@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr
 from gantong.extensions import db, htmx
@@ -142,12 +143,20 @@ def code_card_context(holder: Holder, now) -> dict:
 def history(holder_id: int):
     """Show every change of the person's colour and every declaration."""
     holder = own_holder(holder_id)
+    # Who is behind each official record in force: both officers, and the administrators who
+    # last set up their accounts (so one person acting alone would show).
+    records = [entry for entry in official_records.for_holder(holder) if entry.state == official_records.IN_FORCE]
     return render_template(
         "resident/history.html",
         holder=holder,
         changes=registry.colour_history(holder),
         declarations=list(reversed(holder.declarations)),
-        officers=official_records.officers_among(declaration.author_id for declaration in holder.declarations),
+        officers=official_records.officers_among(
+            [declaration.author_id for declaration in holder.declarations]
+            + [user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)]),
+        records=records,
+        set_up=staff_accounts.set_up_by(user_id for entry in records
+                                        for user_id in (entry.recorded_by, entry.approved_by)),
     )
 
 

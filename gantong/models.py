@@ -454,3 +454,24 @@ class AccountChange(db.Model):
     state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, done, rejected
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditHeadKey(db.Model):
+    """The Ed25519 key that signs audit heads; its private part is encrypted under SECRET_KEY,
+    so the database alone does not give it (as for the code signing keys)."""
+
+    kid: Mapped[str] = mapped_column(String(8), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    private_key: Mapped[bytes] = mapped_column(LargeBinary(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignedAuditHead(db.Model):
+    """A signed (sequence, head hash, time) of the audit trail, published for anyone to keep."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kid: Mapped[str] = mapped_column(String(8))
+    signature: Mapped[str] = mapped_column(String(128))  # base64url, Ed25519 over the canonical JSON

@@ -26,7 +26,7 @@ from wtforms.validators import (
 from gantong.admin import exports
 from gantong.core import divisions, rules
 from gantong.models import InformationPoint
-from gantong.web.fields import PhoneField
+from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField, db_id
 
@@ -267,3 +267,10 @@ class IssuerEditForm(FlaskForm):
 class IssuerForm(IssuerEditForm):
     kid = StringField(_l("Key id"), validators=[Optional(), Length(max=8)])
     jwk = TextAreaField(_l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))])
+
+
+class KeptHeadForm(FlaskForm):
+    """A head kept elsewhere: the JSON of /audit/head.json, or a bare head hash."""
+
+    kept = TextAreaField(_l("Kept signed head (or head hash)"), filters=[strip], validators=[
+        DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)])

@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gantong import audit
+from gantong import audit, audit_heads
 from gantong.admin import audit_search, exports, risk_areas, staff_accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
@@ -39,6 +39,7 @@ from .forms import (
     ExportForm,
     IssuerEditForm,
     IssuerForm,
+    KeptHeadForm,
     PointForm,
     RiskAreaForm,
     TokenForm,
@@ -501,4 +502,33 @@ def audit_trail():
 def audit_check():
     """Check the whole hash chain and show the result."""
     check = audit.verify_chain()
-    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check)
+    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check,
+                            kept_form=KeptHeadForm(formdata=None), head=audit_heads.latest())
+
+
+@bp.post("/audit/check")
+def audit_check_kept():
+    """Check the chain against a head kept elsewhere (a signed head, or a bare head hash)."""
+    form = KeptHeadForm()
+    result = None
+    if form.validate_on_submit():
+        text = form.kept.data
+        try:
+            if text.startswith("{"):
+                kept = audit_heads.read_kept(text)
+                result = audit_heads.check_against(kept.head_hash, kept.seq)
+            else:
+                result = audit_heads.check_against(text)
+        except audit_heads.BadHead as refusal:
+            form.kept.errors.append(_("This is not a signed head of ours: %(why)s", why=str(refusal)))
+    return render_template("admin/audit_check.html", check=audit.verify_chain(), kept_form=form,
+                           kept_result=result, head=audit_heads.latest())
+
+
+@bp.post("/audit/head")
+def audit_sign_head():
+    """Sign the trail's head now (it is signed at a set interval too) and publish it."""
+    if ConfirmForm().validate_on_submit():
+        audit_heads.sign_head()
+        flash(_("The head is signed and published at /audit/head.json."))
+    return redirect(url_for(".audit_check"), code=303)

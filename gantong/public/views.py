@@ -2,6 +2,7 @@
 from flask import Blueprint, jsonify, redirect, render_template
 from flask_login import current_user
 
+from gantong import audit_heads
 from gantong.auth import session
 from gantong.codes import keys
 
@@ -22,5 +23,15 @@ def jwks():
     """Publish our verification keys (RFC 8037 OKP) so that other systems can trust our codes."""
     response = jsonify(keys.jwks())
     response.cache_control.max_age = 300
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/audit/head.json")
+def audit_head():
+    """The latest signed head of the audit trail, for anyone to keep a copy (signed anew once
+    the interval has passed and the trail has grown)."""
+    response = jsonify(audit_heads.as_json(audit_heads.latest_or_fresh()))
+    response.cache_control.max_age = 60
     response.cache_control.public = True
     return response

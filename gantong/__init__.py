@@ -44,6 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
     htmx.init_app(app)
     compress.init_app(app)
+    from gantong.web import rate_limits  # noqa: F401 (registers the database:// storage)
+
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("database://"):
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+            "database_uri": app.config["SQLALCHEMY_DATABASE_URI"]}
     limiter.init_app(app)
 
     from gantong.web import assets, errors, i18n, inputs, labels, security

@@ -475,3 +475,15 @@ class SignedAuditHead(db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kid: Mapped[str] = mapped_column(String(8))
     signature: Mapped[str] = mapped_column(String(128))  # base64url, Ed25519 over the canonical JSON
+
+
+class PasswordResetCode(db.Model):
+    """A texted password-reset code: stored as a keyed hash, single use, with an attempt count."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)

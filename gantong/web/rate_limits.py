@@ -6,16 +6,21 @@ sees them: on PostgreSQL a table of the app's own database (every host shares it
 sibling file, `<database>-limits.sqlite` (the workers of the one host share it; a separate file
 so that a counter never waits for the app's own write lock). Redis (`redis://...`) works too.
 
-Fixed windows, as Flask-Limiter's default strategy: one upsert per hit, atomic on both engines.
+Fixed windows (one upsert per hit, atomic on both engines) and the sliding window counter that
+the app uses (RATELIMIT_STRATEGY): the previous window's count, weighted by how much of it still
+overlaps, plus the current one's, so a lock-out fades as the attack stops rather than lasting
+to the end of a fixed hour.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
+from math import floor
 
 from flask import current_app
-from limits.storage import Storage
+from limits.storage import SlidingWindowCounterSupport, Storage
+from limits.storage.base import TimestampedSlidingWindow
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,7 +57,7 @@ def _engine(database_uri: str) -> Engine:
         return engine
 
 
-class DatabaseStorage(Storage):
+class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
     """`database://`: counters in the app's database (see the module docstring)."""
 
     STORAGE_SCHEME = ["database"]
@@ -106,3 +111,35 @@ class DatabaseStorage(Storage):
     def clear(self, key: str) -> None:
         with self._engine().begin() as connection:
             connection.execute(text(f"DELETE FROM {TABLE} WHERE key = :key"), {"key": key})
+
+    # The sliding window counter, as limits' own memory storage computes it.
+
+    def _window_info(self, previous_key: str, current_key: str, expiry: int, now: float):
+        previous_count, current_count = self.get(previous_key), self.get(current_key)
+        previous_ttl = 0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+        return previous_count, previous_ttl, current_count, current_ttl
+
+    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        previous_count, previous_ttl, current_count, _ = self._window_info(previous_key, current_key, expiry, now)
+        if floor(previous_count * previous_ttl / expiry + current_count) + amount > limit:
+            return False
+        current_count = self.incr(current_key, 2 * expiry, amount=amount)
+        if floor(previous_count * previous_ttl / expiry + current_count) > limit:
+            self.incr(current_key, 2 * expiry, amount=-amount)  # another worker won the race
+            return False
+        return True
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        now = time.time()
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        return self._window_info(previous_key, current_key, expiry, now)
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        previous_key, current_key = self.sliding_window_keys(key, expiry, time.time())
+        self.clear(previous_key)
+        self.clear(current_key)

@@ -109,6 +109,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_nul_bytes():
         """A NUL byte is never text we keep (PostgreSQL refuses it): 400 before any view."""
+        if "\x00" in request.path:
+            abort(404)
         if _has_nul(request.args) or (request.form and _has_nul(request.form)):
             abort(400)
         return None

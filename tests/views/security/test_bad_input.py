@@ -171,3 +171,9 @@ def test_a_nul_byte_in_a_json_value(app, client, opened):
     assert client.post("/checkpoint/records", json=body).status_code in (400, 422)
     assert snapshot(app) == before
 
+
+
+def test_a_nul_byte_in_a_path(client, make_staff):
+    _, phone, _ = make_staff()
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    assert client.get("/checkpoint/records/ab%00cd").status_code == 404

@@ -46,10 +46,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     compress.init_app(app)
     from gantong.web import rate_limits  # noqa: F401 (registers the database:// storage)
 
+    # Always set: the one limiter object would otherwise keep an earlier app's options.
+    options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    options.pop("database_uri", None)
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("database://"):
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
-            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
-            "database_uri": app.config["SQLALCHEMY_DATABASE_URI"]}
+        options["database_uri"] = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
     limiter.init_app(app)
 
     from gantong.web import assets, errors, i18n, inputs, labels, security

@@ -44,14 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
     htmx.init_app(app)
     compress.init_app(app)
-    from gantong.web import rate_limits  # noqa: F401 (registers the database:// storage)
+    from gantong.web import rate_limits  # registers the database:// storage
 
-    # Always set: the one limiter object would otherwise keep an earlier app's options.
-    options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
-    options.pop("database_uri", None)
-    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("database://"):
-        options["database_uri"] = app.config["SQLALCHEMY_DATABASE_URI"]
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    if app.config.get("RATELIMIT_STORAGE_URI") == "database://":
+        # The app's own database, carried in the URI (Flask-Limiter merges storage options
+        # across apps, and Redis would refuse an option it does not know).
+        app.config["RATELIMIT_STORAGE_URI"] = rate_limits.storage_uri(app.config["SQLALCHEMY_DATABASE_URI"])
     limiter.init_app(app)
 
     from gantong.web import assets, errors, i18n, inputs, labels, security

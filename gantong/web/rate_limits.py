@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from math import floor
+from urllib.parse import quote, unquote
 
 from flask import current_app
 from limits.storage import SlidingWindowCounterSupport, Storage
@@ -28,6 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 TABLE = "gantong_rate_limit"
 _engines: dict[tuple[str, int], Engine] = {}
 _lock = threading.Lock()
+
+
+def storage_uri(database_uri: str) -> str:
+    """The RATELIMIT_STORAGE_URI that keeps the counters for this database."""
+    return "database://" + quote(database_uri, safe="")
 
 
 def counter_url(database_uri: str) -> str:
@@ -65,8 +71,8 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, database_uri: str = "",
                  **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        # create_app passes the app's database (RATELIMIT_STORAGE_OPTIONS); no app context needed.
-        self.database_uri = database_uri
+        # create_app writes the app's database into the URI (storage_uri); no app context needed.
+        self.database_uri = database_uri or unquote((uri or "").removeprefix("database://"))
 
     @property
     def base_exceptions(self):

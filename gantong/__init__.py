@@ -22,6 +22,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    from gantong.web.inputs import IdConverter
+
+    # Before any route is added: every <int:id> is bounded to what the database holds.
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(Config)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
@@ -41,14 +45,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
     htmx.init_app(app)
     compress.init_app(app)
+    from gantong.web import rate_limits  # registers the database:// storage
+
+    if app.config.get("RATELIMIT_STORAGE_URI") == "database://":
+        # The app's own database, carried in the URI (Flask-Limiter merges storage options
+        # across apps, and Redis would refuse an option it does not know).
+        app.config["RATELIMIT_STORAGE_URI"] = rate_limits.storage_uri(app.config["SQLALCHEMY_DATABASE_URI"])
     limiter.init_app(app)
 
-    from gantong.web import assets, errors, i18n, labels, security
+    from gantong.web import assets, errors, i18n, inputs, labels, security
 
     assets.init_app(app)
     labels.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    inputs.init_app(app)
 
     from gantong.admin.views import bp as admin_bp
     from gantong.api.views import bp as api_bp

@@ -32,10 +32,15 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh", "en")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared by every worker (gantong/web/rate_limits.py); memory:// counts per process.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "database://")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;100 per hour"
-    LOGIN_LIMIT_PER_ADDRESS = "300 per hour"
+    # Sliding windows with back-off instead of a fixed hour: a burst waits a minute, a sustained
+    # attack 15 minutes, and the count fades as soon as it stops, so the owner gets in soon after.
+    RATELIMIT_STRATEGY = "sliding-window-counter"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;30 per 15 minutes"
+    # Many people share a carrier address (CGNAT): counted in 15-minute sliding windows too.
+    LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")

@@ -30,6 +30,9 @@ DEMO_ACCOUNTS = [
      {"district_code": DEMO_DISTRICT, "badge_number": "DH-0307", "department": "东湖区疾控中心"},
      None, None),
     ("13900000004", "admin", {}, None, None),
+    # A second administrator: creating an officer, moving one or resetting one's password
+    # needs two (issue 13).
+    ("13900000008", "admin", {}, None, None),
 ]
 
 SEED_RISK_AREAS = [("42", "湖北省", 14)]

@@ -453,3 +453,56 @@ class TrustedIssuer(db.Model):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountChange(db.Model):
+    """A change to a work account that can lead to a red code: creating an officer or an
+    administrator, moving an officer to another district, a new one-time password for either.
+
+    It takes effect only when a second, different administrator confirms it; the one-time
+    password then goes by text message to the account's own number, never to a screen.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # create, rebind, password
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None until created
+    # What the change sets, as JSON: role, phone and binding for create; the binding for rebind.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    requested_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, done, rejected
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditHeadKey(db.Model):
+    """The Ed25519 key that signs audit heads; its private part is encrypted under SECRET_KEY,
+    so the database alone does not give it (as for the code signing keys)."""
+
+    kid: Mapped[str] = mapped_column(String(8), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    private_key: Mapped[bytes] = mapped_column(LargeBinary(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignedAuditHead(db.Model):
+    """A signed (sequence, head hash, time) of the audit trail, published for anyone to keep."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kid: Mapped[str] = mapped_column(String(8))
+    signature: Mapped[str] = mapped_column(String(128))  # base64url, Ed25519 over the canonical JSON
+
+
+class PasswordResetCode(db.Model):
+    """A texted password-reset code: stored as a keyed hash, single use, with an attempt count."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)

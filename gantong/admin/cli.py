@@ -61,15 +61,51 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the whole hash chain; name the first broken event and print the head hash."""
-    from gantong import audit
+@click.option("--expect-head", "expect_head", default=None, metavar="HASH",
+              help="A head hash kept elsewhere: the chain must still hold it.")
+@click.option("--since-signed-head", "signed_head", type=click.File("r"), default=None, metavar="FILE",
+              help="A signed head kept from /audit/head.json: its signature, then the chain against it.")
+def audit_verify(expect_head, signed_head) -> None:
+    """Check the whole hash chain; name the first broken event and print the head hash.
 
+    Against a kept head (--expect-head or --since-signed-head) it also shows deleted newest
+    events and a chain rehashed after an edit, which a whole chain alone does not.
+    """
+    from gantong import audit, audit_heads
+
+    if expect_head or signed_head:
+        seq = None
+        if signed_head:
+            try:
+                kept = audit_heads.read_kept(signed_head.read())
+            except audit_heads.BadHead as refusal:
+                click.echo(f"BAD SIGNED HEAD: {refusal}")
+                raise SystemExit(1) from None
+            expect_head, seq = kept.head_hash, kept.seq
+        result = audit_heads.check_against(expect_head, seq)
+        if not result.ok:
+            click.echo(f"BROKEN: {result.problem}")
+            raise SystemExit(1)
+        click.echo(f"ok: {result.chain.count} events, and the kept head {expect_head} is still in the chain"
+                   + (f" at event {seq}" if seq is not None else "") + f"; head hash {result.chain.head_hash}")
+        return
     check = audit.verify_chain()
     if check.ok:
         click.echo(f"ok: {check.count} events; head hash {check.head_hash}")
-        click.echo("Keep the head hash somewhere else: deleting the newest events shows only against it.")
+        click.echo("Keep the head hash somewhere else: deleting the newest events shows only against it "
+                   "(--expect-head, or --since-signed-head with a copy of /audit/head.json).")
     else:
         click.echo(f"BROKEN at event {check.first_broken}: {check.problem}")
         click.echo(f"{check.count} events verified before it; last good hash {check.head_hash}")
         raise SystemExit(1)
+
+
+@audit_cli.command("sign-head")
+def audit_sign_head() -> None:
+    """Sign the audit trail's head now (run from cron at a set interval) and print it."""
+    import json
+
+    from gantong import audit_heads
+
+    head = audit_heads.sign_head()
+    click.echo(json.dumps(audit_heads.as_json(head), sort_keys=True))

@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -28,8 +27,9 @@ from gantong.admin import exports
 from gantong.core import divisions, rules
 from gantong.holders import hotlines
 from gantong.models import InformationPoint
-from gantong.web.fields import PhoneField
+from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
+from gantong.web.inputs import BoundedDateField, db_id
 
 
 def district_choices(blank: str | None = None) -> list[SelectChoice]:
@@ -132,7 +132,8 @@ class BindingFields(FlaskForm):
                 raise ValidationError(_l("Staff work at an information point: choose one."))
             from gantong.extensions import db
 
-            point = db.session.get(InformationPoint, int(field.data))
+            point_id = db_id(field.data)
+            point = db.session.get(InformationPoint, point_id) if point_id else None
             if point is None or not point.active:
                 raise ValidationError(_l("Choose a point that is in use."))
 
@@ -169,8 +170,8 @@ class RiskAreaForm(FlaskForm):
     days = IntegerField(_l("Quarantine days"), default=14, validators=[
         InputRequired(_l("Enter the number of days.")),
         NumberRange(1, 60, _l("Between 1 and 60 days."))])
-    active_from = DateField(_l("Key area from"), validators=[Optional()])
-    active_to = DateField(_l("Key area to"), validators=[Optional()])
+    active_from = BoundedDateField(_l("Key area from"), validators=[Optional()])
+    active_to = BoundedDateField(_l("Key area to"), validators=[Optional()])
     active = BooleanField(_l("In force"), default=True)
 
     def validate_code(self, field):
@@ -189,8 +190,8 @@ class ExportForm(FlaskForm):
         SelectChoice("applications", _l("Transcoding applications"))],
         validators=[InputRequired(_l("Choose what to export."))])
     district = SelectField(_l("District"), validators=[Optional()])
-    start = DateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
-    end = DateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+    start = BoundedDateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
+    end = BoundedDateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -214,11 +215,11 @@ class AuditFilterForm(FlaskForm):
     action = StringField(_l("Action"), validators=[Optional(), Length(max=50)])
     subject = StringField(_l("Subject"), validators=[Optional(), Length(max=80)])
     actor = StringField(_l("Actor (account id)"), validators=[Optional(), Length(max=12)])
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = BoundedDateField(_l("From"), validators=[Optional()])
+    end = BoundedDateField(_l("To"), validators=[Optional()])
 
     def validate_actor(self, field):
-        if field.data and not field.data.strip().isdigit():
+        if field.data and db_id(field.data) is None:
             raise ValidationError(_l("An account id is a number."))
 
 
@@ -242,8 +243,8 @@ def _start_of(day: date | None) -> datetime | None:
 class IssuerEditForm(FlaskForm):
     name = StringField(_l("Issuer"), validators=[DataRequired(_l("Give the issuer's name.")), Length(max=100)])
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
-    valid_from = DateField(_l("Trusted from"), validators=[InputRequired(_l("Enter the first day."))])
-    valid_to = DateField(_l("Last day trusted"), validators=[Optional()])
+    valid_from = BoundedDateField(_l("Trusted from"), validators=[InputRequired(_l("Enter the first day."))])
+    valid_to = BoundedDateField(_l("Last day trusted"), validators=[Optional()])
 
     def validate_valid_to(self, field):
         if field.data and self.valid_from.data and field.data < self.valid_from.data:
@@ -286,3 +287,10 @@ class HotlineForm(FlaskForm):
     def validate_phone(self, field):
         if field.data and not hotlines.HOTLINE_FORMAT.fullmatch(field.data.strip()):
             raise ValidationError(_l("Digits only, with spaces or dashes: 12320, 0791-12345678."))
+
+
+class KeptHeadForm(FlaskForm):
+    """A head kept elsewhere: the JSON of /audit/head.json, or a bare head hash."""
+
+    kept = TextAreaField(_l("Kept signed head (or head hash)"), filters=[strip], validators=[
+        DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)])

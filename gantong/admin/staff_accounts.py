@@ -2,11 +2,19 @@
 
 Accounts are never deleted, only deactivated; a deactivated account's sessions end at once
 because the user loader refuses it on its next request.
+
+Nobody alone can make a code red (issue 13): an administrator never sees or sets another
+account's credential — every one-time password goes by text message to the account's own
+number — and what could give one person a second officer (creating an officer or an
+administrator, moving an officer to another district, a new password for either) takes effect
+only when a second, different administrator confirms it.
 """
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
@@ -14,7 +22,8 @@ from werkzeug.security import generate_password_hash
 from gantong import audit
 from gantong.auth.accounts import PhoneTaken, find_by_phone
 from gantong.extensions import db
-from gantong.models import User
+from gantong.holders import sms
+from gantong.models import AccountChange, User, utcnow
 from gantong.web.paging import Page, page_of
 
 MANAGED_ROLES = ("staff", "officer", "admin")
@@ -24,8 +33,21 @@ PASSWORD_LENGTH = 12
 PAGE_SIZE = 50
 
 
+# The roles whose accounts can put a code in force or make such accounts.
+CONFIRMED_ROLES = ("officer", "admin")
+PENDING, DONE, REJECTED = "pending", "done", "rejected"
+
+
 class OwnAccount(Exception):
     """An administrator may not deactivate their own account."""
+
+
+class OwnRequest(Exception):
+    """The administrator who asked for a change may not confirm it; a second one must."""
+
+
+class NotPending(Exception):
+    """The change was confirmed or rejected already."""
 
 
 @dataclass(frozen=True)
@@ -58,37 +80,94 @@ def _binding_of(user: User) -> dict:
             "badge_number": user.badge_number, "department": user.department}
 
 
-def create_account(role: str, phone: str, binding: Binding, actor: User) -> tuple[User, str]:
-    """Create a staff, officer or admin account and its one-time password; PhoneTaken if the number has one."""
-    if role not in MANAGED_ROLES:
-        raise ValueError(role)
-    if find_by_phone(phone) is not None:
-        raise PhoneTaken()
+def needs_second_admin(kind: str, role: str, before: dict | None = None, after: dict | None = None) -> bool:
+    """Whether a change waits for a second administrator (see the module's docstring)."""
+    if role not in CONFIRMED_ROLES:
+        return False
+    if kind == "rebind":
+        # An officer's badge or department is paperwork; the district is who they can act on.
+        return (before or {}).get("district_code") != (after or {}).get("district_code")
+    return True
+
+
+def _send_password(user: User, password: str) -> None:
+    sms.send(user.phone, f"【赣通码】Gantong Code: {password} (one-time password for your work account, "
+                         "change it at first login / 工作账号一次性密码，首次登录须修改)")
+
+
+def _create_now(role: str, phone: str, binding: Binding) -> User:
     password = one_time_password()
-    binding = binding.for_role(role)
     user = User(phone=phone, password_hash=generate_password_hash(password), role=role,
-                must_change_password=True, active=True, **asdict(binding))
+                must_change_password=True, active=True, **asdict(binding.for_role(role)))
     db.session.add(user)
     try:
         db.session.flush()
     except IntegrityError as error:  # the same number created at the same moment
         db.session.rollback()
         raise PhoneTaken() from error
-    audit.append("account.create", "user", user.id, actor=actor,
-                 after={"role": role, **_binding_of(user)})
+    _send_password(user, password)
+    return user
+
+
+def _request(kind: str, user: User | None, details: dict, actor: User, now: datetime) -> AccountChange:
+    change = AccountChange(kind=kind, user_id=user.id if user else None, details=json.dumps(details),
+                           requested_by=actor.id, requested_at=now, state=PENDING)
+    db.session.add(change)
+    db.session.flush()
+    audit.append(f"account.{kind}_request", "account_change", change.id, actor=actor,
+                 after={"user_id": change.user_id, **{k: v for k, v in details.items() if k != "phone"}}, at=now)
+    return change
+
+
+def create_account(role: str, phone: str, binding: Binding, actor: User, now: datetime | None = None
+                   ) -> User | AccountChange:
+    """Create a staff account at once, or ask for an officer or admin account (a second
+    administrator confirms it); the one-time password goes by SMS to `phone`.
+
+    Returns the account, or the pending change. PhoneTaken if the number has an account.
+    """
+    if role not in MANAGED_ROLES:
+        raise ValueError(role)
+    if find_by_phone(phone) is not None:
+        raise PhoneTaken()
+    moment = now or utcnow()
+    if needs_second_admin("create", role):
+        change = _request("create", None, {"role": role, "phone": phone, **asdict(binding.for_role(role))},
+                          actor, moment)
+        db.session.commit()
+        return change
+    user = _create_now(role, phone, binding)
+    audit.append("account.create", "user", user.id, actor=actor, after={"role": role, **_binding_of(user)},
+                 at=moment)
     db.session.commit()
-    return user, password
+    return user
 
 
-def update_binding(user: User, binding: Binding, actor: User) -> None:
-    """Move an account to another point or district, or change the officer's badge."""
+def update_binding(user: User, binding: Binding, actor: User, now: datetime | None = None
+                   ) -> AccountChange | None:
+    """Move an account to another point or district, or change the officer's badge.
+
+    Moving an officer to another district waits for a second administrator: the pending
+    change is returned; anything else is saved at once (None).
+    """
+    moment = now or utcnow()
     before = _binding_of(user)
-    for name, value in asdict(binding.for_role(user.role)).items():
-        setattr(user, name, value)
-    after = _binding_of(user)
-    if after != before:
-        audit.append("account.update", "user", user.id, actor=actor, before=before, after=after)
+    after = {**before, **asdict(binding.for_role(user.role))}
+    if after == before:
+        return None
+    if needs_second_admin("rebind", user.role, before, after):
+        change = _request("rebind", user, after, actor, moment)
+        db.session.commit()
+        return change
+    _apply_binding(user, after)
+    audit.append("account.update", "user", user.id, actor=actor, before=before, after=after, at=moment)
     db.session.commit()
+    return None
+
+
+def _apply_binding(user: User, binding: dict) -> None:
+    for name in ("point_id", "district_code", "badge_number", "department"):
+        setattr(user, name, binding.get(name))
 
 
 def set_active(user: User, active: bool, actor: User, reason: str) -> None:
@@ -98,14 +177,121 @@ def set_active(user: User, active: bool, actor: User, reason: str) -> None:
     audit.switch_active(user, "account", "user", active, actor, reason)
 
 
-def reset_password(user: User, actor: User) -> str:
-    """Give the account a new one-time password (it must be changed at the next login)."""
+def reset_password(user: User, actor: User, now: datetime | None = None) -> AccountChange | None:
+    """A new one-time password, by SMS to the account's own number (changed at the next login).
+
+    For an officer or an administrator it waits for a second administrator: the pending change
+    is returned; for staff it is sent at once (None).
+    """
+    moment = now or utcnow()
+    if needs_second_admin("password", user.role):
+        change = _request("password", user, {}, actor, moment)
+        db.session.commit()
+        return change
+    _new_password(user)
+    audit.append("account.password_reset", "user", user.id, actor=actor, after={"by": "sms"}, at=moment)
+    db.session.commit()
+    return None
+
+
+def _new_password(user: User) -> None:
     password = one_time_password()
     user.password_hash = generate_password_hash(password)
     user.must_change_password = True
-    audit.append("account.password_reset", "user", user.id, actor=actor)
+    _send_password(user, password)
+
+
+def pending_changes() -> list[AccountChange]:
+    """The changes waiting for a second administrator, oldest first."""
+    query = db.select(AccountChange).where(AccountChange.state == PENDING).order_by(AccountChange.id)
+    return list(db.session.scalars(query))
+
+
+def change_details(change: AccountChange) -> dict:
+    return json.loads(change.details or "{}")
+
+
+def _lock_pending(change: AccountChange) -> None:
+    # Two administrators confirming at once: the row lock (PostgreSQL) or the write lock taken
+    # at BEGIN (SQLite) makes the second one read the state the first one wrote.
+    query = db.select(AccountChange).where(AccountChange.id == change.id).execution_options(
+        populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    db.session.scalars(query).one()
+    if change.state != PENDING:
+        db.session.rollback()
+        raise NotPending()
+
+
+def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> User:
+    """A second administrator confirms a change: it takes effect, a password goes by SMS.
+
+    :raise OwnRequest: if `admin` asked for it, or it concerns `admin`'s own account.
+    :raise NotPending: if it was decided already.
+    :raise PhoneTaken: if the number got an account meanwhile (the change stays pending).
+    """
+    moment = now or utcnow()
+    if admin.role != "admin" or not admin.active:
+        raise OwnRequest()
+    if change.requested_by == admin.id or (change.user_id is not None and change.user_id == admin.id):
+        raise OwnRequest()
+    _lock_pending(change)
+    details = change_details(change)
+    if change.kind == "create":
+        if find_by_phone(details["phone"]) is not None:
+            db.session.rollback()
+            raise PhoneTaken()
+        user = _create_now(details["role"], details["phone"], Binding(
+            point_id=details.get("point_id"), district_code=details.get("district_code"),
+            badge_number=details.get("badge_number"), department=details.get("department")))
+        change.user_id = user.id
+        audit.append("account.create", "user", user.id, actor=admin,
+                     after={"role": user.role, **_binding_of(user), "change": change.id,
+                            "requested_by": change.requested_by}, at=moment)
+    else:
+        user = db.session.get(User, change.user_id)
+        if change.kind == "rebind":
+            before = _binding_of(user)
+            _apply_binding(user, details)
+            audit.append("account.update", "user", user.id, actor=admin, before=before,
+                         after={**_binding_of(user), "change": change.id, "requested_by": change.requested_by},
+                         at=moment)
+        else:
+            _new_password(user)
+            audit.append("account.password_reset", "user", user.id, actor=admin,
+                         after={"by": "sms", "change": change.id, "requested_by": change.requested_by}, at=moment)
+    change.state, change.decided_by, change.decided_at = DONE, admin.id, moment
+    audit.append("account.change_confirm", "account_change", change.id, actor=admin,
+                 before={"state": PENDING}, after={"state": DONE}, at=moment)
     db.session.commit()
-    return password
+    return user
+
+
+def reject(change: AccountChange, admin: User, now: datetime | None = None) -> None:
+    """Refuse a change (any administrator, its requester too: withdrawing a mistake)."""
+    moment = now or utcnow()
+    _lock_pending(change)
+    change.state, change.decided_by, change.decided_at = REJECTED, admin.id, moment
+    audit.append("account.change_reject", "account_change", change.id, actor=admin,
+                 before={"state": PENDING}, after={"state": REJECTED}, at=moment)
+    db.session.commit()
+
+
+def set_up_by(user_ids) -> dict[int, AccountChange]:
+    """For each account among `user_ids`, the latest confirmed change that set it up: who asked
+    (requested_by) and who confirmed (decided_by). Accounts made before (or by the command line)
+    have none."""
+    return {user_id: change for user_id in {u for u in user_ids if u is not None}
+            if (change := last_change(user_id)) is not None}
+
+
+def last_change(user_id: int) -> AccountChange | None:
+    """The latest confirmed change that set up this account (creation, district, password)."""
+    query = (db.select(AccountChange)
+             .where(AccountChange.user_id == user_id, AccountChange.state == DONE)
+             .order_by(AccountChange.decided_at.desc(), AccountChange.id.desc()).limit(1))
+    return db.session.scalar(query)
 
 
 def list_accounts(role: str = "", phone: str = "", page: int = 1) -> Page:

@@ -15,17 +15,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gantong import audit
+from gantong import audit, audit_heads
 from gantong.admin import audit_search, exports, risk_areas, staff_accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
 from gantong.codes import trust_list
 from gantong.extensions import db
 from gantong.holders import hotlines
-from gantong.models import InformationPoint, PointApiToken, RiskArea, today
+from gantong.models import AccountChange, InformationPoint, PointApiToken, RiskArea, User, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
+from gantong.web.inputs import db_id, query_int
 from gantong.web.paging import page_number
 
 from .forms import (
@@ -40,6 +41,7 @@ from .forms import (
     HotlineForm,
     IssuerEditForm,
     IssuerForm,
+    KeptHeadForm,
     PointForm,
     RiskAreaForm,
     TokenForm,
@@ -197,7 +199,7 @@ def _account_or_404(user_id: int):
 
 def _binding(form) -> staff_accounts.Binding:
     return staff_accounts.Binding(
-        point_id=int(form.point.data) if form.point.data else None,
+        point_id=db_id(form.point.data),
         district_code=form.district.data or None,
         badge_number=(form.badge_number.data or "").strip() or None,
         department=(form.department.data or "").strip() or None)
@@ -214,21 +216,74 @@ def accounts():
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 def new_account():
-    """Create a staff, officer or admin account with a one-time password."""
+    """Create a staff account, or ask for an officer or admin account (a second admin confirms).
+
+    The one-time password goes by text message to the account's own number: no administrator
+    ever sees it.
+    """
     form = AccountForm()
     if not form.is_submitted():
         form.role.data = request.args.get("role", "staff")
         form.point.data = request.args.get("point", "")
     if form.validate_on_submit():
         try:
-            user, password = staff_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
-                                                           actor=current_user)
+            made = staff_accounts.create_account(form.role.data, form.phone.e164, _binding(form),
+                                                 actor=current_user._get_current_object())
         except PhoneTaken:
             form.phone.errors.append(_("This number has an account already."))
         else:
-            return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
-                                               created=True))
+            if isinstance(made, AccountChange):
+                flash(_("Asked: a second administrator must confirm this account. The one-time "
+                        "password then goes by text message to its number."))
+                return redirect(url_for(".account_changes"), code=303)
+            flash(_("Account created. Its one-time password went by text message to its number."))
+            return redirect(url_for(".account", user_id=made.id), code=303)
     return render_template("admin/account_new.html", form=form)
+
+
+@bp.get("/accounts/changes")
+def account_changes():
+    """The account changes waiting for a second administrator."""
+    changes = staff_accounts.pending_changes()
+    users = {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(
+        {change.user_id for change in changes} | {change.requested_by for change in changes})))}
+    return render_template("admin/account_changes.html", changes=changes, users=users,
+                           details=staff_accounts.change_details, confirm_form=ConfirmForm())
+
+
+@bp.post("/accounts/changes/<int:change_id>/confirm")
+def confirm_account_change(change_id: int):
+    """A second, different administrator confirms a pending account change."""
+    return _decide_account_change(change_id, "confirm")
+
+
+@bp.post("/accounts/changes/<int:change_id>/reject")
+def reject_account_change(change_id: int):
+    """Reject a pending account change."""
+    return _decide_account_change(change_id, "reject")
+
+
+def _decide_account_change(change_id: int, decision: str):
+    change = db.session.get(AccountChange, change_id)
+    if change is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".account_changes"), code=303)
+    admin = current_user._get_current_object()
+    try:
+        if decision == "confirm":
+            staff_accounts.confirm(change, admin)
+            flash(_("Confirmed. Any one-time password went by text message to the account's number."))
+        else:
+            staff_accounts.reject(change, admin)
+            flash(_("Rejected."))
+    except staff_accounts.OwnRequest:
+        flash(_("A second, different administrator must confirm this."))
+    except staff_accounts.NotPending:
+        flash(_("This change was decided already."))
+    except PhoneTaken:
+        flash(_("This number has an account already."))
+    return redirect(url_for(".account_changes"), code=303)
 
 
 def _render_account(user, form: BindingForm | None = None, active_form: ActiveForm | None = None):
@@ -246,7 +301,10 @@ def account(user_id: int):
     user = _account_or_404(user_id)
     form = BindingForm(role=user.role) if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
-        staff_accounts.update_binding(user, _binding(form), actor=current_user)
+        pending = staff_accounts.update_binding(user, _binding(form), actor=current_user._get_current_object())
+        if pending is not None:
+            flash(_("Asked: a second administrator must confirm the move to another district."))
+            return redirect(url_for(".account_changes"), code=303)
         flash(_("Account saved."))
         return redirect(url_for(".account", user_id=user.id), code=303)
     return _render_account(user, form)
@@ -270,13 +328,16 @@ def account_active(user_id: int):
 
 @bp.post("/accounts/<int:user_id>/password")
 def reset_password(user_id: int):
-    """Give the account a new one-time password and show it once."""
+    """A new one-time password, sent by text message to the account's own number (an officer's
+    or an administrator's once a second administrator confirms)."""
     user = _account_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".account", user_id=user.id), code=303)
-    password = staff_accounts.reset_password(user, actor=current_user)
-    return _shown_once(render_template("admin/password_shown.html", user=user, password=password,
-                                       created=False))
+    if staff_accounts.reset_password(user, actor=current_user._get_current_object()) is not None:
+        flash(_("Asked: a second administrator must confirm the new password."))
+        return redirect(url_for(".account_changes"), code=303)
+    flash(_("A new one-time password went by text message to the account's number."))
+    return redirect(url_for(".account", user_id=user.id), code=303)
 
 
 # Risk areas
@@ -445,9 +506,9 @@ def audit_trail():
     if request.args and form.validate():
         selection = audit_search.AuditFilter(
             action=(form.action.data or "").strip(), subject=(form.subject.data or "").strip(),
-            actor_id=int(form.actor.data) if (form.actor.data or "").strip() else None,
+            actor_id=db_id(form.actor.data),
             start=form.start.data, end=form.end.data)
-    before = request.args.get("before", type=int)
+    before = query_int("before")
     listing = audit_search.search(selection, before)
     next_args = {**request.args.to_dict(), "before": listing.next_before}
     return page_or_fragment("admin/audit.html", "admin/_audit.html", "results", form=form, listing=listing,
@@ -458,4 +519,33 @@ def audit_trail():
 def audit_check():
     """Check the whole hash chain and show the result."""
     check = audit.verify_chain()
-    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check)
+    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check,
+                            kept_form=KeptHeadForm(formdata=None), head=audit_heads.latest())
+
+
+@bp.post("/audit/check")
+def audit_check_kept():
+    """Check the chain against a head kept elsewhere (a signed head, or a bare head hash)."""
+    form = KeptHeadForm()
+    result = None
+    if form.validate_on_submit():
+        text = form.kept.data
+        try:
+            if text.startswith("{"):
+                kept = audit_heads.read_kept(text)
+                result = audit_heads.check_against(kept.head_hash, kept.seq)
+            else:
+                result = audit_heads.check_against(text)
+        except audit_heads.BadHead as refusal:
+            form.kept.errors.append(_("This is not a signed head of ours: %(why)s", why=str(refusal)))
+    return render_template("admin/audit_check.html", check=audit.verify_chain(), kept_form=form,
+                           kept_result=result, head=audit_heads.latest())
+
+
+@bp.post("/audit/head")
+def audit_sign_head():
+    """Sign the trail's head now (it is signed at a set interval too) and publish it."""
+    if ConfirmForm().validate_on_submit():
+        audit_heads.sign_head()
+        flash(_("The head is signed and published at /audit/head.json."))
+    return redirect(url_for(".audit_check"), code=303)

@@ -11,6 +11,7 @@ from gantong.checkpoint import points, verification
 from gantong.core import identity
 from gantong.extensions import csrf, limiter
 from gantong.models import utcnow
+from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import refusal_advice, refusal_title
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,8 +24,9 @@ def _caller():
     if header.startswith("Bearer "):
         point = points.point_for_api_token(header.removeprefix("Bearer ").strip())
         return (point, None) if point else None
+    # A one-time password not yet replaced opens no page, and no API call either.
     if current_user.is_authenticated and current_user.role == "staff" and current_user.point \
-            and current_user.point.active:
+            and current_user.point.active and not current_user.must_change_password:
         # A browser session must prove it is our page calling, as forms do.
         csrf.protect()
         return current_user.point, current_user._get_current_object()
@@ -64,14 +66,17 @@ def _hit_json(hit) -> dict:
 def verify():
     """Verify a token (or an 8-digit number) and open a verification record for it."""
     point, staff = g.api_caller
-    body = request.get_json(silent=True) or {}
+    try:
+        body = json_fields()
+    except BadJson:
+        return jsonify(error="malformed", message="Send a JSON object with a token or a number."), 400
     now = utcnow()
     token = None
     try:
         if body.get("token"):
-            holder, token = verification.holder_for_token(str(body["token"]), now)
+            holder, token = verification.holder_for_token(body["token"], now)
         elif body.get("number"):
-            holder = verification.holder_for_number(str(body["number"]), now)
+            holder = verification.holder_for_number(body["number"], now)
         else:
             raise verification.Refused("malformed")
     except verification.Refused as refusal:

@@ -63,3 +63,25 @@ def change_own_password(user: User, current: str, new: str) -> None:
     user.must_change_password = False
     audit.append("account.password_change", "user", user.id, actor=user)
     db.session.commit()
+
+
+NOTICE_EVERY = 15 * 60  # seconds between two "someone is trying your password" messages
+
+
+def tell_owner_of_failed_logins(phone: str) -> None:
+    """Text the account's owner that its logins are held back by failed attempts.
+
+    At most once per NOTICE_EVERY, counted in the rate-limit storage that every worker shares;
+    nothing for a number without an account.
+    """
+    from gantong.extensions import limiter
+    from gantong.holders import sms
+
+    user = find_by_phone(phone)
+    if user is None or not user.active:
+        return
+    if limiter.storage.incr(f"login-notice:{user.id}", NOTICE_EVERY) != 1:
+        return
+    sms.send(user.phone, "【赣通码】Gantong Code: many wrong passwords were tried on your account; logins wait "
+                         "a few minutes and resume once it stops. / 您的账号多次输错密码，登录将暂缓几分钟，"
+                         "停止后即恢复。")

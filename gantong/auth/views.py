@@ -36,6 +36,11 @@ def _account_key() -> str:
         return "login:" + raw.strip()
 
 
+def _tell_owner(_limit) -> None:
+    """The account's logins are held back: tell its owner by SMS (once per 15 minutes)."""
+    accounts.tell_owner_of_failed_logins(_account_key().removeprefix("login:"))
+
+
 def _failed(response) -> bool:
     return request.method == "POST" and response.status_code != 303
 
@@ -44,7 +49,7 @@ def _failed(response) -> bool:
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_failed, scope="login-address")
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed, scope="login-account")
+               key_func=_account_key, deduct_when=_failed, scope="login-account", on_breach=_tell_owner)
 def login():
     """Log in with a mobile number and a password."""
     form = LoginForm()

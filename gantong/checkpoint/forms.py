@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     Form,
     HiddenField,
     IntegerField,
@@ -13,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.web.inputs import FiniteDecimalField
 from gantong.web.labels import DECISION_LABELS
 
 
@@ -43,7 +43,7 @@ class RecordForm(Form):
 
     record_id = HiddenField(validators=[DataRequired()])
     reference = HiddenField(validators=[DataRequired()])
-    temperature = DecimalField(
+    temperature = FiniteDecimalField(
         _l("Temperature (°C)"), places=1,
         validators=[
             InputRequired(_l("Enter the temperature.")),
@@ -55,9 +55,9 @@ class RecordForm(Form):
         _l("Decision"), choices=list(DECISION_LABELS.items()), validators=[Optional()],
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
-    latitude = DecimalField(validators=[Optional(), NumberRange(-90, 90)])
-    longitude = DecimalField(validators=[Optional(), NumberRange(-180, 180)])
-    accuracy = DecimalField(validators=[Optional(), NumberRange(0, 100000)])
+    latitude = FiniteDecimalField(validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
+    accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
 
 class ScanRecordForm(Form):

@@ -127,7 +127,7 @@ def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.To
 
 
 def holder_for_number(number: str, now: datetime) -> Holder:
-    digits = "".join(ch for ch in number if ch.isdigit())
+    digits = "".join(ch for ch in number if ch in "0123456789")
     if len(digits) != 8:
         raise Refused("number_format")
     found = registry.holders_by_number(digits, now)
@@ -222,15 +222,32 @@ def read_reference(reference: str, record_id: str) -> dict:
         data = _serializer().loads(reference, max_age=REFERENCE_MAX_AGE)
     except (BadSignature, SignatureExpired) as error:
         raise InvalidReference() from error
-    if data.get("r") != record_id:
+    if not isinstance(data, dict) or data.get("r") != record_id:
         raise InvalidReference()
     return data
+
+
+def _still_allowed(record: VerificationRecord, data: dict) -> bool:
+    """Whether the point and the volunteer that opened the record may still submit it.
+
+    A reference outlives a session (it waits in an offline browser), so a point switched off
+    or an account deactivated since must not be able to use the references it got before.
+    """
+    if record.point_id != data.get("p") or record.staff_id != data.get("s"):
+        return False
+    if record.point is None or not record.point.active:
+        return False
+    if record.staff_id is not None:
+        staff = db.session.get(User, record.staff_id)
+        if staff is None or not staff.active or staff.role != "staff":
+            return False
+    return True
 
 
 def submit_record(reference: str, record_id: str, body: RecordBody, now: datetime | None = None
                   ) -> tuple[VerificationRecord, bool]:
     """Store the record once; a repeat returns it, a different body raises Conflict."""
-    read_reference(reference, record_id)
+    data = read_reference(reference, record_id)
     transactions.writing()  # one short write transaction from here to the commit
     moment = now or utcnow()
     digest = body.digest()
@@ -240,7 +257,8 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     record = db.session.scalars(query).one_or_none()
-    if record is None:
+    if record is None or not _still_allowed(record, data):
+        db.session.rollback()
         raise InvalidReference()
     if record.body_hash is not None:
         db.session.rollback()

@@ -23,6 +23,7 @@ from gantong.core import identity, rules
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
+from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import DECISION_LABELS, REFUSALS, colour_word, refusal_advice, refusal_title
 
 from .forms import (
@@ -176,7 +177,12 @@ def _render_record(record: VerificationRecord, form: RecordForm):
 def submit_record():
     """Store a record once; a repeat gets the stored one, a different body with the same id 409."""
     as_json = request.is_json
-    form = RecordForm(MultiDict(request.get_json(silent=True) or {}) if as_json else request.form)
+    if as_json:
+        try:
+            fields = json_fields()
+        except BadJson:
+            return jsonify(error="malformed", message="Send a JSON object of strings and numbers."), 400
+    form = RecordForm(MultiDict(fields) if as_json else request.form)
     if not form.validate():
         if as_json:
             return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}), 422

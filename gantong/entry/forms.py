@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from gantong.core import divisions, identity
@@ -14,6 +14,7 @@ from gantong.entry import preentry
 from gantong.models import today
 from gantong.web.fields import PersonForm, PhoneField, strip
 from gantong.web.i18n import current_language
+from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import countries
 
 CATEGORY_LABELS = {
@@ -41,7 +42,7 @@ class PreEntryForm(PersonForm):
         _l("Flight or train number"), validators=[Length(max=20)],
         filters=[lambda value: "".join(value.split()).upper() if isinstance(value, str) else value],
     )
-    planned_arrival = DateField(
+    planned_arrival = BoundedDateField(
         _l("Planned arrival date"), validators=[DataRequired(_l("Give the date you plan to arrive."))]
     )
     destination = SelectField(_l("Destination district in Jiangxi"), validate_choice=False)
@@ -109,7 +110,7 @@ class PreEntryForm(PersonForm):
 class ArrivalForm(FlaskForm):
     """An officer confirms the day a registered person actually arrived."""
 
-    arrived_on = DateField(_l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))])
+    arrived_on = BoundedDateField(_l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))])
 
     def validate_arrived_on(self, field):
         if field.data > today():

@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, jsonify, redirect, render_template
 from flask_login import current_user
 
+from gantong import audit_heads
 from gantong.auth import session
 from gantong.codes import bundle, keys
 
@@ -29,3 +30,13 @@ def jwks():
 def verifier_bundle():
     """The public verifier bundle: keys with their windows, partners and caps, revocations."""
     return bundle.response(staff=False)
+
+
+@bp.get("/audit/head.json")
+def audit_head():
+    """The latest signed head of the audit trail, for anyone to keep a copy (signed anew once
+    the interval has passed and the trail has grown)."""
+    response = jsonify(audit_heads.as_json(audit_heads.latest_or_fresh()))
+    response.cache_control.max_age = 60
+    response.cache_control.public = True
+    return response

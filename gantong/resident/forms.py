@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -22,6 +21,7 @@ from gantong.core import divisions, rules
 from gantong.models import today
 from gantong.web.fields import MultiCheckboxField, PersonForm, not_in_future, strip
 from gantong.web.i18n import current_language
+from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import GROUNDS_LABELS, family_relation_choices, symptom_choices
 
 
@@ -56,8 +56,8 @@ class StayForm(Form):
     province = SelectField(_l("Province"), validators=[Optional()], validate_choice=False)
     city = SelectField(_l("City"), validators=[Optional()], validate_choice=False)
     county = SelectField(_l("County or district"), validators=[Optional()], validate_choice=False)
-    start = DateField(_l("From"), validators=[Optional(), not_in_future])
-    end = DateField(_l("To"), validators=[Optional(), not_in_future])
+    start = BoundedDateField(_l("From"), validators=[Optional(), not_in_future])
+    end = BoundedDateField(_l("To"), validators=[Optional(), not_in_future])
 
     def set_choices(self, locale: str) -> None:
         """Offer the cities of the chosen province and the counties of the chosen city."""
@@ -104,9 +104,9 @@ class StayForm(Form):
 class DeclarationForm(FlaskForm):
     symptoms = MultiCheckboxField(_l("Symptoms now"), validators=[Optional()])
     close_contact = BooleanField(_l("I was in close contact with a confirmed or suspected case"))
-    contact_date = DateField(_l("Date of the contact"), validators=[Optional(), not_in_future])
+    contact_date = BoundedDateField(_l("Date of the contact"), validators=[Optional(), not_in_future])
     stays = FieldList(FormField(StayForm), min_entries=3, max_entries=5)
-    entry_date = DateField(_l("Date of entry from overseas"), validators=[Optional(), not_in_future])
+    entry_date = BoundedDateField(_l("Date of entry from overseas"), validators=[Optional(), not_in_future])
     entry_port = StringField(_l("Port of entry"), validators=[Optional(), Length(max=100)])
     acknowledge = BooleanField(
         _l("I declare that the information above is true and complete."),
@@ -138,11 +138,11 @@ class ApplicationForm(FlaskForm):
         _l("Reasons to clear"), validators=[DataRequired(_l("Choose at least one reason to clear."))]
     )
     grounds = RadioField(_l("Grounds"), validators=[DataRequired(_l("Choose the grounds."))])
-    test_date = DateField(_l("Test date"), validators=[Optional(), not_in_future])
+    test_date = BoundedDateField(_l("Test date"), validators=[Optional(), not_in_future])
     institution = StringField(_l("Testing institution"), validators=[Optional(), Length(max=100)],
                               filters=[strip])
     report_number = StringField(_l("Report number"), validators=[Optional(), Length(max=64)], filters=[strip])
-    isolation_end = DateField(_l("Isolation end date"), validators=[Optional(), not_in_future])
+    isolation_end = BoundedDateField(_l("Isolation end date"), validators=[Optional(), not_in_future])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
     def __init__(self, hit_keys: list[str], *args, **kwargs):

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gantong import transactions
+from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr
 from gantong.extensions import db, htmx
@@ -14,6 +15,7 @@ from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
 from gantong.review import applications, claims, official_records
 from gantong.web.assets import EXPIRY_STEP
+from gantong.web.guards import require_role
 
 from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm
 
@@ -23,7 +25,13 @@ bp = Blueprint("resident", __name__, url_prefix="/me")
 @bp.before_request
 @login_required
 def require_login():
-    """Every page here belongs to a logged-in account."""
+    """Every page here belongs to a logged-in resident account.
+
+    Staff, officer and administrator accounts are work accounts: they hold no people of their
+    own (an officer must not register a stranger's document under their work account and
+    declare for it).
+    """
+    require_role("resident")
 
 
 def own_holder(holder_id: int) -> Holder:
@@ -153,12 +161,20 @@ def code_card_context(holder: Holder, now) -> dict:
 def history(holder_id: int):
     """Show every change of the person's colour and every declaration."""
     holder = own_holder(holder_id)
+    # Who is behind each official record in force: both officers, and the administrators who
+    # last set up their accounts (so one person acting alone would show).
+    records = [entry for entry in official_records.for_holder(holder) if entry.state == official_records.IN_FORCE]
     return render_template(
         "resident/history.html",
         holder=holder,
         changes=registry.colour_history(holder),
         declarations=list(reversed(holder.declarations)),
-        officers=official_records.officers_among(declaration.author_id for declaration in holder.declarations),
+        officers=official_records.officers_among(
+            [declaration.author_id for declaration in holder.declarations]
+            + [user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)]),
+        records=records,
+        set_up=staff_accounts.set_up_by(user_id for entry in records
+                                        for user_id in (entry.recorded_by, entry.approved_by)),
     )
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from gantong.review import official_records
 from gantong.web.fields import not_in_future, strip
+from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import CASE_STATUSES
 
 
@@ -78,7 +79,7 @@ class ClaimDecisionForm(DecisionForm):
 
 class OfficialRecordForm(FlaskForm):
     status = SelectField(_l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES])
-    contact_date = DateField(_l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future])
+    contact_date = BoundedDateField(_l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future])
     basis = StringField(
         _l("Legal basis (case or notice number)"), filters=[strip],
         validators=[DataRequired(_l("Give the case or notice number.")), Length(max=100)],

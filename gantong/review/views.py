@@ -52,7 +52,9 @@ def queue():
     filters = QueueFilterForm(formdata=request.args)
     filters.validate()
     kind = "" if filters.kind.errors else filters.kind.data or ""
-    age = 0 if filters.age.errors else int(filters.age.data or 0)
+    # Optional() lets a blank (" ") through without checking the choices: only a listed age counts.
+    ages = {value for value, _label in filters.age.choices if value}
+    age = int(filters.age.data) if not filters.age.errors and filters.age.data in ages else 0
     page_number = filters.page.data if not filters.page.errors and filters.page.data else 1
     context = {
         "filters": filters,

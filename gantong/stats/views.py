@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
 from gantong.core import charts, divisions
@@ -17,6 +16,7 @@ from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language
+from gantong.web.inputs import BoundedDateField
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -30,8 +30,8 @@ class RangeForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = BoundedDateField(_l("From"), validators=[Optional()])
+    end = BoundedDateField(_l("To"), validators=[Optional()])
 
     def validate_end(self, field):
         if field.data and self.start.data:

@@ -1,7 +1,9 @@
 """Language choice and the template helpers that depend on the locale."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
@@ -14,10 +16,21 @@ def current_language() -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """Return a same-site path to go back to; anything else goes home."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """Return a same-site path to go back to; anything else goes home.
+
+    Browsers drop tabs and line breaks inside a URL and treat a backslash as a slash, so
+    `/%09/evil.example` is `//evil.example` to them: any control or space character, any
+    backslash, and anything with a scheme or host is refused (a line break would also break
+    the Location header).
+    """
+    if not target or not target.startswith("/") or "\\" in target:
+        return "/"
+    if any(unicodedata.category(ch)[0] in "CZ" for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if target.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def init_app(app: Flask) -> None:

@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from gantong import audit
+from gantong.admin import staff_accounts
+from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import verification
 from gantong.core import rules
 from gantong.extensions import db
-from gantong.holders import registry
+from gantong.holders import registry, sms
 from gantong.models import (
     Application,
     AuditEvent,
@@ -290,4 +292,145 @@ def test_no_officer_turns_a_code_red_alone_and_every_change_is_audited(app):
     NoQuietRed.app = app
     run_state_machine_as_test(NoQuietRed, settings=settings(
         max_examples=40, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck),
+    ))
+
+
+# One person with every account they can obtain (issue 13): an administrator account, an officer
+# account of another district, and any account whose one-time password reaches one of their own
+# phones. Nobody else acts: whatever they try, the holder's code does not turn red.
+OWN_PHONES = ("+8613700000001", "+8613700000002", "+8613700000003")
+
+
+class NobodyAlone(RuleBasedStateMachine):
+    app = None
+
+    def __init__(self):
+        super().__init__()
+        self.context = self.app.app_context()
+        self.context.push()
+        self.app.config["SMS_BACKEND"] = "memory"
+        sms.outbox(self.app).clear()
+        _empty_database()
+        resident = User(phone="+8613800000001", password_hash="-", role="resident")
+        honest = [
+            User(phone="+8613900000301", password_hash="-", role="officer", district_code=DISTRICT,
+                 badge_number="DH-0301", department="东湖区疾控中心"),
+            User(phone="+8613900000307", password_hash="-", role="officer", district_code=DISTRICT,
+                 badge_number="DH-0307", department="东湖区疾控中心"),
+            User(phone="+8613900000004", password_hash="-", role="admin"),
+        ]
+        # What the person holds from the start: their admin account and an officer account
+        # of another district (both set up properly before).
+        own_admin = User(phone="+8613700000000", password_hash="-", role="admin")
+        own_officer = User(phone="+8613700000009", password_hash="-", role="officer",
+                           district_code=OTHER_DISTRICT, badge_number="XH-0999", department="西湖区疾控中心")
+        point = InformationPoint(name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9)
+        db.session.add_all([resident, *honest, own_admin, own_officer, point])
+        db.session.commit()
+        holder = registry.add_holder(resident, registry.Identity(
+            name="王五", doc_type="resident_id", doc_number=resident_id("36010219770707345"), doc_country="",
+            nationality="CN", district_code=DISTRICT, address="八一大道 1 号"), is_self=True)
+        self.holder_id, self.point_id = holder.id, point.id
+        self.start = {own_admin.id, own_officer.id}
+        self.others = [user.id for user in honest]
+
+    def teardown(self):
+        self.app.config["SMS_BACKEND"] = "log"
+        db.session.remove()
+        self.context.pop()
+
+    def held(self, role: str | None = None) -> list[User]:
+        """Every account the person holds: the first two, and any whose password went to their phones."""
+        reached = {phone for phone, _text in sms.outbox(self.app) if phone in OWN_PHONES}
+        users = db.session.scalars(db.select(User).where(
+            User.id.in_(self.start) | User.phone.in_(reached))).all()
+        return [user for user in users if user.active and (role is None or user.role == role)]
+
+    def managed(self) -> list[User]:
+        return list(db.session.scalars(db.select(User).where(User.role != "resident").order_by(User.id)))
+
+    @property
+    def holder(self) -> Holder:
+        return db.session.get(Holder, self.holder_id)
+
+    @rule(data=st.data(), role=st.sampled_from(staff_accounts.MANAGED_ROLES), phone=st.sampled_from(OWN_PHONES),
+          district=st.sampled_from([DISTRICT, OTHER_DISTRICT]))
+    def create_account(self, data, role, phone, district):
+        admin = data.draw(st.sampled_from(self.held("admin")))
+        binding = staff_accounts.Binding(point_id=self.point_id, district_code=district, badge_number="X-1",
+                                         department="某部门")
+        try:
+            staff_accounts.create_account(role, phone, binding, actor=admin)
+        except PhoneTaken:
+            db.session.rollback()
+
+    @rule(data=st.data(), district=st.sampled_from([DISTRICT, OTHER_DISTRICT]))
+    def move_an_account(self, data, district):
+        admin = data.draw(st.sampled_from(self.held("admin")))
+        user = data.draw(st.sampled_from(self.managed()))
+        if user.role == "admin":
+            return
+        staff_accounts.update_binding(user, staff_accounts.Binding(
+            point_id=self.point_id, district_code=district, badge_number=user.badge_number or "X-2",
+            department=user.department or "某部门"), actor=admin)
+
+    @rule(data=st.data())
+    def reset_a_password(self, data):
+        admin = data.draw(st.sampled_from(self.held("admin")))
+        staff_accounts.reset_password(data.draw(st.sampled_from(self.managed())), actor=admin)
+
+    @rule(data=st.data())
+    def confirm_a_change(self, data):
+        pending = staff_accounts.pending_changes()
+        if not pending:
+            return
+        change = data.draw(st.sampled_from(pending))
+        admin = data.draw(st.sampled_from(self.held("admin")))
+        try:
+            staff_accounts.confirm(change, admin)
+        except (staff_accounts.OwnRequest, staff_accounts.NotPending, PhoneTaken):
+            db.session.rollback()
+        else:
+            # Only another person's administrator account could have confirmed it.
+            assert change.requested_by != admin.id
+
+    @rule(data=st.data(), status=st.sampled_from(official_records.STATUSES))
+    def record_official(self, data, status):
+        officers = self.held("officer")
+        if not officers:
+            return
+        try:
+            official_records.record(self.holder, data.draw(st.sampled_from(officers)), status, "东卫〔2020〕1号",
+                                    utcnow().date())
+        except official_records.OutOfDistrict:
+            db.session.rollback()
+
+    @rule(data=st.data())
+    def approve_official(self, data):
+        pending = list(db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending")))
+        officers = self.held("officer")
+        if not pending or not officers:
+            return
+        try:
+            official_records.approve(data.draw(st.sampled_from(pending)), data.draw(st.sampled_from(officers)),
+                                     "已核对")
+        except (official_records.OutOfDistrict, official_records.SelfApproval):
+            db.session.rollback()
+
+    @invariant()
+    def the_code_is_not_red(self):
+        assert self.holder.colour != rules.RED
+        assert not db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "in_force")).all()
+
+    @invariant()
+    def no_credential_reaches_the_person_but_for_their_own_staff_accounts(self):
+        held = self.held()
+        assert all(user.role == "staff" or user.id in self.start for user in held), \
+            [(user.id, user.role) for user in held]
+
+
+def test_nobody_alone_makes_a_code_red_with_every_account_they_can_obtain(app):
+    NobodyAlone.app = app
+    run_state_machine_as_test(NobodyAlone, settings=settings(
+        max_examples=30, stateful_step_count=15, deadline=None, suppress_health_check=list(HealthCheck),
     ))

@@ -11,8 +11,9 @@ import pytest
 from gantong.checkpoint import points
 from gantong.core import tokens
 from gantong.extensions import db
-from gantong.holders import registry
+from gantong.holders import registry, sms
 from gantong.models import (
+    AccountChange,
     AuditEvent,
     Holder,
     InformationPoint,
@@ -124,7 +125,7 @@ def test_a_token_of_another_point_is_not_found(app, client, admin, make_point):
     assert client.post(f"/admin/points/{second}/tokens/1/revoke").status_code == 404
 
 
-def test_an_officer_account_needs_a_district_and_a_badge(app, client, admin):
+def test_an_officer_account_needs_a_district_and_a_badge(app, client, admin, make_user):
     response = client.post("/admin/accounts/new", data={"role": "officer", "phone": "13800002222"}, headers=EN)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -134,17 +135,31 @@ def test_an_officer_account_needs_a_district_and_a_badge(app, client, admin):
     assert 'value="13800002222"' in html
     assert count(app, User) == 1 and events(app, "account.") == []
 
+    app.config["SMS_BACKEND"] = "memory"
     response = client.post("/admin/accounts/new", data={
         "role": "officer", "phone": "13800002222", "district": "360102", "badge_number": "DH-0999",
         "department": "东湖区疾控中心", "point": ""})
-    assert response.status_code == 200 and "one-time-password" in response.get_data(as_text=True)
+    # An officer account waits for a second administrator; nobody sees its password.
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/accounts/changes"
+    assert count(app, User) == 1 and sms.outbox(app) == []
+    second = app.test_client()
+    second.post("/login", data={"phone": make_user(role="admin")[1], "password": PASSWORD})
+    with app.app_context():
+        change_id = db.session.scalar(db.select(AccountChange.id))
+    assert client.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    assert count(app, User) == 2  # the requester cannot confirm
+    assert second.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    [(to, text)] = sms.outbox(app)
+    assert to == "+8613800002222" and re.search(r"[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}", text)
     with app.app_context():
         officer = db.session.scalar(db.select(User).where(User.phone == "+8613800002222"))
         assert (officer.role, officer.district_code, officer.badge_number, officer.point_id) == (
             "officer", "360102", "DH-0999", None)
         assert officer.must_change_password and officer.active
-    [(action, actor, subject, _, after, _)] = events(app, "account.")
-    assert (action, actor, subject) == ("account.create", admin, str(officer.id))
+    [request, (action, actor, subject, _, after, _), confirmed] = events(app, "account.")
+    assert request[0] == "account.create_request" and request[1] == admin
+    assert (action, subject) == ("account.create", str(officer.id)) and after["requested_by"] == admin
+    assert actor != admin and confirmed[0] == "account.change_confirm"
     assert after["district_code"] == "360102" and "password" not in json.dumps(after)
 
 
@@ -163,9 +178,12 @@ def test_moving_staff_and_a_new_one_time_password(app, client, admin, make_staff
     staff_id, phone, _ = make_staff()
     other = make_point(name="西湖站", district="360103")
     assert client.post(f"/admin/accounts/{staff_id}", data={"point": str(other)}).status_code == 303
+    app.config["SMS_BACKEND"] = "memory"
     response = client.post(f"/admin/accounts/{staff_id}/password", headers=EN)
-    assert response.headers["Cache-Control"] == "no-store"
-    one_time = re.search(r'id="one-time-password">([^<]+)<', response.get_data(as_text=True)).group(1)
+    [(to, text)] = sms.outbox(app)
+    one_time = re.search(r"[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}", text).group(0)
+    assert to == phone and response.status_code == 303
+    assert one_time not in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         staff = db.session.get(User, staff_id)
         assert staff.point_id == other and staff.must_change_password

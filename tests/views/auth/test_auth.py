@@ -123,3 +123,54 @@ def test_language_switch_sets_a_cookie_and_returns(client):
     client.get("/language/zh?next=//evil.example")
     assert "登录" in client.get("/login").get_data(as_text=True)
     assert client.get("/language/zh?next=//evil.example").headers["Location"] == "/"
+
+
+class Clock:
+    def __init__(self, start: float):
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_the_owner_gets_in_soon_after_an_attack_stops_and_is_told(app, client, make_user, monkeypatch):
+    """Issue 13, item 9: sliding windows with back-off, not a fixed hour's lock; an SMS to the owner."""
+    from gantong.holders import sms
+    from gantong.web import rate_limits
+
+    app.config["SMS_BACKEND"] = "memory"
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    _, phone = make_user()
+
+    def attempt(password, address):
+        return client.post("/login", data={"phone": phone, "password": password},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    # A sustained attack from many addresses: 10 a minute for five minutes.
+    statuses = []
+    for minute in range(5):
+        statuses += [attempt("wrong", f"10.0.{minute}.{n}") for n in range(10)]
+        clock.now += 61
+    assert statuses.count(200) == 30 and statuses.count(429) == 20
+    assert attempt(PASSWORD, "192.0.2.1") == 429  # held back while it goes on
+    owner = [text for to, text in sms.outbox(app) if to == phone]
+    assert len(owner) == 1 and "many wrong passwords" in owner[0]
+    # A quarter of an hour after it stops, the owner is in (a fixed hour's lock would still hold).
+    clock.now += 15 * 60
+    assert attempt(PASSWORD, "192.0.2.1") == 303
+
+
+def test_one_carrier_address_does_not_lock_a_whole_hour(app, client, make_user, monkeypatch):
+    from gantong.web import rate_limits
+
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    _, phone = make_user()
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "20 per 15 minutes"
+    for n in range(25):
+        client.post("/login", data={"phone": f"1391111{n:04d}", "password": "x"})
+        clock.now += 5
+    assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 429
+    clock.now += 16 * 60
+    assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 303

@@ -12,7 +12,7 @@ EN = {"Accept-Language": "en"}
 
 
 def sent_code(app, phone):
-    messages = [text for to, text in sms.outbox(app) if to == phone]
+    messages = [text for to, text in sms.outbox(app) if to == phone and re.search(r"\b\d{6}\b", text)]
     assert messages, "no text message sent"
     return re.search(r"\b(\d{6})\b", messages[-1]).group(1)
 
@@ -68,3 +68,61 @@ def test_an_old_code_expires(app, make_user):
         assert not password_reset.reset(phone, code, "a new secret")
         assert password_reset.reset(phone, code, "a new secret", now=past + timedelta(minutes=5))
         assert db.session.get(User, user_id).password_hash
+
+
+def test_codes_are_stored_hashed_and_issued_only_when_asked(app, client, make_user):
+    """Issue 13, item 6: no code exists for an account nobody asked one for; an issued one is
+    kept only as a keyed hash."""
+    from gantong.auth import password_reset
+    from gantong.extensions import db
+    from gantong.models import PasswordResetCode
+
+    app.config["SMS_BACKEND"] = "memory"
+    _, phone = make_user()
+    with app.app_context():
+        # Without asking, no code of any window works (the derived codes did).
+        for code in ("000000", "123456"):
+            assert not password_reset.reset(phone, code, "a new secret")
+    client.post("/account/password/forgot", data={"phone": phone})
+    code = sent_code(app, phone)
+    with app.app_context():
+        stored = db.session.scalar(db.select(PasswordResetCode))
+        assert code not in stored.code_hash and len(stored.code_hash) == 64
+
+
+def test_wrong_codes_are_limited_per_account_and_the_owner_is_told(app, client, make_user):
+    from gantong.auth import password_reset
+
+    app.config["SMS_BACKEND"] = "memory"
+    _, phone = make_user()
+    client.post("/account/password/forgot", data={"phone": phone})
+    code = sent_code(app, phone)
+    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][:password_reset.MAX_ATTEMPTS]
+    with app.app_context():
+        for guess in wrong:
+            assert not password_reset.reset(phone, guess, "a new secret")
+        # The right code is dead too now, and the owner knows.
+        assert not password_reset.reset(phone, code, "a new secret")
+    texts = [text for to, text in sms.outbox(app) if to == phone]
+    assert "wrong password-reset codes were tried" in texts[-1]
+
+
+def test_an_account_gets_a_few_codes_an_hour_whoever_asks(app, make_user):
+    from gantong.auth import password_reset
+
+    app.config["SMS_BACKEND"] = "memory"
+    _, phone = make_user()
+    with app.app_context():
+        for _ in range(password_reset.CODES_PER_HOUR + 3):
+            password_reset.send_code(phone)
+    assert len([to for to, _ in sms.outbox(app) if to == phone]) == password_reset.CODES_PER_HOUR
+
+
+def test_the_owner_is_told_when_the_password_was_reset(app, client, make_user):
+    app.config["SMS_BACKEND"] = "memory"
+    _, phone = make_user()
+    client.post("/account/password/forgot", data={"phone": phone})
+    code = sent_code(app, phone)
+    client.post("/account/password/reset", data={"phone": phone, "code": code, "password": "a new secret",
+                                                 "confirm": "a new secret"})
+    assert "your password was reset" in [text for to, text in sms.outbox(app) if to == phone][-1]

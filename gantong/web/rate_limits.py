@@ -1,0 +1,151 @@
+"""Rate-limit counters in a database, so that the limits hold however many workers serve.
+
+Flask-Limiter's `memory://` keeps counters per process: with two gunicorn workers every limit
+doubled (issue 13, item 5). The default storage, `database://`, keeps them where every worker
+sees them: on PostgreSQL a table of the app's own database (every host shares it); on SQLite a
+sibling file, `<database>-limits.sqlite` (the workers of the one host share it; a separate file
+so that a counter never waits for the app's own write lock). Redis (`redis://...`) works too.
+
+Fixed windows (one upsert per hit, atomic on both engines) and the sliding window counter that
+the app uses (RATELIMIT_STRATEGY): the previous window's count, weighted by how much of it still
+overlaps, plus the current one's, so a lock-out fades as the attack stops rather than lasting
+to the end of a fixed hour.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from math import floor
+from urllib.parse import quote, unquote
+
+from flask import current_app
+from limits.storage import SlidingWindowCounterSupport, Storage
+from limits.storage.base import TimestampedSlidingWindow
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+TABLE = "gantong_rate_limit"
+_engines: dict[tuple[str, int], Engine] = {}
+_lock = threading.Lock()
+
+
+def storage_uri(database_uri: str) -> str:
+    """The RATELIMIT_STORAGE_URI that keeps the counters for this database."""
+    return "database://" + quote(database_uri, safe="")
+
+
+def counter_url(database_uri: str) -> str:
+    """Where the counters live for the app's database."""
+    url = make_url(database_uri)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:":
+            return database_uri
+        root, _ext = os.path.splitext(database)
+        return str(url.set(database=f"{root}-limits.sqlite"))
+    return database_uri
+
+
+def _engine(database_uri: str) -> Engine:
+    key = (counter_url(database_uri), os.getpid())  # a forked worker makes its own connections
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = create_engine(key[0], pool_pre_ping=True, pool_size=2, max_overflow=4) \
+                if not key[0].startswith("sqlite") else create_engine(key[0])
+            with engine.begin() as connection:
+                connection.execute(text(
+                    f"CREATE TABLE IF NOT EXISTS {TABLE} "
+                    "(key VARCHAR(255) PRIMARY KEY, count INTEGER NOT NULL, expires DOUBLE PRECISION NOT NULL)"))
+            _engines[key] = engine
+        return engine
+
+
+class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
+    """`database://`: counters in the app's database (see the module docstring)."""
+
+    STORAGE_SCHEME = ["database"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, database_uri: str = "",
+                 **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        # create_app writes the app's database into the URI (storage_uri); no app context needed.
+        self.database_uri = database_uri or unquote((uri or "").removeprefix("database://"))
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    def _engine(self) -> Engine:
+        return _engine(self.database_uri or current_app.config["SQLALCHEMY_DATABASE_URI"])
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        with self._engine().begin() as connection:
+            return int(connection.execute(text(
+                f"INSERT INTO {TABLE} AS r (key, count, expires) VALUES (:key, :amount, :expires) "
+                "ON CONFLICT (key) DO UPDATE SET "
+                "count = CASE WHEN r.expires <= :now THEN :amount ELSE r.count + :amount END, "
+                "expires = CASE WHEN r.expires <= :now THEN :expires ELSE r.expires END "
+                "RETURNING count"), {"key": key, "amount": amount, "expires": now + expiry, "now": now}).scalar())
+
+    def get(self, key: str) -> int:
+        with self._engine().connect() as connection:
+            row = connection.execute(text(f"SELECT count, expires FROM {TABLE} WHERE key = :key"),
+                                     {"key": key}).first()
+        return int(row[0]) if row and row[1] > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        with self._engine().connect() as connection:
+            row = connection.execute(text(f"SELECT expires FROM {TABLE} WHERE key = :key"), {"key": key}).first()
+        return float(row[0]) if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self._engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with self._engine().begin() as connection:
+            return connection.execute(text(f"DELETE FROM {TABLE}")).rowcount
+
+    def clear(self, key: str) -> None:
+        with self._engine().begin() as connection:
+            connection.execute(text(f"DELETE FROM {TABLE} WHERE key = :key"), {"key": key})
+
+    # The sliding window counter, as limits' own memory storage computes it.
+
+    def _window_info(self, previous_key: str, current_key: str, expiry: int, now: float):
+        previous_count, current_count = self.get(previous_key), self.get(current_key)
+        previous_ttl = 0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+        return previous_count, previous_ttl, current_count, current_ttl
+
+    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        previous_count, previous_ttl, current_count, _ = self._window_info(previous_key, current_key, expiry, now)
+        if floor(previous_count * previous_ttl / expiry + current_count) + amount > limit:
+            return False
+        current_count = self.incr(current_key, 2 * expiry, amount=amount)
+        if floor(previous_count * previous_ttl / expiry + current_count) > limit:
+            self.incr(current_key, 2 * expiry, amount=-amount)  # another worker won the race
+            return False
+        return True
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        now = time.time()
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        return self._window_info(previous_key, current_key, expiry, now)
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        previous_key, current_key = self.sliding_window_keys(key, expiry, time.time())
+        self.clear(previous_key)
+        self.clear(current_key)

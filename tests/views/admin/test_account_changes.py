@@ -1,0 +1,119 @@
+"""Issue 13, item 1: an administrator alone cannot give themselves a second officer.
+
+Creating an officer or an administrator, moving an officer to another district and a new
+password for either wait for a second, different administrator; no administrator ever sees a
+one-time password (it goes by SMS to the account's own number); the holder's history names both
+officers of a record and the administrators behind their accounts.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gantong.extensions import db
+from gantong.holders import sms
+from gantong.models import AccountChange, User
+from gantong.review import official_records
+from tests.conftest import PASSWORD
+
+EN = {"Accept-Language": "en"}
+OTP = re.compile(r"[2-9a-z]{4}-[2-9a-z]{4}-[2-9a-z]{4}")
+
+
+@pytest.fixture
+def admins(app, make_user):
+    app.config["SMS_BACKEND"] = "memory"
+    clients = []
+    for _ in range(2):
+        user_id, phone = make_user(role="admin")
+        client = app.test_client()
+        client.post("/login", data={"phone": phone, "password": PASSWORD})
+        clients.append((user_id, client))
+    return clients
+
+
+def pending(app):
+    with app.app_context():
+        return [(c.id, c.kind, c.user_id) for c in db.session.scalars(
+            db.select(AccountChange).where(AccountChange.state == "pending"))]
+
+
+def test_a_move_to_another_district_and_a_new_password_wait_for_a_second_admin(app, admins, make_user):
+    (first_id, first), (second_id, second) = admins
+    officer_id, phone = make_user(role="officer", district_code="360103", badge_number="XH-1", department="西湖")
+    moved = first.post(f"/admin/accounts/{officer_id}", data={"district": "360102", "badge_number": "XH-1",
+                                                             "department": "西湖"})
+    assert moved.status_code == 303 and moved.headers["Location"] == "/admin/accounts/changes"
+    assert first.post(f"/admin/accounts/{officer_id}/password").status_code == 303
+    with app.app_context():
+        assert db.session.get(User, officer_id).district_code == "360103"
+    assert [kind for _, kind, _ in pending(app)] == ["rebind", "password"]
+    page = first.get("/admin/accounts/changes", headers=EN).get_data(as_text=True)
+    assert page.count("another administrator must confirm") == 2
+    assert "/confirm" not in page
+    for change_id, _, _ in pending(app):
+        first.post(f"/admin/accounts/changes/{change_id}/confirm")
+    assert len(pending(app)) == 2 and sms.outbox(app) == []
+    assert 'action="/admin/accounts/changes/' in second.get("/admin/accounts/changes").get_data(as_text=True)
+    for change_id, _, _ in pending(app):
+        assert second.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    with app.app_context():
+        officer = db.session.get(User, officer_id)
+        assert officer.district_code == "360102" and officer.must_change_password
+    [(to, text)] = sms.outbox(app)
+    assert to == phone and OTP.search(text)
+    # Neither administrator's pages showed it.
+    for _, client in admins:
+        for path in ("/admin/accounts/changes", f"/admin/accounts/{officer_id}"):
+            assert OTP.search(text).group(0) not in client.get(path).get_data(as_text=True)
+
+
+def test_a_badge_change_and_a_staff_password_need_one_admin(app, admins, make_user, make_staff):
+    (_, first), _ = admins
+    officer_id, _ = make_user(role="officer", district_code="360102", badge_number="DH-1", department="东湖")
+    assert first.post(f"/admin/accounts/{officer_id}", data={"district": "360102", "badge_number": "DH-2",
+                                                             "department": "东湖"}).status_code == 303
+    staff_id, staff_phone, _ = make_staff()
+    first.post(f"/admin/accounts/{staff_id}/password")
+    assert pending(app) == []
+    with app.app_context():
+        assert db.session.get(User, officer_id).badge_number == "DH-2"
+    assert [to for to, _ in sms.outbox(app)] == [staff_phone]
+
+
+def test_an_admin_cannot_confirm_a_change_to_their_own_account(app, admins):
+    (first_id, first), (second_id, second) = admins
+    first.post(f"/admin/accounts/{second_id}/password")
+    [(change_id, _, _)] = pending(app)
+    second.post(f"/admin/accounts/changes/{change_id}/confirm")
+    assert len(pending(app)) == 1
+    second.post(f"/admin/accounts/changes/{change_id}/reject")
+    assert pending(app) == [] and sms.outbox(app) == []
+
+
+def test_the_history_names_both_officers_and_the_admins_behind_their_accounts(app, admins, make_user,
+                                                                              make_holder):
+    (first_id, first), (second_id, second) = admins
+    officer_ids = []
+    for badge, phone in (("DH-0301", "13800000301"), ("DH-0307", "13800000307")):
+        first.post("/admin/accounts/new", data={"role": "officer", "phone": phone, "district": "360102",
+                                                "badge_number": badge, "department": "东湖区疾控中心"})
+        [(change_id, _, _)] = pending(app)
+        second.post(f"/admin/accounts/changes/{change_id}/confirm")
+        with app.app_context():
+            officer_ids.append(db.session.scalar(db.select(User.id).where(User.phone == "+86" + phone)))
+    resident_id, resident_phone = make_user()
+    holder_id = make_holder(resident_id)
+    with app.app_context():
+        from gantong.models import Holder
+
+        holder = db.session.get(Holder, holder_id)
+        entry = official_records.record(holder, db.session.get(User, officer_ids[0]), "suspected", "东卫〔2020〕7号")
+        official_records.approve(entry, db.session.get(User, officer_ids[1]), "已核对")
+    resident = app.test_client()
+    resident.post("/login", data={"phone": resident_phone, "password": PASSWORD})
+    page = resident.get(f"/me/people/{holder_id}/history", headers=EN).get_data(as_text=True)
+    assert "recorded by 东湖区疾控中心, badge DH-0301" in page
+    assert "approved by 东湖区疾控中心, badge DH-0307" in page
+    assert page.count(f"account set up by administrators no. {first_id} and no. {second_id}") == 2

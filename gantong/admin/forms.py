@@ -94,6 +94,15 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class RetentionForm(FlaskForm):
+    """Run the purge: a confirmation, and the run's progress carried from one batch to the next."""
+
+    confirm = BooleanField(_l("I understand: the expired verification records are deleted for good."),
+                           validators=[DataRequired(_l("Tick the box to confirm the deletion."))])
+    total = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    deleted = IntegerField(validators=[Optional(), NumberRange(min=0)])
+
+
 ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"),
                "admin": _l("Administrator")}
 

@@ -8,7 +8,9 @@ from flask import (
     flash,
     redirect,
     render_template,
+    current_app,
     request,
+    session,
     stream_with_context,
     url_for,
 )
@@ -16,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gantong import audit
-from gantong.admin import audit_search, exports, risk_areas, staff_accounts
+from gantong.admin import audit_search, exports, retention, risk_areas, staff_accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
 from gantong.codes import trust_list
@@ -39,11 +41,13 @@ from .forms import (
     IssuerEditForm,
     IssuerForm,
     PointForm,
+    RetentionForm,
     RiskAreaForm,
     TokenForm,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+NEW_TOKEN_KEY = "admin_new_api_token"
 
 
 @bp.before_request
@@ -140,6 +144,11 @@ def point(point_id: int):
         points.update_point(point, _point_details(form), actor=current_user)
         flash(_("Point saved."))
         return redirect(url_for(".point", point_id=point.id), code=303)
+    shown = session.get(NEW_TOKEN_KEY)
+    if request.method == "GET" and shown and shown.get("point") == point.id:
+        # The token just made, shown this once: taken out of the session as it is shown.
+        session.pop(NEW_TOKEN_KEY)
+        return _shown_once(_render_point(point, new_token=shown["token"]))
     return _render_point(point, form)
 
 
@@ -163,7 +172,9 @@ def new_token(point_id: int):
     if not form.validate_on_submit():
         return _render_point(point, token_form=form)
     token = points.new_api_token(point.id, (form.label.data or "").strip(), actor=current_user)
-    return _shown_once(_render_point(point, new_token=token, token_form=TokenForm(formdata=None)))
+    # Post, then redirect: a reload of the page shows the point, it makes no second token.
+    session[NEW_TOKEN_KEY] = {"point": point.id, "token": token}
+    return redirect(url_for(".point", point_id=point.id), code=303)
 
 
 @bp.post("/points/<int:point_id>/tokens/<int:token_id>/revoke")
@@ -442,3 +453,27 @@ def audit_check():
     """Check the whole hash chain and show the result."""
     check = audit.verify_chain()
     return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check)
+
+
+# Retention
+
+
+@bp.route("/retention", methods=["GET", "POST"])
+def retention_page():
+    """The retention setting, what is kept, and the purge: one batch per request, with progress."""
+    days = retention.retention_days()
+    form = RetentionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        total = form.total.data if form.total.data is not None else retention.status(days).expired
+        result = retention.purge_one_batch(days, current_user,
+                                           batch=current_app.config.get("RETENTION_BATCH_SIZE", retention.BATCH_SIZE))
+        deleted = (form.deleted.data or 0) + result.deleted
+        left = retention.status(days).expired
+        if result.deleted and left:
+            total = max(total, deleted + left)
+            progress = RetentionForm(formdata=None, data={"confirm": True, "total": total, "deleted": deleted})
+            return render_template("admin/retention_progress.html", form=progress, deleted=deleted, total=total,
+                                   left=left)
+        flash(_("%(count)s expired verification records deleted.", count=deleted))
+        return redirect(url_for(".retention_page"), code=303)
+    return render_template("admin/retention.html", status=retention.status(days), form=form)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.e2e.conftest import PHONE
-from tests.e2e.site import AXE_JS, LOGINS, crawl, pattern, seed
+from tests.e2e.site import AXE_JS, LOGINS, crawl, log_in, pattern, seed
 
 # The routes each role must reach in the crawl (GET pages; the rest of the url map is files or
 # other roles' pages, refused to this role by the role checks the view tests cover).
@@ -29,6 +29,9 @@ MUST_REACH = {
 SHOWN_HIDDEN = """() => [...document.querySelectorAll('[hidden]')]
   .filter(el => getComputedStyle(el).display !== 'none').map(el => el.outerHTML.slice(0, 120))"""
 OVERFLOW = "() => document.documentElement.scrollWidth"
+# Item 2 of issue 11 (the declaration's stays rows), fixed on its own branch: checked by the
+# strict xfail below so that the merge, which brings the fix, must drop the mark.
+STAYS_ROWS = "/me/people/N/declare"
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
   return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
@@ -81,7 +84,22 @@ def test_no_page_is_wider_than_a_phone_and_no_hidden_control_shows(
     print(f"{role}/{language}: {len(found.pages)} pages, screenshots in {tmp_path}")
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
-    assert problems == {}
+    assert {path: found for path, found in problems.items() if pattern(path) != STAYS_ROWS} == {}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11 item 2: the stays rows overflow at 360 px (fixed by i11-resident)")
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_declaration_page_is_no_wider_than_a_phone(browser, live_server, site, language):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "resident")
+        page.goto(f"{live_server}/language/{language}?next=/me")
+        declare = page.locator("a[href$='/declare']").first.get_attribute("href")
+        page.goto(live_server + declare)
+        assert page.evaluate(OVERFLOW) <= PHONE["width"]
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -9,7 +9,6 @@ from flask.cli import AppGroup, with_appcontext
 
 from gantong.admin import backups, retention
 
-
 retention_days = retention.retention_days
 
 

@@ -199,6 +199,10 @@ class ExportForm(FlaskForm):
     district = SelectField(_l("District"), validators=[Optional()])
     start = DateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
     end = DateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+    columns = RadioField(_l("Column names and values"), default="language", choices=[
+        SelectChoice("language", _l("In the language of this page")),
+        SelectChoice("codes", _l("Stable codes, for programs"))],
+        validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,10 +5,10 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
-    current_app,
     request,
     session,
     stream_with_context,
@@ -26,6 +26,7 @@ from gantong.extensions import db
 from gantong.models import InformationPoint, PointApiToken, RiskArea, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
+from gantong.web.i18n import current_language
 from gantong.web.guards import require_role
 from gantong.web.paging import page_number
 
@@ -418,7 +419,9 @@ def export():
         form.start.data, form.end.data = figures.default_range(today(), days=28)
     if form.validate_on_submit():
         selection = exports.ExportFilter(form.district.data or "", form.start.data, form.end.data)
-        header, rows = exports.start_export(form.kind.data, selection, actor=current_user)
+        # ?columns=codes (or the form's choice) keeps the stable codes; else the page's language.
+        language = "" if (request.args.get("columns") or form.columns.data) == "codes" else current_language()
+        header, rows = exports.start_export(form.kind.data, selection, actor=current_user, language=language)
         response = Response(stream_with_context(exports.csv_chunks(header, rows)),
                             mimetype="text/csv")
         response.headers["Content-Disposition"] = (

@@ -11,6 +11,8 @@ import hmac
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
 from gantong import audit
@@ -35,8 +37,18 @@ def send_code(phone: str, now: datetime | None = None) -> None:
     if user is None or not user.active:
         return
     window = int((now or utcnow()).timestamp()) // WINDOW
-    sms.send(user.phone, f"【赣通码】Gantong Code: {_code(user, window)} "
-                         "(password reset, valid 10 minutes / 重置密码验证码，10 分钟内有效)")
+    sms.send(user.phone, reset_text(_code(user, window)))
+
+
+def reset_text(code: str) -> str:
+    """The reset SMS: in Chinese first (the default language), then in English; both from the
+    catalogue, within two segments."""
+    parts = []
+    for language in dict.fromkeys([current_app.config["BABEL_DEFAULT_LOCALE"], "en"]):
+        with force_locale(language):
+            parts.append(_("Gantong Code: %(message)s",
+                           message=_("password reset code %(code)s, valid for 10 minutes.", code=code)))
+    return " ".join(parts)
 
 
 def reset(phone: str, code: str, new_password: str, now: datetime | None = None) -> bool:

@@ -2,9 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DecimalField, Form, HiddenField, RadioField, StringField
+from wtforms import DecimalField, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.web.fields import TranslatedForm
 from gantong.web.labels import DECISION_LABELS
 
 
@@ -29,7 +30,7 @@ class NoCodeForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the name on the document."))])
 
 
-class RecordForm(Form):
+class RecordForm(TranslatedForm):
     """Posted by the page (plain form) or by the offline queue (JSON); no CSRF token: the
     signed reference is the proof, and a queued record must outlive a session's token."""
 

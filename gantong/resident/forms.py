@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     RadioField,
     SelectField,
@@ -20,7 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from gantong.core import divisions, rules
 from gantong.models import today
-from gantong.web.fields import MultiCheckboxField, PersonForm, not_in_future, strip
+from gantong.web.fields import MultiCheckboxField, PersonForm, TranslatedForm, not_in_future, strip
 from gantong.web.i18n import current_language
 from gantong.web.labels import GROUNDS_LABELS, symptom_choices
 
@@ -44,7 +43,7 @@ class IdentityForm(PersonForm):
             raise ValidationError(_l("Choose the district where you live."))
 
 
-class StayForm(Form):
+class StayForm(TranslatedForm):
     place = SelectField(_l("Place"), validators=[Optional()])
     start = DateField(_l("From"), validators=[Optional(), not_in_future])
     end = DateField(_l("To"), validators=[Optional(), not_in_future])

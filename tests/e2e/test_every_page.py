@@ -115,3 +115,12 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(browser, live_se
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def test_the_axe_check_finds_a_serious_violation_when_there_is_one(page, live_server):
+    """The harness itself: an image without a text alternative is a critical violation."""
+    page.goto(live_server + "/login")
+    page.evaluate(AXE_JS.read_text())
+    assert page.evaluate(AXE_RUN) == []
+    page.evaluate("() => document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/x.png'}))")
+    assert [violation["id"] for violation in page.evaluate(AXE_RUN)] == ["image-alt"]

@@ -60,7 +60,7 @@ def seed(app) -> dict[str, list[str]]:
         claims.file(contact, claims.open_hits(contact)[0].key, "我没有去过那里", "我当天在南昌上班",
                     "当天的行程有公司考勤记录可以证明", contact_owner)
         officer = user("13900000003")
-        paper.register_for_paper(
+        elderly, _ = paper.register_for_paper(
             registry.Identity(name="赵老太", doc_type="resident_id", doc_number="36010219400101123" + _digit("36010219400101123"),
                               doc_country="", nationality="CN", district_code="360102", address="南昌市东湖区八一大道 3 号"),
             officer)
@@ -70,7 +70,7 @@ def seed(app) -> dict[str, list[str]]:
         record, _ = verification.open_record(holder, point, staff, "number", None, utcnow())
         db.session.commit()
         extra["staff"].append(f"/checkpoint/records/{record.record_id}")
-        done, _ = verification.open_record(holder, point, staff, "number", None, utcnow())
+        done, _ = verification.open_record(elderly, point, staff, "paper", None, utcnow())
         db.session.commit()
         verification.submit_record(verification.reference_for(done), done.record_id, verification.RecordBody(
             temperature=38.2, decision="refer", note="体温偏高", latitude=None, longitude=None, accuracy=None))

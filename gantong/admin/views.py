@@ -26,8 +26,8 @@ from gantong.extensions import db
 from gantong.models import InformationPoint, PointApiToken, RiskArea, today
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
-from gantong.web.i18n import current_language
 from gantong.web.guards import require_role
+from gantong.web.i18n import current_language
 from gantong.web.paging import page_number
 
 from .forms import (

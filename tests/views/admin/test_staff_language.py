@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from gantong import audit
 from gantong.auth import password_reset
 from gantong.extensions import db
 from gantong.holders import notifications, registry, sms
@@ -47,7 +46,8 @@ def test_every_audit_action_the_app_writes_has_a_label():
     from gantong.admin import exports
     from gantong.web.labels import AUDIT_ACTIONS, AUDIT_SUBJECTS
 
-    source = "\n".join(path.read_text() for path in pathlib.Path("gantong").rglob("*.py"))
+    package = pathlib.Path(__file__).resolve().parents[3] / "gantong"
+    source = "\n".join(path.read_text() for path in package.rglob("*.py"))
     written = set(re.findall(r'audit\.append\(\s*"([a-z_.]+[a-z])"', source))
     written |= {a for pair in re.findall(r'"([a-z_.]+)" if \w+ else "([a-z_.]+)"', source) for a in pair
                 if "." in a}

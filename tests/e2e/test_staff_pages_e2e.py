@@ -61,6 +61,9 @@ def test_hidden_controls_stay_hidden(browser, live_server, site, language, tmp_p
         log_in(page, live_server, "officer")
         choose(page, live_server, language, "/entry/holders")
         page.click("a[href$='/paper']")
+        page.wait_for_load_state("load")  # print.js (deferred) has run by then
+        if javascript:
+            page.locator("[data-print]").wait_for(state="visible")
         assert page.locator("[data-print]").is_visible() is javascript
         shot(page, tmp_path, f"paper-{language}-js-{javascript}")
         officer.close()

@@ -59,4 +59,6 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    # The address residents open, for the links in text messages (no trailing slash).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000").rstrip("/")
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))

@@ -5,16 +5,11 @@ import logging
 import os
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from gantong.admin import backups, retention
 
-
-def retention_days() -> int:
-    """RETENTION_DAYS from the app's config or the environment; 28 by default."""
-    value = current_app.config.get("RETENTION_DAYS") or os.environ.get("RETENTION_DAYS")
-    return int(value) if value else retention.DEFAULT_RETENTION_DAYS
+retention_days = retention.retention_days
 
 
 @click.command("purge")

@@ -21,6 +21,7 @@ from gantong.core import divisions, rules
 from gantong.extensions import db
 from gantong.models import Application, Holder, InformationPoint, VerificationRecord
 from gantong.stats import figures
+from gantong.web import labels
 
 BOM = "\ufeff"
 # A spreadsheet runs a cell that starts with one of these; tab and carriage return too (OWASP).
@@ -171,6 +172,22 @@ def rows_for(kind: str, selection: ExportFilter) -> tuple[tuple[str, ...], Itera
     raise ValueError(kind)
 
 
+def in_language(columns: tuple[str, ...], rows: Iterable[list], language: str) -> tuple[list[str], Iterator[list]]:
+    """The header and the cells in the user's language: column names, colours, decisions, states,
+    district names. (The codes export, for programs, is rows_for's own.)"""
+    district_of = {i: columns.index(column + "_code") for i, column in enumerate(columns)
+                   if column + "_code" in columns}
+
+    def translated():
+        for row in rows:
+            cells = [labels.export_cell(column, cell) for column, cell in zip(columns, row, strict=True)]
+            for i, code_at in district_of.items():
+                cells[i] = divisions.display_name(row[code_at], language) if row[code_at] else ""
+            yield cells
+
+    return labels.export_header(columns), translated()
+
+
 def csv_chunks(header: Iterable[str], rows: Iterable[list]) -> Iterator[str]:
     """Yield the CSV text in chunks of a few hundred rows, the byte order mark first."""
     buffer = io.StringIO()
@@ -194,9 +211,12 @@ def filename(kind: str, selection: ExportFilter) -> str:
     return f"{kind}-{district}-{selection.start.isoformat()}-{selection.end.isoformat()}.csv"
 
 
-def start_export(kind: str, selection: ExportFilter, actor) -> tuple[tuple[str, ...], Iterator[list]]:
-    """Record in the audit trail who exported what, then return the header and the rows."""
+def start_export(kind: str, selection: ExportFilter, actor, language: str = "") -> tuple[Iterable[str], Iterator[list]]:
+    """Record in the audit trail who exported what, then return the header and the rows: in
+    `language` ("zh", "en"), or with the stable codes when it is ""."""
     header, rows = rows_for(kind, selection)
+    if language:
+        header, rows = in_language(header, rows, language)
     audit.append("export." + kind, "export", kind, actor=actor, after=selection.as_dict())
     db.session.commit()
     return header, rows

@@ -95,6 +95,15 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class RetentionForm(FlaskForm):
+    """Run the purge: a confirmation, and the run's progress carried from one batch to the next."""
+
+    confirm = BooleanField(_l("I understand: the expired verification records are deleted for good."),
+                           validators=[DataRequired(_l("Tick the box to confirm the deletion."))])
+    total = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    deleted = IntegerField(validators=[Optional(), NumberRange(min=0)])
+
+
 ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"),
                "admin": _l("Administrator")}
 
@@ -192,6 +201,10 @@ class ExportForm(FlaskForm):
     district = SelectField(_l("District"), validators=[Optional()])
     start = BoundedDateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
     end = BoundedDateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
+    columns = RadioField(_l("Column names and values"), default="language", choices=[
+        SelectChoice("language", _l("In the language of this page")),
+        SelectChoice("codes", _l("Stable codes, for programs"))],
+        validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

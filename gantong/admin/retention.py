@@ -6,13 +6,16 @@ it came from leaves the holder's colour exactly as it was.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from flask import current_app
 
 from gantong import audit
 from gantong.core import rules
 from gantong.extensions import db
-from gantong.models import VerificationRecord, utcnow
+from gantong.models import User, VerificationRecord, utcnow
 
 DEFAULT_RETENTION_DAYS = 28
 BATCH_SIZE = 1000
@@ -25,6 +28,68 @@ class PurgeResult:
     cutoff: datetime
     deleted: int
     batches: int
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the retention page shows: the setting, the cutoff, what is kept and what has expired."""
+
+    days: int
+    cutoff: datetime
+    oldest_kept: datetime | None
+    expired: int
+    kept: int
+
+
+def retention_days() -> int:
+    """RETENTION_DAYS from the app's config or the environment; 28 by default."""
+    value = current_app.config.get("RETENTION_DAYS") or os.environ.get("RETENTION_DAYS")
+    return int(value) if value else DEFAULT_RETENTION_DAYS
+
+
+def status(days: int, now: datetime | None = None) -> Status:
+    cutoff = cutoff_for(now or utcnow(), days)
+    verified_at = VerificationRecord.verified_at
+
+    def count(condition):
+        return db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord).where(condition))
+
+    oldest = db.session.scalar(db.select(db.func.min(verified_at)).where(verified_at >= cutoff))
+    return Status(days=days, cutoff=cutoff, oldest_kept=oldest, expired=count(verified_at < cutoff),
+                  kept=count(verified_at >= cutoff))
+
+
+def _delete_batch(cutoff: datetime, batch: int) -> int:
+    # Short transactions: checkpoints keep writing (SQLite has one writer at a time), and
+    # a run stopped half-way by cron or a deploy has still deleted whole batches.
+    # Oldest first, in the index's own order: each batch reads only the rows it deletes.
+    ids = db.session.scalars(
+        db.select(VerificationRecord.id).where(VerificationRecord.verified_at < cutoff)
+        .order_by(VerificationRecord.verified_at, VerificationRecord.id).limit(batch)
+    ).all()
+    if not ids:
+        db.session.commit()
+        return 0
+    result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
+    db.session.commit()
+    log.info("purged %d verification records verified before %s", result.rowcount, cutoff.isoformat())
+    return result.rowcount
+
+
+def purge_one_batch(days: int, actor: User, now: datetime | None = None, batch: int = BATCH_SIZE) -> PurgeResult:
+    """Delete one batch of expired records for an administrator's page, audited with its actor.
+
+    The page calls this once per request and shows the progress between batches, so no request
+    runs long and an admin who closes the page has deleted whole batches."""
+    if days < 1:
+        raise ValueError("retention days must be at least 1")
+    cutoff = cutoff_for(now or utcnow(), days)
+    deleted = _delete_batch(cutoff, batch)
+    if deleted:
+        audit.append("retention.purge", "verification_record", "expired", actor=actor,
+                     after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})
+        db.session.commit()
+    return PurgeResult(cutoff, deleted, 1 if deleted else 0)
 
 
 def cutoff_for(now: datetime, days: int) -> datetime:
@@ -40,23 +105,9 @@ def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime
         raise ValueError("retention days must be at least 1")
     cutoff = cutoff_for(now or utcnow(), days)
     deleted = batches = 0
-    while True:
-        # Short transactions: checkpoints keep writing (SQLite has one writer at a time), and
-        # a run stopped half-way by cron or a deploy has still deleted whole batches.
-        # Oldest first, in the index's own order: each batch reads only the rows it deletes.
-        ids = db.session.scalars(
-            db.select(VerificationRecord.id).where(VerificationRecord.verified_at < cutoff)
-            .order_by(VerificationRecord.verified_at, VerificationRecord.id).limit(batch)
-        ).all()
-        if not ids:
-            db.session.commit()
-            break
-        result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
-        db.session.commit()
-        deleted += result.rowcount
+    while count := _delete_batch(cutoff, batch):
+        deleted += count
         batches += 1
-        log.info("purged %d verification records verified before %s",
-                 result.rowcount, cutoff.isoformat())
     if deleted:
         audit.append("retention.purge", "verification_record", "expired",
                      after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})

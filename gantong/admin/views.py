@@ -5,10 +5,12 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     stream_with_context,
     url_for,
 )
@@ -16,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gantong import audit, audit_heads
-from gantong.admin import audit_search, exports, risk_areas, staff_accounts
+from gantong.admin import audit_search, exports, retention, risk_areas, staff_accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
 from gantong.codes import trust_list
@@ -26,6 +28,7 @@ from gantong.models import AccountChange, InformationPoint, PointApiToken, RiskA
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
+from gantong.web.i18n import current_language
 from gantong.web.inputs import db_id, query_int
 from gantong.web.paging import page_number
 
@@ -43,11 +46,13 @@ from .forms import (
     IssuerForm,
     KeptHeadForm,
     PointForm,
+    RetentionForm,
     RiskAreaForm,
     TokenForm,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+NEW_TOKEN_KEY = "admin_new_api_token"
 
 
 @bp.before_request
@@ -144,6 +149,11 @@ def point(point_id: int):
         points.update_point(point, _point_details(form), actor=current_user)
         flash(_("Point saved."))
         return redirect(url_for(".point", point_id=point.id), code=303)
+    shown = session.get(NEW_TOKEN_KEY)
+    if request.method == "GET" and shown and shown.get("point") == point.id:
+        # The token just made, shown this once: taken out of the session as it is shown.
+        session.pop(NEW_TOKEN_KEY)
+        return _shown_once(_render_point(point, new_token=shown["token"]))
     return _render_point(point, form)
 
 
@@ -167,7 +177,9 @@ def new_token(point_id: int):
     if not form.validate_on_submit():
         return _render_point(point, token_form=form)
     token = points.new_api_token(point.id, (form.label.data or "").strip(), actor=current_user)
-    return _shown_once(_render_point(point, new_token=token, token_form=TokenForm(formdata=None)))
+    # Post, then redirect: a reload of the page shows the point, it makes no second token.
+    session[NEW_TOKEN_KEY] = {"point": point.id, "token": token}
+    return redirect(url_for(".point", point_id=point.id), code=303)
 
 
 @bp.post("/points/<int:point_id>/tokens/<int:token_id>/revoke")
@@ -485,7 +497,9 @@ def export():
         form.start.data, form.end.data = figures.default_range(today(), days=28)
     if form.validate_on_submit():
         selection = exports.ExportFilter(form.district.data or "", form.start.data, form.end.data)
-        header, rows = exports.start_export(form.kind.data, selection, actor=current_user)
+        # ?columns=codes (or the form's choice) keeps the stable codes; else the page's language.
+        language = "" if (request.args.get("columns") or form.columns.data) == "codes" else current_language()
+        header, rows = exports.start_export(form.kind.data, selection, actor=current_user, language=language)
         response = Response(stream_with_context(exports.csv_chunks(header, rows)),
                             mimetype="text/csv")
         response.headers["Content-Disposition"] = (
@@ -549,3 +563,27 @@ def audit_sign_head():
         audit_heads.sign_head()
         flash(_("The head is signed and published at /audit/head.json."))
     return redirect(url_for(".audit_check"), code=303)
+
+
+# Retention
+
+
+@bp.route("/retention", methods=["GET", "POST"])
+def retention_page():
+    """The retention setting, what is kept, and the purge: one batch per request, with progress."""
+    days = retention.retention_days()
+    form = RetentionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        total = form.total.data if form.total.data is not None else retention.status(days).expired
+        result = retention.purge_one_batch(days, current_user,
+                                           batch=current_app.config.get("RETENTION_BATCH_SIZE", retention.BATCH_SIZE))
+        deleted = (form.deleted.data or 0) + result.deleted
+        left = retention.status(days).expired
+        if result.deleted and left:
+            total = max(total, deleted + left)
+            progress = RetentionForm(formdata=None, data={"confirm": True, "total": total, "deleted": deleted})
+            return render_template("admin/retention_progress.html", form=progress, deleted=deleted, total=total,
+                                   left=left)
+        flash(_("%(count)s expired verification records deleted.", count=deleted))
+        return redirect(url_for(".retention_page"), code=303)
+    return render_template("admin/retention.html", status=retention.status(days), form=form)

@@ -15,6 +15,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
 from gantong import audit
@@ -54,8 +56,18 @@ def send_code(phone: str, now: datetime | None = None) -> None:
     db.session.add(PasswordResetCode(user_id=user.id, code_hash=_hash(user, code), created_at=moment,
                                      expires_at=moment + timedelta(seconds=WINDOW), attempts=0))
     db.session.commit()
-    sms.send(user.phone, f"【赣通码】Gantong Code: {code} (password reset, valid 10 minutes; if you did not "
-                         "ask, ignore this / 重置密码验证码，10 分钟内有效；如非本人操作请忽略)")
+    sms.send(user.phone, reset_text(code))
+
+
+def reset_text(code: str) -> str:
+    """The reset SMS: in Chinese first (the default language), then in English; both from the
+    catalogue, within two segments."""
+    parts = []
+    for language in dict.fromkeys([current_app.config["BABEL_DEFAULT_LOCALE"], "en"]):
+        with force_locale(language):
+            parts.append(_("Gantong Code: %(message)s",
+                           message=_("password reset code %(code)s, valid for 10 minutes.", code=code)))
+    return " ".join(parts)
 
 
 def reset(phone: str, code: str, new_password: str, now: datetime | None = None) -> bool:

@@ -12,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
 from gantong.web.labels import DECISION_LABELS
 
@@ -37,7 +38,7 @@ class NoCodeForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the name on the document."))])
 
 
-class RecordForm(Form):
+class RecordForm(TranslatedForm):
     """Posted by the page (plain form) or by the offline queue (JSON); no CSRF token: the
     signed reference is the proof, and a queued record must outlive a session's token."""
 

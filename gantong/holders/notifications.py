@@ -44,11 +44,24 @@ def notify(holder: Holder, kind: str, at: datetime | None = None, **params) -> N
     db.session.add(notification)
     account = db.session.get(User, holder.account_id) if holder.account_id else None
     if account is not None and account.phone:
-        # SMS go out in the default language: we keep no language per account.
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            text = _("Gantong Code: %(message)s", message=notification_text(notification))
-        db.session.info.setdefault(_OUTBOX, []).append((account.phone, text))
+        db.session.flush()  # the notification's id, for the link
+        db.session.info.setdefault(_OUTBOX, []).append((account.phone, sms_text(notification)))
     return notification
+
+
+def link(notification: Notification) -> str:
+    """The in-app notification, which carries the whole of it (the officer's reason too)."""
+    return f"{current_app.config['PUBLIC_URL']}/me/notifications#n{notification.id}"
+
+
+def sms_text(notification: Notification) -> str:
+    """The SMS: what happened, without the officer's reason, and the link to the notification;
+    within two segments however long the reason or the names are."""
+    # SMS go out in the default language: we keep no language per account.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        message = _("Gantong Code: %(message)s", message=notification_text(notification, with_reason=False))
+        tail = _(" Details: %(link)s", link=link(notification))
+    return sms.fit(message, tail)
 
 
 def colour_changed(holder: Holder, before: str, after: str, reason: str, at: datetime) -> Notification:

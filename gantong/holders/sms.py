@@ -31,6 +31,28 @@ class MemoryBackend:
 
 BACKENDS = {"log": LogBackend, "memory": MemoryBackend}
 
+# A Chinese SMS is UCS-2: 70 characters fit one message; a longer one is split into parts of 67
+# (each part carries the header that joins them). We keep every message within two parts.
+SINGLE_SEGMENT = 70
+SEGMENT_PART = 67
+MAX_SEGMENTS = 2
+MAX_CHARS = MAX_SEGMENTS * SEGMENT_PART
+
+
+def segments(text: str) -> int:
+    """How many SMS segments the text takes (UCS-2, as every message with Chinese in it is)."""
+    if len(text) <= SINGLE_SEGMENT:
+        return 1
+    return -(-len(text) // SEGMENT_PART)
+
+
+def fit(message: str, tail: str, limit: int = MAX_CHARS) -> str:
+    """Return message + tail within `limit` characters, shortening the message with an ellipsis."""
+    room = limit - len(tail)
+    if len(message) > room:
+        message = message[: max(room - 1, 0)] + "…"
+    return message + tail
+
 
 def outbox(app) -> list[tuple[str, str]]:
     """Return the messages the memory backend kept for this app."""

@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     RadioField,
     SelectField,
@@ -19,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from gantong.core import divisions, rules
 from gantong.models import today
-from gantong.web.fields import MultiCheckboxField, PersonForm, not_in_future, strip
+from gantong.web.fields import MultiCheckboxField, PersonForm, TranslatedForm, not_in_future, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import GROUNDS_LABELS, family_relation_choices, symptom_choices
@@ -50,7 +49,7 @@ class IdentityForm(PersonForm):
             raise ValidationError(_l("Choose the district where you live."))
 
 
-class StayForm(Form):
+class StayForm(TranslatedForm):
     """One stay: the place picked province -> city -> county (each step optional), and dates."""
 
     province = SelectField(_l("Province"), validators=[Optional()], validate_choice=False)

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, ValidationError, widgets
+from flask_wtf.i18n import translations as wtforms_translations
+from wtforms import Form, SelectField, SelectMultipleField, StringField, ValidationError, widgets
 from wtforms.validators import DataRequired, Length
 
 from gantong.core import divisions, identity
 from gantong.models import today
 from gantong.web.i18n import current_language
 from gantong.web.labels import countries, document_types
+
+
+class TranslatedForm(Form):
+    """A form without a CSRF token (a sub-form, a JSON body) whose own WTForms messages ("Not a
+    valid choice", "Not a valid decimal value") come in the user's language, as a FlaskForm's do."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
 
 
 def not_in_future(form, field):

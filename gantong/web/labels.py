@@ -3,6 +3,7 @@ forms and messages alike (one module, so that no service needs a template helper
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -170,6 +171,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(mask_name=identity.mask_name, moment_seconds=moment_seconds)
     init_review_helpers(app)
+    init_staff_helpers(app)
 
 
 DECISION_LABELS = {
@@ -362,8 +364,9 @@ def correction_label(correction: str) -> str:
     return str(labels.get(kind, correction))
 
 
-def notification_text(notification) -> str:
-    """Return the notification's text in the current language (kinds: holders/notifications.py)."""
+def notification_text(notification, with_reason: bool = True) -> str:
+    """Return the notification's text in the current language (kinds: holders/notifications.py);
+    the SMS leaves the officer's reason out and links to the notification instead."""
     params = json.loads(notification.params or "{}")
     person = params.get("person", "")
     reason = params.get("reason") or ""
@@ -391,7 +394,7 @@ def notification_text(notification) -> str:
                  department=params.get("department", ""), badge=params.get("badge", ""))
     else:
         text = notification.kind
-    if reason:
+    if reason and with_reason:
         text = _("%(message)s Reason: %(reason)s", message=text, reason=reason)
     return text
 
@@ -407,3 +410,149 @@ def init_review_helpers(app: Flask) -> None:
         notification_text=notification_text, correction_label=correction_label,
         local_today=today, relation_label=relation_label, holder_label=holder_label,
     )
+
+
+# The audit trail in words: stored action codes, subject types and account roles; the codes stay
+# the stable ids for filters and exports.
+ACCOUNT_ROLES = {
+    "resident": _l("Resident"),
+    "staff": _l("Checkpoint staff"),
+    "officer": _l("District officer"),
+    "admin": _l("Administrator"),
+}
+
+AUDIT_ACTIONS = {
+    "account.create": _l("account created"),
+    "account.update": _l("account changed"),
+    "account.deactivate": _l("account deactivated"),
+    "account.reactivate": _l("account reactivated"),
+    "account.password_change": _l("password changed"),
+    "account.password_reset": _l("password reset"),
+    "application.create": _l("application filed"),
+    "application.withdraw": _l("application withdrawn"),
+    "application.approve": _l("application approved"),
+    "application.reject": _l("application rejected"),
+    "claim.create": _l("claim filed"),
+    "claim.withdraw": _l("claim withdrawn"),
+    "claim.accept": _l("claim accepted"),
+    "claim.reject": _l("claim rejected"),
+    "checkpoint.void": _l("checkpoint record voided"),
+    "checkpoint.no_code_lookup": _l("looked up a person without a code"),
+    "colour.change": _l("code colour changed"),
+    "export.verification_records": _l("verification records exported"),
+    "export.applications": _l("applications exported"),
+    "holder.create": _l("person added"),
+    "issuer.add": _l("trusted issuer added"),
+    "issuer.update": _l("trusted issuer changed"),
+    "issuer.activate": _l("trusted issuer put back in use"),
+    "issuer.deactivate": _l("trusted issuer taken out of use"),
+    "key.rotate": _l("signing key rotated"),
+    "key.retire": _l("signing key retired"),
+    "official.record": _l("official record entered"),
+    "official.approve": _l("official record approved"),
+    "official.reject": _l("official record rejected"),
+    "paper.issue": _l("paper code issued"),
+    "paper.revoke": _l("paper code revoked"),
+    "point.create": _l("information point added"),
+    "point.update": _l("information point changed"),
+    "point.deactivate": _l("information point taken out of use"),
+    "point.reactivate": _l("information point put back in use"),
+    "point.api_token.create": _l("API token made"),
+    "point.api_token.revoke": _l("API token revoked"),
+    "preentry.register": _l("pre-entry registration"),
+    "preentry.arrival": _l("arrival noted"),
+    "retention.purge": _l("expired records purged"),
+    "risk_area.create": _l("key area added"),
+    "risk_area.update": _l("key area changed"),
+}
+
+AUDIT_SUBJECTS = {
+    "holder": _l("person"),
+    "user": _l("account"),
+    "point": _l("information point"),
+    "application": _l("application"),
+    "claim": _l("claim"),
+    "official_record": _l("official record"),
+    "verification_record": _l("verification records"),
+    "export": _l("export"),
+    "risk_area": _l("key area"),
+    "trusted_issuer": _l("trusted issuer"),
+    "signing_key": _l("signing key"),
+}
+
+# The chain check names its problem in English (the CLI prints it as is): the page shows it in
+# the user's language.
+CHAIN_PROBLEMS = {
+    "does not follow the event before it": _l("it does not follow the event before it"),
+    "its content was changed": _l("its content was changed"),
+}
+
+
+def account_role(role: str) -> str:
+    return str(ACCOUNT_ROLES.get(role, role))
+
+
+def audit_action(action: str) -> str:
+    return str(AUDIT_ACTIONS.get(action, action))
+
+
+def audit_subject(subject_type: str) -> str:
+    return str(AUDIT_SUBJECTS.get(subject_type, subject_type))
+
+
+def chain_problem(problem: str) -> str:
+    missing = re.fullmatch(r"expected event (\d+), found (\d+) \(deleted or reordered\)", problem)
+    if missing:
+        return _("event %(expected)s was expected, event %(found)s was found (deleted or reordered)",
+                 expected=missing.group(1), found=missing.group(2))
+    return str(CHAIN_PROBLEMS.get(problem, problem))
+
+
+def nationality(code: str) -> str:
+    """The country's name in the user's language (the stored value is its ISO code)."""
+    language = "zh" if str(get_locale() or "zh").startswith("zh") else "en"
+    return country_name(code, language) if code else ""
+
+
+def init_staff_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(account_role=account_role, audit_action=audit_action,
+                                 audit_subject=audit_subject, chain_problem=chain_problem)
+    app.jinja_env.filters.update(nationality=nationality)
+
+
+# CSV exports in the user's language: column names, and the stored codes of enumerated cells.
+EXPORT_COLUMNS = {
+    "record_id": _l("Record"), "verified_at": _l("Verified at"), "point_id": _l("Point no."),
+    "point_name": _l("Point"), "point_district_code": _l("Point's district code"),
+    "point_district": _l("Point's district"), "holder_id": _l("Person no."), "method": _l("Method"),
+    "colour": _l("Colour"), "token_colour": _l("Colour the code showed"), "recorded_at": _l("Recorded at"),
+    "temperature": _l("Temperature (°C)"), "decision": _l("Decision"), "note": _l("Note"),
+    "position_source": _l("Position from"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
+    "voided_at": _l("Voided at"), "void_reason": _l("Reason for voiding"), "paper_serial": _l("Paper code"),
+    "issuer_id": _l("Issuer no."), "partner_code_id": _l("Partner's code"),
+    "application_id": _l("Application no."), "created_at": _l("Filed at"),
+    "holder_district_code": _l("Person's district code"), "holder_district": _l("Person's district"),
+    "grounds": _l("Grounds"), "hit_keys": _l("Reasons to clear"), "test_date": _l("Test date"),
+    "institution": _l("Institution"), "report_number": _l("Report number"),
+    "isolation_end": _l("End of isolation"), "status": _l("State"), "decided_at": _l("Decided at"),
+    "decided_by": _l("Decided by (account no.)"), "decision_reason": _l("Reason for the decision"),
+}
+CHECK_METHODS = {
+    "camera": _l("camera"), "photo": _l("photo"), "number": _l("dynamic number"),
+    "no_code": _l("document, no code"), "api": _l("checkpoint device (API)"), "paper": _l("paper code"),
+}
+POSITION_SOURCES = {"gps": _l("the phone's GPS"), "point": _l("the point's own position")}
+
+
+def export_header(columns) -> list[str]:
+    return [str(EXPORT_COLUMNS.get(column, column)) for column in columns]
+
+
+def export_cell(column: str, value):
+    """The cell in the user's language; a code that has no label stays as it is."""
+    if value in (None, ""):
+        return value
+    table = {"method": CHECK_METHODS, "colour": COLOUR_WORDS, "token_colour": COLOUR_WORDS,
+             "decision": DECISION_LABELS, "position_source": POSITION_SOURCES, "status": REQUEST_STATES,
+             "grounds": GROUNDS_LABELS}.get(column)
+    return str(table.get(value, value)) if table is not None else value

@@ -100,7 +100,10 @@ def test_a_deactivated_point_stops_its_staff(app, client, admin, make_staff):
 
 def test_an_api_token_is_shown_once_and_stored_hashed(app, client, admin, make_point):
     point_id = make_point()
-    response = client.post(f"/admin/points/{point_id}/tokens", data={"label": "gate tablet"}, headers=EN)
+    posted = client.post(f"/admin/points/{point_id}/tokens", data={"label": "gate tablet"}, headers=EN)
+    # Post, redirect, then the page that shows the token once: a reload makes no second token.
+    assert posted.status_code == 303 and posted.headers["Location"].endswith(f"/admin/points/{point_id}")
+    response = client.get(f"/admin/points/{point_id}", headers=EN)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     token = re.search(r'id="new-token">([^<]+)<', response.get_data(as_text=True)).group(1)
     assert token.startswith(points.TOKEN_PREFIX)
@@ -111,6 +114,8 @@ def test_an_api_token_is_shown_once_and_stored_hashed(app, client, admin, make_p
         token_id = row.id
     assert token not in client.get(f"/admin/points/{point_id}").get_data(as_text=True)
     assert token not in json.dumps(events(app))
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(PointApiToken)) == 1
 
     assert client.post(f"/admin/points/{point_id}/tokens/{token_id}/revoke").status_code == 303
     with app.app_context():

@@ -37,7 +37,8 @@ def add_records(app, point_id, moments, **fields):
 
 
 def export(client, **form):
-    data = {"kind": "verification_records", "district": "", "start": "2024-05-01", "end": "2024-05-31", **form}
+    data = {"kind": "verification_records", "district": "", "start": "2024-05-01", "end": "2024-05-31",
+            "columns": "codes", **form}
     return client.post("/admin/exports", data=data, buffered=False)
 
 
@@ -155,3 +156,28 @@ def test_records_of_the_same_moment_across_pages_are_each_exported_once(app, cli
     assert len(rows) == exports.PAGE_SIZE * 2 + 501
     assert len({row["record_id"] for row in rows}) == len(rows)
     assert rows[-1]["verified_at"] == "2024-05-02 11:00:01"
+
+
+def test_an_export_is_in_the_users_language_unless_codes_are_asked_for(app, client, admin, make_point):
+    point_id = make_point()
+    add_records(app, point_id, [datetime(2024, 5, 2, 3, tzinfo=UTC)])
+
+    def table(**form):
+        text = export(client, **form).get_data().decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text, newline="")))
+
+    zh = table(columns="language")
+    row = dict(zip(zh[0], zh[1], strict=True))
+    assert zh[0][:2] == ["记录", "核验时间"] and row["码色"] == "绿码" and row["核验方式"] == "摄像头"
+    assert row["检查点所在区县"] == "南昌市东湖区"
+    client.get("/language/en")
+    en = table(columns="language")
+    row = dict(zip(en[0], en[1], strict=True))
+    assert en[0][:2] == ["Record", "Verified at"] and row["Colour"] == "Green code" and row["Method"] == "camera"
+    assert row["Point's district"] == "Donghu District, Nanchang"
+    codes = table(columns="codes")
+    assert tuple(codes[0]) == exports.VERIFICATION_COLUMNS and codes[1][codes[0].index("colour")] == "green"
+    assert tuple(table(columns="")[0]) != exports.VERIFICATION_COLUMNS  # the page's language by default
+    query = client.post("/admin/exports?columns=codes", data={
+        "kind": "verification_records", "start": "2024-05-01", "end": "2024-05-31"})
+    assert query.get_data().decode("utf-8-sig").startswith("record_id,verified_at")

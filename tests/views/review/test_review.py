@@ -210,7 +210,8 @@ def test_an_approval_clears_the_named_hits_recomputes_audits_and_notifies(app, o
         assert kinds == ["application_decided", "colour_change"]
     texts = [text for phone_to, text in sms.outbox(app) if phone_to == fever["phone"]]
     assert len(texts) == 2
-    assert "核酸阴性，报告属实" in texts[0] and "绿码" in texts[1]
+    # The SMS says what happened and links to the notification, which carries the reason.
+    assert "第1号转码申请已通过" in texts[0] and "/me/notifications#n" in texts[0] and "绿码" in texts[1]
 
 
 def test_a_decided_application_cannot_be_decided_again(app, officer, login, fever):

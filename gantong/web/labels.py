@@ -428,6 +428,11 @@ AUDIT_ACTIONS = {
     "account.reactivate": _l("account reactivated"),
     "account.password_change": _l("password changed"),
     "account.password_reset": _l("password reset"),
+    "account.password_reset_blocked": _l("password reset blocked after wrong codes"),
+    "account.change_confirm": _l("account change confirmed by a second administrator"),
+    "account.change_reject": _l("account change rejected by a second administrator"),
+    "code.issue": _l("code issued"),
+    "hotline.set": _l("district hotline set"),
     "application.create": _l("application filed"),
     "application.withdraw": _l("application withdrawn"),
     "application.approve": _l("application approved"),
@@ -447,6 +452,7 @@ AUDIT_ACTIONS = {
     "issuer.activate": _l("trusted issuer put back in use"),
     "issuer.deactivate": _l("trusted issuer taken out of use"),
     "key.rotate": _l("signing key rotated"),
+    "key.prepare": _l("next signing key published"),
     "key.retire": _l("signing key retired"),
     "official.record": _l("official record entered"),
     "official.approve": _l("official record approved"),
@@ -478,6 +484,8 @@ AUDIT_SUBJECTS = {
     "risk_area": _l("key area"),
     "trusted_issuer": _l("trusted issuer"),
     "signing_key": _l("signing key"),
+    "account_change": _l("account change awaiting a second administrator"),
+    "district": _l("district"),
 }
 
 # The chain check names its problem in English (the CLI prints it as is): the page shows it in

@@ -30,14 +30,14 @@ def visible(html: str) -> str:
 
 def test_the_audit_trail_names_actors_and_actions_in_the_users_language(app, client, admin, make_user, make_holder):
     owner_id, _ = make_user()
-    make_holder(owner_id, symptoms=["fever"])  # holder.create and colour.change by a resident
+    make_holder(owner_id, symptoms=["fever"])  # holder.create and code.issue by a resident
     zh = visible(client.get("/admin/audit").get_data(as_text=True))
-    assert "居民" in zh and "码色变更" in zh and "添加人员" in zh
-    assert "colour.change" not in zh and "holder.create" not in zh and ">resident" not in zh
+    assert "居民" in zh and "赋码" in zh and "添加人员" in zh
+    assert "code.issue" not in zh and "holder.create" not in zh and ">resident" not in zh
     en = visible(client.get("/admin/audit", headers=EN).get_data(as_text=True))
-    assert "Resident" in en and "code colour changed" in en
+    assert "Resident" in en and "code issued" in en
     # The codes stay, for the action filter, inside each event's details.
-    assert "<code>colour.change</code>" in client.get("/admin/audit").get_data(as_text=True)
+    assert "<code>code.issue</code>" in client.get("/admin/audit").get_data(as_text=True)
 
 
 def test_every_audit_action_the_app_writes_has_a_label():

@@ -152,6 +152,9 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
     db.session.commit()
     if holder is None:
         raise Refused("no_match")
+    if not registry.has_code(holder):
+        # Registered but not declared yet: there is no colour to show (issue 11, item 1).
+        raise Refused("no_code")
     return holder
 
 

@@ -15,6 +15,7 @@ from gantong.extensions import db
 from gantong.models import (
     Application,
     Claim,
+    ColourChange,
     FeverFinding,
     Holder,
     InformationPoint,
@@ -119,9 +120,11 @@ def colours_by_area(scope: Scope) -> list[AreaColours]:
     else:
         area = Holder.district_code
     area = area.label("area")
+    # Only holders with a code: one who has not declared yet has no colour (issue 11, item 1).
+    has_code = db.select(ColourChange.id).where(ColourChange.holder_id == Holder.id).exists()
     query = (
         db.select(area, Holder.colour, func.count())
-        .where(scope.where(Holder.district_code))
+        .where(scope.where(Holder.district_code), has_code)
         .group_by(area, Holder.colour)
     )
     rows = {code: AreaColours(code) for code in scope.areas()}

@@ -226,6 +226,10 @@ REFUSALS = {
         _l("Number shown by more than one code"),
         _l("This number is on two codes this minute. Scan the QR instead, or wait a minute for a new number."),
     ),
+    "no_code": (
+        _l("No code yet"),
+        _l("This person has registered but has not made a health declaration, so there is no code. Ask them to declare on their phone first."),
+    ),
     "no_match": (
         _l("No holder found"),
         _l("No holder has this document number with this name. Check both; the person may need to register."),

@@ -118,7 +118,7 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
             record.paper_serial = token.subject
         shown = record.token_colour
         record.stale_colour = is_worse(at_scan, shown)
-    _fill(record, scan.body, point, moment, digest)
+    verification.fill_record(record, scan.body, point, moment, digest)
     db.session.add(record)
     db.session.flush()
     if record.is_fever and record.holder_id:
@@ -140,19 +140,6 @@ def _repeat(record: VerificationRecord, digest: str) -> tuple[VerificationRecord
     if record.body_hash != digest:
         raise verification.Conflict()
     return record, False
-
-
-def _fill(record: VerificationRecord, body: verification.RecordBody, point: InformationPoint,
-          moment: datetime, digest: str) -> None:
-    record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
-    record.recorded_at = moment
-    record.body_hash = digest
-    if body.latitude is not None and body.longitude is not None:
-        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
-        record.position_source = "gps"
-    else:
-        record.latitude, record.longitude = point.latitude, point.longitude
-        record.position_source = "point"
 
 
 def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:

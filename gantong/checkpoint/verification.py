@@ -269,17 +269,7 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             raise Conflict()
         return record, False
     point = record.point
-    record.temperature = body.temperature
-    record.decision = body.decision
-    record.note = body.note
-    record.recorded_at = moment
-    record.body_hash = digest
-    if body.latitude is not None and body.longitude is not None:
-        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
-        record.position_source = "gps"
-    else:
-        record.latitude, record.longitude = point.latitude, point.longitude
-        record.position_source = "point"
+    fill_record(record, body, point, moment, digest)
     if record.is_fever and record.holder_id:
         db.session.add(FeverFinding(
             holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
@@ -297,6 +287,20 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             raise Conflict() from None
         return record, False
     return record, True
+
+
+def fill_record(record: VerificationRecord, body: RecordBody, point: InformationPoint,
+                moment: datetime, digest: str) -> None:
+    """Write the volunteer's part into an opened record (the page's form, or a queued scan record)."""
+    record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
+    record.recorded_at = moment
+    record.body_hash = digest
+    if body.latitude is not None and body.longitude is not None:
+        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
+        record.position_source = "gps"
+    else:
+        record.latitude, record.longitude = point.latitude, point.longitude
+        record.position_source = "point"
 
 
 def can_void(record: VerificationRecord, user: User) -> bool:

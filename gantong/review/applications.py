@@ -88,10 +88,7 @@ def decide(application: Application, officer: User, approve: bool, reason: str,
     decisions.check_officer(officer, holder)
     decisions.lock_pending(application)
     status = APPROVED if approve else REJECTED
-    application.status = status
-    application.decided_by = officer.id
-    application.decided_at = moment
-    application.decision_reason = reason
+    decisions.record_decision(application, officer, status, reason, moment)
     if approve:
         for key in application.hit_keys.split(","):
             db.session.add(Clearance(holder_id=holder.id, hit_key=key, source=f"application:{application.id}",

@@ -82,10 +82,7 @@ def decide(claim: Claim, officer: User, accept: bool, reason: str, basis: str = 
     decisions.check_officer(officer, holder)
     decisions.lock_pending(claim)
     status = ACCEPTED if accept else REJECTED
-    claim.status = status
-    claim.decided_by = officer.id
-    claim.decided_at = moment
-    claim.decision_reason = reason
+    decisions.record_decision(claim, officer, status, reason, moment)
     if accept:
         claim.correction = _write_correction(claim, holder, officer, reason, basis, moment)
     audit.append("claim.accept" if accept else "claim.reject", "claim", claim.id, actor=officer,

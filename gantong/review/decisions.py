@@ -52,6 +52,14 @@ def lock_pending(item, state_attribute: str = "status") -> None:
         raise NotPending()
 
 
+def record_decision(item, officer: User, status: str, reason: str, moment: datetime) -> None:
+    """Write an officer's decision on a pending application or claim: the new status, who, when, why."""
+    item.status = status
+    item.decided_by = officer.id
+    item.decided_at = moment
+    item.decision_reason = reason
+
+
 def file_pending(item, kind: str, applicant: User | None, moment: datetime):
     """Store a new pending application or claim, with its audit event, and commit."""
     db.session.add(item)

@@ -102,6 +102,36 @@ def test_the_stays_rows_fit_a_360px_screen(live_server, browser, make_user, make
     context.close()
 
 
+def wait_until_htmx_idle(page):
+    # No request in flight and no swapped element still waiting to be bound.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
+def test_a_city_chosen_the_moment_its_list_appears_is_not_lost(app, live_server, browser, make_user,
+                                                              make_holder):
+    # The CI failure: a choice made on the new city list before htmx bound it sent no request.
+    # A mutation observer chooses the city as soon as the list is inserted, before the page's
+    # next task, so the list must be bound in the same task that inserts it.
+    user_id, phone = make_user()
+    holder_id = make_holder(user_id)
+    context = open_context(browser, "zh")
+    page = context.new_page()
+    log_in(page, live_server, phone, "zh")
+    page.goto(f"{live_server}/me/people/{holder_id}/declare")
+    page.evaluate("""() => new MutationObserver((changes, observer) => {
+        const city = document.querySelector("#stays-0-city");
+        if (city && city.querySelector("option[value='4201']")) {
+            observer.disconnect();
+            city.value = "4201";
+            city.dispatchEvent(new Event("change", {bubbles: true}));
+        }
+    }).observe(document.body, {childList: true, subtree: true})""")
+    page.select_option("#stays-0-province", "42")
+    page.locator("#stays-0-county option[value='420102']").wait_for(state="attached", timeout=10_000)
+    context.close()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_county_is_picked_province_city_county(app, live_server, browser, make_user, make_holder, lang,
@@ -115,12 +145,14 @@ def test_a_county_is_picked_province_city_county(app, live_server, browser, make
     page.select_option("#stays-0-province", "42")
     if javascript:
         page.locator("#stays-0-city option[value='4201']").wait_for(state="attached")
+        wait_until_htmx_idle(page)
     else:
         page.click("button[name=refine][value='0']")
         page.wait_for_load_state()
     page.select_option("#stays-0-city", "4201")
     if javascript:
         page.locator("#stays-0-county option[value='420102']").wait_for(state="attached")
+        wait_until_htmx_idle(page)
     else:
         page.click("button[name=refine][value='0']")
         page.wait_for_load_state()

@@ -85,10 +85,8 @@ def prepare_next(actor: User | None = None, now: datetime | None = None) -> Sign
     return key
 
 
-def _take_over_if_due(moment: datetime) -> None:
-    pending = next_key()
-    if pending is None or pending.signs_from > moment:
-        return
+def _take_over(moment: datetime) -> None:
+    """Let the prepared next key sign from now, under the write lock (audited)."""
     # Decided again under the write lock: another worker may have taken over meanwhile.
     transactions.writing()
     pending = next_key()
@@ -104,24 +102,36 @@ def _take_over_if_due(moment: datetime) -> None:
     db.session.commit()
 
 
+def _signing_rows():
+    """The keys that sign now and the prepared ones, newest first, in one query (every code page)."""
+    query = (db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
+             .where(SigningKey.retired_at.is_(None),
+                    SigningKey.signing | SigningKey.signs_from.is_not(None))
+             .order_by(SigningKey.created_at.desc()))
+    return db.session.execute(query).all()
+
+
 def signing_key(now: datetime | None = None) -> tuple[str, Ed25519PrivateKey]:
     """Return the key that signs now, creating the first one on first use.
 
     A prepared next key takes over once its moment has come.
     """
-    _take_over_if_due(now or utcnow())
+    moment = now or utcnow()
+    rows = _signing_rows()
+    if any(not row.signing and row.signs_from <= moment for row in rows):
+        _take_over(moment)
+        rows = _signing_rows()
     # Newest first: should two workers race to make the first key, both keys verify.
-    query = (db.select(SigningKey.kid, SigningKey.private_key).where(SigningKey.signing)
-             .order_by(SigningKey.created_at.desc()).limit(1))
-    row = db.session.execute(query).first()
-    if row is None:
+    signing = [row for row in rows if row.signing]
+    if not signing:
         transactions.writing()
-        row = db.session.execute(query).first()
-    if row is None:
+        signing = [row for row in _signing_rows() if row.signing]
+    if signing:
+        kid, sealed = signing[0].kid, signing[0].private_key
+    else:
         key = _create_key(signing=True)
         db.session.commit()
-        row = (key.kid, key.private_key)
-    kid, sealed = row
+        kid, sealed = key.kid, key.private_key
     return kid, _unsealed(bytes(sealed), _secret(), kid)
 
 

@@ -4,7 +4,22 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from gantong import audit, transactions
@@ -23,6 +38,7 @@ from gantong.models import (
     RiskArea,
     Stay,
     User,
+    UTCDateTime,
     utcnow,
 )
 
@@ -127,64 +143,105 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
     return declaration
 
 
-def risk_areas() -> list[rules.RiskArea]:
-    rows = db.session.scalars(db.select(RiskArea).where(RiskArea.active))
-    return [
-        rules.RiskArea(
-            code=row.code, name=row.name, days=row.days,
-            active_from=row.active_from, active_to=row.active_to,
+def _fact_rows(holder_id: int):
+    """Every fact the colour rules need about one holder, and the active risk areas, as one query.
+
+    The code page computes the colour on every load: one UNION ALL of plain rows, not seven ORM
+    queries (and one more per declaration for its stays).
+    """
+    return db.session.execute(_facts_query(), {"holder_id": holder_id}).all()
+
+
+@cache
+def _facts_query():
+    # Built once per process: the statement and its cache key are reused by every code page.
+    # Each branch fills the columns it needs; the empty ones are typed NULLs, because PostgreSQL
+    # types a UNION's columns pair by pair and an untyped NULL would become text.
+    holder_id = bindparam("holder_id", type_=Integer)
+
+    def none(kind):
+        return cast(null(), kind)
+
+    def branch(kind, id_=None, sub=None, at1=None, at2=None, d1=None, d2=None, s1=None, s2=None, s3=None,
+               b1=None, f1=None, n1=None):
+        columns = (("id", id_, Integer), ("sub", sub, Integer), ("at1", at1, UTCDateTime),
+                   ("at2", at2, UTCDateTime), ("d1", d1, Date), ("d2", d2, Date), ("s1", s1, String),
+                   ("s2", s2, String), ("s3", s3, String), ("b1", b1, Boolean), ("f1", f1, Float),
+                   ("n1", n1, Integer))
+        return select(literal_column(f"'{kind}'", String).label("kind"),
+                      *[(none(kind_) if value is None else value).label(name) for name, value, kind_ in columns])
+
+    latest_pre_entry = (select(PreEntry.id).where(PreEntry.holder_id == holder_id)
+                        .order_by(PreEntry.id.desc()).limit(1).scalar_subquery())
+    return union_all(
+        branch("declaration", Declaration.id, at1=Declaration.made_at, d1=Declaration.contact_date,
+               d2=Declaration.entry_date, s1=Declaration.symptoms, s2=Declaration.entry_port,
+               b1=Declaration.close_contact).where(Declaration.holder_id == holder_id),
+        branch("stay", Stay.declaration_id, Stay.id, d1=Stay.start, d2=Stay.end, s1=Stay.place_code)
+        .join(Declaration, Declaration.id == Stay.declaration_id).where(Declaration.holder_id == holder_id),
+        branch("fever", FeverFinding.id, at1=FeverFinding.at, at2=FeverFinding.voided_at,
+               s1=FeverFinding.point_name, f1=FeverFinding.temperature)
+        .where(FeverFinding.holder_id == holder_id),
+        # In force from the second officer's approval, not from the first officer's draft.
+        branch("official", OfficialRecord.id, at1=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
+               d1=OfficialRecord.contact_date, s1=OfficialRecord.status, s2=OfficialRecord.basis,
+               s3=OfficialRecord.department)
+        .where(OfficialRecord.holder_id == holder_id, OfficialRecord.state == "in_force"),
+        branch("clearance", s1=Clearance.hit_key, s2=Clearance.source).where(Clearance.holder_id == holder_id),
+        branch("pre_entry", PreEntry.id, d1=PreEntry.planned_arrival, d2=PreEntry.actual_arrival,
+               s1=PreEntry.origin_division).where(PreEntry.id == latest_pre_entry),
+        branch("risk_area", RiskArea.id, d1=RiskArea.active_from, d2=RiskArea.active_to, s1=RiskArea.code,
+               s2=RiskArea.name, n1=RiskArea.days).where(RiskArea.active),
+    )
+
+
+def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
+    """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
+    rows = _fact_rows(holder.id)
+    by_kind: dict[str, list] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row)
+    stays: dict[int, list] = {}
+    for row in sorted(by_kind.get("stay", ()), key=lambda row: row.sub):
+        stays.setdefault(row.id, []).append(rules.Stay(row.s1, row.d1, row.d2))
+    declarations = tuple(
+        rules.Declaration(
+            id=row.id, made_at=row.at1, symptoms=frozenset(s for s in row.s1.split(",") if s),
+            close_contact=bool(row.b1), contact_date=row.d1, stays=tuple(stays.get(row.id, ())),
+            entry_date=row.d2, entry_port=row.s2,
         )
-        for row in rows
+        for row in sorted(by_kind.get("declaration", ()), key=lambda row: row.id)
+    )
+    arrival_date = None
+    for row in by_kind.get("pre_entry", ()):
+        # A pre-entry's quarantine counts from the actual arrival once known.
+        if row.d2 is not None:
+            declarations, arrival_date = rules.with_actual_arrival(declarations, row.s1, row.d1, row.d2)
+    fevers = tuple(
+        rules.CheckpointFever(id=row.id, at=row.at1, point=row.s1, temperature=row.f1, voided=row.at2 is not None)
+        for row in sorted(by_kind.get("fever", ()), key=lambda row: row.id)
+    )
+    official_records = tuple(
+        rules.OfficialRecord(id=row.id, status=row.s1, at=row.at1, contact_date=row.d1, basis=row.s2,
+                             department=row.s3)
+        for row in sorted(by_kind.get("official", ()), key=lambda row: row.id)
+    )
+    clearances = [(row.s1, row.s2) for row in by_kind.get("clearance", ())]
+    cleared = frozenset(key for key, _source in clearances)
+    # An accepted claim says the fact was wrong, not that it has run its course.
+    retracted = frozenset(key for key, source in clearances if source.startswith("claim:"))
+    areas = [
+        rules.RiskArea(code=row.s1, name=row.s2, days=row.n1, active_from=row.d1, active_to=row.d2)
+        for row in sorted(by_kind.get("risk_area", ()), key=lambda row: row.id)
     ]
+    facts = rules.Facts(declarations=declarations, fevers=fevers, official_records=official_records,
+                        cleared=cleared, retracted=retracted, arrival_date=arrival_date)
+    return facts, areas
 
 
 def facts_for(holder: Holder) -> rules.Facts:
     """Gather the holder's facts for the colour rules."""
-    declarations = tuple(
-        rules.Declaration(
-            id=row.id,
-            made_at=row.made_at,
-            symptoms=frozenset(row.symptom_list),
-            close_contact=row.close_contact,
-            contact_date=row.contact_date,
-            stays=tuple(rules.Stay(s.place_code, s.start, s.end) for s in row.stays),
-            entry_date=row.entry_date,
-            entry_port=row.entry_port,
-        )
-        for row in holder.declarations
-    )
-    # A pre-entry's quarantine counts from the actual arrival once known.
-    declarations, arrival_date = arrival_facts(holder, declarations)
-    findings = db.session.scalars(db.select(FeverFinding).where(FeverFinding.holder_id == holder.id))
-    fevers = tuple(
-        rules.CheckpointFever(
-            id=finding.id, at=finding.at, point=finding.point_name,
-            temperature=finding.temperature, voided=finding.voided_at is not None,
-        )
-        for finding in findings
-    )
-    in_force = db.session.scalars(
-        db.select(OfficialRecord)
-        .where(OfficialRecord.holder_id == holder.id, OfficialRecord.state == "in_force")
-        .order_by(OfficialRecord.id)
-    )
-    official_records = tuple(
-        rules.OfficialRecord(
-            id=record.id, status=record.status,
-            # In force from the second officer's approval, not from the first officer's draft.
-            at=record.decided_at or record.recorded_at,
-            contact_date=record.contact_date, basis=record.basis, department=record.department,
-        )
-        for record in in_force
-    )
-    clearances = db.session.execute(
-        db.select(Clearance.hit_key, Clearance.source).where(Clearance.holder_id == holder.id)
-    ).all()
-    cleared = frozenset(key for key, _source in clearances)
-    # An accepted claim says the fact was wrong, not that it has run its course.
-    retracted = frozenset(key for key, source in clearances if source.startswith("claim:"))
-    return rules.Facts(declarations=declarations, fevers=fevers, official_records=official_records,
-                       cleared=cleared, retracted=retracted, arrival_date=arrival_date)
+    return colour_facts(holder)[0]
 
 
 def lock(holder: Holder, fresh: bool = False) -> None:
@@ -203,7 +260,8 @@ def lock(holder: Holder, fresh: bool = False) -> None:
 
 
 def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
-    return rules.evaluate(facts_for(holder), risk_areas(), now or utcnow())
+    facts, areas = colour_facts(holder)
+    return rules.evaluate(facts, areas, now or utcnow())
 
 
 def refresh_colour(
@@ -354,13 +412,3 @@ def pre_entry_of(holder: Holder) -> PreEntry | None:
     """Return the holder's latest pre-entry registration, or None."""
     query = db.select(PreEntry).where(PreEntry.holder_id == holder.id).order_by(PreEntry.id.desc()).limit(1)
     return db.session.scalar(query)
-
-
-def arrival_facts(holder: Holder, declarations: tuple[rules.Declaration, ...]
-                  ) -> tuple[tuple[rules.Declaration, ...], date | None]:
-    """Return the declarations and the arrival date the colour rules should count from."""
-    pre_entry = pre_entry_of(holder)
-    if pre_entry is None or pre_entry.actual_arrival is None:
-        return declarations, None
-    return rules.with_actual_arrival(declarations, pre_entry.origin_division, pre_entry.planned_arrival,
-                               pre_entry.actual_arrival)

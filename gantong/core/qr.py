@@ -36,13 +36,21 @@ def _transpose(rows: list[int], size: int) -> list[int]:
     return columns
 
 
+def _pack(lines: list[int], size: int) -> int:
+    """All rows (or columns) of a symbol as one integer, line i at bits i*size .. i*size+size-1."""
+    value = 0
+    for i, line in enumerate(lines):
+        value |= line << (i * size)
+    return value
+
+
 @lru_cache(maxsize=8)
 def _layout(size: int):
     """The symbol's fixed parts as segno sees them while it scores masks, and the 8 masks.
 
-    Returns (function rows, region rows, [(mask rows, mask columns)] * 8): function rows hold the
-    dark modules of the finder, timing and alignment patterns (format and version areas are light
-    then), region rows the modules a mask applies to.
+    Returns (function rows, region rows, [(mask rows, packed mask rows, packed mask columns)] * 8):
+    function rows hold the dark modules of the finder, timing and alignment patterns (format and
+    version areas are light then), region rows the modules a mask applies to.
     """
     version = (size - 17) // 4
     template = encoder.make_matrix(size, size)
@@ -57,27 +65,42 @@ def _layout(size: int):
     masks = []
     for pattern in encoder.get_data_mask_functions(False):
         rows = [sum(1 << j for j in range(size) if pattern(i, j)) & region[i] for i in range(size)]
-        masks.append((rows, _transpose(rows, size)))
+        masks.append((rows, _pack(rows, size), _pack(_transpose(rows, size), size)))
     assert version >= 1
     return function, region, masks
 
 
-def _line_penalty(line: int, size: int) -> int:
-    """N1 and N3 of one row or column (segno's mask_scores, line by line)."""
-    full = (1 << size) - 1
-    inverse = ~line & full
+@lru_cache(maxsize=8)
+def _edges(size: int):
+    """Bit masks of the packed symbol: every module, and the positions where a window of 2, 5, 7
+    or 11 modules starting there stays within its line (so no run crosses into the next line)."""
+    full = (1 << (size * size)) - 1
+    windows = {}
+    for width in (2, 5, 7):
+        line = (1 << (size - width + 1)) - 1
+        windows[width] = _pack([line] * size, size)
+    return full, windows
+
+
+def _lines_penalty(packed: int, size: int) -> int:
+    """N1 and N3 of every line at once (segno's mask_scores, all rows or all columns packed)."""
+    full, windows = _edges(size)
+    inverse = ~packed & full
     # N1: a run of L >= 5 modules of one colour scores L - 2.
-    same = ~(line ^ (line >> 1)) & ((1 << (size - 1)) - 1)
+    same = ~(packed ^ (packed >> 1)) & windows[2]
     five = same & (same >> 1) & (same >> 2) & (same >> 3)
     score = five.bit_count() + 2 * (five & ~(five << 1)).bit_count()
     # N3: dark light dark dark dark light dark, with 4 light modules (or the edge) on one side.
-    found = (line & (inverse >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & (inverse >> 5)
-             & (line >> 6)) & ((1 << (size - 6)) - 1)
-    resume = 0  # segno searches on after a counted pattern, or 4 modules on after another
+    found = (packed & (inverse >> 1) & (packed >> 2) & (packed >> 3) & (packed >> 4) & (inverse >> 5)
+             & (packed >> 6)) & windows[7]
+    line_of, resume = -1, 0  # segno searches on after a counted pattern, or 4 modules on after another
     while found:
         low = found & -found
         found ^= low
-        p = low.bit_length() - 1
+        i, p = divmod(low.bit_length() - 1, size)
+        if i != line_of:
+            line_of, resume = i, 0
+            line = (packed >> (i * size)) & ((1 << size) - 1)
         if p < resume:
             continue
         start = max(p - _N3_BEFORE, 0)
@@ -92,22 +115,17 @@ def _line_penalty(line: int, size: int) -> int:
     return score
 
 
-def _penalty(rows: list[int], columns: list[int], size: int) -> int:
-    score = 0
-    for line in rows:
-        score += _line_penalty(line, size)
-    for line in columns:
-        score += _line_penalty(line, size)
-    # N2: every 2x2 block of one colour scores 3.
-    edge = (1 << (size - 1)) - 1
-    blocks = 0
-    for upper, lower in zip(rows, rows[1:], strict=False):
-        vertical = ~(upper ^ lower)
-        blocks += (vertical & (vertical >> 1) & ~(upper ^ (upper >> 1)) & edge).bit_count()
-    score += 3 * blocks
+def _penalty(rows: int, columns: int, size: int) -> int:
+    """The mask's penalty (ISO/IEC 18004 7.8.3.1) from the packed rows and packed columns."""
+    score = _lines_penalty(rows, size) + _lines_penalty(columns, size)
+    # N2: every 2x2 block of one colour scores 3 (row i against row i + 1, column j against j + 1).
+    _full, windows = _edges(size)
+    last_row = (1 << (size * (size - 1))) - 1
+    vertical = ~(rows ^ (rows >> size)) & last_row
+    horizontal = ~(rows ^ (rows >> 1))
+    score += 3 * (vertical & (vertical >> 1) & horizontal & windows[2]).bit_count()
     # N4: the dark share's distance from 50 %, in steps of 5 %.
-    dark = sum(row.bit_count() for row in rows)
-    percent = float(dark) / (size ** 2)
+    percent = float(rows.bit_count()) / (size ** 2)
     return score + 10 * int(abs(percent * 100 - 50) / 5)
 
 
@@ -117,18 +135,16 @@ def _choose(matrix, mask: int) -> tuple[int, list[int]]:
     size = len(matrix)
     function, region, masks = _layout(size)
     drawn = [_bits(row) for row in matrix]
-    drawn_mask, _ = masks[mask]
+    drawn_mask = masks[mask][0]
     # The matrix before masking, with the format and version areas light, as segno scores it.
     base = [function[i] & ~region[i] | (drawn[i] ^ drawn_mask[i]) & region[i] for i in range(size)]
-    base_columns = _transpose(base, size)
+    base_rows, base_columns = _pack(base, size), _pack(_transpose(base, size), size)
     best, best_score = 0, None
-    for number, (mask_rows, mask_columns) in enumerate(masks):
-        rows = [b ^ m for b, m in zip(base, mask_rows, strict=True)]
-        columns = [b ^ m for b, m in zip(base_columns, mask_columns, strict=True)]
-        score = _penalty(rows, columns, size)
+    for number, (_rows, mask_rows, mask_columns) in enumerate(masks):
+        score = _penalty(base_rows ^ mask_rows, base_columns ^ mask_columns, size)
         if best_score is None or score < best_score:
             best, best_score = number, score
-    best_rows, _ = masks[best]
+    best_rows = masks[best][0]
     return best, [d ^ m ^ b for d, m, b in zip(drawn, drawn_mask, best_rows, strict=True)]
 
 

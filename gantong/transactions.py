@@ -54,6 +54,22 @@ def writing() -> None:
     session.rollback()
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded.
+
+    For a view that writes a little in the middle (the code page's colour or number) and then
+    renders what it read: the objects hold what was just committed, so reading them again query
+    by query (lazy loads after the commit) would only cost time.
+    """
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 def begin_statement() -> str:
     return "BEGIN" if deferred() else "BEGIN IMMEDIATE"
 

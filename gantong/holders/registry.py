@@ -361,6 +361,9 @@ def colour_history(holder: Holder, limit: int | None = None) -> list[ColourChang
 
 
 NUMBER_STEP = 60
+# Numbers are registered this many minutes ahead at once: a code page open all day writes once
+# in ten minutes, not every minute. Each number is still accepted only in its own two minutes.
+NUMBERS_AHEAD = 10
 
 
 def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
@@ -369,7 +372,8 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
     number = tokens.dynamic_number(holder.secret, int(moment.timestamp()), step=NUMBER_STEP)
     start = datetime.fromtimestamp(int(moment.timestamp()) // NUMBER_STEP * NUMBER_STEP, moment.tzinfo)
     query = db.select(DynamicNumber.id).where(
-        DynamicNumber.holder_id == holder.id, DynamicNumber.number == number
+        DynamicNumber.holder_id == holder.id, DynamicNumber.number == number,
+        DynamicNumber.valid_from == start,
     )
     if db.session.scalar(query) is None:
         transactions.writing()
@@ -378,14 +382,17 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         # Typed numbers stay good for one more minute, as a printed TOTP would.
         db.session.execute(
             db.delete(DynamicNumber).where(
-                DynamicNumber.holder_id == holder.id, DynamicNumber.valid_until < moment
+                DynamicNumber.holder_id == holder.id,
+                (DynamicNumber.valid_until < moment) | (DynamicNumber.valid_from >= start),
             )
         )
-        db.session.add(
-            DynamicNumber(number=number, holder_id=holder.id, valid_from=start,
-                          valid_until=start + timedelta(seconds=2 * NUMBER_STEP))
-        )
-        db.session.commit()
+        for ahead in range(NUMBERS_AHEAD):
+            minute = start + timedelta(seconds=ahead * NUMBER_STEP)
+            db.session.add(DynamicNumber(
+                number=tokens.dynamic_number(holder.secret, int(minute.timestamp()), step=NUMBER_STEP),
+                holder_id=holder.id, valid_from=minute, valid_until=minute + timedelta(seconds=2 * NUMBER_STEP),
+            ))
+        transactions.commit_keeping_loaded()
     return number
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gantong import transactions
 from gantong.codes import keys
 from gantong.core import rules, tokens
 from gantong.extensions import db
@@ -30,7 +31,7 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     """
     result = registry.current_colour(holder, now)
     if db.session.new or db.session.dirty:
-        db.session.commit()
+        transactions.commit_keeping_loaded()
     if not registry.has_code(holder):
         return None
     number = registry.dynamic_number(holder, now)

@@ -122,7 +122,11 @@ def declare(holder_id: int):
 @transactions.reads_first
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
-    holder = own_holder(holder_id)
+    # The account's people are listed on the page anyway: one query finds the person too.
+    people = current_user.holders
+    holder = next((person for person in people if person.id == holder_id), None)
+    if holder is None:
+        abort(404)
     context = code_card_context(holder, utcnow())
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
@@ -130,7 +134,7 @@ def code(holder_id: int):
     return render_template(
         "resident/code.html",
         **context,
-        people=current_user.holders,
+        people=people,
         history=registry.colour_history(holder, limit=3),
         unread=notifications.unread_count(current_user),
         can_apply=result is not None and services.can_apply(holder, result),

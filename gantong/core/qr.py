@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import segno
-from segno import encoder
+from segno import consts, encoder
 
 _N3_BEFORE = 4  # light modules before or after a 1:1:3:1:1 pattern
 
@@ -129,6 +128,18 @@ def _penalty(rows: int, columns: int, size: int) -> int:
     return score + 10 * int(abs(percent * 100 - 50) / 5)
 
 
+def _best_of(base: list[int], size: int) -> int:
+    """The mask ISO/IEC 18004 7.8.3 picks for the unmasked rows `base` (format areas light)."""
+    _function, _region, masks = _layout(size)
+    base_rows, base_columns = _pack(base, size), _pack(_transpose(base, size), size)
+    best, best_score = 0, None
+    for number, (_rows, mask_rows, mask_columns) in enumerate(masks):
+        score = _penalty(base_rows ^ mask_rows, base_columns ^ mask_columns, size)
+        if best_score is None or score < best_score:
+            best, best_score = number, score
+    return best
+
+
 def _choose(matrix, mask: int) -> tuple[int, list[int]]:
     """Return the mask ISO/IEC 18004 7.8.3 picks (segno's choice) for a QR laid out with `mask`,
     and the QR's rows laid out with it, format information excepted."""
@@ -138,12 +149,7 @@ def _choose(matrix, mask: int) -> tuple[int, list[int]]:
     drawn_mask = masks[mask][0]
     # The matrix before masking, with the format and version areas light, as segno scores it.
     base = [function[i] & ~region[i] | (drawn[i] ^ drawn_mask[i]) & region[i] for i in range(size)]
-    base_rows, base_columns = _pack(base, size), _pack(_transpose(base, size), size)
-    best, best_score = 0, None
-    for number, (_rows, mask_rows, mask_columns) in enumerate(masks):
-        score = _penalty(base_rows ^ mask_rows, base_columns ^ mask_columns, size)
-        if best_score is None or score < best_score:
-            best, best_score = number, score
+    best = _best_of(base, size)
     best_rows = masks[best][0]
     return best, [d ^ m ^ b for d, m, b in zip(drawn, drawn_mask, best_rows, strict=True)]
 
@@ -153,21 +159,81 @@ def best_mask(matrix, mask: int) -> int:
     return _choose(matrix, mask)[0]
 
 
+def _final_message(text: str) -> tuple[int, list[int]]:
+    """The version and the final bit stream of `text` at level M, as segno's encode() makes them
+    (data and error correction codewords interleaved, remainder bits), before any placement."""
+    segments = encoder.prepare_data(text, None, None)
+    version = encoder.find_version(segments, consts.ERROR_LEVEL_M, eci=False, micro=False)
+    error = consts.ERROR_LEVEL_M
+    buffer = encoder.Buffer()
+    for segment in segments:
+        encoder.write_segment(buffer, segment, None, encoder.version_range(version), False)
+    capacity = consts.SYMBOL_CAPACITY[version][error]
+    encoder.write_terminator(buffer, capacity, None, len(buffer))
+    encoder.write_padding_bits(buffer, version, len(buffer))
+    encoder.write_pad_codewords(buffer, version, capacity, len(buffer))
+    return version, encoder.make_final_message(version, error, buffer).getbits()
+
+
+@lru_cache(maxsize=8)
+def _placement(version: int) -> tuple[int, ...]:
+    """Where each bit of the final message goes, as bit numbers of the packed symbol: segno's
+    add_codewords run once on a symbol whose i-th free module receives i."""
+    size = version * 4 + 17
+    template = encoder.make_matrix(size, size)
+    encoder.add_finder_patterns(template, size, size)
+    encoder.add_alignment_patterns(template, size, size)
+    order = [[None] * size for _ in range(size)]
+    free = sum(row.count(0x2) for row in template)
+    numbers = iter(range(free))
+    matrix = [[0x2 if value == 0x2 else None for value in row] for row in template]
+    for right in range(size - 1, 0, -2):  # the walk of segno's add_codewords, for QR (not Micro)
+        if right <= 6:
+            right -= 1
+        for vertical in range(size):
+            for z in range(2):
+                j = right - z
+                upwards = ((right & 2) == 0) ^ (j < 6)
+                i = (size - 1 - vertical) if upwards else vertical
+                if matrix[i][j] == 0x2 and order[i][j] is None:
+                    order[i][j] = next(numbers)
+    positions = [0] * free
+    for i, row in enumerate(order):
+        for j, number in enumerate(row):
+            if number is not None:
+                positions[number] = i * size + j
+    return tuple(positions)
+
+
+@lru_cache(maxsize=64)
+def _format_rows(version: int, mask: int) -> tuple[int, ...]:
+    """The format information (with the dark module) and the version information, as rows."""
+    size = version * 4 + 17
+    matrix = encoder.make_matrix(size, size, reserve_regions=False, add_timing=False)
+    for row in matrix:
+        row[:] = bytes(size)
+    encoder.add_format_info(matrix, version, consts.ERROR_LEVEL_M, mask)
+    encoder.add_version_info(matrix, version)
+    return tuple(_bits(row) for row in matrix)
+
+
 def layout(text: str) -> tuple[int, list[int]]:
     """Return the QR of `text` (error level M) as segno makes it: its mask and its rows as bits."""
-    # make_qr, not make: make() picks a Micro QR for short data, which browser scanners can't read.
-    # Lay it out once with mask 0, choose the standard's mask fast, then change mask and format.
-    probe = segno.make_qr(text, error="m", boost_error=False, mask=0)
-    best, rows = _choose(probe.matrix, 0)
-    if best != 0:
-        # Only the format information differs beside the data: row 8 and column 8.
-        matrix = tuple(bytearray(row) for row in probe.matrix)
-        encoder.add_format_info(matrix, probe._version, probe._error, best)
-        size = len(matrix)
-        for i in (*range(9), *range(size - 8, size)):
-            old = _bits(probe.matrix[i])
-            rows[i] ^= old ^ _bits(matrix[i])
-    return best, rows
+    # segno makes the codewords (make_qr's own steps, never a Micro QR: browser scanners can't read
+    # those); placing them, choosing the standard's mask and drawing are done here on whole rows.
+    version, bits = _final_message(text)
+    size = version * 4 + 17
+    packed = 0
+    for position, bit in zip(_placement(version), bits, strict=False):
+        if bit:
+            packed |= 1 << position
+    line = (1 << size) - 1
+    function, region, masks = _layout(size)
+    base = [function[i] | (packed >> (i * size)) & line & region[i] for i in range(size)]
+    best = _best_of(base, size)
+    best_rows = masks[best][0]
+    information = _format_rows(version, best)
+    return best, [b ^ m | f for b, m, f in zip(base, best_rows, information, strict=True)]
 
 
 def svg(text: str) -> str:

@@ -7,6 +7,7 @@ colour shown was better than the holder's stored colour at the moment of the sca
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -113,47 +114,67 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
     holder, token = verification.holder_for_token(scan.token, scanned)
     issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
-    # What the record needs of the point and the volunteer, kept across writing()'s expiry so
-    # that they are not loaded again under the lock.
+    # What the record needs, read before writing() expires what was loaded, so that none of it
+    # is loaded again under the lock.
     point_id, point_name, position = point.id, point.name, (point.latitude, point.longitude)
     staff_id = staff.id
-    transactions.writing()  # one short write transaction from here to the commit
     record = VerificationRecord(
         record_id=scan.record_id, point_id=point_id, staff_id=staff_id,
         method="camera", verified_at=scanned, offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
     )
+    holder_id = None
     if holder is None:
         record.issuer_id, record.partner_code_id = issuer_id, token.subject
         record.colour = token.colour
     else:
-        # The holder is read again here (writing() expired it): its colour is decided under the lock.
-        preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
-        registry.refresh_colour(holder, moment, commit=False)
-        record.holder_id = holder.id
+        holder_id = holder.id
+        _colour_now(holder, moment, staff, scanned)  # takes the write lock only for a change
+        record.holder_id = holder_id
         record.colour = holder.colour
         if token.type == tokens.PAPER:
             record.paper_serial = token.subject
         record.stale_colour = is_worse(_stored_colour_at(holder, scanned), record.token_colour)
     verification.fill_record(record, scan.body, position, moment, digest)
+    fever = record.is_fever and holder is not None
+    stored = Stored(record_id=record.record_id, created=True, colour=record.colour,
+                    token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
+                    fever=record.is_fever)
+    transactions.writing()  # one short write transaction: the record (and a fever's colour)
     try:
         db.session.add(record)
-        if record.is_fever and holder is not None:
+        if fever:
             db.session.flush()
-            db.session.add(FeverFinding(holder_id=holder.id, record_id=record.record_id,
+            db.session.add(FeverFinding(holder_id=holder_id, record_id=record.record_id,
                                         point_name=point_name, temperature=scan.body.temperature,
                                         at=record.verified_at))
             db.session.flush()
+            registry.lock(holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
             registry.refresh_colour(holder, moment, commit=False)
-        stored = Stored(record_id=record.record_id, created=True,
-                        colour=holder.colour if holder is not None else record.colour,
-                        token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
-                        fever=record.is_fever)
+            stored = dataclasses.replace(stored, colour=holder.colour)
         db.session.commit()
     except IntegrityError:  # the same id stored by another request meanwhile
         db.session.rollback()
         return _repeat(verification.record_by_id(scan.record_id), digest)
     return stored
+
+
+def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime) -> None:
+    """Bring the holder's stored colour up to now, and a pre-entry holder's arrival.
+
+    As on the code page the colour is read without the write lock and written only when it
+    changed, decided again under the lock on facts read afresh (registry.current_colour). A
+    first verification of a pre-entry holder records the arrival, under the lock, first.
+    """
+    pre_entry = registry.pre_entry_of(holder)
+    if pre_entry is not None and pre_entry.actual_arrival is None:
+        transactions.writing()
+        if db.session.get_bind().dialect.name == "postgresql":
+            registry.lock(holder, fresh=True)
+        preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
+        registry.refresh_colour(holder, moment, commit=False)
+    else:
+        registry.current_colour(holder, moment)
 
 
 def _stored_colour_at(holder: Holder, scanned: datetime) -> str:

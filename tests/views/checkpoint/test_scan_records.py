@@ -89,6 +89,23 @@ def test_a_colour_that_turned_worse_after_the_scan_is_not_stale_but_the_voluntee
     assert not record.stale_colour and record.colour == "yellow"
 
 
+def test_a_stored_colour_out_of_date_is_refreshed_when_the_record_arrives(app, client, station, screen_token):
+    from gantong.models import ColourChange
+
+    text = screen_token(station["holder_id"])
+    with app.app_context():  # stored red with nothing behind it: the facts say green
+        db.session.get(Holder, station["holder_id"]).colour = "red"
+        db.session.commit()
+        changes = db.session.scalar(db.select(db.func.count()).select_from(ColourChange))
+    response = client.post("/checkpoint/scan-records", json=scan(text))
+    assert response.status_code == 201 and response.get_json()["colour"] == "green"
+    with app.app_context():
+        assert db.session.get(Holder, station["holder_id"]).colour == "green"
+        assert db.session.scalar(db.select(db.func.count()).select_from(ColourChange)) == changes + 1
+    (record,) = records(app)
+    assert record.colour == "green"
+
+
 def test_a_fever_recorded_offline_adds_its_hit_when_it_arrives(app, client, station, screen_token):
     response = client.post("/checkpoint/scan-records",
                            json=scan(screen_token(station["holder_id"]), temperature="38.2", decision="refer"))

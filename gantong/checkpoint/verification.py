@@ -142,6 +142,7 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
 
     Every lookup is audited, found or not: the lane must not become a way to look people up.
     """
+    transactions.writing()  # the lookup and its audit event: one write transaction
     number = "".join(doc_number.split()).upper()
     query = db.select(Holder).where(Holder.doc_number == number, Holder.name == name.strip())
     holder = db.session.scalars(query).first()

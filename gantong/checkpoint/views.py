@@ -108,6 +108,7 @@ def _lane_forms(**overrides):
 
 @bp.post("/verify")
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=staff_key)
+@transactions.reads_first  # the code is read first; open_record takes the write lock for the record
 def verify():
     """Verify a code read by camera or photo, typed as a number, or found by document."""
     lane = request.form.get("lane", "token")
@@ -178,6 +179,7 @@ def _render_record(record: VerificationRecord, form: RecordForm):
 
 @bp.post("/records")
 @csrf.exempt
+@transactions.reads_first  # submit_record takes the write lock; what is read after its commit does not
 def submit_record():
     """Store a record once; a repeat gets the stored one, a different body with the same id 409."""
     as_json = request.is_json

@@ -14,8 +14,11 @@ What it does, all on 127.0.0.1:
   each database, and the bare app (bench/bare_app.py) with 2 workers, all side by side;
 - logs in over HTTP (the login form and its CSRF token) as the red demo resident and the staff;
 - measures, interleaved round by round, with the wrk scripts in bench/wrk/: the bare routes,
-  the red holder's code page (gzip), one whole scan (bench/wrk/scan.lua), and the record
-  submit alone (bench/wrk/submit.lua);
+  the red holder's code page (gzip), one scan as the scan page does it (one tap: the browser
+  verified the code, one JSON record per person, bench/wrk/scan_json.lua), one whole scan
+  without JavaScript (verify, record page, submit, station: bench/wrk/scan.lua), and the
+  record submit alone (bench/wrk/submit.lua); the one-tap scans and the submits are checked
+  against the rows stored;
 - prints a table of medians and spreads (min-max over the rounds), counts errors, and greps
   every server log for "database is locked"; --json writes every figure to a file.
 
@@ -69,15 +72,16 @@ app = create_app()
 with app.app_context(), open(out, "w") as handle:
     if mode == "tokens":      # live screen tokens of every demo holder, as their code pages show
         people = db.session.scalars(db.select(Holder).order_by(Holder.id)).all()
-        for i in range(count):
-            handle.write(keys.signed_screen_token(people[i % len(people)])[1] + "\n")
+        for i in range(count):  # "text<TAB>colour" (base45 has spaces): the colour the scan page shows
+            token, text = keys.signed_screen_token(people[i % len(people)])
+            handle.write(f"{text}\t{token.colour}\n")
     elif mode == "records":   # records opened at the staff's point, as a verify does, not yet submitted
         staff = db.session.scalar(db.select(User).where(User.phone == "+86" + sys.argv[4]))
         holder = db.session.scalars(db.select(Holder).order_by(Holder.id)).first()  # the green one
         for _ in range(count):
             record, _ = verification.open_record(holder, staff.point, staff, "camera", None, utcnow())
             handle.write(f"{record.record_id} {verification.reference_for(record)}\n")
-    elif mode == "submitted":  # how many records are stored with their body (durable submits)
+    elif mode == "submitted":  # how many records are stored with their body (durable submits, scans)
         handle.write(str(db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord)
                                            .where(VerificationRecord.recorded_at.is_not(None)))))
 '''
@@ -274,7 +278,8 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--submit-rate", type=float, default=300,
                         help="records/s the first round's submit pool is sized for (later rounds: 2x measured)")
-    parser.add_argument("--profile", type=Path, help="also py-spy one worker (code page, scan) into this folder")
+    parser.add_argument("--profile", type=Path,
+                        help="also py-spy one worker (code page, one-tap scan, scan without JS) into this folder")
     parser.add_argument("--profile-seconds", type=float, default=10)
     parser.add_argument("--json", type=Path, help="write every measurement to this file")
     args = parser.parse_args()
@@ -336,7 +341,16 @@ def main() -> None:
                                     {**gzip, "Cookie": target.resident_cookie}))
             for target in targets:
                 for n, server in target.servers.items():
-                    measure(f"scan|{target.kind}|{n}",
+                    before = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
+                    figure = run_wrk(wrk, "scan_json.lua", server.base + "/checkpoint/scan-records",
+                                     args.staff, 2, args.seconds,
+                                     env={"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie})
+                    after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
+                    figure["stored"] = after - before
+                    measure(f"scan|{target.kind}|{n}", figure)
+            for target in targets:
+                for n, server in target.servers.items():
+                    measure(f"scan without JavaScript|{target.kind}|{n}",
                             run_wrk(wrk, "scan.lua", server.base + "/checkpoint/", args.staff, args.staff,
                                     args.seconds, env={"BENCH_TOKENS": str(target.tokens),
                                                        "BENCH_COOKIE": target.staff_cookie,
@@ -394,8 +408,15 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
         rows.append((f"code page, {target.kind}, {h} workers", spread([rate(f) for f in code]) + " req/s",
                      spread(ratio(code, rate)) + "x", spread([f["p99_ms"] for f in code]) + " ms", errors(code)))
     for target in targets:
-        scan = results[f"scan|{target.kind}|{h}"]
-        rows.append((f"one scan, {target.kind}, {h} workers", spread([persons(f) for f in scan]) + " persons/s",
+        scan = results[f"scan|{target.kind}|{h}"]  # one request a person: wrk's p99 is a person's
+        rows.append((f"one scan (one-tap, as the scan page does it), {target.kind}, {h} workers",
+                     spread([persons(f) for f in scan]) + " persons/s",
+                     spread(ratio(scan, persons)) + " persons/bare req",
+                     spread([f["p99_ms"] for f in scan]) + " ms a person", errors(scan)))
+    for target in targets:
+        scan = results[f"scan without JavaScript|{target.kind}|{h}"]
+        rows.append((f"one scan without JavaScript (4 requests), {target.kind}, {h} workers",
+                     spread([persons(f) for f in scan]) + " persons/s",
                      spread(ratio(scan, persons)) + " persons/bare req",
                      spread([f.get("flow_p99_ms", 0) for f in scan]) + " ms a person", errors(scan)))
     for target in targets:
@@ -415,7 +436,9 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
     print("| scaling | " + " | ".join(f"{n} worker{'s' if n > 1 else ''}" for n in counts) + " | "
           + " | ".join(f"{n}/{counts[0]}" for n in counts[1:]) + " |")
     print("|---|" + "---|" * (2 * len(counts) - 1))
-    for path, fn, unit in (("code page", rate, "req/s"), ("scan", persons, "persons/s")):
+    for path, label, fn, unit in (("code page", "code page", rate, "req/s"),
+                                  ("scan", "one scan (one-tap)", persons, "persons/s"),
+                                  ("scan without JavaScript", "one scan without JavaScript", persons, "persons/s")):
         for target in targets:
             medians = []
             cells = []
@@ -423,7 +446,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                 figures = results[f"{path}|{target.kind}|{n}"]
                 medians.append(statistics.median([fn(f) for f in figures]))
                 cells.append(spread([fn(f) for f in figures]))
-            print(f"| {path}, {target.kind} ({unit}) | " + " | ".join(cells) + " | "
+            print(f"| {label}, {target.kind} ({unit}) | " + " | ".join(cells) + " | "
                   + " | ".join(f"{m / medians[0]:.2f}x" for m in medians[1:]) + " |")
     print()
     for key, figures in results.items():
@@ -433,6 +456,10 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
             exhausted = sum(f["counters"].get("exhausted", 0) for f in figures)
             print(f"{key}: {answered} submits answered 303, {stored} records stored"
                   + (f"; {exhausted} wrk threads ran out of records (a lower bound)" if exhausted else ""))
+        if key.startswith("scan|"):
+            stored = sum(f["stored"] for f in figures)
+            answered = sum(f["counters"].get("persons", 0) for f in figures)
+            print(f"{key}: {answered} one-tap records answered 201 stored, {stored} records stored")
         if key.startswith("scan"):
             refused = sum(f["counters"].get("refused", 0) for f in figures)
             if refused:
@@ -444,7 +471,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
 
 
 def profile(args, wrk: str, target: Target, workdir: Path) -> None:
-    """py-spy one worker of the headline server while wrk loads it: the code page, then a scan."""
+    """py-spy one worker of the headline server while wrk loads it: the code page, then the scans."""
     args.profile.mkdir(parents=True, exist_ok=True)
     server = target.servers[args.headline_workers]
     pid = server.worker_pids()[0]
@@ -454,6 +481,8 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
     runs = {
         "code_page": ("get.lua", server.base + target.code_path, args.connections, 2,
                       {"Accept-Encoding": "gzip", "User-Agent": USER_AGENT, "Cookie": target.resident_cookie}, {}),
+        "scan_one_tap": ("scan_json.lua", server.base + "/checkpoint/scan-records", args.staff, 2, None,
+                         {"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie}),
         "scan": ("scan.lua", server.base + "/checkpoint/", args.staff, args.staff, None,
                  {"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie,
                   "BENCH_CSRF": target.staff_csrf}),
@@ -470,7 +499,7 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
                   f"`gunicorn -w {server.workers}` on {target.kind}; {name} under wrk -c {connections}: "
                   f"{figure['requests'] / figure['seconds']:.1f} req/s"
                   + (f", {figure['counters'].get('persons', 0) / figure['seconds']:.1f} persons/s"
-                     if name == "scan" else ""))
+                     if name.startswith("scan") else ""))
         summary = summarise_profile(raw.read_text(), header)
         (args.profile / f"{name}.txt").write_text(summary)
         print(summary, flush=True)

@@ -1,11 +1,12 @@
--- One whole scan per person, every request a checkpoint volunteer's browser makes:
+-- One whole scan per person without JavaScript, every request the volunteer's browser makes
+-- (the scan page itself sends one JSON record a person instead: wrk/scan_json.lua):
 --   POST /checkpoint/verify (the token read by the camera)  -> 303 to the record page
 --   GET  /checkpoint/records/<id>  (colour, masked identity, the form)
 --   POST /checkpoint/records (temperature 36.5, pass)        -> 303 to the station
 --   GET  /checkpoint/ (the station page, with the flash)
 -- Run with one connection per thread (-t N -c N): each thread walks its own person at a time.
--- Env: BENCH_TOKENS (a file of live tokens, one a line), BENCH_COOKIE (the staff session),
--- BENCH_CSRF (the scan form's csrf_token), BENCH_THREADS.
+-- Env: BENCH_TOKENS (a file of live tokens, one a line; the token is what comes before a tab),
+-- BENCH_COOKIE (the staff session), BENCH_CSRF (the scan form's csrf_token), BENCH_THREADS.
 local common = dofile("wrk/common.lua")
 setup = common.setup
 done = common.done
@@ -46,7 +47,7 @@ function request()
     next_token = next_token % #tokens + 1
     started = common.now()
     local body = "csrf_token=" .. csrf .. "&lane=token&method=camera&token="
-      .. common.urlencode(tokens[next_token])
+      .. common.urlencode(tokens[next_token]:match("^[^\t]+"))
     return wrk.format("POST", "/checkpoint/verify", headers(true), body)
   elseif step == 1 then
     return wrk.format("GET", record_path, headers(false))

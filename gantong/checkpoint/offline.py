@@ -7,6 +7,7 @@ colour shown was better than the holder's stored colour at the moment of the sca
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from gantong import transactions
 from gantong.checkpoint import verification
 from gantong.codes import trust_list
 from gantong.core import tokens
@@ -50,6 +52,18 @@ class ScanRecord:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the scan page is told about a record, read before the commit (nothing to load after)."""
+
+    record_id: str
+    created: bool
+    colour: str | None  # the holder's colour now, after this record (a partner code's own colour)
+    token_colour: str | None
+    stale_colour: bool
+    fever: bool
+
+
 class TooOld(Exception):
     """The scan time is too far in the past or the future to be taken."""
 
@@ -80,13 +94,13 @@ def is_worse(colour: str | None, than: str | None) -> bool:
     return colour in _RANK and than in _RANK and _RANK[colour] > _RANK[than]
 
 
-def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None
-           ) -> tuple[VerificationRecord, bool]:
+def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None) -> Stored:
     """Re-verify the token as of the scan and store the record once.
 
     Raises verification.Refused (nothing stored) for a code the server does not accept,
     verification.Conflict when the id was stored with another body, TooOld for a scan time out
-    of range.
+    of range. In a @reads_first view the checks read without SQLite's write lock; the lock is
+    taken for the one short transaction that writes the record.
     """
     moment = now or utcnow()
     scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
@@ -99,47 +113,91 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
     holder, token = verification.holder_for_token(scan.token, scanned)
+    issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
+    # What the record needs, read before writing() expires what was loaded, so that none of it
+    # is loaded again under the lock.
+    point_id, point_name, position = point.id, point.name, (point.latitude, point.longitude)
+    staff_id = staff.id
     record = VerificationRecord(
-        record_id=scan.record_id, point_id=point.id, staff_id=staff.id,
+        record_id=scan.record_id, point_id=point_id, staff_id=staff_id,
         method="camera", verified_at=scanned, offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
     )
+    holder_id = None
     if holder is None:
-        issuer = trust_list.by_kid(token.kid)
-        record.issuer_id, record.partner_code_id = issuer.id, token.subject
+        record.issuer_id, record.partner_code_id = issuer_id, token.subject
         record.colour = token.colour
     else:
-        preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
-        registry.refresh_colour(holder, moment, commit=False)
-        at_scan = colour_at(holder, scanned)
-        record.holder_id = holder.id
+        holder_id = holder.id
+        _colour_now(holder, moment, staff, scanned)  # takes the write lock only for a change
+        record.holder_id = holder_id
         record.colour = holder.colour
         if token.type == tokens.PAPER:
             record.paper_serial = token.subject
-        shown = record.token_colour
-        record.stale_colour = is_worse(at_scan, shown)
-    verification.fill_record(record, scan.body, point, moment, digest)
-    db.session.add(record)
-    db.session.flush()
-    if record.is_fever and record.holder_id:
-        db.session.add(FeverFinding(holder_id=record.holder_id, record_id=record.record_id,
-                                    point_name=point.name, temperature=scan.body.temperature,
-                                    at=record.verified_at))
-        db.session.flush()
-        registry.refresh_colour(record.holder, moment, commit=False)
+        record.stale_colour = is_worse(_stored_colour_at(holder, scanned), record.token_colour)
+    verification.fill_record(record, scan.body, position, moment, digest)
+    fever = record.is_fever and holder is not None
+    stored = Stored(record_id=record.record_id, created=True, colour=record.colour,
+                    token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
+                    fever=record.is_fever)
+    transactions.writing()  # one short write transaction: the record (and a fever's colour)
     try:
+        db.session.add(record)
+        if fever:
+            db.session.flush()
+            db.session.add(FeverFinding(holder_id=holder_id, record_id=record.record_id,
+                                        point_name=point_name, temperature=scan.body.temperature,
+                                        at=record.verified_at))
+            db.session.flush()
+            registry.lock(holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
+            registry.refresh_colour(holder, moment, commit=False)
+            stored = dataclasses.replace(stored, colour=holder.colour)
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same id stored by another request meanwhile
         db.session.rollback()
         return _repeat(verification.record_by_id(scan.record_id), digest)
-    return record, True
+    return stored
 
 
-def _repeat(record: VerificationRecord, digest: str) -> tuple[VerificationRecord, bool]:
-    db.session.rollback()
+def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime) -> None:
+    """Bring the holder's stored colour up to now, and a pre-entry holder's arrival.
+
+    As on the code page the colour is read without the write lock and written only when it
+    changed, decided again under the lock on facts read afresh (registry.current_colour). A
+    first verification of a pre-entry holder records the arrival, under the lock, first.
+    """
+    pre_entry = registry.pre_entry_of(holder)
+    if pre_entry is not None and pre_entry.actual_arrival is None:
+        transactions.writing()
+        if db.session.get_bind().dialect.name == "postgresql":
+            registry.lock(holder, fresh=True)
+        preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
+        registry.refresh_colour(holder, moment, commit=False)
+    else:
+        registry.current_colour(holder, moment)
+
+
+def _stored_colour_at(holder: Holder, scanned: datetime) -> str:
+    """The holder's stored colour at the scan, after this arrival's refresh.
+
+    When the stored colour has not changed since the scan (the usual case: the record arrives
+    seconds after it), it is the colour now and the history need not be read.
+    """
+    if holder.colour_at is not None and holder.colour_at <= scanned:
+        return holder.colour
+    return colour_at(holder, scanned)
+
+
+def _repeat(record: VerificationRecord, digest: str) -> Stored:
     if record.body_hash != digest:
+        db.session.rollback()
         raise verification.Conflict()
-    return record, False
+    stored = Stored(record_id=record.record_id, created=False,
+                    colour=record.holder.colour if record.holder else record.colour,
+                    token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
+                    fever=record.is_fever)
+    db.session.rollback()
+    return stored
 
 
 def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:

@@ -142,6 +142,7 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
 
     Every lookup is audited, found or not: the lane must not become a way to look people up.
     """
+    transactions.writing()  # the lookup and its audit event: one write transaction
     number = "".join(doc_number.split()).upper()
     query = db.select(Holder).where(Holder.doc_number == number, Holder.name == name.strip())
     holder = db.session.scalars(query).first()
@@ -269,7 +270,7 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             raise Conflict()
         return record, False
     point = record.point
-    fill_record(record, body, point, moment, digest)
+    fill_record(record, body, (point.latitude, point.longitude), moment, digest)
     if record.is_fever and record.holder_id:
         db.session.add(FeverFinding(
             holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
@@ -289,9 +290,12 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     return record, True
 
 
-def fill_record(record: VerificationRecord, body: RecordBody, point: InformationPoint,
+def fill_record(record: VerificationRecord, body: RecordBody, point_position: tuple[float | None, float | None],
                 moment: datetime, digest: str) -> None:
-    """Write the volunteer's part into an opened record (the page's form, or a queued scan record)."""
+    """Write the volunteer's part into an opened record (the page's form, or a queued scan record).
+
+    Without a GPS fix the record takes the point's position, `point_position` (latitude, longitude).
+    """
     record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
     record.recorded_at = moment
     record.body_hash = digest
@@ -299,7 +303,7 @@ def fill_record(record: VerificationRecord, body: RecordBody, point: Information
         record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
         record.position_source = "gps"
     else:
-        record.latitude, record.longitude = point.latitude, point.longitude
+        record.latitude, record.longitude = point_position
         record.position_source = "point"
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from gantong import transactions
 from gantong.checkpoint import offline, verification
 from gantong.codes import bundle
 from gantong.core import identity, rules
@@ -73,6 +74,7 @@ def own_record(record_id: str) -> VerificationRecord:
 
 
 @bp.get("/")
+@transactions.reads_first
 def station():
     """Show the point, today's count and the latest records."""
     point = current_user.point
@@ -82,6 +84,7 @@ def station():
 
 
 @bp.get("/scan")
+@transactions.reads_first
 def scan():
     """Scan Code Verification: the camera, with a photo, a number and a no-code lane beside it."""
     return render_template("checkpoint/scan.html", **_lane_forms())
@@ -105,6 +108,7 @@ def _lane_forms(**overrides):
 
 @bp.post("/verify")
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=staff_key)
+@transactions.reads_first  # the code is read first; open_record takes the write lock for the record
 def verify():
     """Verify a code read by camera or photo, typed as a number, or found by document."""
     lane = request.form.get("lane", "token")
@@ -155,6 +159,7 @@ def _no_code_lane(point, staff, now):
 
 
 @bp.get("/records/<record_id>")
+@transactions.reads_first
 def record(record_id: str):
     """The Verification Record: colour, masked identity, reasons, and the form to fill in."""
     record = own_record(record_id)
@@ -174,6 +179,7 @@ def _render_record(record: VerificationRecord, form: RecordForm):
 
 @bp.post("/records")
 @csrf.exempt
+@transactions.reads_first  # submit_record takes the write lock; what is read after its commit does not
 def submit_record():
     """Store a record once; a repeat gets the stored one, a different body with the same id 409."""
     as_json = request.is_json
@@ -227,6 +233,7 @@ def default_decision(chosen: str | None, temperature: float) -> str:
 
 @bp.post("/scan-records")
 @csrf.exempt
+@transactions.reads_first  # the checks read; offline.submit takes the write lock for the record alone
 def scan_record():
     """Take a record the scan page verified itself: re-verify its token, store it once.
 
@@ -249,7 +256,7 @@ def scan_record():
             longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
     )
     try:
-        stored, created = offline.submit(scan, current_user.point, current_user._get_current_object())
+        stored = offline.submit(scan, current_user.point, current_user._get_current_object())
     except verification.Refused as refusal:
         return jsonify(error="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
                        record_id=scan.record_id), 422
@@ -259,11 +266,11 @@ def scan_record():
         return jsonify(error="conflict", record_id=scan.record_id), 409
     # The holder's colour now, after this record (a fever's hit included): the volunteer is told
     # when it is worse than the colour the page showed.
-    colour = stored.holder.colour if stored.holder else stored.colour
-    return jsonify(record_id=stored.record_id, stored=created, colour=colour,
+    colour = stored.colour
+    return jsonify(record_id=stored.record_id, stored=stored.created, colour=colour,
                    colour_word=colour_word(colour), token_colour=stored.token_colour,
-                   stale_colour=stored.stale_colour, fever=stored.is_fever,
-                   worse=offline.is_worse(colour, stored.token_colour)), (201 if created else 200)
+                   stale_colour=stored.stale_colour, fever=stored.fever,
+                   worse=offline.is_worse(colour, stored.token_colour)), (201 if stored.created else 200)
 
 
 def _float(value) -> float | None:
@@ -287,6 +294,7 @@ def void(record_id: str):
 
 
 @bp.get("/bundle.json")
+@transactions.reads_first
 def verifier_bundle():
     """The staff verifier bundle: the public one plus the yellow and red paper serials."""
     return bundle.response(staff=True)

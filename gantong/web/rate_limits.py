@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 from flask import current_app
 from limits.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -120,8 +120,18 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
 
     # The sliding window counter, as limits' own memory storage computes it.
 
+    def _counts(self, *keys: str) -> list[int]:
+        """The live counts of these keys, read with one statement (0 for a missing or expired key)."""
+        with self._engine().connect() as connection:
+            rows = connection.execute(text(f"SELECT key, count, expires FROM {TABLE} WHERE key IN :keys")
+                                      .bindparams(bindparam("keys", expanding=True)), {"keys": list(keys)}).all()
+        now = time.time()
+        found = {key: int(count) for key, count, expires in rows if expires > now}
+        return [found.get(key, 0) for key in keys]
+
     def _window_info(self, previous_key: str, current_key: str, expiry: int, now: float):
-        previous_count, current_count = self.get(previous_key), self.get(current_key)
+        # Both windows in one read (they were two reads, never one atomic step, before either).
+        previous_count, current_count = self._counts(previous_key, current_key)
         previous_ttl = 0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
         return previous_count, previous_ttl, current_count, current_ttl

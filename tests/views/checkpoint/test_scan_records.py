@@ -70,6 +70,42 @@ def test_a_colour_worse_at_the_scan_than_the_token_showed_is_flagged(app, client
     assert record.stale_colour
 
 
+def test_a_colour_that_turned_worse_after_the_scan_is_not_stale_but_the_volunteer_is_told(
+        app, client, station, screen_token):
+    green_text = screen_token(station["holder_id"])
+    time.sleep(1.1)
+    scanned_at = int(time.time())  # after the code was issued, before the colour changed
+    time.sleep(1.1)
+    with app.app_context():
+        holder = db.session.get(Holder, station["holder_id"])
+        registry.declare(holder, registry.DeclarationFacts(symptoms=["fever"], close_contact=False,
+                                                           contact_date=None, stays=[]), author=None)
+    response = client.post("/checkpoint/scan-records", json=scan(green_text, at=scanned_at))
+    assert response.status_code == 201
+    answer = response.get_json()
+    # Green at the scan (read from the colour history), yellow now: worse, not stale.
+    assert not answer["stale_colour"] and answer["worse"] and answer["colour"] == "yellow"
+    (record,) = records(app)
+    assert not record.stale_colour and record.colour == "yellow"
+
+
+def test_a_stored_colour_out_of_date_is_refreshed_when_the_record_arrives(app, client, station, screen_token):
+    from gantong.models import ColourChange
+
+    text = screen_token(station["holder_id"])
+    with app.app_context():  # stored red with nothing behind it: the facts say green
+        db.session.get(Holder, station["holder_id"]).colour = "red"
+        db.session.commit()
+        changes = db.session.scalar(db.select(db.func.count()).select_from(ColourChange))
+    response = client.post("/checkpoint/scan-records", json=scan(text))
+    assert response.status_code == 201 and response.get_json()["colour"] == "green"
+    with app.app_context():
+        assert db.session.get(Holder, station["holder_id"]).colour == "green"
+        assert db.session.scalar(db.select(db.func.count()).select_from(ColourChange)) == changes + 1
+    (record,) = records(app)
+    assert record.colour == "green"
+
+
 def test_a_fever_recorded_offline_adds_its_hit_when_it_arrives(app, client, station, screen_token):
     response = client.post("/checkpoint/scan-records",
                            json=scan(screen_token(station["holder_id"]), temperature="38.2", decision="refer"))
@@ -112,3 +148,27 @@ def test_officers_of_the_district_see_the_stale_colour_records_and_others_do_not
     _, other = make_user(role="officer", district_code="360103")
     client.post("/login", data={"phone": other, "password": PASSWORD})
     assert 'id="stale-colours"' not in client.get("/review/").get_data(as_text=True)
+
+
+@pytest.mark.skipif("postgresql" in __import__("os").environ.get("DATABASE_URL", ""),
+                    reason="SQLite's write lock only")
+def test_a_scan_record_reads_without_the_write_lock_and_writes_in_one_short_transaction(
+        app, client, station, screen_token):
+    from sqlalchemy import event
+
+    text = screen_token(station["holder_id"])
+    with app.app_context():
+        engine = db.engine
+    begun = []
+
+    def begin(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("BEGIN") or statement.startswith(("INSERT", "UPDATE", "DELETE")):
+            begun.append(statement.split()[0] + (" IMMEDIATE" if "IMMEDIATE" in statement else ""))
+
+    event.listen(engine, "before_cursor_execute", begin)
+    try:
+        assert client.post("/checkpoint/scan-records", json=scan(text)).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", begin)
+    # The session, the point, the signature's key and the holder are read first; then one write.
+    assert begun == ["BEGIN", "BEGIN IMMEDIATE", "INSERT"]

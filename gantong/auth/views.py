@@ -15,10 +15,13 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    from sqlalchemy.orm import joinedload
+
     from gantong.extensions import db
     from gantong.models import User
 
-    user = db.session.get(User, int(user_id))
+    # A volunteer's point comes in the same query: every checkpoint request checks it.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.point)])
     # A deactivated account loses its open sessions at once.
     return user if user is not None and user.active else None
 

@@ -54,3 +54,22 @@ def test_a_verify_takes_the_write_lock_once_for_the_record(client, station, scre
     answer = client.post("/checkpoint/verify", data={"lane": "token", "method": "camera", "token": token})
     assert answer.status_code == 303
     assert begun.count("BEGIN IMMEDIATE") == 1 and begun[0] == "BEGIN"
+
+
+def test_the_volunteers_point_comes_with_the_account_in_one_query(app, client, station):
+    selects = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("SELECT"):
+            selects.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/checkpoint/scan").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    # Every checkpoint request checks the point is active: not a second query for it.
+    assert "information_point" in selects[0] and "FROM user" in selects[0]
+    assert not [s for s in selects if "FROM information_point" in " ".join(s.split())], selects

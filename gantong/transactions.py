@@ -39,19 +39,24 @@ def deferred() -> bool:
     return getattr(view, _READS_FIRST, False)
 
 
-def writing() -> None:
+def writing(keep_loaded: bool = False) -> None:
     """Say that this request is about to write: on SQLite end the read transaction first.
 
     Objects loaded so far are expired (the rollback), so what is decided on is read again under
     the write lock. Call it before the first change; pending changes are an error.
+    keep_loaded=True keeps them instead, for a write that decides nothing on what was loaded
+    (the code page's dynamic numbers): nothing is read again.
     """
     if not deferred():
         return
     session = db.session()
     if session.new or session.dirty or session.deleted:
         raise WriteInReadTransaction("changes were made before transactions.writing()")
+    if keep_loaded:
+        commit_keeping_loaded()  # nothing is written: this only ends the read transaction
+    else:
+        session.rollback()
     g._gantong_writing = True
-    session.rollback()
 
 
 def commit_keeping_loaded() -> None:

@@ -376,7 +376,8 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         DynamicNumber.valid_from == start,
     )
     if db.session.scalar(query) is None:
-        transactions.writing()
+        # Nothing loaded is decided on (the secret never changes): keep it, read nothing again.
+        transactions.writing(keep_loaded=True)
         if db.session.scalar(query) is not None:  # another request registered it meanwhile
             return number
         # Typed numbers stay good for one more minute, as a printed TOTP would.

@@ -9,8 +9,10 @@ from gantong.codes import keys
 from gantong.core import rules, tokens
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import Holder
+from gantong.models import ColourChange, Holder
 from gantong.review import applications, claims
+
+RECENT_CHANGES = 3  # colour changes the code page shows; the history page has them all
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class ScreenCode:
     text: str  # the token as the QR carries it
     number: str  # the dynamic number under the QR
     expires_at: datetime  # when the token or the number stops being accepted, whichever is first
+    recent_changes: list[ColourChange]  # the latest colour changes, newest first (the first is the code's issue)
 
 
 def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
@@ -32,13 +35,15 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     result = registry.current_colour(holder, now)
     if db.session.new or db.session.dirty:
         transactions.commit_keeping_loaded()
-    if not registry.has_code(holder):
+    # The page lists the latest changes; their query also says whether a code was ever given.
+    recent_changes = registry.colour_history(holder, limit=RECENT_CHANGES)
+    if not recent_changes:
         return None
     number = registry.dynamic_number(holder, now)
     token, text = keys.signed_screen_token(holder, now)
     expires_at = min(datetime.fromtimestamp(token.issued_at + token.ttl, now.tzinfo),
                      registry.number_valid_until(now))
-    return ScreenCode(result, token, text, number, expires_at)
+    return ScreenCode(result, token, text, number, expires_at, recent_changes)
 
 
 def can_apply(holder: Holder, result: rules.Result) -> bool:

@@ -135,7 +135,6 @@ def code(holder_id: int):
         "resident/code.html",
         **context,
         people=people,
-        history=registry.colour_history(holder, limit=3),
         unread=notifications.unread_count(current_user),
         can_apply=result is not None and services.can_apply(holder, result),
         can_claim=result is not None and services.can_claim(holder, result),
@@ -147,7 +146,7 @@ def code_card_context(holder: Holder, now) -> dict:
     """What the code card shows: the screen code of now, and its QR drawn; or no code yet."""
     code = services.screen_code(holder, now)
     if code is None:
-        return {"holder": holder, "result": None, "now": now}
+        return {"holder": holder, "result": None, "now": now, "history": []}
     seconds = int((code.expires_at - now).total_seconds())
     return {
         "holder": holder,
@@ -155,6 +154,7 @@ def code_card_context(holder: Holder, now) -> dict:
         "token": code.token,
         "qr_svg": qr.svg(code.text),
         "number": code.number,
+        "history": code.recent_changes,
         "now": now,
         "refresh": current_app.config["QR_REFRESH_SECONDS"],
         "expires_in": max(0, seconds // EXPIRY_STEP * EXPIRY_STEP),

@@ -1,0 +1,43 @@
+"""The sliding window counter never lets more than the limit through, at a window's edge too."""
+from __future__ import annotations
+
+import pytest
+
+from gantong.web import rate_limits
+
+
+class Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return rate_limits.DatabaseStorage(database_uri=f"sqlite:///{tmp_path / 'app.sqlite'}")
+
+
+@pytest.mark.parametrize("after_the_edge", [0.1, 1.0, 30.0, 89.0])
+def test_a_full_window_stays_full_just_after_the_edge(storage, monkeypatch, after_the_edge):
+    window = 900  # LOGIN_LIMIT_PER_ACCOUNT's 15 minutes
+    edge = 1_800_000 * window
+    clock = Clock(edge - 2.0)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    assert all(storage.acquire_sliding_window_entry("login:x", 10, window) for _ in range(10))
+    assert not storage.acquire_sliding_window_entry("login:x", 10, window)
+    # The CI failure: with the weighted count rounded down, 10 * 0.9999 + 0 counted as 9.
+    clock.now = edge + after_the_edge
+    assert not storage.acquire_sliding_window_entry("login:x", 10, window)
+
+
+def test_the_window_slides_as_the_attempts_age(storage, monkeypatch):
+    window = 900
+    edge = 1_800_000 * window
+    clock = Clock(edge - 1.0)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    assert all(storage.acquire_sliding_window_entry("login:y", 10, window) for _ in range(10))
+    # Half of the previous window still overlaps: 5 of its 10 count, 5 more are allowed.
+    clock.now = edge + window / 2
+    assert sum(storage.acquire_sliding_window_entry("login:y", 10, window) for _ in range(8)) == 5

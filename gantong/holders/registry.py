@@ -239,11 +239,6 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     return facts, areas
 
 
-def facts_for(holder: Holder) -> rules.Facts:
-    """Gather the holder's facts for the colour rules."""
-    return colour_facts(holder)[0]
-
-
 def lock(holder: Holder, fresh: bool = False) -> None:
     """Serialise decisions about one holder until the transaction ends.
 

@@ -39,8 +39,9 @@ def own_holder(holder_id: int) -> Holder:
 
     :raise 404: if the person does not exist or belongs to another account.
     """
-    holder = db.session.get(Holder, holder_id)
-    if holder is None or holder.account_id != current_user.id:
+    # From the account's people (one query, and the code page lists them anyway).
+    holder = next((person for person in current_user.holders if person.id == holder_id), None)
+    if holder is None:
         abort(404)
     return holder
 
@@ -122,11 +123,7 @@ def declare(holder_id: int):
 @transactions.reads_first
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
-    # The account's people are listed on the page anyway: one query finds the person too.
-    people = current_user.holders
-    holder = next((person for person in people if person.id == holder_id), None)
-    if holder is None:
-        abort(404)
+    holder = own_holder(holder_id)
     context = code_card_context(holder, utcnow())
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
@@ -134,7 +131,7 @@ def code(holder_id: int):
     return render_template(
         "resident/code.html",
         **context,
-        people=people,
+        people=current_user.holders,
         unread=notifications.unread_count(current_user),
         can_apply=result is not None and services.can_apply(holder, result),
         can_claim=result is not None and services.can_claim(holder, result),

@@ -5,11 +5,9 @@ import os
 import secrets
 
 from flask import Flask, g, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gantong import transactions
+from gantong import unit_of_work
 from gantong.config import Config, database_url
 from gantong.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
@@ -39,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     db.init_app(app)
+    unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -102,29 +101,3 @@ def _instance_secret(instance_path: str) -> str:
             handle.write(secrets.token_urlsafe(48))
     with open(path) as handle:
         return handle.read().strip()
-
-
-def _is_sqlite(dbapi_connection) -> bool:
-    return type(dbapi_connection).__module__.startswith("sqlite3")
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    if _is_sqlite(dbapi_connection):
-        # We issue BEGIN ourselves (below); pysqlite's own deferred BEGIN would get in the way.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(connection):
-    # SQLite refuses at once (no busy wait) to upgrade a read transaction to a write when
-    # another connection wrote in between: "database is locked". Taking the write lock at
-    # BEGIN makes writers queue behind the busy timeout instead; only the transactions of
-    # views that read first begin deferred (gantong/transactions.py). Transactions are short.
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(transactions.begin_statement())

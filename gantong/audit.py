@@ -55,10 +55,13 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def _lock_chain_head() -> None:
-    # Two writers must not both read the same head and fork the chain. On SQLite every write
-    # transaction already begins IMMEDIATE (see gantong/__init__.py), which serialises them.
+    # Two writers must not both read the same head and fork the chain. PostgreSQL: a lock of
+    # its own for the chain. SQLite: a FOR UPDATE read takes the database's write lock
+    # (gantong/unit_of_work.py), so the head read after it is the newest.
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(db.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    else:
+        db.session.execute(db.select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1).with_for_update())
 
 
 def append(
@@ -126,10 +129,10 @@ def verify_chain(batch: int = 1000) -> ChainCheck:
 
 def switch_active(target, action_prefix: str, subject_type: str, active: bool, actor, reason: str = "") -> None:
     """Take `target` (an account, a point) out of use or back, recorded as "<prefix>.deactivate"
-    or "<prefix>.reactivate", and commit; nothing happens if it is so already."""
+    or "<prefix>.reactivate"; nothing happens if it is so already."""
     if target.active == active:
         return
     target.active = active
     append(f"{action_prefix}.reactivate" if active else f"{action_prefix}.deactivate", subject_type, target.id,
            actor=actor, before={"active": not active}, after={"active": active}, reason=reason)
-    db.session.commit()
+    db.session.flush()

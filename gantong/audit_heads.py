@@ -72,7 +72,7 @@ def sign_head(now: datetime | None = None) -> SignedAuditHead:
     signature = private.sign(signed_bytes(seq, head_hash, moment))
     head = SignedAuditHead(seq=seq, head_hash=head_hash, signed_at=moment, kid=row.kid, signature=_b64(signature))
     db.session.add(head)
-    db.session.commit()
+    db.session.flush()
     return head
 
 

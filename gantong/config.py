@@ -16,7 +16,9 @@ def database_url(instance_path: str) -> str:
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No ping on every checkout (a round trip a request): connections are replaced after half
+    # an hour, and a request that meets a dropped one runs again once (gantong/unit_of_work.py).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
     # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
     PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))

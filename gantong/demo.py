@@ -45,7 +45,7 @@ def seed_risk_areas() -> None:
     for code, name, days in SEED_RISK_AREAS:
         if db.session.scalar(db.select(RiskArea).where(RiskArea.code == code)) is None:
             db.session.add(RiskArea(code=code, name=name, days=days))
-    db.session.commit()
+    db.session.flush()
 
 
 def _with_check_digit(first17: str) -> str:

@@ -7,6 +7,7 @@ import os
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from gantong import unit_of_work
 from gantong.admin import backups, retention
 
 retention_days = retention.retention_days
@@ -25,7 +26,7 @@ def purge(days, batch) -> None:
     retention.log.addHandler(handler)
     retention.log.setLevel(logging.INFO)
     try:
-        result = retention.purge_verification_records(days or retention_days(), batch=batch)
+        *_, result = unit_of_work.commit_each(retention.purge_in_batches(days or retention_days(), batch=batch))
     finally:
         retention.log.removeHandler(handler)
     click.echo(f"{result.deleted} verification records verified before "

@@ -1,7 +1,7 @@
 """CSV exports of verification records and of transcoding applications, streamed page by page.
 
-Rows are read a page at a time (a server-side cursor on PostgreSQL, keyset pages in short
-transactions on SQLite, where every transaction holds the write lock): memory stays flat
+Rows are read a page at a time (a server-side cursor on PostgreSQL, keyset pages on SQLite),
+in a reading request (gantong/unit_of_work.py: no write lock on SQLite): memory stays flat
 however many rows there are, and checkpoints keep writing while a long export runs. The text
 is UTF-8 with a byte order mark so that spreadsheet programs read the Chinese right; a text
 cell that a spreadsheet would run as a formula is escaped.
@@ -84,10 +84,8 @@ def _pages(query, moment_column, id_column, first: datetime, after: datetime) ->
         in_range = query.where(moment_column >= first, moment_column < after)
         result = db.session.execute(in_range.execution_options(yield_per=PAGE_SIZE))
         yield from result.partitions()
-        db.session.commit()
         return
-    # SQLite: keyset pages, each read in a short transaction of its own, since a transaction
-    # holds the database's one write lock here (see gantong/__init__.py).
+    # SQLite: keyset pages (its driver has no server-side cursor).
     last = None
     while True:
         # One lower bound only, the page's own: given two, SQLite may start the index at the
@@ -97,7 +95,6 @@ def _pages(query, moment_column, id_column, first: datetime, after: datetime) ->
         if last is not None:
             page_query = page_query.where(or_(moment_column > last[0], id_column > last[1]))
         rows = db.session.execute(page_query.limit(PAGE_SIZE)).all()
-        db.session.commit()
         if not rows:
             return
         yield rows
@@ -218,5 +215,5 @@ def start_export(kind: str, selection: ExportFilter, actor, language: str = "") 
     if language:
         header, rows = in_language(header, rows, language)
     audit.append("export." + kind, "export", kind, actor=actor, after=selection.as_dict())
-    db.session.commit()
+    db.session.flush()
     return header, rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,18 +61,14 @@ def status(days: int, now: datetime | None = None) -> Status:
 
 
 def _delete_batch(cutoff: datetime, batch: int) -> int:
-    # Short transactions: checkpoints keep writing (SQLite has one writer at a time), and
-    # a run stopped half-way by cron or a deploy has still deleted whole batches.
     # Oldest first, in the index's own order: each batch reads only the rows it deletes.
     ids = db.session.scalars(
         db.select(VerificationRecord.id).where(VerificationRecord.verified_at < cutoff)
         .order_by(VerificationRecord.verified_at, VerificationRecord.id).limit(batch)
     ).all()
     if not ids:
-        db.session.commit()
         return 0
     result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
-    db.session.commit()
     log.info("purged %d verification records verified before %s", result.rowcount, cutoff.isoformat())
     return result.rowcount
 
@@ -88,7 +85,6 @@ def purge_one_batch(days: int, actor: User, now: datetime | None = None, batch: 
     if deleted:
         audit.append("retention.purge", "verification_record", "expired", actor=actor,
                      after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})
-        db.session.commit()
     return PurgeResult(cutoff, deleted, 1 if deleted else 0)
 
 
@@ -98,9 +94,15 @@ def cutoff_for(now: datetime, days: int) -> datetime:
     return rules.day_start(first_kept_day)
 
 
-def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,
-                               batch: int = BATCH_SIZE) -> PurgeResult:
-    """Delete the records verified before the cutoff, a batch per transaction; log each batch."""
+def purge_in_batches(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,
+                     batch: int = BATCH_SIZE) -> Iterator[PurgeResult]:
+    """Delete the records verified before the cutoff a batch at a time; log each batch.
+
+    Yields the progress after each batch, and the result last, after its audit event. The
+    command commits each step (unit_of_work.commit_each): checkpoints keep writing between
+    batches (SQLite has one writer at a time), and a run stopped half-way by cron or a deploy
+    has still deleted whole batches.
+    """
     if days < 1:
         raise ValueError("retention days must be at least 1")
     cutoff = cutoff_for(now or utcnow(), days)
@@ -108,10 +110,17 @@ def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime
     while count := _delete_batch(cutoff, batch):
         deleted += count
         batches += 1
+        yield PurgeResult(cutoff, deleted, batches)
     if deleted:
         audit.append("retention.purge", "verification_record", "expired",
                      after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})
-        db.session.commit()
     log.info("purge done: %d verification records verified before %s deleted in %d batches",
              deleted, cutoff.isoformat(), batches)
-    return PurgeResult(cutoff, deleted, batches)
+    yield PurgeResult(cutoff, deleted, batches)
+
+
+def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,
+                               batch: int = BATCH_SIZE) -> PurgeResult:
+    """Every batch of purge_in_batches in the caller's one transaction; return the result."""
+    *_, result = purge_in_batches(days, now, batch)
+    return result

@@ -62,11 +62,11 @@ def save_area(area: RiskArea | None, details: AreaDetails, actor: User,
             setattr(area, name, value)
         after = _details_of(area)
         if after == before:
-            db.session.commit()
+            db.session.flush()
             return area, 0
         audit.append("risk_area.update", "risk_area", area.id, actor=actor,
                      before=before, after=after)
-    db.session.commit()
+    db.session.flush()
     return area, refresh_affected(codes, now)
 
 
@@ -95,7 +95,7 @@ def refresh_affected(codes: set[str], now: datetime | None = None) -> int:
             return changed
         for holder in db.session.scalars(db.select(Holder).where(Holder.id.in_(ids))):
             before = holder.colour
-            registry.refresh_colour(holder, moment, commit=False)
+            registry.refresh_colour(holder, moment)
             changed += holder.colour != before
-        db.session.commit()
+        db.session.flush()
         last_id = ids[-1]

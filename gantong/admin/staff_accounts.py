@@ -99,11 +99,10 @@ def _create_now(role: str, phone: str, binding: Binding) -> User:
     password = one_time_password()
     user = User(phone=phone, password_hash=generate_password_hash(password), role=role,
                 must_change_password=True, active=True, **asdict(binding.for_role(role)))
-    db.session.add(user)
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # only this insert is undone if it collides
+            db.session.add(user)
     except IntegrityError as error:  # the same number created at the same moment
-        db.session.rollback()
         raise PhoneTaken() from error
     _send_password(user, password)
     return user
@@ -134,12 +133,12 @@ def create_account(role: str, phone: str, binding: Binding, actor: User, now: da
     if needs_second_admin("create", role):
         change = _request("create", None, {"role": role, "phone": phone, **asdict(binding.for_role(role))},
                           actor, moment)
-        db.session.commit()
+        db.session.flush()
         return change
     user = _create_now(role, phone, binding)
     audit.append("account.create", "user", user.id, actor=actor, after={"role": role, **_binding_of(user)},
                  at=moment)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -157,11 +156,11 @@ def update_binding(user: User, binding: Binding, actor: User, now: datetime | No
         return None
     if needs_second_admin("rebind", user.role, before, after):
         change = _request("rebind", user, after, actor, moment)
-        db.session.commit()
+        db.session.flush()
         return change
     _apply_binding(user, after)
     audit.append("account.update", "user", user.id, actor=actor, before=before, after=after, at=moment)
-    db.session.commit()
+    db.session.flush()
     return None
 
 
@@ -186,11 +185,11 @@ def reset_password(user: User, actor: User, now: datetime | None = None) -> Acco
     moment = now or utcnow()
     if needs_second_admin("password", user.role):
         change = _request("password", user, {}, actor, moment)
-        db.session.commit()
+        db.session.flush()
         return change
     _new_password(user)
     audit.append("account.password_reset", "user", user.id, actor=actor, after={"by": "sms"}, at=moment)
-    db.session.commit()
+    db.session.flush()
     return None
 
 
@@ -212,15 +211,12 @@ def change_details(change: AccountChange) -> dict:
 
 
 def _lock_pending(change: AccountChange) -> None:
-    # Two administrators confirming at once: the row lock (PostgreSQL) or the write lock taken
-    # at BEGIN (SQLite) makes the second one read the state the first one wrote.
-    query = db.select(AccountChange).where(AccountChange.id == change.id).execution_options(
-        populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    # Two administrators confirming at once: the row lock (on SQLite the write lock) makes the
+    # second one read the state the first one wrote.
+    query = db.select(AccountChange).where(AccountChange.id == change.id).with_for_update() \
+        .execution_options(populate_existing=True)
     db.session.scalars(query).one()
     if change.state != PENDING:
-        db.session.rollback()
         raise NotPending()
 
 
@@ -240,7 +236,6 @@ def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> 
     details = change_details(change)
     if change.kind == "create":
         if find_by_phone(details["phone"]) is not None:
-            db.session.rollback()
             raise PhoneTaken()
         user = _create_now(details["role"], details["phone"], Binding(
             point_id=details.get("point_id"), district_code=details.get("district_code"),
@@ -264,7 +259,7 @@ def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> 
     change.state, change.decided_by, change.decided_at = DONE, admin.id, moment
     audit.append("account.change_confirm", "account_change", change.id, actor=admin,
                  before={"state": PENDING}, after={"state": DONE}, at=moment)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -275,7 +270,7 @@ def reject(change: AccountChange, admin: User, now: datetime | None = None) -> N
     change.state, change.decided_by, change.decided_at = REJECTED, admin.id, moment
     audit.append("account.change_reject", "account_change", change.id, actor=admin,
                  before={"state": PENDING}, after={"state": REJECTED}, at=moment)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_up_by(user_ids) -> dict[int, AccountChange]:

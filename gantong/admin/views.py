@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gantong import audit, audit_heads
+from gantong import audit, audit_heads, unit_of_work
 from gantong.admin import audit_search, exports, retention, risk_areas, staff_accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import points
@@ -490,6 +490,7 @@ def issuer_active(issuer_id: int):
 
 
 @bp.route("/exports", methods=["GET", "POST"])
+@unit_of_work.reads  # the rows stream after the audit event's commit, without SQLite's write lock
 def export():
     """Download verification records or applications as CSV, by district and days."""
     form = ExportForm()

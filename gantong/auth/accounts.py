@@ -33,11 +33,10 @@ def register(phone: str, password: str, role: str = "resident", **fields) -> Use
     if find_by_phone(phone) is not None:
         raise PhoneTaken()
     user = User(phone=phone, password_hash=generate_password_hash(password), role=role, **fields)
-    db.session.add(user)
     try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
+        with db.session.begin_nested():  # only this insert is undone if it collides
+            db.session.add(user)
+    except IntegrityError as error:  # the same number registered at the same moment
         raise PhoneTaken() from error
     return user
 
@@ -62,7 +61,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     user.password_hash = generate_password_hash(new)
     user.must_change_password = False
     audit.append("account.password_change", "user", user.id, actor=user)
-    db.session.commit()
+    db.session.flush()
 
 
 NOTICE_EVERY = 15 * 60  # seconds between two "someone is trying your password" messages

@@ -55,7 +55,7 @@ def send_code(phone: str, now: datetime | None = None) -> None:
     code = f"{secrets.randbelow(1_000_000):06d}"
     db.session.add(PasswordResetCode(user_id=user.id, code_hash=_hash(user, code), created_at=moment,
                                      expires_at=moment + timedelta(seconds=WINDOW), attempts=0))
-    db.session.commit()
+    db.session.flush()
     sms.send(user.phone, reset_text(code))
 
 
@@ -91,17 +91,17 @@ def reset(phone: str, code: str, new_password: str, now: datetime | None = None)
                 entry.used_at = moment
             audit.append("account.password_reset_blocked", "user", user.id, after={"attempts": MAX_ATTEMPTS},
                          at=moment)
-            db.session.commit()
+            db.session.flush()
             sms.send(user.phone, "【赣通码】Gantong Code: several wrong password-reset codes were tried on "
                                  "your account; the code is void. / 您的账号多次输错重置验证码，验证码已作废。")
             return False
-        db.session.commit()
+        db.session.flush()
         return False
     for entry in live:
         entry.used_at = moment
     user.password_hash = generate_password_hash(new_password)
     audit.append("account.password_reset", "user", user.id, actor=user, after={"by": "sms"}, at=moment)
-    db.session.commit()
+    db.session.flush()
     sms.send(user.phone, "【赣通码】Gantong Code: your password was reset. If this was not you, contact us. "
                          "/ 您的密码已重置；如非本人操作，请联系我们。")
     return True

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from gantong import transactions
 from gantong.checkpoint import verification
 from gantong.codes import trust_list
 from gantong.core import tokens
@@ -99,8 +98,8 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
 
     Raises verification.Refused (nothing stored) for a code the server does not accept,
     verification.Conflict when the id was stored with another body, TooOld for a scan time out
-    of range. In a @reads_first view the checks read without SQLite's write lock; the lock is
-    taken for the one short transaction that writes the record.
+    of range. The checks read without a lock (a reading request: on SQLite without the write
+    lock); the record's insert takes it.
     """
     moment = now or utcnow()
     scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
@@ -114,8 +113,6 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
     holder, token = verification.holder_for_token(scan.token, scanned)
     issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
-    # What the record needs, read before writing() expires what was loaded, so that none of it
-    # is loaded again under the lock.
     point_id, point_name, position = point.id, point.name, (point.latitude, point.longitude)
     staff_id = staff.id
     record = VerificationRecord(
@@ -129,7 +126,7 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
         record.colour = token.colour
     else:
         holder_id = holder.id
-        _colour_now(holder, moment, staff, scanned)  # takes the write lock only for a change
+        _colour_now(holder, moment, staff, scanned)  # locks the holder only for a change
         record.holder_id = holder_id
         record.colour = holder.colour
         if token.type == tokens.PAPER:
@@ -140,22 +137,19 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     stored = Stored(record_id=record.record_id, created=True, colour=record.colour,
                     token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
                     fever=record.is_fever)
-    transactions.writing()  # one short write transaction: the record (and a fever's colour)
     try:
-        db.session.add(record)
-        if fever:
-            db.session.flush()
-            db.session.add(FeverFinding(holder_id=holder_id, record_id=record.record_id,
-                                        point_name=point_name, temperature=scan.body.temperature,
-                                        at=record.verified_at))
-            db.session.flush()
-            registry.lock(holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
-            registry.refresh_colour(holder, moment, commit=False)
-            stored = dataclasses.replace(stored, colour=holder.colour)
-        db.session.commit()
+        with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
+            db.session.add(record)
     except IntegrityError:  # the same id stored by another request meanwhile
-        db.session.rollback()
         return _repeat(verification.record_by_id(scan.record_id), digest)
+    if fever:
+        db.session.add(FeverFinding(holder_id=holder_id, record_id=record.record_id,
+                                    point_name=point_name, temperature=scan.body.temperature,
+                                    at=record.verified_at))
+        db.session.flush()
+        registry.lock(holder, fresh=True)  # after a code page's concurrent refresh
+        registry.refresh_colour(holder, moment)
+        stored = dataclasses.replace(stored, colour=holder.colour)
     return stored
 
 
@@ -168,11 +162,9 @@ def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime
     """
     pre_entry = registry.pre_entry_of(holder)
     if pre_entry is not None and pre_entry.actual_arrival is None:
-        transactions.writing()
-        if db.session.get_bind().dialect.name == "postgresql":
-            registry.lock(holder, fresh=True)
+        registry.lock(holder, fresh=True)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
-        registry.refresh_colour(holder, moment, commit=False)
+        registry.refresh_colour(holder, moment)
     else:
         registry.current_colour(holder, moment)
 
@@ -190,14 +182,11 @@ def _stored_colour_at(holder: Holder, scanned: datetime) -> str:
 
 def _repeat(record: VerificationRecord, digest: str) -> Stored:
     if record.body_hash != digest:
-        db.session.rollback()
         raise verification.Conflict()
-    stored = Stored(record_id=record.record_id, created=False,
-                    colour=record.holder.colour if record.holder else record.colour,
-                    token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
-                    fever=record.is_fever)
-    db.session.rollback()
-    return stored
+    return Stored(record_id=record.record_id, created=False,
+                  colour=record.holder.colour if record.holder else record.colour,
+                  token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
+                  fever=record.is_fever)
 
 
 def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:

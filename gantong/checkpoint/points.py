@@ -26,7 +26,7 @@ def add_point(name: str, district_code: str, address: str = "", latitude=None, l
     db.session.flush()
     audit.append("point.create", "point", point.id, actor=actor,
                  after={"name": name, "district_code": district_code})
-    db.session.commit()
+    db.session.flush()
     return point
 
 
@@ -41,7 +41,7 @@ def new_api_token(point_id: int, label: str = "", actor=None) -> str:
     db.session.add(row)
     db.session.flush()
     audit.append("point.api_token.create", "point", point_id, actor=actor, after={"token_id": row.id})
-    db.session.commit()
+    db.session.flush()
     return token
 
 
@@ -61,7 +61,7 @@ def revoke_api_token(token_id: int, actor=None) -> None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.append("point.api_token.revoke", "point", row.point_id, actor=actor, after={"token_id": token_id})
-        db.session.commit()
+        db.session.flush()
 
 
 PAGE_SIZE = 50
@@ -92,7 +92,7 @@ def update_point(point: InformationPoint, details: PointDetails, actor: User) ->
         audit.append("point.update", "point", point.id, actor=actor,
                      before={name: before[name] for name in changed},
                      after={name: after[name] for name in changed})
-    db.session.commit()
+    db.session.flush()
 
 
 def set_point_active(point: InformationPoint, active: bool, actor: User, reason: str = "") -> None:

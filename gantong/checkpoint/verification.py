@@ -10,9 +10,8 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.exc import IntegrityError
 
-from gantong import audit, transactions
+from gantong import audit
 from gantong.codes import paper, trust_list
 from gantong.core import rules, tokens
 from gantong.entry import preentry
@@ -142,7 +141,6 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
 
     Every lookup is audited, found or not: the lane must not become a way to look people up.
     """
-    transactions.writing()  # the lookup and its audit event: one write transaction
     number = "".join(doc_number.split()).upper()
     query = db.select(Holder).where(Holder.doc_number == number, Holder.name == name.strip())
     holder = db.session.scalars(query).first()
@@ -150,7 +148,6 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
         "checkpoint.no_code_lookup", "point", point.id, actor=staff,
         after={"found": holder is not None, "holder_id": holder.id if holder else None},
     )
-    db.session.commit()
     if holder is None:
         raise Refused("no_match")
     if not registry.has_code(holder):
@@ -188,7 +185,6 @@ def open_record(
     A trusted partner's code (holder None) keeps the colour its token carries: the record names
     the issuer and the partner's code id instead of a holder.
     """
-    transactions.writing()  # one short write transaction: read again under the lock, decide, commit
     record = VerificationRecord(
         record_id=str(uuid.uuid4()),
         point_id=point.id,
@@ -204,15 +200,17 @@ def open_record(
         result = rules.Result(colour=token.colour, hits=())
         record.issuer_id, record.partner_code_id = issuer.id, token.subject
     else:
-        # The first verification in the province is a pre-entry holder's actual arrival.
+        # The first verification in the province is a pre-entry holder's actual arrival, and
+        # the colour is decided on the holder's row read under its lock.
+        registry.lock(holder, fresh=True)
         preentry.note_checkpoint_arrival(holder, now, actor=staff)
-        result = registry.refresh_colour(holder, now, commit=False)
+        result = registry.refresh_colour(holder, now)
         record.holder_id = holder.id
         if token is not None and token.type == tokens.PAPER:
             record.paper_serial = token.subject
     record.colour = result.colour
     db.session.add(record)
-    db.session.commit()
+    db.session.flush()
     return record, result
 
 
@@ -252,20 +250,16 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
                   ) -> tuple[VerificationRecord, bool]:
     """Store the record once; a repeat returns it, a different body raises Conflict."""
     data = read_reference(reference, record_id)
-    transactions.writing()  # one short write transaction from here to the commit
     moment = now or utcnow()
     digest = body.digest()
-    # Take the row first: on SQLite the transaction holds the write lock, on PostgreSQL the row lock,
-    # so two submissions of one id can't both see it empty.
-    query = db.select(VerificationRecord).where(VerificationRecord.record_id == record_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    # The row locked first (on SQLite the write lock), so two submissions of one id can't both
+    # see it empty.
+    query = db.select(VerificationRecord).where(VerificationRecord.record_id == record_id) \
+        .with_for_update().execution_options(populate_existing=True)
     record = db.session.scalars(query).one_or_none()
     if record is None or not _still_allowed(record, data):
-        db.session.rollback()
         raise InvalidReference()
     if record.body_hash is not None:
-        db.session.rollback()
         if record.body_hash != digest:
             raise Conflict()
         return record, False
@@ -277,16 +271,9 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
             temperature=body.temperature, at=record.verified_at,
         ))
         db.session.flush()
-        registry.lock(record.holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
-        registry.refresh_colour(record.holder, moment, commit=False)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        record = db.session.scalars(query).one()
-        if record.body_hash != digest:
-            raise Conflict() from None
-        return record, False
+        registry.lock(record.holder, fresh=True)  # after a code page's concurrent refresh
+        registry.refresh_colour(record.holder, moment)
+    db.session.flush()
     return record, True
 
 
@@ -330,8 +317,8 @@ def void_record(record: VerificationRecord, user: User, reason: str, now: dateti
     if finding is not None and finding.voided_at is None:
         finding.voided_at = moment
         db.session.flush()
-        registry.refresh_colour(record.holder, moment, actor=user, commit=False)
-    db.session.commit()
+        registry.refresh_colour(record.holder, moment, actor=user)
+    db.session.flush()
 
 
 def checks_for_holder(holder: Holder, limit: int = 50) -> list[VerificationRecord]:

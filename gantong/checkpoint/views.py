@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from gantong import transactions
+from gantong import unit_of_work
 from gantong.checkpoint import offline, verification
 from gantong.codes import bundle
 from gantong.core import identity, rules
@@ -74,7 +74,6 @@ def own_record(record_id: str) -> VerificationRecord:
 
 
 @bp.get("/")
-@transactions.reads_first
 def station():
     """Show the point, today's count and the latest records."""
     point = current_user.point
@@ -84,7 +83,6 @@ def station():
 
 
 @bp.get("/scan")
-@transactions.reads_first
 def scan():
     """Scan Code Verification: the camera, with a photo, a number and a no-code lane beside it."""
     return render_template("checkpoint/scan.html", **_lane_forms())
@@ -108,7 +106,7 @@ def _lane_forms(**overrides):
 
 @bp.post("/verify")
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=staff_key)
-@transactions.reads_first  # the code is read first; open_record takes the write lock for the record
+@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
 def verify():
     """Verify a code read by camera or photo, typed as a number, or found by document."""
     lane = request.form.get("lane", "token")
@@ -159,7 +157,6 @@ def _no_code_lane(point, staff, now):
 
 
 @bp.get("/records/<record_id>")
-@transactions.reads_first
 def record(record_id: str):
     """The Verification Record: colour, masked identity, reasons, and the form to fill in."""
     record = own_record(record_id)
@@ -179,7 +176,7 @@ def _render_record(record: VerificationRecord, form: RecordForm):
 
 @bp.post("/records")
 @csrf.exempt
-@transactions.reads_first  # submit_record takes the write lock; what is read after its commit does not
+@unit_of_work.reads  # the reference is checked first; the record's row lock takes the write lock
 def submit_record():
     """Store a record once; a repeat gets the stored one, a different body with the same id 409."""
     as_json = request.is_json
@@ -233,7 +230,7 @@ def default_decision(chosen: str | None, temperature: float) -> str:
 
 @bp.post("/scan-records")
 @csrf.exempt
-@transactions.reads_first  # the checks read; offline.submit takes the write lock for the record alone
+@unit_of_work.reads  # the checks read; the record's insert takes the write lock
 def scan_record():
     """Take a record the scan page verified itself: re-verify its token, store it once.
 
@@ -294,7 +291,6 @@ def void(record_id: str):
 
 
 @bp.get("/bundle.json")
-@transactions.reads_first
 def verifier_bundle():
     """The staff verifier bundle: the public one plus the yellow and red paper serials."""
     return bundle.response(staff=True)

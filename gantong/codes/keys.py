@@ -7,7 +7,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 
-from gantong import audit, transactions
+from gantong import audit
 from gantong.core import identity, tokens
 from gantong.extensions import db
 from gantong.models import Holder, PaperCode, SigningKey, TrustedIssuer, User, utcnow
@@ -59,11 +59,16 @@ def rotation_lead() -> int:
     return max(config["JWKS_MAX_AGE"], config["BUNDLE_REFRESH_SECONDS"], config["BUNDLE_REFUSE_SECONDS"])
 
 
-def next_key() -> SigningKey | None:
-    """Return the published key that is due to take over signing, if one is prepared."""
+def next_key(lock: bool = False) -> SigningKey | None:
+    """Return the published key that is due to take over signing, if one is prepared.
+
+    lock=True reads it under its row lock (on SQLite the write lock), as it is now.
+    """
     query = (db.select(SigningKey)
              .where(~SigningKey.signing, SigningKey.signs_from.is_not(None), SigningKey.retired_at.is_(None))
              .order_by(SigningKey.signs_from.desc()))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalars(query).first()
 
 
@@ -81,15 +86,14 @@ def prepare_next(actor: User | None = None, now: datetime | None = None) -> Sign
     db.session.flush()
     audit.append("key.prepare", "signing_key", key.kid, actor=actor, at=moment,
                  after={"signs_from": key.signs_from.isoformat()})
-    db.session.commit()
+    db.session.flush()
     return key
 
 
 def _take_over(moment: datetime) -> None:
-    """Let the prepared next key sign from now, under the write lock (audited)."""
-    # Decided again under the write lock: another worker may have taken over meanwhile.
-    transactions.writing()
-    pending = next_key()
+    """Let the prepared next key sign from now (audited)."""
+    # Decided again under the lock: another worker may have taken over meanwhile.
+    pending = next_key(lock=True)
     if pending is None or pending.signs_from > moment:
         return
     previous = []
@@ -99,15 +103,20 @@ def _take_over(moment: datetime) -> None:
     pending.signing = True
     audit.append("key.rotate", "signing_key", pending.kid, at=moment,
                  before={"signing": previous}, after={"signing": [pending.kid], "prepared": True})
-    db.session.commit()
+    db.session.flush()
 
 
-def _signing_rows():
-    """The keys that sign now and the prepared ones, newest first, in one query (every code page)."""
+def _signing_rows(lock: bool = False):
+    """The keys that sign now and the prepared ones, newest first, in one query (every code page).
+
+    lock=True reads them under their row locks (on SQLite the write lock), as they are now.
+    """
     query = (db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
              .where(SigningKey.retired_at.is_(None),
                     SigningKey.signing | SigningKey.signs_from.is_not(None))
              .order_by(SigningKey.created_at.desc()))
+    if lock:
+        query = query.with_for_update()
     return db.session.execute(query).all()
 
 
@@ -124,13 +133,13 @@ def signing_key(now: datetime | None = None) -> tuple[str, Ed25519PrivateKey]:
     # Newest first: should two workers race to make the first key, both keys verify.
     signing = [row for row in rows if row.signing]
     if not signing:
-        transactions.writing()
-        signing = [row for row in _signing_rows() if row.signing]
+        # Decided again under the lock: another request may be making the first key.
+        signing = [row for row in _signing_rows(lock=True) if row.signing]
     if signing:
         kid, sealed = signing[0].kid, signing[0].private_key
     else:
         key = _create_key(signing=True)
-        db.session.commit()
+        db.session.flush()
         kid, sealed = key.kid, key.private_key
     return kid, _unsealed(bytes(sealed), _secret(), kid)
 
@@ -155,7 +164,7 @@ def rotate(actor: User | None = None) -> SigningKey:
     db.session.flush()
     audit.append("key.rotate", "signing_key", key.kid, actor=actor,
                  before={"signing": previous}, after={"signing": [key.kid]})
-    db.session.commit()
+    db.session.flush()
     return key
 
 
@@ -190,7 +199,7 @@ def retire(kid: str, force: bool = False, actor: User | None = None, now: dateti
                  before={"retired": False},
                  after={"retired": True, "forced": bool(force and dependants),
                         "live_paper_serials": [paper.serial for paper in dependants]})
-    db.session.commit()
+    db.session.flush()
     return dependants
 
 

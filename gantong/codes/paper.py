@@ -90,7 +90,7 @@ def issue(holder: Holder, actor: User | None = None, now: datetime | None = None
     paper = live_paper(holder, moment)
     if paper is None:
         paper = _new_paper(holder, actor, moment)
-    db.session.commit()  # also ends the lock when nothing was written
+    db.session.flush()  # also ends the lock when nothing was written
     return paper
 
 
@@ -107,7 +107,7 @@ def report_lost(holder: Holder, actor: User | None = None, now: datetime | None 
                      before={"serial": old.serial, "revoked": False},
                      after={"serial": old.serial, "revoked": True}, reason="reported lost")
     paper = _new_paper(holder, actor, moment)
-    db.session.commit()
+    db.session.flush()
     return paper
 
 
@@ -126,7 +126,7 @@ def register_for_paper(person: registry.Identity, officer: User, now: datetime |
     moment = now or utcnow()
     keys.signing_key()  # the first key is made (and committed) before the holder is written
     # The officer registers the person in front of them: the paper code is their code.
-    holder = registry.add_holder(None, person, actor=officer, commit=False, issue_code=True)
+    holder = registry.add_holder(None, person, actor=officer, issue_code=True)
     paper = _new_paper(holder, officer, moment)
-    db.session.commit()
+    db.session.flush()
     return holder, paper

@@ -145,7 +145,7 @@ def add_issuer(
     db.session.add(issuer)
     db.session.flush()
     audit.append("issuer.add", "trusted_issuer", issuer.id, actor=actor, after=_summary(issuer))
-    db.session.commit()
+    db.session.flush()
     return issuer
 
 
@@ -172,7 +172,7 @@ def set_active(issuer_id: int, active: bool, actor: User | None = None, reason: 
         issuer.active = active
         audit.append("issuer.activate" if active else "issuer.deactivate", "trusted_issuer", issuer.id,
                      actor=actor, before=before, after=_summary(issuer), reason=reason)
-        db.session.commit()
+        db.session.flush()
     return issuer
 
 
@@ -196,5 +196,5 @@ def update_issuer(
     if after != before:
         audit.append("issuer.update", "trusted_issuer", issuer.id, actor=actor, before=before,
                      after=after, reason=reason)
-    db.session.commit()
+    db.session.flush()
     return issuer

@@ -56,7 +56,7 @@ def register(account: User | None, person: registry.Identity, trip: Trip, now: d
     moment = now or utcnow()
     person = replace(person, district_code=trip.destination_district)
     has_self = account is not None and any(holder.is_self for holder in account.holders)
-    holder = registry.add_holder(account, person, is_self=account is not None and not has_self, commit=False)
+    holder = registry.add_holder(account, person, is_self=account is not None and not has_self)
     pre_entry = PreEntry(
         holder_id=holder.id, category=trip.category,
         origin_country=trip.origin_country if trip.category in OVERSEAS else None,
@@ -81,8 +81,8 @@ def register(account: User | None, person: registry.Identity, trip: Trip, now: d
     audit.append("preentry.register", "holder", holder.id, actor=account, at=moment,
                  after={"category": trip.category, "planned_arrival": trip.planned_arrival,
                         "destination_district": trip.destination_district})
-    registry.refresh_colour(holder, moment, actor=account, commit=False)
-    db.session.commit()
+    registry.refresh_colour(holder, moment, actor=account)
+    db.session.flush()
     return pre_entry
 
 
@@ -117,8 +117,8 @@ def confirm_arrival(pre_entry: PreEntry, arrival: date, officer: User, now: date
     audit.append("preentry.arrival", "holder", pre_entry.holder_id, actor=officer, at=moment,
                  before=before, after={"actual_arrival": arrival, "source": "officer"})
     db.session.flush()
-    registry.refresh_colour(pre_entry.holder, moment, actor=officer, commit=False)
-    db.session.commit()
+    registry.refresh_colour(pre_entry.holder, moment, actor=officer)
+    db.session.flush()
 
 
 def arrivals(district_code: str, arrived: bool | None = None, page: int = 1) -> Page:

@@ -37,4 +37,4 @@ def set_hotline(district_code: str, phone: str, actor: User) -> None:
         row.phone, row.updated_at, row.updated_by = phone, utcnow(), actor.id
     audit.append("hotline.set", "district", district_code, actor=actor, before=before,
                  after={"phone": phone or DEFAULT_HOTLINE})
-    db.session.commit()
+    db.session.flush()

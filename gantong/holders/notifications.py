@@ -93,7 +93,7 @@ def mark_read(account: User, now: datetime | None = None) -> None:
         .where(Notification.account_id == account.id, Notification.read_at.is_(None))
         .values(read_at=now or utcnow())
     )
-    db.session.commit()
+    db.session.flush()
 
 
 @event.listens_for(Session, "after_commit")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from gantong import audit, transactions
+from gantong import audit
 from gantong.core import rules, tokens
 from gantong.extensions import db
 from gantong.holders import notifications
@@ -82,19 +83,18 @@ def document_registered(identity: Identity) -> bool:
 
 
 def add_holder(account: User | None, identity: Identity, is_self: bool = False, *,
-               actor: User | None = None, commit: bool = True, issue_code: bool = False,
+               actor: User | None = None, issue_code: bool = False,
                relation: str | None = None) -> Holder:
     """Create a code holder; raise DocumentTaken if the document is registered already.
 
     The holder has no code until their first declaration (refresh_colour issues it), unless
     issue_code: an officer registering a person in front of them for a paper code.
-    `actor` is who registered the person when it is not the account (an officer); with
-    commit=False the caller finishes the transaction (pre-entry, paper code).
+    `actor` is who registered the person when it is not the account (an officer).
     """
     if document_registered(identity):
         raise DocumentTaken()
     holder = Holder(
-        account=account,
+        account_id=account.id if account else None,
         is_self=is_self,
         code_id=tokens.new_subject(),
         secret=secrets.token_bytes(20),
@@ -108,23 +108,23 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False, 
         colour=rules.GREEN,
         relation=relation or (RELATION_SELF if is_self else RELATION_OTHER),
     )
-    db.session.add(holder)
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # only this insert is undone if it collides
+            db.session.add(holder)
     except IntegrityError as error:  # a concurrent registration of the same document
-        db.session.rollback()
         raise DocumentTaken() from error
+    if account is not None:
+        db.session.expire(account, ["holders"])  # the account's people, read again with this one
     audit.append("holder.create", "holder", holder.id, actor=actor or account)
     if issue_code:
         db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
         audit.append("code.issue", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN})
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return holder
 
 
 def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Declaration:
-    """Add a declaration (never edit one) and refresh the holder's colour, in one transaction."""
+    """Add a declaration (never edit one) and refresh the holder's colour."""
     declaration = Declaration(
         holder=holder,
         author_id=author.id if author else None,
@@ -138,8 +138,7 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
     declaration.stays = [Stay(place_code=code, start=start, end=end) for code, start, end in facts.stays]
     db.session.add(declaration)
     db.session.flush()
-    refresh_colour(holder, actor=author, commit=False)
-    db.session.commit()
+    refresh_colour(holder, actor=author)
     return declaration
 
 
@@ -245,13 +244,13 @@ def lock(holder: Holder, fresh: bool = False) -> None:
     fresh=True also reads the holder's row again under the lock (its stored colour may have been
     changed by the transaction that held the lock before): pass it before refreshing the colour.
     """
-    # On SQLite every write transaction begins IMMEDIATE and holds the database lock already.
-    if db.session.get_bind().dialect.name == "postgresql":
-        if fresh:
-            db.session.execute(db.select(Holder).where(Holder.id == holder.id).with_for_update()
-                               .execution_options(populate_existing=True))
-        else:
-            db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
+    # PostgreSQL locks the row; on SQLite the unit of work takes the database's write lock for
+    # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.
+    if fresh:
+        db.session.execute(db.select(Holder).where(Holder.id == holder.id).with_for_update()
+                           .execution_options(populate_existing=True))
+    else:
+        db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 
 
 def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
@@ -260,8 +259,7 @@ def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
 
 
 def refresh_colour(
-    holder: Holder, now: datetime | None = None, actor: User | None = None, commit: bool = True,
-    reason: str = "",
+    holder: Holder, now: datetime | None = None, actor: User | None = None, reason: str = "",
 ) -> rules.Result:
     """Recompute the colour; a change is stored with a history row, an audit event and a notice."""
     # `reason` is the deciding officer's words, shown to the holder beside the change.
@@ -294,40 +292,41 @@ def refresh_colour(
             notifications.colour_changed(holder, before, result.colour, reason, moment)
         holder.colour = result.colour
         holder.colour_at = moment
-        if commit:
-            db.session.commit()
+        db.session.flush()
     return result
 
 
 def current_colour(holder: Holder, now: datetime | None = None) -> rules.Result:
     """Return the holder's colour of now, storing it only when it changed (the code page).
 
-    The facts are read without the write lock; only a change takes it, and is decided again
-    under it on facts read afresh, so a fever recorded in between is never overwritten.
+    The facts are read without a lock; only a change locks the holder, and is decided again on
+    facts read under the lock, so a fever recorded in between is never overwritten.
     """
     moment = now or utcnow()
     result = evaluate(holder, moment)
     if result.colour == holder.colour:
         return result
-    transactions.writing()
     lock(holder, fresh=True)
-    return refresh_colour(holder, moment, commit=False)
+    return refresh_colour(holder, moment)
 
 
-def recompute_all(now: datetime | None = None, batch: int = 500) -> int:
-    """Refresh every holder's stored colour (hits that end with time); return how many changed."""
-    changed = 0
+def recompute_in_pages(now: datetime | None = None, batch: int = 500) -> Iterator[int]:
+    """Refresh every holder's stored colour (hits that end with time), a page at a time.
+
+    Yields how many changed in each page: the command commits each page (unit_of_work.commit_each).
+    """
     last_id = 0
     while True:
         query = db.select(Holder).where(Holder.id > last_id).order_by(Holder.id).limit(batch)
         page = db.session.scalars(query).all()
         if not page:
-            return changed
+            return
+        changed = 0
         for holder in page:
             before = holder.colour
-            refresh_colour(holder, now, commit=False)
+            refresh_colour(holder, now)
             changed += holder.colour != before
-        db.session.commit()
+        yield changed
         last_id = page[-1].id
 
 
@@ -371,9 +370,9 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         DynamicNumber.valid_from == start,
     )
     if db.session.scalar(query) is None:
-        # Nothing loaded is decided on (the secret never changes): keep it, read nothing again.
-        transactions.writing(keep_loaded=True)
-        if db.session.scalar(query) is not None:  # another request registered it meanwhile
+        # Read again under the lock (on SQLite the write lock, which the unit of work takes for
+        # a FOR UPDATE): another request may have registered the numbers meanwhile.
+        if db.session.scalar(query.with_for_update()) is not None:
             return number
         # Typed numbers stay good for one more minute, as a printed TOTP would.
         db.session.execute(
@@ -388,7 +387,7 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
                 number=tokens.dynamic_number(holder.secret, int(minute.timestamp()), step=NUMBER_STEP),
                 holder_id=holder.id, valid_from=minute, valid_until=minute + timedelta(seconds=2 * NUMBER_STEP),
             ))
-        transactions.commit_keeping_loaded()
+        db.session.flush()
     return number
 
 

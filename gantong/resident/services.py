@@ -1,13 +1,11 @@
-"""The resident's code: what the code page shows, computed and committed before it is drawn."""
+"""The resident's code: what the code page shows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from gantong import transactions
 from gantong.codes import keys
 from gantong.core import rules, tokens
-from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import ColourChange, Holder
 from gantong.review import applications, claims
@@ -28,13 +26,10 @@ class ScreenCode:
 def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     """The holder's colour of now (stored if it changed), a signed screen token, the number.
 
-    None while the holder has no code yet (no declaration): nothing is signed. The code page's
-    views read first (transactions.reads_first): the colour and the number take the write lock
-    only when they change, and commit at once, before anything is drawn.
+    None while the holder has no code yet (no declaration): nothing is signed. The page is a
+    reading request: the colour and the numbers are written (and lock) only when they change.
     """
     result = registry.current_colour(holder, now)
-    if db.session.new or db.session.dirty:
-        transactions.commit_keeping_loaded()
     # The page lists the latest changes; their query also says whether a code was ever given.
     recent_changes = registry.colour_history(holder, limit=RECENT_CHANGES)
     if not recent_changes:

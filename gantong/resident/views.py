@@ -5,7 +5,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gantong import transactions
 from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr
@@ -47,7 +46,6 @@ def own_holder(holder_id: int) -> Holder:
 
 
 @bp.get("")
-@transactions.reads_first
 def people():
     """List the account's people, or ask for the first one."""
     if not current_user.holders:
@@ -120,7 +118,6 @@ def declare(holder_id: int):
 
 
 @bp.get("/people/<int:holder_id>")
-@transactions.reads_first
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
     holder = own_holder(holder_id)

@@ -98,8 +98,8 @@ def decide(application: Application, officer: User, approve: bool, reason: str,
     notifications.notify(holder, notifications.APPLICATION_DECIDED, at=moment, number=application.id,
                          status=status, reason=reason)
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=reason, commit=False)
-    db.session.commit()
+    registry.refresh_colour(holder, moment, actor=officer, reason=reason)
+    db.session.flush()
     return application
 
 

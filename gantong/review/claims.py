@@ -91,8 +91,8 @@ def decide(claim: Claim, officer: User, accept: bool, reason: str, basis: str = 
     notifications.notify(holder, notifications.CLAIM_DECIDED, at=moment, number=claim.id, status=status,
                          reason=reason)
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=reason, commit=False)
-    db.session.commit()
+    registry.refresh_colour(holder, moment, actor=officer, reason=reason)
+    db.session.flush()
     return claim
 
 

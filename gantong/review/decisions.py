@@ -66,7 +66,7 @@ def file_pending(item, kind: str, applicant: User | None, moment: datetime):
     db.session.flush()
     audit.append(f"{kind}.create", kind, item.id, actor=applicant,
                  after={"status": PENDING, "holder_id": item.holder_id}, at=moment)
-    db.session.commit()
+    db.session.flush()
     return item
 
 
@@ -77,4 +77,4 @@ def withdraw(item, kind: str, user: User, moment: datetime) -> None:
     item.decided_at = moment
     audit.append(f"{kind}.withdraw", kind, item.id, actor=user,
                  before={"status": PENDING}, after={"status": WITHDRAWN}, at=moment)
-    db.session.commit()
+    db.session.flush()

@@ -52,7 +52,7 @@ def record(holder: Holder, officer: User, status: str, basis: str, contact_date:
                  after={"state": state, "holder_id": holder.id}, reason=basis, at=moment)
     if state == IN_FORCE:
         _came_into_force(entry, holder, officer, moment)
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -83,7 +83,7 @@ def _decide(entry: OfficialRecord, officer: User, approve: bool, reason: str,
                  actor=officer, before={"state": PENDING}, after={"state": entry.state}, reason=reason, at=moment)
     if approve:
         _came_into_force(entry, holder, officer, moment)
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -91,7 +91,7 @@ def _came_into_force(entry: OfficialRecord, holder: Holder, officer: User, momen
     notifications.notify(holder, notifications.OFFICIAL_RECORD, at=moment, status=entry.status,
                          basis=entry.basis, department=officer.department or "", badge=officer.badge_number or "")
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=entry.basis, commit=False)
+    registry.refresh_colour(holder, moment, actor=officer, reason=entry.basis)
 
 
 def for_holder(holder: Holder) -> list[OfficialRecord]:

@@ -78,7 +78,7 @@ def test_a_foreigner_registers_and_is_yellow_from_the_planned_arrival(app, make_
     with app.app_context():
         account = db.session.get(User, user_id)
         pre_entry = register(account, planned=planned, now=moment, origin_division="4201")
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         pre_entry = db.session.get(PreEntry, pre_entry.id)
         holder = pre_entry.holder
         # The destination district is the holder's district until they have a residence.
@@ -138,6 +138,7 @@ def test_someone_registered_without_an_account_has_no_phone_and_no_self(app, tod
 
 def test_an_unknown_category_is_refused_before_anything_is_written(app, today):
     with app.app_context():
+        db.session.commit()  # what came before was its own request
         with pytest.raises(ValueError, match="category"):
             register(category="tourist", planned=today + timedelta(days=2))
         db.session.rollback()
@@ -148,6 +149,7 @@ def test_a_registered_document_is_refused_and_nothing_is_written(app, today):
     with app.app_context():
         register(planned=today + timedelta(days=2))
         events = count(AuditEvent)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(registry.DocumentTaken):
             register(planned=today + timedelta(days=5), name="Someone Else")
         db.session.rollback()
@@ -190,7 +192,7 @@ def test_an_earlier_actual_arrival_moves_the_end_earlier(app, officer, today):
     with app.app_context():
         pre_entry = register(planned=planned)
         preentry.confirm_arrival(pre_entry, arrived, db.session.get(User, officer), now=moment)
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         pre_entry = db.session.get(PreEntry, pre_entry.id)
         assert (pre_entry.actual_arrival, pre_entry.arrival_source, pre_entry.arrival_confirmed_by) == (
             arrived, "officer", officer)
@@ -225,7 +227,7 @@ def test_an_arrival_long_ago_turns_the_code_green_at_once(app, officer, today):
         pre_entry = register(planned=today + timedelta(days=1))
         assert pre_entry.holder.colour == "yellow"
         preentry.confirm_arrival(pre_entry, today - timedelta(days=14), db.session.get(User, officer))
-        db.session.rollback()
+        db.session.commit()
         holder = db.session.get(Holder, pre_entry.holder_id)
         assert holder.colour == "green" and registry.evaluate(holder).hits == ()
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
@@ -248,6 +250,7 @@ def test_from_hubei_the_actual_arrival_moves_the_end_of_the_stay(app, officer, k
 def test_a_future_arrival_is_refused_and_nothing_changes(app, officer, today):
     with app.app_context():
         pre_entry = register(planned=today + timedelta(days=2))
+        db.session.commit()  # what came before was its own request
         with pytest.raises(ValueError, match="future"):
             preentry.confirm_arrival(pre_entry, today + timedelta(days=1), db.session.get(User, officer))
         db.session.rollback()
@@ -265,6 +268,7 @@ def test_the_first_checkpoint_verification_records_the_arrival_in_the_callers_tr
     moment = utcnow()
     with app.app_context():
         pre_entry = register(planned=today + timedelta(days=4))
+        db.session.commit()  # the registration was its own request
         holder, staff = pre_entry.holder, db.session.get(User, staff_id)
         assert preentry.note_checkpoint_arrival(holder, moment, actor=staff) is True
         assert (pre_entry.actual_arrival, pre_entry.arrival_source) == (rules.local_date(moment), "checkpoint")
@@ -277,7 +281,7 @@ def test_the_first_checkpoint_verification_records_the_arrival_in_the_callers_tr
         pre_entry = db.session.get(PreEntry, pre_entry.id)
         assert pre_entry.actual_arrival is None and arrival_events() == []
         assert preentry.note_checkpoint_arrival(pre_entry.holder, moment, actor=staff) is True
-        registry.refresh_colour(pre_entry.holder, moment, commit=False)
+        registry.refresh_colour(pre_entry.holder, moment)
         db.session.commit()
         assert only_hit(pre_entry.holder, moment).until == today + timedelta(days=14)
 

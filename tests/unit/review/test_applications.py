@@ -72,7 +72,7 @@ def test_applying_files_a_pending_application_with_its_evidence(app, fever):
         [key] = keys(holder)
         # The same key named twice is stored once.
         application = applications.apply(holder, [key, key], EVIDENCE, holder.account, now=moment)
-        db.session.rollback()  # committed already
+        db.session.commit()  # the caller (a request, a command) commits
         stored = db.session.get(Application, application.id)
         assert (stored.status, stored.hit_keys, stored.applicant_id, stored.created_at) == (
             "pending", key, user_id, moment)
@@ -111,7 +111,9 @@ def test_an_application_naming_no_hit_or_an_unknown_one_is_refused_and_nothing_w
         holder = db.session.get(Holder, holder_id)
         [key] = keys(holder)
         named = [key if name == "<the hit>" else name for name in named]
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.HitsUnavailable) as refused:
             applications.apply(holder, named, EVIDENCE, holder.account)
         assert refused.value.args == ([name for name in named if name != key],)
@@ -125,6 +127,7 @@ def test_a_hit_already_named_by_a_pending_application_is_refused(app, fever):
         holder = db.session.get(Holder, holder_id)
         [key] = keys(holder)
         applications.apply(holder, [key], EVIDENCE, holder.account)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.HitsUnavailable):
             applications.apply(holder, [key], EVIDENCE, holder.account)
         db.session.rollback()
@@ -142,7 +145,7 @@ def test_an_approval_clears_the_hit_turns_the_code_green_audits_and_notifies(app
         decided = applications.decide(application, db.session.get(User, officer_id), True, "  核酸阴性，报告属实 ",
                                       now=moment)
         assert decided is application
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         application = db.session.get(Application, application.id)
         assert (application.status, application.decided_by, application.decided_at, application.decision_reason) == (
             "approved", officer_id, moment, "核酸阴性，报告属实")
@@ -214,6 +217,7 @@ def test_a_decision_needs_a_reason_and_changes_nothing_without_one(app, officer,
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         application = applications.apply(holder, keys(holder), EVIDENCE, holder.account)
+        db.session.commit()  # what came before was its own request
         before = actions()
         for approve in (True, False):
             with pytest.raises(applications.ReasonRequired):
@@ -232,7 +236,9 @@ def test_only_an_officer_of_the_holders_district_decides(app, officer, fever, ro
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         application = applications.apply(holder, keys(holder), EVIDENCE, holder.account)
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.OutOfDistrict):
             applications.decide(application, db.session.get(User, outsider), True, "阴性")
         db.session.rollback()
@@ -248,7 +254,9 @@ def test_a_decided_application_is_not_decided_again(app, officer, fever):
         holder = db.session.get(Holder, holder_id)
         application = applications.apply(holder, keys(holder), EVIDENCE, holder.account)
         applications.decide(application, db.session.get(User, first), False, "报告不清")
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.NotPending):
             applications.decide(application, db.session.get(User, second), True, "阴性")
         db.session.rollback()
@@ -267,7 +275,7 @@ def test_the_applicant_withdraws_and_the_hit_is_open_again(app, officer, fever):
         application = applications.apply(holder, [key], EVIDENCE, user, now=moment - timedelta(hours=1))
         assert applications.open_hits(holder) == []
         applications.withdraw(application, user, now=moment)
-        db.session.rollback()
+        db.session.commit()
         application = db.session.get(Application, application.id)
         assert (application.status, application.decided_at, application.decided_by) == ("withdrawn", moment, None)
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "application.withdraw"))
@@ -275,8 +283,10 @@ def test_the_applicant_withdraws_and_the_hit_is_open_again(app, officer, fever):
         assert holder.colour == "yellow" and count(Notification, Notification.kind == "application_decided") == 0
         assert [hit.key for hit in applications.open_hits(holder)] == [key]
         # Withdrawn is final: neither withdrawn again nor decided.
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.NotPending):
             applications.withdraw(application, user)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(applications.NotPending):
             applications.decide(application, db.session.get(User, officer_id), True, "阴性")
         db.session.rollback()

@@ -102,7 +102,7 @@ def test_filing_stores_a_pending_acknowledged_claim_and_takes_the_hit_off_the_op
         holder = db.session.get(Holder, holder_id)
         key = only_key(holder)
         claim = file(holder, key, now=moment)
-        db.session.rollback()  # committed already
+        db.session.commit()  # the caller (a request, a command) commits
         claim = db.session.get(Claim, claim.id)
         assert (claim.status, claim.hit_key, claim.applicant_id, claim.acknowledged, claim.created_at) == (
             "pending", key, user_id, True, moment)
@@ -128,7 +128,9 @@ def test_a_fact_not_behind_the_code_is_refused_and_nothing_written(app, fever, k
     _, holder_id = fever
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.FactUnavailable) as refused:
             file(holder, key)
         assert refused.value.args == (key,)
@@ -142,6 +144,7 @@ def test_a_fact_under_a_pending_claim_is_refused(app, fever):
         holder = db.session.get(Holder, holder_id)
         key = only_key(holder)
         file(holder, key)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.FactUnavailable):
             file(holder, key)
         db.session.rollback()
@@ -158,7 +161,7 @@ def test_accepting_a_wrong_declaration_adds_the_correction_never_edits_and_turns
         original = db.session.scalar(db.select(Declaration))
         claim = file(holder, key, now=moment - timedelta(hours=1))
         claims.decide(claim, db.session.get(User, officer_id), True, " 核实为误填 ", now=moment)
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         claim = db.session.get(Claim, claim.id)
         assert (claim.status, claim.decided_by, claim.decided_at, claim.decision_reason) == (
             "accepted", officer_id, moment, "核实为误填")
@@ -205,6 +208,7 @@ def test_correcting_an_official_record_needs_a_legal_basis(app, officer, case):
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         claim = file(holder, key)
+        db.session.commit()  # what came before was its own request
         records, before = count(OfficialRecord), actions()
         for basis in ("", "   "):
             with pytest.raises(claims.BasisRequired):
@@ -228,7 +232,7 @@ def test_accepting_a_wrong_official_record_writes_a_cleared_record_in_force(app,
         claim = file(holder, key, now=moment - timedelta(minutes=30))
         claims.decide(claim, db.session.get(User, officer_id), True, "复核为误报", basis=" 东卫疾控〔2020〕12号 ",
                       now=moment)
-        db.session.rollback()
+        db.session.commit()
         claim = db.session.get(Claim, claim.id)
         cleared = db.session.scalar(db.select(OfficialRecord).where(OfficialRecord.status == "cleared"))
         assert claim.correction == f"official:{cleared.id}"
@@ -304,6 +308,7 @@ def test_a_decision_needs_a_reason(app, officer, fever):
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         claim = file(holder, only_key(holder))
+        db.session.commit()  # what came before was its own request
         before = actions()
         for accept in (True, False):
             with pytest.raises(claims.ReasonRequired):
@@ -320,7 +325,9 @@ def test_only_an_officer_of_the_holders_district_decides(app, officer, fever, ro
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         claim = file(holder, only_key(holder))
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.OutOfDistrict):
             claims.decide(claim, db.session.get(User, outsider), True, "误填")
         db.session.rollback()
@@ -335,6 +342,7 @@ def test_a_decided_claim_is_not_decided_again(app, officer, fever):
         holder = db.session.get(Holder, holder_id)
         claim = file(holder, only_key(holder))
         claims.decide(claim, db.session.get(User, first), False, "申报属实")
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.NotPending):
             claims.decide(claim, db.session.get(User, second), True, "误填")
         db.session.rollback()
@@ -352,15 +360,17 @@ def test_the_applicant_withdraws_and_may_claim_the_fact_again(app, officer, feve
         key = only_key(holder)
         claim = file(holder, key, now=moment - timedelta(hours=1))
         claims.withdraw(claim, user, now=moment)
-        db.session.rollback()
+        db.session.commit()
         claim = db.session.get(Claim, claim.id)
         assert (claim.status, claim.decided_at, claim.decided_by, claim.correction) == ("withdrawn", moment, None, "")
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "claim.withdraw"))
         assert (event.actor_id, event.subject_id) == (user_id, str(claim.id))
         assert holder.colour == "yellow" and count(Notification, Notification.kind == "claim_decided") == 0
         assert [hit.key for hit in claims.open_hits(holder)] == [key]
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.NotPending):
             claims.withdraw(claim, user)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(claims.NotPending):
             claims.decide(claim, db.session.get(User, officer_id), True, "误填")
         db.session.rollback()

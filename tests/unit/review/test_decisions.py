@@ -87,7 +87,7 @@ def test_file_pending_stores_commits_and_audits(app, make_user, make_holder):
                      acknowledged=True, status=decisions.PENDING, created_at=moment)
         returned = decisions.file_pending(item, "claim", user, moment)
         assert returned is item and item.id is not None
-        db.session.rollback()  # committed already: nothing to roll back
+        db.session.commit()  # the caller (a request, a command) commits
         stored = db.session.get(Claim, item.id)
         assert stored.status == "pending" and stored.created_at == moment
         [event] = events("claim.create")
@@ -104,7 +104,7 @@ def test_lock_pending_rereads_the_item_so_a_decision_made_meanwhile_is_seen(app,
         application = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"),
                                           holder.account)
         decisions.lock_pending(application)  # pending: passes
-        db.session.rollback()
+        db.session.commit()
         # Another officer decides it past this session's copy (plain SQL: the identity map keeps "pending").
         db.session.execute(db.text("UPDATE application SET status = 'approved' WHERE id = :id"),
                            {"id": application.id})
@@ -121,7 +121,7 @@ def test_lock_pending_reads_the_state_of_an_official_record(app, officer, make_h
         entry = official_records.record(db.session.get(Holder, holder_id), db.session.get(User, officer_id),
                                         "suspected", "东卫疾控〔2020〕7号")
         decisions.lock_pending(entry, "state")
-        db.session.rollback()
+        db.session.commit()
         db.session.execute(db.text("UPDATE official_record SET state = 'rejected' WHERE id = :id"), {"id": entry.id})
         with pytest.raises(decisions.NotPending):
             decisions.lock_pending(entry, "state")
@@ -135,13 +135,14 @@ def test_withdraw_marks_the_item_withdrawn_once_and_audits_it(app, make_user, ma
         holder, user = db.session.get(Holder, holder_id), db.session.get(User, user_id)
         claim = claims.file(holder, registry_key(holder), "fever", "no fever", "", user)
         decisions.withdraw(claim, "claim", user, moment)
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         claim = db.session.get(Claim, claim.id)
         assert (claim.status, claim.decided_at, claim.decided_by) == ("withdrawn", moment, None)
         [event] = events("claim.withdraw")
         assert (event.actor_id, event.subject_id, event.at) == (user_id, str(claim.id), moment)
         assert json.loads(event.before) == {"status": "pending"}
         assert json.loads(event.after) == {"status": "withdrawn"}
+        db.session.commit()  # what came before was its own request
         with pytest.raises(decisions.NotPending):
             decisions.withdraw(claim, "claim", user, moment + timedelta(minutes=1))
         db.session.rollback()
@@ -157,6 +158,7 @@ def test_a_decided_item_cannot_be_withdrawn(app, officer, make_user, make_holder
         holder, user = db.session.get(Holder, holder_id), db.session.get(User, user_id)
         application = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"), user)
         applications.decide(application, db.session.get(User, officer_id), False, "报告不清")
+        db.session.commit()  # what came before was its own request
         with pytest.raises(decisions.NotPending):
             decisions.withdraw(application, "application", user, utcnow())
         db.session.rollback()

@@ -54,7 +54,7 @@ def test_a_red_making_record_waits_for_a_second_officer_and_changes_nothing_yet(
         holder = get(Holder, holder_id)
         entry = official_records.record(holder, get(User, first), status, f"  {BASIS} ",
                                         contact_date=today - timedelta(days=1), now=moment)
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.status, entry.basis, entry.recorded_by, entry.recorded_at) == (
             "pending", status, BASIS, first, moment)
@@ -79,7 +79,7 @@ def test_a_second_officers_approval_puts_it_in_force_and_turns_the_code_red(app,
         entry = official_records.record(holder, get(User, first), "confirmed", BASIS, now=recorded_at)
         returned = official_records.approve(entry, get(User, second), " 两次核酸阳性 ", now=approved_at)
         assert returned is entry
-        db.session.rollback()  # committed
+        db.session.commit()  # the caller (a request, a command) commits
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.approved_by, entry.decided_at, entry.decision_reason) == (
             "in_force", second, approved_at, "两次核酸阳性")
@@ -116,7 +116,9 @@ def test_nobody_approves_their_own_record(app, people):
     holder_id, first, _ = people
     with app.app_context():
         entry = official_records.record(get(Holder, holder_id), get(User, first), "suspected", BASIS)
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.SelfApproval):
             official_records.approve(entry, get(User, first), "我确认")
         db.session.rollback()
@@ -131,7 +133,7 @@ def test_its_author_may_reject_it_and_then_nobody_approves_it(app, people):
     with app.app_context():
         entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
         official_records.reject(entry, get(User, first), "录错了人", now=moment)
-        db.session.rollback()
+        db.session.commit()
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.approved_by, entry.decided_at, entry.decision_reason) == (
             "rejected", None, moment, "录错了人")
@@ -139,6 +141,7 @@ def test_its_author_may_reject_it_and_then_nobody_approves_it(app, people):
         assert rejected.actor_id == first and json.loads(rejected.after) == {"state": "rejected"}
         assert get(Holder, holder_id).colour == "green"
         assert count(Notification, Notification.kind == "official_record") == 0
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.NotPending):
             official_records.approve(entry, get(User, second), "确认")
         db.session.rollback()
@@ -151,9 +154,12 @@ def test_a_record_in_force_is_not_decided_again(app, people, officer):
     with app.app_context():
         entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
         official_records.approve(entry, get(User, second), "确认")
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.NotPending):
             official_records.approve(entry, get(User, third), "再确认")
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.NotPending):
             official_records.reject(entry, get(User, third), "撤回")
         db.session.rollback()
@@ -167,6 +173,7 @@ def test_a_decision_needs_a_reason(app, people, decide):
     holder_id, first, second = people
     with app.app_context():
         entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.ReasonRequired):
             decide(entry, get(User, second), "   ")
         db.session.rollback()
@@ -178,13 +185,16 @@ def test_only_officers_of_the_holders_district_record_or_decide(app, people, off
     holder_id, first, _ = people
     outsider = officer(district, role=role)
     with app.app_context():
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.OutOfDistrict):
             official_records.record(get(Holder, holder_id), get(User, outsider), "confirmed", BASIS)
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.OutOfDistrict):
             official_records.record(get(Holder, holder_id), get(User, outsider), "cleared", BASIS)
         db.session.rollback()
         assert count(OfficialRecord) == 0
         entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        db.session.commit()
         for decide in (official_records.approve, official_records.reject):
             with pytest.raises(official_records.OutOfDistrict):
                 decide(entry, get(User, outsider), "确认")
@@ -206,7 +216,9 @@ def test_only_officers_of_the_holders_district_record_or_decide(app, people, off
 def test_an_invalid_record_is_refused_and_nothing_written(app, people, status, basis, contact):
     holder_id, first, _ = people
     with app.app_context():
+        db.session.commit()  # what came before was its own request
         before = actions()
+        db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.InvalidRecord):
             official_records.record(get(Holder, holder_id), get(User, first), status, basis, contact_date=contact)
         db.session.rollback()
@@ -217,7 +229,7 @@ def test_a_basis_of_100_characters_is_kept_whole(app, people):
     holder_id, first, _ = people
     with app.app_context():
         entry = official_records.record(get(Holder, holder_id), get(User, first), "suspected", "号" * 100)
-        db.session.rollback()
+        db.session.commit()
         assert get(OfficialRecord, entry.id).basis == "号" * 100
 
 
@@ -233,7 +245,7 @@ def test_one_officer_records_cleared_in_force_at_once_and_it_ends_the_case(app, 
         assert holder.colour == "red"
         cleared = official_records.record(holder, get(User, clearing), "cleared", "东卫疾控〔2020〕30号",
                                           contact_date=moment.date(), now=moment)
-        db.session.rollback()
+        db.session.commit()
         cleared = get(OfficialRecord, cleared.id)
         # "Cleared" can only lower a colour, so it needs no second officer.
         assert (cleared.state, cleared.decided_at, cleared.approved_by, cleared.contact_date) == (

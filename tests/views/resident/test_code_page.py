@@ -195,8 +195,8 @@ def test_recompute_turns_ended_hits_green(app, make_holder, today):
         registry.refresh_colour(holder)
         assert holder.colour == "yellow"
         # Day 13 after leaving: still yellow; day 14: green.
-        assert registry.recompute_all(utcnow() + timedelta(days=12)) == 0
-        assert registry.recompute_all(utcnow() + timedelta(days=13, hours=1)) == 1
+        assert sum(registry.recompute_in_pages(utcnow() + timedelta(days=12))) == 0
+        assert sum(registry.recompute_in_pages(utcnow() + timedelta(days=13, hours=1))) == 1
         assert db.session.get(Holder, holder_id).colour == "green"
         changes = registry.colour_history(db.session.get(Holder, holder_id))
         assert [(c.before, c.after) for c in changes[:2]] == [("yellow", "green"), ("green", "yellow")]

@@ -67,7 +67,7 @@ def test_a_page_that_writes_its_number_reads_nothing_again_after_the_commit(app,
     with statements(app) as writing:
         assert client.get(f"/me/people/{holder_id}").status_code == 200
     assert any(s.startswith("INSERT INTO dynamic_number") for s in writing)
-    # Taking the write lock ends the read transaction; only the number is checked again under it,
+    # Taking the write lock ends the read snapshot; only the number is checked again under it,
     # and nothing loaded before (the account, the people, the colour changes) is read again.
     assert len(reads(writing)) == len(reads(quiet)) + 1, "\n".join(s[:90] for s in writing)
 

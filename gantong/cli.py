@@ -1,8 +1,13 @@
 """`flask gantong ...`: every command of every domain, registered here and nowhere else."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import click
 from flask import Flask
 from flask.cli import AppGroup
+
+from gantong import unit_of_work
 
 
 def register_commands(app: Flask) -> None:
@@ -24,4 +29,15 @@ def register_commands(app: Flask) -> None:
         admin_cli.purge, admin_cli.backup, admin_cli.audit_cli,
     ):
         group.add_command(command)
+    for command in _every_command(group):
+        # The command is the unit of work: it commits when it returns (gantong/unit_of_work.py).
+        command.callback = unit_of_work.committing(command.callback)
     app.cli.add_command(group)
+
+
+def _every_command(command: click.Command) -> Iterator[click.Command]:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            yield from _every_command(sub)
+    else:
+        yield command

@@ -3,8 +3,8 @@
 Services add and flush; they never commit. A request's changes are committed once, after its
 view has returned a response (any status below 500: a refusal's audit event is kept), and
 rolled back when the view raised or answered 500. An application context outside a request
-(a CLI command, a script, a test) is a unit of work too: it commits when it ends without an
-error. A batch job that must commit as it goes (thousands of holders) says so with
+(a script, a test) is a unit of work too: it commits when it ends without an error, and
+every CLI command commits when it returns (`committing`). A batch job that must commit as it goes (thousands of holders) says so with
 `commit_each`, at its edge, never inside a service.
 
 Each request says once whether it reads or writes, and the engine layer below takes what each
@@ -29,7 +29,8 @@ dropped connection is run again once on a fresh one (`run_again_on_dropped_conne
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -72,6 +73,29 @@ def mode() -> str:
     if declared:
         return declared
     return READS if request.method in ("GET", "HEAD", "OPTIONS") else WRITES
+
+
+def committing(command: Callable[..., T]) -> Callable[..., T]:
+    """Wrap a CLI command's callback: it commits when it returns, and rolls back when it fails.
+
+    gantong/cli.py wraps every command with it, so that a command commits even when it runs
+    inside an application context it did not push (a test's, `flask shell`).
+    """
+    if getattr(command, "_gantong_commits", False):
+        return command  # wrapped already (the commands are shared by every app made)
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            result = command(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
+
+    run._gantong_commits = True
+    return run
 
 
 def commit_each(steps: Iterable[T]) -> Iterator[T]:

@@ -247,8 +247,9 @@ def lock(holder: Holder, fresh: bool = False) -> None:
     # PostgreSQL locks the row; on SQLite the unit of work takes the database's write lock for
     # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.
     if fresh:
-        db.session.execute(db.select(Holder).where(Holder.id == holder.id).with_for_update()
-                           .execution_options(populate_existing=True))
+        # The row must be fetched for populate_existing to refresh the loaded holder.
+        db.session.scalars(db.select(Holder).where(Holder.id == holder.id).with_for_update()
+                           .execution_options(populate_existing=True)).one()
     else:
         db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 

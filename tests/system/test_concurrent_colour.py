@@ -92,8 +92,6 @@ def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overw
         app, client, make_user, make_holder, make_staff, monkeypatch):
     """The lost update, forced: the code page has read the facts (stored red, facts green) and is
     about to write green when a checkpoint commits a fever; the page must write the fever's colour."""
-    from gantong import transactions
-
     account_id, phone = make_user()
     staff_id, _staff_phone, point_id = make_staff()
     holder_id = make_holder(account_id)
@@ -110,19 +108,19 @@ def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overw
             verification.submit_record(reference, record_id,
                                        verification.RecordBody(temperature=38.6, decision="refer"))
 
-    original, interleaved = transactions.writing, []
+    original, interleaved = registry.lock, []
 
-    def writing_after_a_fever(keep_loaded=False):
-        # The code page's colour write (its number's write decides nothing on what it read):
-        # another connection commits first.
-        if not interleaved and not keep_loaded:
+    def lock_after_a_fever(holder, fresh=False):
+        # The code page has read the facts and is about to take the lock for its colour write
+        # (its numbers' write locks nothing here): another connection commits a fever first.
+        if not interleaved and fresh:
             interleaved.append(True)
             thread = threading.Thread(target=fever)
             thread.start()
             thread.join()
-        original(keep_loaded)
+        original(holder, fresh)
 
-    monkeypatch.setattr(transactions, "writing", writing_after_a_fever)
+    monkeypatch.setattr(registry, "lock", lock_after_a_fever)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     assert client.get(f"/me/people/{holder_id}").status_code == 200
     assert interleaved

@@ -137,6 +137,11 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     stored = Stored(record_id=record.record_id, created=True, colour=record.colour,
                     token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
                     fever=record.is_fever)
+    if fever:
+        # Locked before any row that refers to the holder is written: on PostgreSQL that insert
+        # takes a key-share lock on the holder, and upgrading it later can deadlock with a code
+        # page waiting for the same row.
+        registry.lock(holder, fresh=True)
     try:
         with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
             db.session.add(record)
@@ -147,7 +152,6 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
                                     point_name=point_name, temperature=scan.body.temperature,
                                     at=record.verified_at))
         db.session.flush()
-        registry.lock(holder, fresh=True)  # after a code page's concurrent refresh
         registry.refresh_colour(holder, moment)
         stored = dataclasses.replace(stored, colour=holder.colour)
     return stored

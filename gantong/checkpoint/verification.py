@@ -266,12 +266,13 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     point = record.point
     fill_record(record, body, (point.latitude, point.longitude), moment, digest)
     if record.is_fever and record.holder_id:
+        # The holder locked before the finding that refers to it is written (see offline.submit).
+        registry.lock(record.holder, fresh=True)
         db.session.add(FeverFinding(
             holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
             temperature=body.temperature, at=record.verified_at,
         ))
         db.session.flush()
-        registry.lock(record.holder, fresh=True)  # after a code page's concurrent refresh
         registry.refresh_colour(record.holder, moment)
     db.session.flush()
     return record, True
@@ -308,13 +309,17 @@ def can_void(record: VerificationRecord, user: User) -> bool:
 def void_record(record: VerificationRecord, user: User, reason: str, now: datetime | None = None) -> None:
     """Void a mistaken record (audited); a voided fever withdraws its hit."""
     moment = now or utcnow()
+    finding = db.session.scalar(db.select(FeverFinding).where(FeverFinding.record_id == record.record_id))
+    withdraws_a_fever = finding is not None and finding.voided_at is None
+    if withdraws_a_fever:
+        # The holder first, the audit trail's lock after, in the order every colour change takes them.
+        registry.lock(record.holder, fresh=True)
     record.voided_at = moment
     record.voided_by = user.id
     record.void_reason = reason
     audit.append("checkpoint.void", "verification_record", record.record_id, actor=user,
                  before={"voided": False}, after={"voided": True}, reason=reason, at=moment)
-    finding = db.session.scalar(db.select(FeverFinding).where(FeverFinding.record_id == record.record_id))
-    if finding is not None and finding.voided_at is None:
+    if withdraws_a_fever:
         finding.voided_at = moment
         db.session.flush()
         registry.refresh_colour(record.holder, moment, actor=user)

@@ -202,7 +202,8 @@ def _on_begin(conn: Connection) -> None:
 
 
 def _on_end(conn: Connection) -> None:
-    conn.info.pop(_STATE, None)
+    if not conn.invalidated:  # a dropped connection has no info to clear (and reading it raises)
+        conn.info.pop(_STATE, None)
 
 
 def _before_execute(conn: Connection, statement, multiparams, params, execution_options) -> None:

@@ -1,0 +1,113 @@
+"""On PostgreSQL a reading request costs its SELECTs and no more: no BEGIN/ROLLBACK pair around
+them, no ping at checkout; counted on the wire (libpq's trace of every message), not timed."""
+from __future__ import annotations
+
+import re
+import tempfile
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from sqlalchemy import event
+
+from gantong.config import Config
+from gantong.extensions import db
+from gantong.models import Holder
+from tests.conftest import PASSWORD, USING_POSTGRES
+
+pytestmark = pytest.mark.skipif(not USING_POSTGRES, reason="PostgreSQL's round trips (run on the PostgreSQL pass)")
+
+
+@contextmanager
+def wire(app):
+    """What crosses the wire while the block runs: the statements SQLAlchemy sent, the queries
+    libpq sent (psycopg's own BEGIN and ROLLBACK among them) and the round trips (one
+    ReadyForQuery from the server ends each)."""
+    seen = {"statements": [], "trace": ""}
+    trace = tempfile.TemporaryFile(mode="w+")
+    traced = []
+
+    def on_checkout(dbapi_connection, record, proxy):
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        traced.append(dbapi_connection)
+
+    def on_statement(conn, cursor, statement, *args):
+        seen["statements"].append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    engine.pool.dispose()  # every connection of the block is checked out (and traced) afresh
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        event.remove(engine, "before_cursor_execute", on_statement)
+        for connection in traced:
+            connection.pgconn.untrace()
+        trace.seek(0)
+        seen["trace"] = trace.read()
+        trace.close()
+
+
+def round_trips(trace: str) -> int:
+    return len(re.findall(r"\bB\s+\d+\s+ReadyForQuery\b", trace))
+
+
+def simple_queries(trace: str) -> list[str]:
+    return re.findall(r'\bF\s+\d+\s+Query\s+"([^"]*)"', trace)
+
+
+@pytest.fixture
+def open_code_page(app, client, make_user, make_holder):
+    """A resident whose code page has been opened once (its numbers registered, its key made)."""
+    user_id, phone = make_user()
+    holder_id = make_holder(user_id)
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    assert client.get(f"/me/people/{holder_id}").status_code == 200
+    return f"/me/people/{holder_id}"
+
+
+def test_a_code_page_costs_its_selects_and_at_most_one_round_trip_more(app, client, open_code_page):
+    with wire(app) as seen:
+        assert client.get(open_code_page).status_code == 200
+    selects = [s for s in seen["statements"] if s.startswith("SELECT")]
+    assert selects and len(selects) == len(seen["statements"]), seen["statements"]
+    assert round_trips(seen["trace"]) <= len(selects) + 1, (round_trips(seen["trace"]), seen["statements"],
+                                                            simple_queries(seen["trace"]))
+    # No transaction is opened or closed around the reads, and nothing pings the connection.
+    assert not [q for q in simple_queries(seen["trace"]) if q.upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+
+
+def test_a_code_page_that_writes_its_colour_commits_once(app, client, open_code_page):
+    holder_id = int(open_code_page.rsplit("/", 1)[1])
+    with app.app_context():
+        # A stored colour the facts no longer hold: this page load must write the change.
+        db.session.execute(db.update(Holder).where(Holder.id == holder_id).values(colour="red"))
+        db.session.commit()
+    with wire(app) as seen:
+        assert client.get(open_code_page).status_code == 200
+    queries = [q.upper() for q in simple_queries(seen["trace"])]
+    assert queries.count("BEGIN") == 1 and queries.count("COMMIT") == 1, queries
+    assert any(s.startswith("INSERT INTO colour_change") for s in seen["statements"])
+    with app.app_context():
+        assert db.session.get(Holder, holder_id).colour == "green"
+
+
+def test_the_pool_does_not_ping_on_checkout_in_production():
+    assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is False
+    assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_recycle"] > 0
+
+
+def test_a_request_that_meets_a_dropped_connection_runs_again_on_a_fresh_one(app, client, open_code_page):
+    with app.app_context():
+        engine = db.engine
+    # The pooled connection's server process is ended, as a database restart would.
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+    assert client.get(open_code_page).status_code == 200

@@ -1,4 +1,4 @@
-"""Issue 11, items 12, 15 and 16: no raw id on a staff page, every message in the user's language,
+"""No raw id on a staff page, every message in the user's language,
 SMS kept short; the record page's banner shows the colour as it is now."""
 from __future__ import annotations
 

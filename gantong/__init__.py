@@ -56,6 +56,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     assets.init_app(app)
     labels.init_app(app)
+    # Each domain registers the labels its pages show (its labels.py, beside its views).
+    from gantong.admin import labels as admin_labels
+    from gantong.checkpoint import labels as checkpoint_labels
+    from gantong.holders import labels as holder_labels
+    from gantong.review import labels as review_labels
+
+    for domain_labels in (checkpoint_labels, holder_labels, review_labels, admin_labels):
+        domain_labels.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     inputs.init_app(app)

@@ -31,7 +31,7 @@ DEMO_ACCOUNTS = [
      None, None),
     ("13900000004", "admin", {}, None, None),
     # A second administrator: creating an officer, moving one or resetting one's password
-    # needs two (issue 13).
+    # needs two (nobody alone makes a code red).
     ("13900000008", "admin", {}, None, None),
 ]
 

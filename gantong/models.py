@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false as sa_false
 
 from gantong.core import rules
+from gantong.core.kinds import ApplicationState, ClaimState, Colour, OfficialRecordState
 from gantong.extensions import db
 
 
@@ -106,7 +107,7 @@ class Holder(db.Model):
     nationality: Mapped[str] = mapped_column(String(2), default="CN")
     district_code: Mapped[str] = mapped_column(String(6), index=True)
     address: Mapped[str] = mapped_column(String(200))
-    colour: Mapped[str] = mapped_column(String(6), default="green", index=True)
+    colour: Mapped[str] = mapped_column(String(6), default=Colour.GREEN, index=True)
     colour_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -324,7 +325,7 @@ class OfficialRecord(db.Model):
     department: Mapped[str] = mapped_column(String(100), default="")
     recorded_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, in_force, rejected
+    state: Mapped[str] = mapped_column(String(10), default=OfficialRecordState.PENDING, index=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(Text, default="")
@@ -345,7 +346,7 @@ class Application(db.Model):
     report_number: Mapped[str] = mapped_column(String(64), default="")
     isolation_end: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ApplicationState.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -365,7 +366,7 @@ class Claim(db.Model):
     correct_fact: Mapped[str] = mapped_column(Text)
     explanation: Mapped[str] = mapped_column(Text, default="")
     acknowledged: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ClaimState.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,11 +17,11 @@ from datetime import date, datetime
 from sqlalchemy import or_
 
 from gantong import audit
+from gantong.admin import labels
 from gantong.core import divisions, rules
 from gantong.extensions import db
 from gantong.models import Application, Holder, InformationPoint, VerificationRecord
 from gantong.stats import figures
-from gantong.web import labels
 
 BOM = "\ufeff"
 # A spreadsheet runs a cell that starts with one of these; tab and carriage return too (OWASP).

@@ -3,7 +3,7 @@
 Accounts are never deleted, only deactivated; a deactivated account's sessions end at once
 because the user loader refuses it on its next request.
 
-Nobody alone can make a code red (issue 13): an administrator never sees or sets another
+Nobody alone can make a code red: an administrator never sees or sets another
 account's credential — every one-time password goes by text message to the account's own
 number — and what could give one person a second officer (creating an officer or an
 administrator, moving an officer to another district, a new password for either) takes effect

@@ -8,11 +8,12 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from gantong.checkpoint import points, verification
+from gantong.checkpoint.labels import refusal_advice, refusal_title
 from gantong.core import identity
+from gantong.core.kinds import CheckMethod
 from gantong.extensions import csrf, limiter
 from gantong.models import utcnow
 from gantong.web.inputs import BadJson, json_fields
-from gantong.web.labels import refusal_advice, refusal_title
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -82,7 +83,7 @@ def verify():
     except verification.Refused as refusal:
         return jsonify(result="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
                        message=refusal_advice(refusal.reason)), 422
-    record, result = verification.open_record(holder, point, staff, "api", token, now)
+    record, result = verification.open_record(holder, point, staff, CheckMethod.API, token, now)
     return jsonify(
         result="verified",
         colour=record.colour,

@@ -12,14 +12,15 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.checkpoint.labels import decision_choices
+from gantong.core.kinds import CheckMethod, Colour
 from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
-from gantong.web.labels import DECISION_LABELS
 
 
 class TokenForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
-    method = HiddenField(default="camera")
+    method = HiddenField(default=CheckMethod.CAMERA)
 
 
 class PhotoForm(FlaskForm):
@@ -51,10 +52,8 @@ class RecordForm(TranslatedForm):
             NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
         ],
     )
-    # Left unchosen, the decision follows the temperature: pass under 37.3 °C, refer at a fever.
-    decision = RadioField(
-        _l("Decision"), choices=list(DECISION_LABELS.items()), validators=[Optional()],
-    )
+    # Left unchosen, the decision follows the temperature (rules.decision_for): refer at a fever.
+    decision = RadioField(_l("Decision"), choices=decision_choices(), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     latitude = FiniteDecimalField(validators=[Optional(), NumberRange(-90, 90)])
     longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
@@ -71,7 +70,7 @@ class ScanRecordForm(Form):
     record_id = StringField(validators=[DataRequired(), Length(min=36, max=36)])
     token = StringField(validators=[DataRequired(), Length(max=400)])
     scanned_at = IntegerField(validators=[InputRequired()])
-    shown_colour = StringField(validators=[Optional(), AnyOf(["green", "yellow", "red"])])
+    shown_colour = StringField(validators=[Optional(), AnyOf(list(Colour))])
     offline = BooleanField()
     temperature = RecordForm.temperature
     decision = RecordForm.decision

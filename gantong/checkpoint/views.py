@@ -19,13 +19,15 @@ from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
 from gantong.checkpoint import offline, verification
+from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
 from gantong.codes import bundle
 from gantong.core import identity, rules
+from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
 from gantong.web.inputs import BadJson, json_fields
-from gantong.web.labels import DECISION_LABELS, REFUSALS, colour_word, refusal_advice, refusal_title
+from gantong.web.labels import colour_word
 
 from .forms import (
     NoCodeForm,
@@ -99,7 +101,8 @@ def _refusal_texts() -> dict:
 def _lane_forms(**overrides):
     forms = {"token_form": TokenForm(), "photo_form": PhotoForm(), "number_form": NumberForm(),
              "no_code_form": NoCodeForm(), "refusal_texts": _refusal_texts(),
-             "decision_labels": {key: str(label) for key, label in DECISION_LABELS.items()}}
+             "decision_labels": {decision.value: decision_label(decision) for decision in Decision},
+             "colour_words": {colour.value: colour_word(colour) for colour in Colour}}
     forms.update(overrides)
     return forms
 
@@ -119,20 +122,20 @@ def verify():
             if not form.validate_on_submit():
                 raise verification.Refused("malformed")
             holder, token = verification.holder_for_token(form.token.data, now)
-            method = "photo" if form.method.data == "photo" else "camera"
+            method = CheckMethod.PHOTO if form.method.data == CheckMethod.PHOTO else CheckMethod.CAMERA
         elif lane == "photo":
             form = PhotoForm()
             if not form.validate_on_submit():
                 return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
             text = verification.read_photo(form.photo.data.read())
             holder, token = verification.holder_for_token(text, now)
-            method = "photo"
+            method = CheckMethod.PHOTO
         elif lane == "number":
             form = NumberForm()
             if not form.validate_on_submit():
                 return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
             holder = verification.holder_for_number(form.number.data, now)
-            method = "number"
+            method = CheckMethod.NUMBER
         elif lane == "no_code":
             return _no_code_lane(point, staff, now)
         else:
@@ -152,7 +155,7 @@ def _no_code_lane(point, staff, now):
         holder = verification.holder_for_document(form.doc_number.data, form.name.data, staff, point)
     except verification.Refused as refusal:
         return render_template("checkpoint/refused.html", reason=refusal.reason), 200
-    record, _result = verification.open_record(holder, point, staff, "no_code", None, now)
+    record, _result = verification.open_record(holder, point, staff, CheckMethod.NO_CODE, None, now)
     return redirect(url_for(".record", record_id=record.record_id), code=303)
 
 
@@ -225,7 +228,7 @@ def default_decision(chosen: str | None, temperature: float) -> str:
     """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
     if chosen:
         return chosen
-    return "refer" if temperature >= rules.FEVER_THRESHOLD else "pass"
+    return rules.decision_for(temperature)
 
 
 @bp.post("/scan-records")

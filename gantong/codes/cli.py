@@ -126,7 +126,9 @@ def _demo_partner_key():
 
 @click.command("partner-demo")
 @with_appcontext
-@click.option("--colour", type=click.Choice(tokens.COLOURS), default=tokens.GREEN, show_default=True)
+# By value: click would offer an enum's member names (GREEN) instead.
+@click.option("--colour", type=click.Choice([colour.value for colour in tokens.COLOURS]),
+              default=tokens.GREEN.value, show_default=True)
 @click.option("--ttl", type=click.IntRange(1, 7 * 24 * 3600), default=3600, show_default=True,
               help="Seconds the token lives.")
 @click.option("--png", type=click.Path(dir_okay=False, writable=True), default=None,

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gantong import audit
 from gantong.core import tokens
-from gantong.core.identity import N_
+from gantong.core.kinds import N_
 from gantong.extensions import db
 from gantong.models import SigningKey, TrustedIssuer, User, utcnow
 

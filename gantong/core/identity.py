@@ -13,13 +13,10 @@ from datetime import date
 
 import phonenumbers
 
+from gantong.core.kinds import N_
+
 DOC_RESIDENT_ID, DOC_PASSPORT, DOC_PERMIT = "resident_id", "passport", "permit"
 DOC_TYPES = (DOC_RESIDENT_ID, DOC_PASSPORT, DOC_PERMIT)
-
-
-def N_(message: str) -> str:
-    """Mark a message id for the translation catalogue; the UI translates it when shown."""
-    return message
 
 
 MSG_PHONE_FORMAT = N_(

@@ -9,10 +9,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from gantong.core.kinds import Colour, Decision
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-GREEN, YELLOW, RED = "green", "yellow", "red"
-COLOUR_ORDER = {GREEN: 0, YELLOW: 1, RED: 2}
+GREEN, YELLOW, RED = Colour.GREEN, Colour.YELLOW, Colour.RED
+COLOUR_ORDER = {colour: colour.rank for colour in Colour}
 
 QUARANTINE_DAYS = 14
 FEVER_THRESHOLD = 37.3
@@ -156,9 +158,14 @@ def ends_after(start: date, days: int = QUARANTINE_DAYS) -> date:
     return start + timedelta(days=days)
 
 
-def worst_colour(colours: Iterable[str]) -> str:
+def worst_colour(colours: Iterable[str]) -> Colour:
     """Return the worst of the colours, green when there are none."""
-    return max(colours, key=COLOUR_ORDER.__getitem__, default=GREEN)
+    return Colour.worst(colours)
+
+
+def decision_for(temperature: float) -> Decision:
+    """Return the decision a temperature calls for when the volunteer chose none."""
+    return Decision.REFER if temperature >= FEVER_THRESHOLD else Decision.PASS
 
 
 def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:
@@ -173,7 +180,7 @@ def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Res
         *_overseas_entry_hits(facts, today),
     ]
     hits = [hit for hit in hits if hit.key not in facts.retracted]
-    hits.sort(key=lambda hit: (-COLOUR_ORDER[hit.colour], hit.since, hit.key))
+    hits.sort(key=lambda hit: (-Colour(hit.colour).rank, hit.since, hit.key))
     return Result(colour=worst_colour(hit.colour for hit in hits), hits=tuple(hits))
 
 

@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gantong.core.kinds import Colour
+
 # Every character is in the QR alphanumeric set, so the whole text stays in
 # alphanumeric mode and the QR one version smaller than byte mode would need.
 PREFIX = "GT1:"
@@ -42,8 +44,8 @@ MAX_NAME_BYTES = 23
 MAX_TAIL = 4
 
 SCREEN, PAPER = "screen", "paper"
-GREEN, YELLOW, RED = "green", "yellow", "red"
-COLOURS = (GREEN, YELLOW, RED)
+GREEN, YELLOW, RED = Colour.GREEN, Colour.YELLOW, Colour.RED
+COLOURS = tuple(Colour)
 
 DEFAULT_TTL = 120
 PAPER_TTL = 365 * 24 * 60 * 60
@@ -54,7 +56,8 @@ REASONS = ("malformed", "unknown_key", "bad_signature", "expired", "not_yet_vali
 
 _TYPE_CODES = {SCREEN: 0, PAPER: 1}
 _TYPE_NAMES = {code: name for name, code in _TYPE_CODES.items()}
-_COLOUR_CODES = {None: 0, GREEN: 1, YELLOW: 2, RED: 3}
+# The byte each colour is carried as; 0 is a paper code's "no colour".
+_COLOUR_CODES = {None: 0, Colour.GREEN: 1, Colour.YELLOW: 2, Colour.RED: 3}
 _COLOUR_NAMES = {code: name for name, code in _COLOUR_CODES.items()}
 
 _PAYLOAD = struct.Struct(">BB4s8sBII")

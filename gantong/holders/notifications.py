@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from gantong.core import identity
 from gantong.extensions import db
 from gantong.holders import sms
+from gantong.holders.labels import notification_text
 from gantong.models import Holder, Notification, User, utcnow
-from gantong.web.labels import notification_text
 
 log = logging.getLogger(__name__)
 

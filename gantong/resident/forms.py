@@ -17,11 +17,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from gantong.core import divisions, rules
+from gantong.holders.labels import family_relation_choices
 from gantong.models import today
+from gantong.review.labels import GROUNDS_LABELS
 from gantong.web.fields import MultiCheckboxField, PersonForm, TranslatedForm, not_in_future, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
-from gantong.web.labels import GROUNDS_LABELS, family_relation_choices, symptom_choices
+from gantong.web.labels import symptom_choices
 
 
 class IdentityForm(PersonForm):

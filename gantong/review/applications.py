@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from gantong import audit
 from gantong.core import rules
+from gantong.core.kinds import ApplicationState
 from gantong.extensions import db
 from gantong.holders import notifications, registry
 from gantong.models import Application, Clearance, Holder, User, utcnow
@@ -13,7 +14,7 @@ from gantong.review import decisions
 from gantong.review.decisions import NotPending, OutOfDistrict, ReasonRequired  # noqa: F401 (callers catch them from here)
 
 GROUNDS = ("isolation_completed", "negative_test", "other")
-PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+PENDING, APPROVED, REJECTED, WITHDRAWN = ApplicationState
 
 
 class HitsUnavailable(Exception):

@@ -9,13 +9,14 @@ from datetime import datetime
 
 from gantong import audit
 from gantong.core import rules
+from gantong.core.kinds import ClaimState
 from gantong.extensions import db
 from gantong.holders import notifications, registry
 from gantong.models import Claim, Clearance, Declaration, Holder, OfficialRecord, User, utcnow
 from gantong.review import decisions
 from gantong.review.decisions import NotPending, OutOfDistrict, ReasonRequired  # noqa: F401 (callers catch them from here)
 
-PENDING, ACCEPTED, REJECTED, WITHDRAWN = "pending", "accepted", "rejected", "withdrawn"
+PENDING, ACCEPTED, REJECTED, WITHDRAWN = ClaimState
 
 
 class FactUnavailable(Exception):

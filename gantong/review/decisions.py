@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from gantong import audit
+from gantong.core.kinds import ApplicationState
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import Holder, User
 
-PENDING, WITHDRAWN = "pending", "withdrawn"
+# Applications and claims share these two states.
+PENDING, WITHDRAWN = ApplicationState.PENDING, ApplicationState.WITHDRAWN
 
 
 class NotPending(Exception):

@@ -6,10 +6,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from gantong.holders.labels import CASE_STATUSES
 from gantong.review import official_records
 from gantong.web.fields import not_in_future, strip
 from gantong.web.inputs import BoundedDateField
-from gantong.web.labels import CASE_STATUSES
 
 
 class QueueFilterForm(FlaskForm):

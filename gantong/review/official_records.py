@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from gantong import audit
 from gantong.core import rules
+from gantong.core.kinds import OfficialRecordState
 from gantong.extensions import db
 from gantong.holders import notifications, registry
 from gantong.models import Holder, OfficialRecord, User, utcnow
@@ -18,7 +19,7 @@ from gantong.review.decisions import NotPending, OutOfDistrict, ReasonRequired  
 
 STATUSES = rules.OFFICIAL_STATUSES
 NEEDS_SECOND_OFFICER = frozenset({"confirmed", "suspected", "close_contact"})
-PENDING, IN_FORCE, REJECTED = "pending", "in_force", "rejected"
+PENDING, IN_FORCE, REJECTED = OfficialRecordState
 
 
 class SelfApproval(Exception):

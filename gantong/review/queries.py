@@ -35,9 +35,9 @@ class QueuePage:
 
 def _pending(kind: str, district: str, cutoff: datetime | None):
     model, since, pending = {
-        "application": (Application, Application.created_at, Application.status == "pending"),
-        "claim": (Claim, Claim.created_at, Claim.status == "pending"),
-        "official": (OfficialRecord, OfficialRecord.recorded_at, OfficialRecord.state == "pending"),
+        "application": (Application, Application.created_at, Application.status == applications.PENDING),
+        "claim": (Claim, Claim.created_at, Claim.status == claims.PENDING),
+        "official": (OfficialRecord, OfficialRecord.recorded_at, OfficialRecord.state == official_records.PENDING),
     }[kind]
     query = (
         db.select(literal(kind, String).label("kind"), model.id.label("id"), since.label("since"))

@@ -119,7 +119,7 @@ def application(application_id: int):
         except applications.NotPending:
             flash(_("This was decided already."))
         else:
-            flash(_("Application approved.") if item.status == "approved" else _("Application rejected."))
+            flash(_("Application approved.") if item.status == applications.APPROVED else _("Application rejected."))
         return redirect(url_for(".application", application_id=item.id), code=303)
     return _render_request("review/application.html", item, form)
 
@@ -136,7 +136,7 @@ def claim(claim_id: int):
         except claims.NotPending:
             flash(_("This was decided already."))
         else:
-            flash(_("Claim accepted.") if item.status == "accepted" else _("Claim rejected."))
+            flash(_("Claim accepted.") if item.status == claims.ACCEPTED else _("Claim rejected."))
         return redirect(url_for(".claim", claim_id=item.id), code=303)
     return _render_request("review/claim.html", item, form, needs_basis=needs_basis)
 

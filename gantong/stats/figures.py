@@ -120,7 +120,7 @@ def colours_by_area(scope: Scope) -> list[AreaColours]:
     else:
         area = Holder.district_code
     area = area.label("area")
-    # Only holders with a code: one who has not declared yet has no colour (issue 11, item 1).
+    # Only holders with a code: one who has not declared yet has no colour.
     has_code = db.select(ColourChange.id).where(ColourChange.holder_id == Holder.id).exists()
     query = (
         db.select(area, Holder.colour, func.count())

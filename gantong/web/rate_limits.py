@@ -1,7 +1,7 @@
 """Rate-limit counters in a database, so that the limits hold however many workers serve.
 
 Flask-Limiter's `memory://` keeps counters per process: with two gunicorn workers every limit
-doubled (issue 13, item 5). The default storage, `database://`, keeps them where every worker
+doubled, as measured. The default storage, `database://`, keeps them where every worker
 sees them: on PostgreSQL a table of the app's own database (every host shares it); on SQLite a
 sibling file, `<database>-limits.sqlite` (the workers of the one host share it; a separate file
 so that a counter never waits for the app's own write lock). Redis (`redis://...`) works too.

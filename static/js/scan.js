@@ -15,7 +15,8 @@ const lastSaved = document.getElementById("last-saved");
 const alerts = document.getElementById("server-alerts");
 const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
 const BUNDLE_KEY = "gantong-verifier-bundle";
-const FEVER = 37.3;
+// The fever threshold and the decisions either side of it come from the server's rules.
+const FEVER = parseFloat(recordForm.dataset.fever);
 
 let verifier = null;
 let bundle = loadBundle();
@@ -157,7 +158,7 @@ function submitToServer(text, method) {
 recordForm.elements.temperature.addEventListener("input", () => {
   if (recordForm.dataset.decisionTouched) return;
   const value = parseFloat(recordForm.elements.temperature.value);
-  if (!Number.isNaN(value)) recordForm.elements.decision.value = value >= FEVER ? "refer" : "pass";
+  if (!Number.isNaN(value)) recordForm.elements.decision.value = value >= FEVER ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
 });
 recordForm.querySelectorAll("input[name=decision]").forEach((input) => {
   input.addEventListener("change", () => { recordForm.dataset.decisionTouched = "1"; });
@@ -230,7 +231,7 @@ async function startCamera(QrScanner) {
   camera.hidden = false;
   const video = document.getElementById("camera-video");
   // The scanner stays live: after a record the next code is read at once.
-  const scanner = new QrScanner(video, (result) => { onRead(result.data, "camera"); },
+  const scanner = new QrScanner(video, (result) => { onRead(result.data, tokenForm.dataset.camera); },
     { returnDetailedScanResult: true, preferredCamera: "environment", maxScansPerSecond: 10 });
   try {
     await scanner.start();
@@ -282,7 +283,7 @@ async function start() {
     const text = await decodePhoto(QrScanner, file).catch(() => null);
     if (text) {
       lastRead = { text: "", at: 0 };
-      onRead(text, "photo");
+      onRead(text, tokenForm.dataset.photo);
     } else photoForm.submit(); // let the server try, and say what it found
   });
   photoForm.elements.photo.addEventListener("change", () => photoForm.requestSubmit());

@@ -25,7 +25,7 @@ MUST_REACH = {
               "/admin/points/N", "/admin/points/new", "/admin/risk-areas", "/admin/risk-areas/N",
               "/admin/risk-areas/new", "/admin/retention", "/stats/"},
 }
-# A control the page marks hidden and the stylesheet shows anyway (item 11 of issue 11).
+# A control the page marks hidden and the stylesheet shows anyway.
 SHOWN_HIDDEN = """() => [...document.querySelectorAll('[hidden]')]
   .filter(el => getComputedStyle(el).display !== 'none').map(el => el.outerHTML.slice(0, 120))"""
 OVERFLOW = "() => document.documentElement.scrollWidth"

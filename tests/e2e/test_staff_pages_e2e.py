@@ -1,4 +1,4 @@
-"""Issue 11, items 11–14 and 18, in Chromium at 360x640 (and a desk's 1280 px), in both languages:
+"""In Chromium at 360x640 (and a desk's 1280 px), in both languages:
 hidden controls stay hidden, the record banner shows the colour now, an API token is made once and
 its revoke button is legible, the audit table is readable, staff pages use a desk's width."""
 from __future__ import annotations
@@ -43,7 +43,7 @@ LANGUAGES = pytest.mark.parametrize("language", ["zh", "en"])
 
 @LANGUAGES
 def test_hidden_controls_stay_hidden(browser, live_server, site, language, tmp_path):
-    # Item 11: the checkpoint's "dismiss the refused records" shows only when there are some.
+    # the checkpoint's "dismiss the refused records" shows only when there are some.
     staff = context(browser, language)
     page = staff.new_page()
     log_in(page, live_server, "staff")
@@ -71,7 +71,7 @@ def test_hidden_controls_stay_hidden(browser, live_server, site, language, tmp_p
 
 @LANGUAGES
 def test_after_a_fever_the_record_banner_shows_the_colour_now(browser, live_server, site, language, tmp_path):
-    # Item 12: the record was opened green; the fever recorded on it turns the code yellow.
+    # the record was opened green; the fever recorded on it turns the code yellow.
     staff = context(browser, language)
     page = staff.new_page()
     log_in(page, live_server, "staff")
@@ -81,7 +81,7 @@ def test_after_a_fever_the_record_banner_shows_the_colour_now(browser, live_serv
     page.fill("#temperature", "38.6")
     page.check("input[name=decision][value=refer]")
     page.click("#record-form button[type=submit]")
-    page.wait_for_url("**/checkpoint/scan")  # the camera again at once (issue 11 item 10)
+    page.wait_for_url("**/checkpoint/scan")  # the camera again at once: the next person is waiting
     page.goto(live_server + record)
     assert page.get_attribute("#verdict", "class") == "card yellow"
     assert page.locator("#verdict .banner").inner_text().strip() == ("黄码" if language == "zh" else "Yellow code")
@@ -93,7 +93,7 @@ def test_after_a_fever_the_record_banner_shows_the_colour_now(browser, live_serv
 @LANGUAGES
 def test_an_api_token_is_made_once_and_its_revoke_button_is_legible(app, browser, live_server, site, language,
                                                                     tmp_path):
-    # Item 13: post, redirect, show once; a reload makes no second token.
+    # post, redirect, show once; a reload makes no second token.
     admin = context(browser, language)
     page = admin.new_page()
     log_in(page, live_server, "admin")
@@ -122,7 +122,7 @@ def test_an_api_token_is_made_once_and_its_revoke_button_is_legible(app, browser
 
 @LANGUAGES
 def test_the_audit_table_reads_at_360_px_with_a_long_reason(app, browser, live_server, site, language, tmp_path):
-    # Item 14: the time-and-actor column keeps a readable width; the reason wraps in its cell.
+    # the time-and-actor column keeps a readable width; the reason wraps in its cell.
     with app.app_context():
         officer = db.session.scalar(db.select(User).where(User.role == "officer"))
         audit.append("colour.change", "holder", 3, actor=officer, before={"colour": "green"},
@@ -154,7 +154,7 @@ def test_the_audit_table_reads_at_360_px_with_a_long_reason(app, browser, live_s
                                        ("admin", "/admin/audit")])
 def test_staff_pages_use_a_desks_width_and_serials_stay_whole(browser, live_server, site, language, role, path,
                                                              tmp_path):
-    # Item 18: a 1280 px screen gets more than a phone's column; serials do not break in tables.
+    # a 1280 px screen gets more than a phone's column; serials do not break in tables.
     for viewport in (DESK, PHONE):
         desk = context(browser, language, viewport=viewport)
         page = desk.new_page()

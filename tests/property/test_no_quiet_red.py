@@ -300,7 +300,7 @@ def test_no_officer_turns_a_code_red_alone_and_every_change_is_audited(app):
     ))
 
 
-# One person with every account they can obtain (issue 13): an administrator account, an officer
+# One person with every account they can obtain (nobody alone may make a code red): an administrator account, an officer
 # account of another district, and any account whose one-time password reaches one of their own
 # phones. Nobody else acts: whatever they try, the holder's code does not turn red.
 OWN_PHONES = ("+8613700000001", "+8613700000002", "+8613700000003")

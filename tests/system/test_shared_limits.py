@@ -1,4 +1,4 @@
-"""Issue 13, item 5: the default rate-limit storage is shared by every worker.
+"""The default rate-limit storage is shared by every worker.
 
 Each gunicorn worker builds its own storage object at start. Two storage objects stand for two
 workers here: on memory:// each counts its own 10 failed logins a minute (20 in all, as

@@ -1,4 +1,4 @@
-"""Issue 13, item 3: the 12 ways a database writer can tamper with the audit trail, each found
+"""The 12 ways a database writer can tamper with the audit trail, each found
 against a signed head kept outside the database (5 of them passed `audit verify` alone)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 11 item 19: the demo prints its logins as one clean table (log lines, SMS among them,
+"""The demo prints its logins as one clean table (log lines, SMS among them,
 go to the log, not among the logins); the README names PORT, /login and where SMS go."""
 from __future__ import annotations
 

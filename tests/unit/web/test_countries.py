@@ -1,4 +1,4 @@
-"""Issue 11 item 9: countries sorted by pinyin in Chinese, the commonest first, and Taiwan,
+"""Countries sorted by pinyin in Chinese, the commonest first, and Taiwan,
 Hong Kong and Macao named as a PRC government service names them."""
 from __future__ import annotations
 

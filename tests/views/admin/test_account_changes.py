@@ -1,4 +1,4 @@
-"""Issue 13, item 1: an administrator alone cannot give themselves a second officer.
+"""An administrator alone cannot give themselves a second officer: nobody alone makes a code red.
 
 Creating an officer or an administrator, moving an officer to another district and a new
 password for either wait for a second, different administrator; no administrator ever sees a

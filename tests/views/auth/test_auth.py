@@ -134,7 +134,7 @@ class Clock:
 
 
 def test_the_owner_gets_in_soon_after_an_attack_stops_and_is_told(app, client, make_user, monkeypatch):
-    """Issue 13, item 9: sliding windows with back-off, not a fixed hour's lock; an SMS to the owner."""
+    """Sliding windows with back-off, not a fixed hour's lock; an SMS to the owner."""
     from gantong.holders import sms
     from gantong.web import rate_limits
 

@@ -71,7 +71,7 @@ def test_an_old_code_expires(app, make_user):
 
 
 def test_codes_are_stored_hashed_and_issued_only_when_asked(app, client, make_user):
-    """Issue 13, item 6: no code exists for an account nobody asked one for; an issued one is
+    """No code exists for an account nobody asked one for; an issued one is
     kept only as a keyed hash."""
     from gantong.auth import password_reset
     from gantong.extensions import db

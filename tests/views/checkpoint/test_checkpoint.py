@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import segno
@@ -374,3 +375,14 @@ def test_keys_and_token_module_agree(app):
     with app.app_context():
         kid, _ = keys.signing_key()
         assert kid in keys.verification_keys()
+
+
+def test_the_scan_page_takes_the_fever_threshold_and_its_decisions_from_the_rules(client, station):
+    from gantong.core import rules
+
+    scan = client.get("/checkpoint/scan").get_data(as_text=True)
+    form = re.search(r'<form id="scan-record-form"[^>]*>', scan).group(0)
+    assert f'data-fever="{rules.FEVER_THRESHOLD}"' in form
+    assert 'data-at-fever="refer"' in form and 'data-below-fever="pass"' in form
+    script = Path(__file__).resolve().parents[3] / "static" / "js" / "scan.js"
+    assert "37.3" not in script.read_text(encoding="utf-8")

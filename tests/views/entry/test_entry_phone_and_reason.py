@@ -1,4 +1,4 @@
-"""Issue 11 item 7: the pre-entry page's own phone example passes, and the reason before
+"""The pre-entry page's own phone example passes, and the reason before
 arrival says 'planned arrival on', not 'your declaration of <a future date>'."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The least work on the code page (issue 14 item 3), counted in queries, not timed."""
+"""The least work on the code page, the busiest page, counted in queries, not timed."""
 from __future__ import annotations
 
 from contextlib import contextmanager

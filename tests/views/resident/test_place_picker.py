@@ -1,4 +1,4 @@
-"""Issue 11 item 3: travel places are picked province -> city -> county, without JavaScript
+"""Travel places are picked province -> city -> county, without JavaScript
 too, and a county stay meets a county key area."""
 from __future__ import annotations
 

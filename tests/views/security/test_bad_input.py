@@ -1,5 +1,5 @@
-"""Attack 10 of issue 13: inputs found by fuzzing that answered 500. Each now gets 400, 404, 422
-or the form with its message, and writes nothing."""
+"""Inputs an outside review found by fuzzing that answered 500. Each now gets 400, 404, 422 or
+the form with its message, and writes nothing."""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,6 @@
-"""Issue 13, must show: schemathesis over docs/openapi.yaml, and a hypothesis fuzz of every form
-field and every path id. No response is 500 or more, and a refused request (4xx) leaves the
-database exactly as it was. Runs on SQLite and, with DATABASE_URL, on PostgreSQL."""
+"""Schemathesis over docs/openapi.yaml, and a hypothesis fuzz of every form field and every path
+id. No response is 500 or more, and a refused request (4xx) leaves the database exactly as it was.
+Runs on SQLite and, with DATABASE_URL, on PostgreSQL."""
 from __future__ import annotations
 
 import inspect

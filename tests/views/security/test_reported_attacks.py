@@ -1,8 +1,6 @@
-"""The attacks of the outside review (issue 13), each reproduced through the test client.
-
-Numbered as in the issue: 2 (work accounts on the resident pages), 4 (open redirect),
-7 (deactivated staff or point submitting a record), 8 (one-time password on the API),
-10 (inputs that answered 500).
+"""The attacks an outside review reported, each reproduced through the test client: work
+accounts on the resident pages, an open redirect, a deactivated staff account or point submitting
+a record, a one-time password on the API (inputs that answered 500 are in test_bad_input.py).
 """
 from __future__ import annotations
 
@@ -17,7 +15,7 @@ from tests.conftest import PASSWORD
 EN = {"Accept-Language": "en"}
 
 
-# 4. Open redirect
+# Open redirect
 
 
 @pytest.mark.parametrize("target", [
@@ -43,7 +41,7 @@ def test_a_same_site_next_is_kept(client, make_user):
     assert client.get("/language/en?next=/stats/").headers["Location"] == "/stats/"
 
 
-# 2. Work accounts are not resident accounts
+# Work accounts are not resident accounts
 
 
 @pytest.mark.parametrize("role", ["staff", "officer", "admin"])

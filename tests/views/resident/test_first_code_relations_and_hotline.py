@@ -1,5 +1,5 @@
-"""Issue 11: no code before a declaration (1), the relation of each person (4), only the
-actions that can change the colour (6), the district hotline (5) set by administrators."""
+"""No code before a declaration, the relation of each person, only the actions that can change
+the colour, and the district hotline that administrators set."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,7 +24,7 @@ def identity(name="王五", first17="36010219900101123"):
                              nationality="CN", district_code="360102", address="八一大道 1 号")
 
 
-# 1. No code before a declaration
+# No code before a declaration
 
 
 def test_saving_the_identity_issues_no_code(app, client):
@@ -99,7 +99,7 @@ def test_an_officers_paper_registration_is_a_code_at_once(app, make_user):
         assert registry.has_code(holder)
 
 
-# 4. The relation
+# The relation
 
 
 def test_a_family_member_is_stored_with_the_relation_chosen(app, client):
@@ -127,7 +127,7 @@ def test_an_unknown_relation_is_refused_next_to_the_field(app, client):
         assert db.session.scalar(db.select(db.func.count()).select_from(Holder)) == 1
 
 
-# 6. Only the actions that can change the colour
+# Only the actions that can change the colour
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_a_fever_is_offered_both_until_each_is_pending(app, client, logged_in):
     assert 'id="apply"' not in page and 'id="claim"' in page
 
 
-# 5. The district hotline
+# The district hotline
 
 
 def test_the_code_page_shows_12320_until_an_admin_sets_the_districts_hotline(app, client, logged_in, make_user):

@@ -1,4 +1,4 @@
-"""Issue 11, items 1-5, in Chromium at 360x640 in Chinese and English: no code before a
+"""In Chromium at 360x640 in Chinese and English: no code before a
 declaration, stays rows that fit, the province -> city -> county picker (with and without
 JavaScript), the family's full names, and the code page when the network drops."""
 from __future__ import annotations

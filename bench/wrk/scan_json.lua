@@ -33,7 +33,7 @@ function init(args)
   stats = { persons = 0, refused = 0, flow_errors = 0, repeats = 0 }
 end
 
--- A random (version 4) UUID in the canonical lower-case form that offline.valid_record_id takes.
+-- A random (version 4) UUID in the canonical lower-case form that scan_records.valid_record_id takes.
 local function uuid4()
   local b = { random:read(16):byte(1, 16) }
   b[7] = bit.bor(bit.band(b[7], 0x0f), 0x40)

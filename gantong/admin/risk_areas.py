@@ -95,7 +95,7 @@ def refresh_affected(codes: set[str], now: datetime | None = None) -> int:
             return changed
         for holder in db.session.scalars(db.select(Holder).where(Holder.id.in_(ids))):
             before = holder.colour
-            registry.refresh_colour(holder, moment)
+            registry.store_colour(holder, moment)
             changed += holder.colour != before
         db.session.flush()
         last_id = ids[-1]

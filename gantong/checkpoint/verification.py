@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from gantong import audit
 from gantong.codes import paper, trust_list
 from gantong.core import rules, tokens
+from gantong.core.kinds import Decision
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.holders import registry
@@ -28,7 +29,7 @@ from gantong.models import (
     utcnow,
 )
 
-DECISIONS = ("pass", "refer", "deny")
+DECISIONS = tuple(Decision)
 # A record may wait in a browser this long (a day's shift offline) before it is refused.
 REFERENCE_MAX_AGE = 48 * 3600
 
@@ -151,7 +152,7 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
     if holder is None:
         raise Refused("no_match")
     if not registry.has_code(holder):
-        # Registered but not declared yet: there is no colour to show (issue 11, item 1).
+        # Registered but not declared yet: there is no colour to show.
         raise Refused("no_code")
     return holder
 
@@ -204,7 +205,7 @@ def open_record(
         # the colour is decided on the holder's row read under its lock.
         registry.lock(holder, fresh=True)
         preentry.note_checkpoint_arrival(holder, now, actor=staff)
-        result = registry.refresh_colour(holder, now)
+        result = registry.store_colour(holder, now)
         record.holder_id = holder.id
         if token is not None and token.type == tokens.PAPER:
             record.paper_serial = token.subject
@@ -266,16 +267,22 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     point = record.point
     fill_record(record, body, (point.latitude, point.longitude), moment, digest)
     if record.is_fever and record.holder_id:
-        # The holder locked before the finding that refers to it is written (see offline.submit).
-        registry.lock(record.holder, fresh=True)
-        db.session.add(FeverFinding(
-            holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
-            temperature=body.temperature, at=record.verified_at,
-        ))
-        db.session.flush()
-        registry.refresh_colour(record.holder, moment)
+        registry.lock(record.holder, fresh=True)  # before the finding that refers to it
+        record_fever(record, record.holder, point.name, moment)
     db.session.flush()
     return record, True
+
+
+def record_fever(record: VerificationRecord, holder: Holder, point_name: str, moment: datetime) -> None:
+    """Keep a fever found at a checkpoint as a finding of its own (it outlives the record's
+    retention) and store the colour it gives. The caller holds the holder's lock, taken before
+    the record was written: on PostgreSQL a row that refers to the holder takes a key-share lock
+    on it, and upgrading that lock later can deadlock with a code page waiting for the same row.
+    """
+    db.session.add(FeverFinding(holder_id=holder.id, record_id=record.record_id, point_name=point_name,
+                                temperature=record.temperature, at=record.verified_at))
+    db.session.flush()
+    registry.store_colour(holder, moment)
 
 
 def fill_record(record: VerificationRecord, body: RecordBody, point_position: tuple[float | None, float | None],
@@ -322,7 +329,7 @@ def void_record(record: VerificationRecord, user: User, reason: str, now: dateti
     if withdraws_a_fever:
         finding.voided_at = moment
         db.session.flush()
-        registry.refresh_colour(record.holder, moment, actor=user)
+        registry.store_colour(record.holder, moment, actor=user)
     db.session.flush()
 
 

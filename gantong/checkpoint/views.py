@@ -18,7 +18,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
-from gantong.checkpoint import offline, verification
+from gantong.checkpoint import scan_records, verification
 from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
 from gantong.codes import bundle
 from gantong.core import identity, rules
@@ -171,7 +171,7 @@ def _render_record(record: VerificationRecord, form: RecordForm):
     holder = record.holder
     return render_template(
         "checkpoint/record.html", record=record, holder=holder, form=form,
-        result=registry.evaluate(holder, utcnow()) if holder else None,
+        result=registry.colour_of(holder, utcnow()) if holder else None,
         masked_document=identity.mask_document(holder.doc_number) if holder else "",
         void_form=VoidForm(), can_void=verification.can_void(record, current_user),
     )
@@ -243,10 +243,10 @@ def scan_record():
     if not request.is_json:
         abort(415)
     form = ScanRecordForm(MultiDict(request.get_json(silent=True) or {}))
-    if not form.validate() or not offline.valid_record_id(form.record_id.data):
+    if not form.validate() or not scan_records.valid_record_id(form.record_id.data):
         return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
                        or {"record_id": ["not a UUID"]}), 422
-    scan = offline.ScanRecord(
+    scan = scan_records.ScanRecord(
         record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
         shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data),
         body=verification.RecordBody(
@@ -256,11 +256,11 @@ def scan_record():
             longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
     )
     try:
-        stored = offline.submit(scan, current_user.point, current_user._get_current_object())
+        stored = scan_records.submit(scan, current_user.point, current_user._get_current_object())
     except verification.Refused as refusal:
         return jsonify(error="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
                        record_id=scan.record_id), 422
-    except offline.TooOld:
+    except scan_records.TooOld:
         return jsonify(error="scan_time", record_id=scan.record_id), 422
     except verification.Conflict:
         return jsonify(error="conflict", record_id=scan.record_id), 409
@@ -270,7 +270,7 @@ def scan_record():
     return jsonify(record_id=stored.record_id, stored=stored.created, colour=colour,
                    colour_word=colour_word(colour), token_colour=stored.token_colour,
                    stale_colour=stored.stale_colour, fever=stored.fever,
-                   worse=offline.is_worse(colour, stored.token_colour)), (201 if stored.created else 200)
+                   worse=scan_records.is_worse(colour, stored.token_colour)), (201 if stored.created else 200)
 
 
 def _float(value) -> float | None:

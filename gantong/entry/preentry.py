@@ -81,7 +81,7 @@ def register(account: User | None, person: registry.Identity, trip: Trip, now: d
     audit.append("preentry.register", "holder", holder.id, actor=account, at=moment,
                  after={"category": trip.category, "planned_arrival": trip.planned_arrival,
                         "destination_district": trip.destination_district})
-    registry.refresh_colour(holder, moment, actor=account)
+    registry.store_colour(holder, moment, actor=account)
     db.session.flush()
     return pre_entry
 
@@ -117,7 +117,7 @@ def confirm_arrival(pre_entry: PreEntry, arrival: date, officer: User, now: date
     audit.append("preentry.arrival", "holder", pre_entry.holder_id, actor=officer, at=moment,
                  before=before, after={"actual_arrival": arrival, "source": "officer"})
     db.session.flush()
-    registry.refresh_colour(pre_entry.holder, moment, actor=officer)
+    registry.store_colour(pre_entry.holder, moment, actor=officer)
     db.session.flush()
 
 

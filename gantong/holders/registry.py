@@ -87,7 +87,7 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False, 
                relation: str | None = None) -> Holder:
     """Create a code holder; raise DocumentTaken if the document is registered already.
 
-    The holder has no code until their first declaration (refresh_colour issues it), unless
+    The holder has no code until their first declaration (store_colour issues it), unless
     issue_code: an officer registering a person in front of them for a paper code.
     `actor` is who registered the person when it is not the account (an officer).
     """
@@ -138,7 +138,7 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
     declaration.stays = [Stay(place_code=code, start=start, end=end) for code, start, end in facts.stays]
     db.session.add(declaration)
     db.session.flush()
-    refresh_colour(holder, actor=author)
+    store_colour(holder, actor=author)
     return declaration
 
 
@@ -254,20 +254,28 @@ def lock(holder: Holder, fresh: bool = False) -> None:
         db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 
 
-def evaluate(holder: Holder, now: datetime | None = None) -> rules.Result:
+def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
+    """The holder's colour of now, computed from their facts; nothing is stored (store_colour does)."""
     facts, areas = colour_facts(holder)
     return rules.evaluate(facts, areas, now or utcnow())
 
 
-def refresh_colour(
+def store_colour(
     holder: Holder, now: datetime | None = None, actor: User | None = None, reason: str = "",
 ) -> rules.Result:
-    """Recompute the colour; a change is stored with a history row, an audit event and a notice."""
+    """Store the holder's colour of now when it changed (or their first code), with a history
+    row, an audit event and a notice; return it.
+
+    With colour_of (which stores nothing) the pair every caller uses. The caller has just
+    written the facts it decides on, or holds the holder's lock (`lock(holder, fresh=True)`):
+    a reader that finds the stored colour stale locks first, so that a fever recorded in
+    between is never overwritten.
+    """
     # `reason` is the deciding officer's words, shown to the holder beside the change.
     # A holder's first code comes with their first declaration (or a fact an officer records):
     # until then nothing is stored, and the code page asks for a declaration.
     moment = now or utcnow()
-    result = evaluate(holder, moment)
+    result = colour_of(holder, moment)
     first = not has_code(holder)
     if first and not holder.declarations and result.colour == rules.GREEN:
         return result
@@ -297,20 +305,6 @@ def refresh_colour(
     return result
 
 
-def current_colour(holder: Holder, now: datetime | None = None) -> rules.Result:
-    """Return the holder's colour of now, storing it only when it changed (the code page).
-
-    The facts are read without a lock; only a change locks the holder, and is decided again on
-    facts read under the lock, so a fever recorded in between is never overwritten.
-    """
-    moment = now or utcnow()
-    result = evaluate(holder, moment)
-    if result.colour == holder.colour:
-        return result
-    lock(holder, fresh=True)
-    return refresh_colour(holder, moment)
-
-
 def recompute_in_pages(now: datetime | None = None, batch: int = 500) -> Iterator[int]:
     """Refresh every holder's stored colour (hits that end with time), a page at a time.
 
@@ -325,7 +319,7 @@ def recompute_in_pages(now: datetime | None = None, batch: int = 500) -> Iterato
         changed = 0
         for holder in page:
             before = holder.colour
-            refresh_colour(holder, now)
+            store_colour(holder, now)
             changed += holder.colour != before
         yield changed
         last_id = page[-1].id

@@ -29,7 +29,10 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     None while the holder has no code yet (no declaration): nothing is signed. The page is a
     reading request: the colour and the numbers are written (and lock) only when they change.
     """
-    result = registry.current_colour(holder, now)
+    result = registry.colour_of(holder, now)
+    if result.colour != holder.colour:  # stored only when it changed, decided again under the lock
+        registry.lock(holder, fresh=True)
+        result = registry.store_colour(holder, now)
     # The page lists the latest changes; their query also says whether a code was ever given.
     recent_changes = registry.colour_history(holder, limit=RECENT_CHANGES)
     if not recent_changes:

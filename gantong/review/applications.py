@@ -47,7 +47,7 @@ def pending_keys(holder: Holder) -> set[str]:
 def open_hits(holder: Holder, now: datetime | None = None) -> list[rules.Hit]:
     """Return the active hits the holder may apply to clear now (none pending already)."""
     waiting = pending_keys(holder)
-    return [hit for hit in registry.evaluate(holder, now).hits if clearable(hit) and hit.key not in waiting]
+    return [hit for hit in registry.colour_of(holder, now).hits if clearable(hit) and hit.key not in waiting]
 
 
 def apply(holder: Holder, hit_keys: list[str], evidence: Evidence, applicant: User | None,
@@ -99,7 +99,7 @@ def decide(application: Application, officer: User, approve: bool, reason: str,
     notifications.notify(holder, notifications.APPLICATION_DECIDED, at=moment, number=application.id,
                          status=status, reason=reason)
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=reason)
+    registry.store_colour(holder, moment, actor=officer, reason=reason)
     db.session.flush()
     return application
 

@@ -43,7 +43,7 @@ def pending_keys(holder: Holder) -> set[str]:
 def open_hits(holder: Holder, now: datetime | None = None) -> list[rules.Hit]:
     """Return the active hits the holder may claim are wrong now (none under a pending claim)."""
     waiting = pending_keys(holder)
-    return [hit for hit in registry.evaluate(holder, now).hits if hit.key not in waiting]
+    return [hit for hit in registry.colour_of(holder, now).hits if hit.key not in waiting]
 
 
 def file(holder: Holder, hit_key: str, wrong_fact: str, correct_fact: str, explanation: str,
@@ -92,7 +92,7 @@ def decide(claim: Claim, officer: User, accept: bool, reason: str, basis: str = 
     notifications.notify(holder, notifications.CLAIM_DECIDED, at=moment, number=claim.id, status=status,
                          reason=reason)
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=reason)
+    registry.store_colour(holder, moment, actor=officer, reason=reason)
     db.session.flush()
     return claim
 

@@ -92,7 +92,7 @@ def _came_into_force(entry: OfficialRecord, holder: Holder, officer: User, momen
     notifications.notify(holder, notifications.OFFICIAL_RECORD, at=moment, status=entry.status,
                          basis=entry.basis, department=officer.department or "", badge=officer.badge_number or "")
     db.session.flush()
-    registry.refresh_colour(holder, moment, actor=officer, reason=entry.basis)
+    registry.store_colour(holder, moment, actor=officer, reason=entry.basis)
 
 
 def for_holder(holder: Holder) -> list[OfficialRecord]:

@@ -100,7 +100,7 @@ def person_file(holder: Holder, now: datetime | None = None) -> dict:
     return {
         "holder": holder,
         "account": db.session.get(User, holder.account_id) if holder.account_id else None,
-        "result": registry.evaluate(holder, moment),
+        "result": registry.colour_of(holder, moment),
         "declarations": list(reversed(holder.declarations)),
         "checks": verification.checks_for_holder(holder),
         "changes": changes,

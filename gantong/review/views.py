@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from gantong.checkpoint import offline
+from gantong.checkpoint import scan_records
 from gantong.extensions import db
 from gantong.models import Application, Claim, Holder, OfficialRecord
 from gantong.review import applications, claims, official_records, queries
@@ -63,7 +63,7 @@ def queue():
         "kind": kind,
         "age": filters.age.data if age else "",
         "search": SearchForm(formdata=None),
-        "stale": offline.stale_records(current_user.district_code),
+        "stale": scan_records.stale_records(current_user.district_code),
     }
     return page_or_fragment("review/queue.html", "review/_queue_list.html", "queue-list", **context)
 

@@ -285,7 +285,7 @@ class NoQuietRed(RuleBasedStateMachine):
         )
         assert changes == events
         holder = self.holder
-        assert holder.colour == registry.evaluate(holder).colour
+        assert holder.colour == registry.colour_of(holder).colour
 
     @invariant()
     def the_chain_holds(self):

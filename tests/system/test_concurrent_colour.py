@@ -72,7 +72,7 @@ def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make
     with app.app_context():
         for holder_id in holder_ids:
             holder = db.session.get(Holder, holder_id)
-            assert holder.colour == registry.evaluate(holder).colour != "green"
+            assert holder.colour == registry.colour_of(holder).colour != "green"
             changes = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
                                          .order_by(ColourChange.id)).all()
             assert changes[-1].after == holder.colour
@@ -121,7 +121,7 @@ def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overw
     assert interleaved
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        assert holder.colour == registry.evaluate(holder).colour != "green"
+        assert holder.colour == registry.colour_of(holder).colour != "green"
         latest = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
                                     .order_by(ColourChange.id.desc())).first()
         assert latest.after == holder.colour

@@ -80,7 +80,7 @@ def test_scan_records_racing_code_pages_lose_nothing(app, make_user, make_holder
                               .where(VerificationRecord.temperature >= 37.3))
         for holder_id in holder_ids:
             holder = db.session.get(Holder, holder_id)
-            assert holder.colour == registry.evaluate(holder).colour
+            assert holder.colour == registry.colour_of(holder).colour
             changes = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
                                          .order_by(ColourChange.id)).all()
             assert changes[-1].after == holder.colour

@@ -72,7 +72,7 @@ def test_purge_never_removes_a_fever_hit(app, make_point, make_holder, make_staf
         finding = db.session.scalar(db.select(FeverFinding))
         assert finding.holder_id == holder_id and finding.temperature == 38.2
         holder = db.session.get(Holder, holder_id)
-        assert registry.refresh_colour(holder).colour == "yellow"
+        assert registry.store_colour(holder).colour == "yellow"
         assert holder.colour == "yellow"
 
 

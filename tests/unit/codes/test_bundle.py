@@ -57,7 +57,7 @@ def test_the_staff_bundle_lists_keys_revocations_and_yellow_or_red_paper_serials
     green_id = make_holder()
     with app.app_context():
         yellow = db.session.get(Holder, yellow_id)
-        registry.refresh_colour(yellow, utcnow())
+        registry.store_colour(yellow, utcnow())
         assert yellow.colour in ("yellow", "red")
         yellow_serial = paper.issue(yellow).serial
         lost = paper.issue(db.session.get(Holder, green_id))

@@ -52,7 +52,7 @@ def register(account=None, category=preentry.FOREIGNER, planned=None, district=D
 
 
 def only_hit(holder, now=None):
-    [hit] = registry.evaluate(holder, now).hits
+    [hit] = registry.colour_of(holder, now).hits
     return hit
 
 
@@ -181,7 +181,7 @@ def test_from_hubei_a_planned_arrival_already_past_stays_one_day(app, key_area_h
 def test_from_hubei_with_no_key_area_the_code_stays_green(app, today):
     with app.app_context():
         pre_entry = register(category=preentry.HUBEI, planned=today + timedelta(days=1))
-        assert registry.evaluate(pre_entry.holder).hits == () and pre_entry.holder.colour == "green"
+        assert registry.colour_of(pre_entry.holder).hits == () and pre_entry.holder.colour == "green"
 
 
 # The actual arrival: an officer's confirmation.
@@ -207,7 +207,7 @@ def test_an_earlier_actual_arrival_moves_the_end_earlier(app, officer, today):
         assert json.loads(event.after) == {"actual_arrival": arrived.isoformat(), "source": "officer"}
         # Fourteen days after the actual arrival the code turns green by itself.
         tomorrow = rules.day_start(today + timedelta(days=1)) + timedelta(hours=9)
-        assert registry.refresh_colour(pre_entry.holder, tomorrow).colour == "green"
+        assert registry.store_colour(pre_entry.holder, tomorrow).colour == "green"
 
 
 def test_a_late_actual_arrival_moves_the_end_later(app, officer, today):
@@ -219,7 +219,7 @@ def test_a_late_actual_arrival_moves_the_end_later(app, officer, today):
         assert only_hit(pre_entry.holder).until == today + timedelta(days=14)
         # On the day the planned count would have ended, the delayed traveller is still yellow.
         planned_end = rules.day_start(planned + timedelta(days=14)) + timedelta(hours=9)
-        assert registry.refresh_colour(pre_entry.holder, planned_end).colour == "yellow"
+        assert registry.store_colour(pre_entry.holder, planned_end).colour == "yellow"
 
 
 def test_an_arrival_long_ago_turns_the_code_green_at_once(app, officer, today):
@@ -229,7 +229,7 @@ def test_an_arrival_long_ago_turns_the_code_green_at_once(app, officer, today):
         preentry.confirm_arrival(pre_entry, today - timedelta(days=14), db.session.get(User, officer))
         db.session.commit()
         holder = db.session.get(Holder, pre_entry.holder_id)
-        assert holder.colour == "green" and registry.evaluate(holder).hits == ()
+        assert holder.colour == "green" and registry.colour_of(holder).hits == ()
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
         assert (change.before, change.after, change.actor_id) == ("yellow", "green", officer)
 
@@ -281,7 +281,7 @@ def test_the_first_checkpoint_verification_records_the_arrival_in_the_callers_tr
         pre_entry = db.session.get(PreEntry, pre_entry.id)
         assert pre_entry.actual_arrival is None and arrival_events() == []
         assert preentry.note_checkpoint_arrival(pre_entry.holder, moment, actor=staff) is True
-        registry.refresh_colour(pre_entry.holder, moment)
+        registry.store_colour(pre_entry.holder, moment)
         db.session.commit()
         assert only_hit(pre_entry.holder, moment).until == today + timedelta(days=14)
 

@@ -35,7 +35,7 @@ def actions():
 
 
 def keys(holder):
-    return [hit.key for hit in registry.evaluate(holder).hits]
+    return [hit.key for hit in registry.colour_of(holder).hits]
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_applying_files_a_pending_application_with_its_evidence(app, fever):
         assert (event.actor_id, event.subject_id, event.at) == (user_id, str(application.id), moment)
         assert json.loads(event.after) == {"status": "pending", "holder_id": holder_id}
         # Filing changes no colour.
-        assert holder.colour == "yellow" and registry.evaluate(holder).colour == "yellow"
+        assert holder.colour == "yellow" and registry.colour_of(holder).colour == "yellow"
         assert applications.for_holder(holder) == [stored]
 
 
@@ -101,7 +101,7 @@ def test_several_hits_go_in_one_application_and_one_approval_clears_them_all(app
         assert application.hit_keys == ",".join(both)
         applications.decide(application, db.session.get(User, officer_id), True, "阴性")
         assert sorted(db.session.scalars(db.select(Clearance.hit_key))) == sorted(both)
-        assert registry.evaluate(holder).hits == () and holder.colour == "green"
+        assert registry.colour_of(holder).hits == () and holder.colour == "green"
 
 
 @pytest.mark.parametrize("named", [[], ["symptoms:decl:999"], ["<the hit>", "symptoms:decl:999"]])
@@ -153,7 +153,7 @@ def test_an_approval_clears_the_hit_turns_the_code_green_audits_and_notifies(app
         assert (clearance.holder_id, clearance.hit_key, clearance.source, clearance.officer_id, clearance.at) == (
             holder_id, key, f"application:{application.id}", officer_id, moment)
         # The colour: recomputed and stored, with the officer and the reason in the history.
-        assert registry.evaluate(holder, moment).colour == "green"
+        assert registry.colour_of(holder, moment).colour == "green"
         holder = db.session.get(Holder, holder_id)
         assert (holder.colour, holder.colour_at) == ("green", moment)
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
@@ -183,7 +183,7 @@ def test_a_rejection_keeps_the_colour_and_the_hit_can_be_applied_for_again(app, 
         applications.decide(application, db.session.get(User, officer_id), False, "报告编号查无此件")
         assert (application.status, application.decision_reason) == ("rejected", "报告编号查无此件")
         assert count(Clearance) == 0 and count(ColourChange) == changes
-        assert holder.colour == "yellow" and registry.evaluate(holder).colour == "yellow"
+        assert holder.colour == "yellow" and registry.colour_of(holder).colour == "yellow"
         assert actions()[-1] == "application.reject"
         notice = db.session.scalar(db.select(Notification).where(Notification.kind == "application_decided"))
         assert json.loads(notice.params)["status"] == "rejected"
@@ -199,16 +199,16 @@ def test_an_approved_close_contact_stays_red_until_its_14_days_have_passed(app, 
     officer_id = officer()
     with app.app_context():
         approved, unapproved = db.session.get(Holder, approved_id), db.session.get(Holder, unapproved_id)
-        [hit] = registry.evaluate(approved).hits
+        [hit] = registry.colour_of(approved).hits
         assert (hit.rule, hit.colour, hit.until) == ("close_contact", "red", contact + timedelta(days=14))
         application = applications.apply(approved, [hit.key], EVIDENCE, approved.account)
         applications.decide(application, db.session.get(User, officer_id), True, "核酸阴性")
-        assert approved.colour == "red" and registry.evaluate(approved).colour == "red"
+        assert approved.colour == "red" and registry.colour_of(approved).colour == "red"
         day_15 = rules.day_start(contact + timedelta(days=14)) + timedelta(hours=1)
-        assert registry.refresh_colour(approved, day_15).colour == "green"
+        assert registry.store_colour(approved, day_15).colour == "green"
         assert approved.colour == "green"
         # Without the approval, time alone does not end it.
-        assert registry.refresh_colour(unapproved, day_15).colour == "red"
+        assert registry.store_colour(unapproved, day_15).colour == "red"
 
 
 def test_a_decision_needs_a_reason_and_changes_nothing_without_one(app, officer, fever):

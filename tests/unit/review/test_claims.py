@@ -37,7 +37,7 @@ def actions():
 
 
 def only_key(holder, now=None):
-    [hit] = registry.evaluate(holder, now).hits
+    [hit] = registry.colour_of(holder, now).hits
     return hit.key
 
 
@@ -176,7 +176,7 @@ def test_accepting_a_wrong_declaration_adds_the_correction_never_edits_and_turns
         [clearance] = db.session.scalars(db.select(Clearance)).all()
         assert (clearance.hit_key, clearance.source, clearance.officer_id) == (key, f"claim:{claim.id}", officer_id)
         # The colour follows at once, stored with the officer's reason.
-        assert registry.evaluate(holder, moment).colour == "green"
+        assert registry.colour_of(holder, moment).colour == "green"
         holder = db.session.get(Holder, holder_id)
         assert holder.colour == "green"
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
@@ -199,7 +199,7 @@ def test_an_accepted_claim_ends_a_close_contact_at_once(app, officer, make_user,
         claim = file(holder, only_key(holder))
         claims.decide(claim, db.session.get(User, officer_id), True, "当日不在现场")
         assert claim.correction.startswith("declaration:")
-        assert holder.colour == "green" and registry.evaluate(holder).hits == ()
+        assert holder.colour == "green" and registry.colour_of(holder).hits == ()
 
 
 def test_correcting_an_official_record_needs_a_legal_basis(app, officer, case):
@@ -245,7 +245,7 @@ def test_accepting_a_wrong_official_record_writes_a_cleared_record_in_force(app,
         assert (wrong.status, wrong.state) == ("confirmed", "in_force")
         assert count(Clearance) == 0
         assert db.session.get(Holder, holder_id).colour == "green"
-        assert registry.evaluate(db.session.get(Holder, holder_id), moment).hits == ()
+        assert registry.colour_of(db.session.get(Holder, holder_id), moment).hits == ()
         assert actions()[-3:] == ["official.record", "claim.accept", "colour.change"]
         record_event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "official.record")
                                           .order_by(AuditEvent.seq.desc())).first()
@@ -260,7 +260,7 @@ def test_accepting_a_wrong_checkpoint_fever_clears_it(app, officer, make_user, m
         db.session.add(FeverFinding(holder_id=holder_id, record_id=str(uuid.uuid4()), point_name="东湖站",
                                     temperature=38.1, at=utcnow()))
         holder = db.session.get(Holder, holder_id)
-        registry.refresh_colour(holder)
+        registry.store_colour(holder)
         assert holder.colour == "yellow"
         key = only_key(holder)
         assert claims.hit_source(key) == "fever"

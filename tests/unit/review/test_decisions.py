@@ -21,7 +21,7 @@ def events(action):
 
 def registry_key(holder):
     """The key of the holder's one hit."""
-    [hit] = registry.evaluate(holder).hits
+    [hit] = registry.colour_of(holder).hits
     return hit.key
 
 

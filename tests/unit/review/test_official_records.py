@@ -61,7 +61,7 @@ def test_a_red_making_record_waits_for_a_second_officer_and_changes_nothing_yet(
         assert (entry.approved_by, entry.decided_at, entry.department) == (None, None, "东湖区疾控中心")
         assert entry.contact_date == (today - timedelta(days=1) if status == "close_contact" else None)
         # Not in force: no hit, no colour change, nothing told to the holder yet.
-        assert registry.evaluate(holder).hits == () and get(Holder, holder_id).colour == "green"
+        assert registry.colour_of(holder).hits == () and get(Holder, holder_id).colour == "green"
         assert count(Notification, Notification.kind == "official_record") == 0
         assert "colour.change" not in actions()
         # The trail names the subject, never the status (health data).
@@ -83,7 +83,7 @@ def test_a_second_officers_approval_puts_it_in_force_and_turns_the_code_red(app,
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.approved_by, entry.decided_at, entry.decision_reason) == (
             "in_force", second, approved_at, "两次核酸阳性")
-        [hit] = registry.evaluate(holder, approved_at).hits
+        [hit] = registry.colour_of(holder, approved_at).hits
         assert (hit.key, hit.rule, hit.colour) == (f"case:official:{entry.id}", "case", "red")
         holder = get(Holder, holder_id)
         assert (holder.colour, holder.colour_at) == ("red", approved_at)
@@ -107,7 +107,7 @@ def test_an_approved_close_contact_counts_from_its_contact_date(app, people, tod
         entry = official_records.record(get(Holder, holder_id), get(User, first), "close_contact", BASIS,
                                         contact_date=contact)
         official_records.approve(entry, get(User, second), "流调确认")
-        [hit] = registry.evaluate(get(Holder, holder_id)).hits
+        [hit] = registry.colour_of(get(Holder, holder_id)).hits
         assert (hit.rule, hit.colour, hit.since, hit.until) == ("close_contact", "red", contact,
                                                                contact + timedelta(days=14))
 
@@ -251,7 +251,7 @@ def test_one_officer_records_cleared_in_force_at_once_and_it_ends_the_case(app, 
         assert (cleared.state, cleared.decided_at, cleared.approved_by, cleared.contact_date) == (
             "in_force", moment, None, None)
         assert json.loads(event("official.record").after) == {"state": "in_force", "holder_id": holder_id}
-        assert registry.evaluate(get(Holder, holder_id), moment).hits == ()
+        assert registry.colour_of(get(Holder, holder_id), moment).hits == ()
         change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
         assert (change.before, change.after, change.actor_id) == ("red", "green", clearing)
         assert get(Holder, holder_id).colour == "green"

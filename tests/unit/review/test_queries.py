@@ -24,7 +24,7 @@ def queue(app, officer, make_user, make_holder):
     now = utcnow()
     with app.app_context():
         holder = db.session.get(Holder, here)
-        [hit] = registry.evaluate(holder).hits
+        [hit] = registry.colour_of(holder).hits
         claims.file(holder, hit.key, "发热", "无", "", holder.account, now=now - timedelta(days=10))
         applications.apply(holder, [hit.key], applications.Evidence("negative_test"), holder.account,
                            now=now - timedelta(days=5))

@@ -229,7 +229,7 @@ def test_a_key_area_changes_colours_at_once_and_stored_colours_follow(app, clien
         assert (area.code, area.name, area.days, area.active) == ("42", "湖北省", 14, True)
         holder = db.session.get(Holder, traveller)
         assert holder.colour == "yellow"
-        assert registry.evaluate(holder).colour == "yellow"
+        assert registry.colour_of(holder).colour == "yellow"
         assert db.session.get(Holder, stay_at_home).colour == "green"
         area_id = area.id
 

@@ -216,13 +216,13 @@ def test_an_officer_confirms_the_arrival_and_quarantine_counts_from_it(app, clie
         pre_entry = db.session.get(PreEntry, pre_entry_id)
         assert pre_entry.actual_arrival == arrived and pre_entry.arrival_source == "officer"
         assert pre_entry.arrival_confirmed_by == officer
-        result = registry.evaluate(db.session.get(Holder, holder_id))
+        result = registry.colour_of(db.session.get(Holder, holder_id))
         assert result.turns_green_on() == arrived + timedelta(days=14)
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival"))
         assert event.actor_id == officer
         # Fourteen days after the actual arrival the code turns green by itself.
         later = utcnow() + timedelta(days=1)
-        assert registry.refresh_colour(db.session.get(Holder, holder_id), later).colour == "green"
+        assert registry.store_colour(db.session.get(Holder, holder_id), later).colour == "green"
     arrived_page = client.get("/entry/arrivals?show=arrived", headers=EN).get_data(as_text=True)
     assert "John Smith" in arrived_page and "Arrived" in arrived_page
 
@@ -264,7 +264,7 @@ def test_the_first_checkpoint_verification_is_the_actual_arrival(app, client, to
         pre_entry = db.session.scalar(db.select(PreEntry))
         assert pre_entry.actual_arrival == today and pre_entry.arrival_source == "checkpoint"
         holder = db.session.get(Holder, holder_id)
-        assert registry.evaluate(holder).turns_green_on() == today + timedelta(days=14)
+        assert registry.colour_of(holder).turns_green_on() == today + timedelta(days=14)
         arrivals = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival")).all()
         assert len(arrivals) == 1  # only the first verification
 
@@ -279,14 +279,14 @@ def test_from_hubei_the_key_area_counts_from_the_planned_then_the_actual_arrival
                                      entry_port="南昌西站", transport_number="G1234")
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        result = registry.evaluate(holder)
+        result = registry.colour_of(holder)
         assert holder.colour == "yellow" and result.hits[0].rule == "risk_area"
         assert result.turns_green_on() == planned + timedelta(days=14)
         pre_entry = db.session.scalar(db.select(PreEntry))
         assert pre_entry.origin_division == "4201" and pre_entry.origin_country is None
         pre_entry.actual_arrival = today - timedelta(days=2)
         db.session.commit()
-        assert registry.evaluate(holder).turns_green_on() == today + timedelta(days=12)
+        assert registry.colour_of(holder).turns_green_on() == today + timedelta(days=12)
 
 
 def test_from_hubei_with_no_key_area_there_is_no_quarantine(app, today, make_user):

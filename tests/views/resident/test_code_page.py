@@ -192,7 +192,7 @@ def test_recompute_turns_ended_hits_green(app, make_holder, today):
 
         seed_risk_areas()
         holder = db.session.get(Holder, holder_id)
-        registry.refresh_colour(holder)
+        registry.store_colour(holder)
         assert holder.colour == "yellow"
         # Day 13 after leaving: still yellow; day 14: green.
         assert sum(registry.recompute_in_pages(utcnow() + timedelta(days=12))) == 0

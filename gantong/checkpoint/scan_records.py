@@ -1,4 +1,4 @@
-"""Records verified on the volunteer's phone: re-verified and stored once when they arrive.
+"""The scan page's records, sent at once or queued offline: re-verified and stored once.
 
 The scan page checks a code itself (static/js/verifier.js, with the verifier bundle) and
 queues one record per person carrying the token text and the colour it showed. Here the
@@ -19,20 +19,18 @@ from sqlalchemy.exc import IntegrityError
 from gantong.checkpoint import verification
 from gantong.codes import trust_list
 from gantong.core import tokens
+from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import (
     ColourChange,
-    FeverFinding,
     Holder,
     InformationPoint,
     User,
     VerificationRecord,
     utcnow,
 )
-
-_RANK = {tokens.GREEN: 0, tokens.YELLOW: 1, tokens.RED: 2}
 
 
 @dataclass
@@ -42,7 +40,7 @@ class ScanRecord:
     scanned_at: int  # Unix seconds, the phone's time of the read
     shown_colour: str | None  # the colour the page showed (a paper code's from the bundle)
     offline: bool
-    body: verification.RecordBody = field(default_factory=lambda: verification.RecordBody(0.0, "pass"))
+    body: verification.RecordBody = field(default_factory=lambda: verification.RecordBody(0.0, Decision.PASS))
 
     def digest(self) -> str:
         canonical = json.dumps({"token": self.token.strip(), "scanned_at": self.scanned_at,
@@ -90,7 +88,9 @@ def colour_at(holder: Holder, moment: datetime) -> str:
 
 
 def is_worse(colour: str | None, than: str | None) -> bool:
-    return colour in _RANK and than in _RANK and _RANK[colour] > _RANK[than]
+    if colour not in Colour.labels() or than not in Colour.labels():
+        return False
+    return Colour(colour).rank > Colour(than).rank
 
 
 def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None) -> Stored:
@@ -117,7 +117,7 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     staff_id = staff.id
     record = VerificationRecord(
         record_id=scan.record_id, point_id=point_id, staff_id=staff_id,
-        method="camera", verified_at=scanned, offline=scan.offline,
+        method=CheckMethod.CAMERA, verified_at=scanned, offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
     )
     holder_id = None
@@ -138,21 +138,14 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
                     token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
                     fever=record.is_fever)
     if fever:
-        # Locked before any row that refers to the holder is written: on PostgreSQL that insert
-        # takes a key-share lock on the holder, and upgrading it later can deadlock with a code
-        # page waiting for the same row.
-        registry.lock(holder, fresh=True)
+        registry.lock(holder, fresh=True)  # before the record refers to it (verification.record_fever)
     try:
         with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
             db.session.add(record)
     except IntegrityError:  # the same id stored by another request meanwhile
         return _repeat(verification.record_by_id(scan.record_id), digest)
     if fever:
-        db.session.add(FeverFinding(holder_id=holder_id, record_id=record.record_id,
-                                    point_name=point_name, temperature=scan.body.temperature,
-                                    at=record.verified_at))
-        db.session.flush()
-        registry.refresh_colour(holder, moment)
+        verification.record_fever(record, holder, point_name, moment)
         stored = dataclasses.replace(stored, colour=holder.colour)
     return stored
 
@@ -161,16 +154,18 @@ def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime
     """Bring the holder's stored colour up to now, and a pre-entry holder's arrival.
 
     As on the code page the colour is read without the write lock and written only when it
-    changed, decided again under the lock on facts read afresh (registry.current_colour). A
+    changed, decided again under the lock on facts read afresh (as the code page). A
     first verification of a pre-entry holder records the arrival, under the lock, first.
     """
     pre_entry = registry.pre_entry_of(holder)
     if pre_entry is not None and pre_entry.actual_arrival is None:
         registry.lock(holder, fresh=True)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
-        registry.refresh_colour(holder, moment)
+        registry.store_colour(holder, moment)
     else:
-        registry.current_colour(holder, moment)
+        if registry.colour_of(holder, moment).colour != holder.colour:
+            registry.lock(holder, fresh=True)
+            registry.store_colour(holder, moment)
 
 
 def _stored_colour_at(holder: Holder, scanned: datetime) -> str:

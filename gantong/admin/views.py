@@ -465,8 +465,7 @@ def issuer(issuer_id: int):
         try:
             trust_list.update_issuer(issuer.id, form.name.data, form.region.data or "", form.valid_from_moment(),
                                   form.valid_to_moment(), actor=current_user)
-        except trust_list.IssuerError as error:
-            db.session.rollback()
+        except trust_list.IssuerError as error:  # refused before anything was changed
             _issuer_error(form, error)
         else:
             flash(_("Issuer saved."))

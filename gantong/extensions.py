@@ -26,8 +26,8 @@ class Base(DeclarativeBase):
     )
 
 
-# Objects stay readable after a commit, so a view can end its transaction early (on SQLite every
-# transaction holds the write lock) and still render what it loaded.
+# Objects stay readable after a commit: a streamed response, a batch command or a test goes on
+# using what it loaded without reading it again (gantong/unit_of_work.py commits).
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()

@@ -84,7 +84,7 @@ def _new_paper(holder: Holder, actor: User | None, moment: datetime) -> PaperCod
 def issue(holder: Holder, actor: User | None = None, now: datetime | None = None) -> PaperCode:
     """Return the holder's live paper code, issuing one (audited) if there is none."""
     moment = now or utcnow()
-    keys.signing_key()  # the first key is made (and committed) before the holder is locked
+    keys.signing_key()  # the first key is made before the holder is locked
     # Two prints at once must not make two live paper codes.
     registry.lock(holder)
     paper = live_paper(holder, moment)
@@ -97,7 +97,7 @@ def issue(holder: Holder, actor: User | None = None, now: datetime | None = None
 def report_lost(holder: Holder, actor: User | None = None, now: datetime | None = None) -> PaperCode:
     """Revoke every unrevoked paper code of the holder and issue a new one, in one transaction."""
     moment = now or utcnow()
-    keys.signing_key()  # the first key is made (and committed) before anything is revoked
+    keys.signing_key()  # the first key is made before anything is revoked
     registry.lock(holder)
     query = db.select(PaperCode).where(PaperCode.holder_id == holder.id, PaperCode.revoked_at.is_(None))
     for old in db.session.scalars(query):
@@ -124,7 +124,7 @@ def register_for_paper(person: registry.Identity, officer: User, now: datetime |
     Raises registry.DocumentTaken (nothing written) if the document is registered already.
     """
     moment = now or utcnow()
-    keys.signing_key()  # the first key is made (and committed) before the holder is written
+    keys.signing_key()  # the first key is made before the holder is written
     # The officer registers the person in front of them: the paper code is their code.
     holder = registry.add_holder(None, person, actor=officer, issue_code=True)
     paper = _new_paper(holder, officer, moment)

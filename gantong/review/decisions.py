@@ -63,7 +63,7 @@ def record_decision(item, officer: User, status: str, reason: str, moment: datet
 
 
 def file_pending(item, kind: str, applicant: User | None, moment: datetime):
-    """Store a new pending application or claim, with its audit event, and commit."""
+    """Store a new pending application or claim, with its audit event."""
     db.session.add(item)
     db.session.flush()
     audit.append(f"{kind}.create", kind, item.id, actor=applicant,

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gantong import audit
 from gantong.core import rules, tokens
+from gantong.core.kinds import OfficialRecordState
 from gantong.extensions import db
 from gantong.holders import notifications
 from gantong.models import (
@@ -142,96 +143,148 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
     return declaration
 
 
-def _fact_rows(holder_id: int):
-    """Every fact the colour rules need about one holder, and the active risk areas, as one query.
+# The colour's facts and the active risk areas come back as one UNION ALL of plain rows: the
+# code page computes the colour on every load, and this is one query where the ORM took seven
+# (and one more per declaration for its stays). Each kind of row names its fields once, here;
+# they are laid into shared typed columns and read back by the same names (FactRow).
+_COLUMN_TYPES = {"at": UTCDateTime, "d": Date, "s": String, "b": Boolean, "f": Float, "n": Integer}
+_FIELDS = {
+    # kind: {field: kind of column}
+    "declaration": {"made_at": "at", "contact_date": "d", "entry_date": "d", "symptoms": "s",
+                    "entry_port": "s", "close_contact": "b"},
+    "stay": {"declaration_id": "n", "start": "d", "end": "d", "place_code": "s"},
+    "fever": {"at": "at", "voided_at": "at", "point_name": "s", "temperature": "f"},
+    "official": {"at": "at", "contact_date": "d", "status": "s", "basis": "s", "department": "s"},
+    "clearance": {"hit_key": "s", "source": "s"},
+    "pre_entry": {"planned_arrival": "d", "actual_arrival": "d", "origin_division": "s"},
+    "risk_area": {"active_from": "d", "active_to": "d", "code": "s", "name": "s", "days": "n"},
+}
 
-    The code page computes the colour on every load: one UNION ALL of plain rows, not seven ORM
-    queries (and one more per declaration for its stays).
-    """
-    return db.session.execute(_facts_query(), {"holder_id": holder_id}).all()
+
+def _slots(kind: str) -> dict[str, str]:
+    """Each field of a kind of row and the shared column that carries it (at1, d2, s1...)."""
+    used: dict[str, int] = {}
+    slots = {}
+    for field_name, column_type in _FIELDS[kind].items():
+        used[column_type] = used.get(column_type, 0) + 1
+        slots[field_name] = f"{column_type}{used[column_type]}"
+    return slots
+
+
+_SLOTS = {kind: _slots(kind) for kind in _FIELDS}
+# The shared columns: as many of each type as the kind that needs the most.
+_SHARED = sorted({slot for slots in _SLOTS.values() for slot in slots.values()})
+
+
+class FactRow:
+    """One row of the facts query, read by the field names its kind gave (row.made_at, row.start)."""
+
+    __slots__ = ("id", "_row", "_slots")
+
+    def __init__(self, row):
+        self.id, self._row, self._slots = row.id, row, _SLOTS[row.kind]
+
+    def __getattr__(self, field_name: str):
+        try:
+            return getattr(self._row, self._slots[field_name])
+        except KeyError:
+            raise AttributeError(field_name) from None
+
+
+def _fact_rows(holder_id: int) -> dict[str, list[FactRow]]:
+    """Every fact the colour rules need about one holder, and the active risk areas, by kind."""
+    by_kind: dict[str, list[FactRow]] = {kind: [] for kind in _FIELDS}
+    for row in db.session.execute(_facts_query(), {"holder_id": holder_id}):
+        by_kind[row.kind].append(FactRow(row))
+    for rows in by_kind.values():
+        rows.sort(key=lambda row: row.id)
+    return by_kind
 
 
 @cache
 def _facts_query():
     # Built once per process: the statement and its cache key are reused by every code page.
-    # Each branch fills the columns it needs; the empty ones are typed NULLs, because PostgreSQL
-    # types a UNION's columns pair by pair and an untyped NULL would become text.
+    # The columns a branch leaves empty are typed NULLs, because PostgreSQL types a UNION's
+    # columns pair by pair and an untyped NULL would become text.
     holder_id = bindparam("holder_id", type_=Integer)
 
-    def none(kind):
-        return cast(null(), kind)
-
-    def branch(kind, id_=None, sub=None, at1=None, at2=None, d1=None, d2=None, s1=None, s2=None, s3=None,
-               b1=None, f1=None, n1=None):
-        columns = (("id", id_, Integer), ("sub", sub, Integer), ("at1", at1, UTCDateTime),
-                   ("at2", at2, UTCDateTime), ("d1", d1, Date), ("d2", d2, Date), ("s1", s1, String),
-                   ("s2", s2, String), ("s3", s3, String), ("b1", b1, Boolean), ("f1", f1, Float),
-                   ("n1", n1, Integer))
-        return select(literal_column(f"'{kind}'", String).label("kind"),
-                      *[(none(kind_) if value is None else value).label(name) for name, value, kind_ in columns])
+    def branch(kind, id_, **fields):
+        assert fields.keys() == _FIELDS[kind].keys(), kind  # every field named, and only those
+        filled = {_SLOTS[kind][name]: value for name, value in fields.items()}
+        columns = [literal_column(f"'{kind}'", String).label("kind"), id_.label("id")]
+        for name in _SHARED:
+            value = filled.get(name)
+            columns.append((cast(null(), _COLUMN_TYPES[name.rstrip("0123456789")]) if value is None else value)
+                           .label(name))
+        return select(*columns)
 
     latest_pre_entry = (select(PreEntry.id).where(PreEntry.holder_id == holder_id)
                         .order_by(PreEntry.id.desc()).limit(1).scalar_subquery())
     return union_all(
-        branch("declaration", Declaration.id, at1=Declaration.made_at, d1=Declaration.contact_date,
-               d2=Declaration.entry_date, s1=Declaration.symptoms, s2=Declaration.entry_port,
-               b1=Declaration.close_contact).where(Declaration.holder_id == holder_id),
-        branch("stay", Stay.declaration_id, Stay.id, d1=Stay.start, d2=Stay.end, s1=Stay.place_code)
+        branch("declaration", Declaration.id, made_at=Declaration.made_at, contact_date=Declaration.contact_date,
+               entry_date=Declaration.entry_date, symptoms=Declaration.symptoms,
+               entry_port=Declaration.entry_port, close_contact=Declaration.close_contact)
+        .where(Declaration.holder_id == holder_id),
+        branch("stay", Stay.id, declaration_id=Stay.declaration_id, start=Stay.start, end=Stay.end,
+               place_code=Stay.place_code)
         .join(Declaration, Declaration.id == Stay.declaration_id).where(Declaration.holder_id == holder_id),
-        branch("fever", FeverFinding.id, at1=FeverFinding.at, at2=FeverFinding.voided_at,
-               s1=FeverFinding.point_name, f1=FeverFinding.temperature)
+        branch("fever", FeverFinding.id, at=FeverFinding.at, voided_at=FeverFinding.voided_at,
+               point_name=FeverFinding.point_name, temperature=FeverFinding.temperature)
         .where(FeverFinding.holder_id == holder_id),
         # In force from the second officer's approval, not from the first officer's draft.
-        branch("official", OfficialRecord.id, at1=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
-               d1=OfficialRecord.contact_date, s1=OfficialRecord.status, s2=OfficialRecord.basis,
-               s3=OfficialRecord.department)
-        .where(OfficialRecord.holder_id == holder_id, OfficialRecord.state == "in_force"),
-        branch("clearance", s1=Clearance.hit_key, s2=Clearance.source).where(Clearance.holder_id == holder_id),
-        branch("pre_entry", PreEntry.id, d1=PreEntry.planned_arrival, d2=PreEntry.actual_arrival,
-               s1=PreEntry.origin_division).where(PreEntry.id == latest_pre_entry),
-        branch("risk_area", RiskArea.id, d1=RiskArea.active_from, d2=RiskArea.active_to, s1=RiskArea.code,
-               s2=RiskArea.name, n1=RiskArea.days).where(RiskArea.active),
+        branch("official", OfficialRecord.id,
+               at=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
+               contact_date=OfficialRecord.contact_date, status=OfficialRecord.status,
+               basis=OfficialRecord.basis, department=OfficialRecord.department)
+        .where(OfficialRecord.holder_id == holder_id, OfficialRecord.state == OfficialRecordState.IN_FORCE),
+        branch("clearance", Clearance.id, hit_key=Clearance.hit_key, source=Clearance.source)
+        .where(Clearance.holder_id == holder_id),
+        branch("pre_entry", PreEntry.id, planned_arrival=PreEntry.planned_arrival,
+               actual_arrival=PreEntry.actual_arrival, origin_division=PreEntry.origin_division)
+        .where(PreEntry.id == latest_pre_entry),
+        branch("risk_area", RiskArea.id, active_from=RiskArea.active_from, active_to=RiskArea.active_to,
+               code=RiskArea.code, name=RiskArea.name, days=RiskArea.days).where(RiskArea.active),
     )
 
 
 def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
     rows = _fact_rows(holder.id)
-    by_kind: dict[str, list] = {}
-    for row in rows:
-        by_kind.setdefault(row.kind, []).append(row)
     stays: dict[int, list] = {}
-    for row in sorted(by_kind.get("stay", ()), key=lambda row: row.sub):
-        stays.setdefault(row.id, []).append(rules.Stay(row.s1, row.d1, row.d2))
+    for row in rows["stay"]:
+        stays.setdefault(row.declaration_id, []).append(rules.Stay(row.place_code, row.start, row.end))
     declarations = tuple(
         rules.Declaration(
-            id=row.id, made_at=row.at1, symptoms=frozenset(s for s in row.s1.split(",") if s),
-            close_contact=bool(row.b1), contact_date=row.d1, stays=tuple(stays.get(row.id, ())),
-            entry_date=row.d2, entry_port=row.s2,
+            id=row.id, made_at=row.made_at, symptoms=frozenset(s for s in row.symptoms.split(",") if s),
+            close_contact=bool(row.close_contact), contact_date=row.contact_date,
+            stays=tuple(stays.get(row.id, ())), entry_date=row.entry_date, entry_port=row.entry_port,
         )
-        for row in sorted(by_kind.get("declaration", ()), key=lambda row: row.id)
+        for row in rows["declaration"]
     )
     arrival_date = None
-    for row in by_kind.get("pre_entry", ()):
+    for row in rows["pre_entry"]:
         # A pre-entry's quarantine counts from the actual arrival once known.
-        if row.d2 is not None:
-            declarations, arrival_date = rules.with_actual_arrival(declarations, row.s1, row.d1, row.d2)
+        if row.actual_arrival is not None:
+            declarations, arrival_date = rules.with_actual_arrival(
+                declarations, row.origin_division, row.planned_arrival, row.actual_arrival)
     fevers = tuple(
-        rules.CheckpointFever(id=row.id, at=row.at1, point=row.s1, temperature=row.f1, voided=row.at2 is not None)
-        for row in sorted(by_kind.get("fever", ()), key=lambda row: row.id)
+        rules.CheckpointFever(id=row.id, at=row.at, point=row.point_name, temperature=row.temperature,
+                              voided=row.voided_at is not None)
+        for row in rows["fever"]
     )
     official_records = tuple(
-        rules.OfficialRecord(id=row.id, status=row.s1, at=row.at1, contact_date=row.d1, basis=row.s2,
-                             department=row.s3)
-        for row in sorted(by_kind.get("official", ()), key=lambda row: row.id)
+        rules.OfficialRecord(id=row.id, status=row.status, at=row.at, contact_date=row.contact_date,
+                             basis=row.basis, department=row.department)
+        for row in rows["official"]
     )
-    clearances = [(row.s1, row.s2) for row in by_kind.get("clearance", ())]
+    clearances = [(row.hit_key, row.source) for row in rows["clearance"]]
     cleared = frozenset(key for key, _source in clearances)
     # An accepted claim says the fact was wrong, not that it has run its course.
     retracted = frozenset(key for key, source in clearances if source.startswith("claim:"))
     areas = [
-        rules.RiskArea(code=row.s1, name=row.s2, days=row.n1, active_from=row.d1, active_to=row.d2)
-        for row in sorted(by_kind.get("risk_area", ()), key=lambda row: row.id)
+        rules.RiskArea(code=row.code, name=row.name, days=row.days, active_from=row.active_from,
+                       active_to=row.active_to)
+        for row in rows["risk_area"]
     ]
     facts = rules.Facts(declarations=declarations, fevers=fevers, official_records=official_records,
                         cleared=cleared, retracted=retracted, arrival_date=arrival_date)

@@ -1,56 +1,60 @@
 // Never lose a record: a record that cannot be sent waits in localStorage (it survives a
 // reload) and is sent when the network returns. The server stores each record id once.
-(function () {
-  var script = document.currentScript;
-  var endpoint = script.dataset.endpoint;
-  var KEY = "gantong-record-queue";
-  var FAILED = "gantong-record-failed";
-  var NOTICE = "gantong-record-notice";
-  var sending = false;
-  var answers = {}; // record id -> the server's answer, for records this page sent
+// A classic script, not a module: it reads document.currentScript, which a module does not
+// have. The arrow IIFE keeps its names out of the page's globals.
+(() => {
+  const script = document.currentScript;
+  const endpoint = script.dataset.endpoint;
+  const KEY = "gantong-record-queue";
+  const FAILED = "gantong-record-failed";
+  const NOTICE = "gantong-record-notice";
+  let sending = false;
+  const answers = {}; // record id -> the server's answer, for records this page sent
 
   function load(key) {
-    try { return JSON.parse(localStorage.getItem(key)) || []; } catch (e) { return []; }
+    try { return JSON.parse(localStorage.getItem(key)) || []; } catch (_) { return []; }
   }
   function save(key, items) { localStorage.setItem(key, JSON.stringify(items)); }
 
   function render() {
-    var waiting = load(KEY).length, failedItems = load(FAILED), failed = failedItems.length;
-    document.querySelectorAll("[data-queue-failed]").forEach(function (list) {
+    const waiting = load(KEY).length;
+    const failedItems = load(FAILED);
+    const failed = failedItems.length;
+    for (const list of document.querySelectorAll("[data-queue-failed]")) {
       list.textContent = "";
-      failedItems.forEach(function (item) {
-        var li = document.createElement("li");
-        li.textContent = item.record_id.slice(0, 8) + " · " + (item.who ? item.who + " · " : "")
-          + (item.title || "HTTP " + item.status);
+      for (const item of failedItems) {
+        const li = document.createElement("li");
+        li.textContent = `${item.record_id.slice(0, 8)} · ${item.who ? `${item.who} · ` : ""}`
+          + (item.title || `HTTP ${item.status}`);
         list.appendChild(li);
-      });
+      }
       list.hidden = failed === 0;
-    });
-    document.querySelectorAll("[data-queue-dismiss]").forEach(function (button) {
+    }
+    for (const button of document.querySelectorAll("[data-queue-dismiss]")) {
       button.hidden = failed === 0;
-    });
-    document.querySelectorAll("[data-queue-status]").forEach(function (el) {
-      var parts = [];
+    }
+    for (const el of document.querySelectorAll("[data-queue-status]")) {
+      const parts = [];
       if (waiting) parts.push(waiting === 1 ? el.dataset.one : el.dataset.many.replace("{n}", waiting));
       if (failed) parts.push(el.dataset.failed.replace("{n}", failed));
       el.textContent = parts.join(" ");
       el.hidden = parts.length === 0;
       el.dataset.waiting = String(waiting);
-    });
+    }
     // A record saved here while offline has been sent since (by this tab or another one).
-    var offline = document.getElementById("offline-status");
-    var recordForm = document.getElementById("record-form");
+    const offline = document.getElementById("offline-status");
+    const recordForm = document.getElementById("record-form");
     if (offline && recordForm && !offline.hidden && offline.dataset.sent) {
-      var id = recordForm.elements.record_id.value;
-      var pending = function (item) { return item.record_id === id; };
+      const id = recordForm.elements.record_id.value;
+      const pending = (item) => item.record_id === id;
       if (!load(KEY).some(pending) && !load(FAILED).some(pending)) offline.textContent = offline.dataset.sent;
     }
   }
 
   // `endpoint` and `meta` (what the page showed) travel with the item but are not sent.
   function enqueue(body, itemEndpoint, meta) {
-    var items = load(KEY).filter(function (item) { return item.record_id !== body.record_id; });
-    var item = Object.assign({}, body);
+    const items = load(KEY).filter((item) => item.record_id !== body.record_id);
+    const item = { ...body };
     if (itemEndpoint) item._endpoint = itemEndpoint;
     if (meta) item._meta = meta;
     items.push(item);
@@ -59,7 +63,7 @@
   }
 
   function remove(recordId) {
-    save(KEY, load(KEY).filter(function (item) { return item.record_id !== recordId; }));
+    save(KEY, load(KEY).filter((item) => item.record_id !== recordId));
   }
 
   // One tab sends at a time (a Web Lock where the browser has them), so three open tabs do not
@@ -67,7 +71,7 @@
   function flush(wait) {
     if (navigator.locks) {
       return navigator.locks.request("gantong-record-queue", wait ? {} : { ifAvailable: true },
-        function (lock) { return lock ? flushNow() : null; });
+        (lock) => (lock ? flushNow() : null));
     }
     return flushNow();
   }
@@ -77,9 +81,9 @@
     if (sending) return;
     sending = true;
     try {
-      for (var item of load(KEY)) {
-        var response;
-        var body = Object.assign({}, item);
+      for (const item of load(KEY)) {
+        let response;
+        const body = { ...item };
         delete body._endpoint;
         delete body._meta;
         try {
@@ -88,16 +92,16 @@
             headers: { "Content-Type": "application/json", "Accept": "application/json" },
             body: JSON.stringify(body),
           });
-        } catch (e) {
+        } catch (_) {
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
           break;
         }
         if (response.status >= 500) break;
-        var answer = await response.json().catch(function () { return {}; });
+        const answer = await response.json().catch(() => ({}));
         answers[item.record_id] = response.ok ? answer : null;
         remove(item.record_id);
         if (response.status >= 400) {
-          var failed = load(FAILED);
+          const failed = load(FAILED);
           failed.push({ record_id: item.record_id, status: response.status, title: answer && answer.title,
                         who: item._meta && item._meta.who });
           save(FAILED, failed);
@@ -114,59 +118,59 @@
 
   function fillPosition(form) {
     if (!navigator.geolocation) return;
-    navigator.geolocation.getCurrentPosition(function (position) {
+    navigator.geolocation.getCurrentPosition((position) => {
       form.elements.latitude.value = position.coords.latitude.toFixed(6);
       form.elements.longitude.value = position.coords.longitude.toFixed(6);
       form.elements.accuracy.value = Math.round(position.coords.accuracy);
-      var status = document.getElementById("position-status");
-      if (status) status.textContent = "GPS ±" + Math.round(position.coords.accuracy) + " m";
-    }, function () {}, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+      const status = document.getElementById("position-status");
+      if (status) status.textContent = `GPS ±${Math.round(position.coords.accuracy)} m`;
+    }, () => {}, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   }
 
-  var form = document.getElementById("record-form");
+  const form = document.getElementById("record-form");
   if (form) {
     fillPosition(form);
     form.setAttribute("novalidate", "");
-    form.addEventListener("submit", async function (event) {
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
       form.removeAttribute("novalidate");
-      var valid = form.reportValidity();
+      const valid = form.reportValidity();
       form.setAttribute("novalidate", "");
       if (!valid) return;
-      var body = {};
-      new FormData(form).forEach(function (value, name) { body[name] = value; });
+      const body = {};
+      for (const [name, value] of new FormData(form)) body[name] = value;
       enqueue(body);
       await flush(true);
-      var stillWaiting = load(KEY).some(function (item) { return item.record_id === body.record_id; });
-      var refused = load(FAILED).filter(function (item) { return item.record_id === body.record_id; })[0];
+      const stillWaiting = load(KEY).some((item) => item.record_id === body.record_id);
+      const refused = load(FAILED).find((item) => item.record_id === body.record_id);
       if (refused) {
         // The server will never take this body (a 403, 409 or 422): say so here, stay on the page.
-        var problem = document.getElementById("offline-status");
+        const problem = document.getElementById("offline-status");
         problem.textContent = form.dataset.refused.replace("{status}", refused.status);
         problem.hidden = false;
         return;
       }
       if (!stillWaiting && script.dataset.done) {
         // Say on the next page what the server said, as the page does without JavaScript.
-        var answer = answers[body.record_id];
-        var notice = answer && (answer.fever ? form.dataset.fever : form.dataset.saved);
-        try { if (notice) sessionStorage.setItem(NOTICE, notice); } catch (e) { /* private mode */ }
+        const answer = answers[body.record_id];
+        const notice = answer && (answer.fever ? form.dataset.fever : form.dataset.saved);
+        try { if (notice) sessionStorage.setItem(NOTICE, notice); } catch (_) { /* private mode */ }
         window.location.assign(script.dataset.done);
         return;
       }
-      form.querySelectorAll("input, button").forEach(function (el) { el.disabled = true; });
-      var offline = document.getElementById("offline-status");
+      for (const el of form.querySelectorAll("input, button")) el.disabled = true;
+      const offline = document.getElementById("offline-status");
       offline.textContent = offline.dataset.saved;
       offline.hidden = false;
     });
   }
 
   // The notice of a record sent from the previous page (see above).
-  var lastNotice = null;
-  try { lastNotice = sessionStorage.getItem(NOTICE); sessionStorage.removeItem(NOTICE); } catch (e) { /* none */ }
-  var main = document.querySelector("main");
+  let lastNotice = null;
+  try { lastNotice = sessionStorage.getItem(NOTICE); sessionStorage.removeItem(NOTICE); } catch (_) { /* none */ }
+  const main = document.querySelector("main");
   if (lastNotice && main) {
-    var flash = document.createElement("p");
+    const flash = document.createElement("p");
     flash.className = "flash";
     flash.setAttribute("role", "status");
     flash.textContent = lastNotice;
@@ -175,24 +179,24 @@
 
   // Logging out on a shared phone: drop the cached checkpoint pages (they show masked names).
   // The queue itself stays: its records belong to the point, not to the session.
-  var logout = document.querySelector("header form[action$='/logout']");
+  const logout = document.querySelector("header form[action$='/logout']");
   if (logout && window.caches) {
-    logout.addEventListener("submit", function (event) {
+    logout.addEventListener("submit", (event) => {
       event.preventDefault();
-      caches.delete("gantong-checkpoint-v1").catch(function () {}).then(function () { logout.submit(); });
+      caches.delete("gantong-checkpoint-v1").catch(() => {}).then(() => logout.submit());
     });
   }
 
   if ("serviceWorker" in navigator && script.dataset.sw) {
-    navigator.serviceWorker.register(script.dataset.sw).catch(function () {});
+    navigator.serviceWorker.register(script.dataset.sw).catch(() => {});
   }
-  document.querySelectorAll("[data-queue-dismiss]").forEach(function (button) {
-    button.addEventListener("click", function () { save(FAILED, []); render(); });
-  });
-  window.gantongQueue = { enqueue: enqueue, flush: flush };
-  window.addEventListener("online", function () { flush(false); });
+  for (const button of document.querySelectorAll("[data-queue-dismiss]")) {
+    button.addEventListener("click", () => { save(FAILED, []); render(); });
+  }
+  window.gantongQueue = { enqueue, flush };
+  window.addEventListener("online", () => flush(false));
   window.addEventListener("storage", render);
-  setInterval(function () { flush(false); }, 5000);
+  setInterval(() => flush(false), 5000);
   render();
   flush(false);
 })();

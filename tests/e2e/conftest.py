@@ -1,6 +1,8 @@
 """A live server in a thread and Debian's Chromium driven by Playwright.
 
-In CI (CI=true) a missing Chromium fails the run; elsewhere the browser tests are skipped."""
+In CI (CI=true) a missing Chromium fails the run; elsewhere the browser tests are skipped.
+On PostgreSQL only the `smoke` test runs: the rest prove pages, which the SQLite pass proves,
+and what the database does behind them is proven by the view tests on PostgreSQL."""
 from __future__ import annotations
 
 import os
@@ -20,6 +22,10 @@ PHONE = {"width": 360, "height": 640}
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "e2e" in str(item.fspath) and item.get_closest_marker("smoke") is None:
+            item.add_marker(pytest.mark.sqlite_only(
+                reason="a page in the browser: proven on SQLite; on PostgreSQL the smoke test runs"))
     if os.path.exists(CHROMIUM):
         return
     if os.environ.get("CI") == "true":

@@ -7,9 +7,8 @@ from gantong import create_app
 from gantong.auth.passwords import check_password, hash_password
 from gantong.config import Config
 
-pytestmark = pytest.mark.nodb
 
-
+@pytest.mark.nodb
 def test_production_hashes_with_scrypt():
     app = create_app({"SECRET_KEY": "p", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert Config.PASSWORD_HASH_METHOD == app.config["PASSWORD_HASH_METHOD"] == "scrypt"

@@ -1,5 +1,6 @@
-"""16 threads verify and record at once for 10 s through gunicorn on a file-backed SQLite
-database: every request succeeds and every acknowledged record is in the database."""
+"""16 threads verify and record at once for 10 s through gunicorn on a database of the test's
+own (a SQLite file, or PostgreSQL when DATABASE_URL is set): every request succeeds and every
+acknowledged record is in the database."""
 from __future__ import annotations
 
 import json
@@ -42,8 +43,8 @@ def post_json(url, body, headers):
 
 
 @pytest.fixture
-def sqlite_file_app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'load.sqlite'}"
+def load_app(scratch_database_url):
+    url = scratch_database_url
     app = create_app({"TESTING": True, "SECRET_KEY": "load-secret", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         db.create_all()
@@ -61,8 +62,14 @@ def sqlite_file_app(tmp_path):
         db.engine.dispose()
 
 
-def test_sixteen_threads_through_gunicorn_lose_nothing(sqlite_file_app):
-    app, url, api_token, holder_ids = sqlite_file_app
+# Ready for PostgreSQL (load_app uses DATABASE_URL's server), where it fails today: two fever
+# records of one holder deadlock in checkpoint.verification.submit_record (the FeverFinding
+# insert takes a key-share lock on the holder row before registry.lock asks FOR UPDATE), and two
+# gunicorn workers creating the rate-limit table at once collide in pg_type. Drop the marker once
+# those are fixed.
+@pytest.mark.sqlite_only(reason="deadlock in submit_record on PostgreSQL (see the comment above)")
+def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
+    app, url, api_token, holder_ids = load_app
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-secret",
            "VERIFY_LIMIT_PER_STAFF": "100000 per minute"}

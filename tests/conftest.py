@@ -130,29 +130,36 @@ def scratch_database_url(tmp_path):
     _drop_database(scratch)
 
 
+# Test settings; view tests post forms without CSRF tokens (one test checks CSRF itself).
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_STORAGE_URI": "database://",
+    # One round of PBKDF2 instead of scrypt (147 ms a hash): tests prove logic, not cost.
+    "PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+}
+
+
 @pytest.fixture
 def app_config():
-    """Test settings; view tests post forms without CSRF tokens (one test checks CSRF itself)."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "database://",
-        # One round of PBKDF2 instead of scrypt (147 ms a hash): tests prove logic, not cost.
-        "PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
-    }
+    """The test settings, for a test or a conftest to change."""
+    return dict(TEST_CONFIG)
 
 
-@pytest.fixture
-def app(tmp_path, _schema, app_config):
-    config = dict(app_config)
+def open_app(config: dict, folder) -> object:
+    """An app on the test database: a new SQLite file in `folder`, or DATABASE_URL's (emptied)."""
+    config = dict(config)
     if not USING_POSTGRES:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.sqlite'}"
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{folder / 'test.sqlite'}"
     app = create_app(config)
     with app.app_context():
         if not USING_POSTGRES:
             db.create_all()
-    yield app
+    return app
+
+
+def close_app(app) -> None:
     with app.app_context():
         db.session.remove()
         if USING_POSTGRES:
@@ -160,6 +167,13 @@ def app(tmp_path, _schema, app_config):
             empty_database()
         db.engine.dispose()
     limiter.reset()
+
+
+@pytest.fixture
+def app(tmp_path, _schema, app_config):
+    app = open_app(app_config, tmp_path)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture

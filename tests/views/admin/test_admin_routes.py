@@ -12,6 +12,8 @@ from gantong.extensions import db, limiter
 from tests.conftest import PASSWORD, TEST_HASH_METHOD, USING_POSTGRES, empty_database
 
 EN = {"Accept-Language": "en"}
+# Under xdist (--dist loadgroup) the module's one app and its clients stay on one worker.
+pytestmark = pytest.mark.xdist_group("admin_routes")
 
 
 def _admin_routes() -> list[tuple[str, str]]:

@@ -112,15 +112,19 @@ def _walk(browser, live_server, site, role, language):
     return found, layout, accessibility
 
 
-@pytest.fixture(scope="module")
-def crawls(browser, served_site):
-    """The crawl of a role in a language, made the first time a test asks for it."""
-    done = {}
+# Each role and language is crawled once a process, whichever of its two tests asks first: the
+# results outlive the module's fixtures (a worker may run other tests between the two).
+_CRAWLS: dict[tuple[str, str], tuple] = {}
 
+
+@pytest.fixture
+def crawls(request):
+    """The crawl of a role in a language, made the first time a test asks for it."""
     def crawl_of(role, language):
-        if (role, language) not in done:
-            done[role, language] = _walk(browser, *served_site, role, language)
-        return done[role, language]
+        if (role, language) not in _CRAWLS:
+            browser = request.getfixturevalue("browser")
+            _CRAWLS[role, language] = _walk(browser, *request.getfixturevalue("served_site"), role, language)
+        return _CRAWLS[role, language]
 
     return crawl_of
 

@@ -142,6 +142,10 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
                     fever=record.is_fever)
     transactions.writing()  # one short write transaction: the record (and a fever's colour)
     try:
+        if fever:
+            # PostgreSQL: after a code page's concurrent refresh, and before the inserts, whose
+            # foreign keys take a key-share lock on the holder's row (the other order deadlocked).
+            registry.lock(holder, fresh=True)
         db.session.add(record)
         if fever:
             db.session.flush()
@@ -149,7 +153,6 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
                                         point_name=point_name, temperature=scan.body.temperature,
                                         at=record.verified_at))
             db.session.flush()
-            registry.lock(holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
             registry.refresh_colour(holder, moment, commit=False)
             stored = dataclasses.replace(stored, colour=holder.colour)
         db.session.commit()

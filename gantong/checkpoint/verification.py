@@ -272,12 +272,14 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     point = record.point
     fill_record(record, body, (point.latitude, point.longitude), moment, digest)
     if record.is_fever and record.holder_id:
+        # PostgreSQL: the holder's row lock before the finding's insert, whose foreign key takes a
+        # key-share lock on that row (the other order deadlocked with a code page's refresh).
+        registry.lock(record.holder, fresh=True)
         db.session.add(FeverFinding(
             holder_id=record.holder_id, record_id=record.record_id, point_name=point.name,
             temperature=body.temperature, at=record.verified_at,
         ))
         db.session.flush()
-        registry.lock(record.holder, fresh=True)  # PostgreSQL: after a code page's concurrent refresh
         registry.refresh_colour(record.holder, moment, commit=False)
     try:
         db.session.commit()

@@ -23,6 +23,7 @@ from gantong.codes import keys
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import Holder, VerificationRecord
+from gantong.web import rate_limits
 from tests.conftest import resident_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,9 @@ def load_app(scratch_database_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "load-secret", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         db.create_all()
+        # The rate-limit table made here, once: two gunicorn workers making it at once on a new
+        # PostgreSQL database can collide in pg_type (CREATE TABLE IF NOT EXISTS is not atomic).
+        rate_limits.DatabaseStorage(database_uri=url).reset()
         point = points.add_point("负载测试站", "360102")
         token = points.new_api_token(point.id)
         holder_ids = [
@@ -62,12 +66,6 @@ def load_app(scratch_database_url):
         db.engine.dispose()
 
 
-# Ready for PostgreSQL (load_app uses DATABASE_URL's server), where it fails today: two fever
-# records of one holder deadlock in checkpoint.verification.submit_record (the FeverFinding
-# insert takes a key-share lock on the holder row before registry.lock asks FOR UPDATE), and two
-# gunicorn workers creating the rate-limit table at once collide in pg_type. Drop the marker once
-# those are fixed.
-@pytest.mark.sqlite_only(reason="deadlock in submit_record on PostgreSQL (see the comment above)")
 def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
     app, url, api_token, holder_ids = load_app
     port = free_port()

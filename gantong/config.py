@@ -63,4 +63,6 @@ class Config:
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
     # The address residents open, for the links in text messages (no trailing slash).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000").rstrip("/")
+    # Werkzeug's method for new password hashes; the tests set a cheap one (tests/conftest.py).
+    PASSWORD_HASH_METHOD = "scrypt"
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))

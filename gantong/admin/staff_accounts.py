@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
 from gantong import audit
 from gantong.auth.accounts import PhoneTaken, find_by_phone
+from gantong.auth.passwords import hash_password
 from gantong.extensions import db
 from gantong.holders import sms
 from gantong.models import AccountChange, User, utcnow
@@ -97,7 +97,7 @@ def _send_password(user: User, password: str) -> None:
 
 def _create_now(role: str, phone: str, binding: Binding) -> User:
     password = one_time_password()
-    user = User(phone=phone, password_hash=generate_password_hash(password), role=role,
+    user = User(phone=phone, password_hash=hash_password(password), role=role,
                 must_change_password=True, active=True, **asdict(binding.for_role(role)))
     try:
         with db.session.begin_nested():  # only this insert is undone if it collides
@@ -195,7 +195,7 @@ def reset_password(user: User, actor: User, now: datetime | None = None) -> Acco
 
 def _new_password(user: User) -> None:
     password = one_time_password()
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     user.must_change_password = True
     _send_password(user, password)
 

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from gantong import audit
+from gantong.auth.passwords import check_absent, check_password, hash_password
 from gantong.extensions import db
 from gantong.models import User
-
-# Checked against the hash even when the account does not exist, so timing tells nothing.
-_DUMMY_HASH = generate_password_hash("not a password")
 
 
 class SamePassword(Exception):
@@ -32,7 +29,7 @@ def register(phone: str, password: str, role: str = "resident", **fields) -> Use
     """Create an account; raise PhoneTaken if the number has one."""
     if find_by_phone(phone) is not None:
         raise PhoneTaken()
-    user = User(phone=phone, password_hash=generate_password_hash(password), role=role, **fields)
+    user = User(phone=phone, password_hash=hash_password(password), role=role, **fields)
     try:
         with db.session.begin_nested():  # only this insert is undone if it collides
             db.session.add(user)
@@ -45,20 +42,20 @@ def authenticate(phone: str, password: str) -> User | None:
     """Return the active account if the password is right, else None."""
     user = find_by_phone(phone)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_absent(password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not check_password(user.password_hash, password) or not user.active:
         return None
     return user
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
     """Replace the one-time (or current) password with the user's own choice."""
-    if not check_password_hash(user.password_hash, current):
+    if not check_password(user.password_hash, current):
         raise WrongPassword()
     if current == new:
         raise SamePassword()
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = hash_password(new)
     user.must_change_password = False
     audit.append("account.password_change", "user", user.id, actor=user)
     db.session.flush()

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from werkzeug.security import generate_password_hash
 
 from gantong import audit
 from gantong.auth.accounts import find_by_phone
+from gantong.auth.passwords import hash_password
 from gantong.extensions import db
 from gantong.holders import sms
 from gantong.models import PasswordResetCode, User, utcnow
@@ -99,7 +99,7 @@ def reset(phone: str, code: str, new_password: str, now: datetime | None = None)
         return False
     for entry in live:
         entry.used_at = moment
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = hash_password(new_password)
     audit.append("account.password_reset", "user", user.id, actor=user, after={"by": "sms"}, at=moment)
     db.session.flush()
     sms.send(user.phone, "【赣通码】Gantong Code: your password was reset. If this was not you, contact us. "

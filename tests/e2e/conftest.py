@@ -1,11 +1,14 @@
 """A live server in a thread and Debian's Chromium driven by Playwright.
 
-In CI (CI=true) a missing Chromium fails the run; elsewhere the browser tests are skipped."""
+In CI (CI=true) a missing Chromium fails the run; elsewhere the browser tests are skipped.
+On PostgreSQL only the `smoke` test runs: the rest prove pages, which the SQLite pass proves,
+and what the database does behind them is proven by the view tests on PostgreSQL."""
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -20,6 +23,10 @@ PHONE = {"width": 360, "height": 640}
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "e2e" in str(item.fspath) and item.get_closest_marker("smoke") is None:
+            item.add_marker(pytest.mark.sqlite_only(
+                reason="a page in the browser: proven on SQLite; on PostgreSQL the smoke test runs"))
     if os.path.exists(CHROMIUM):
         return
     if os.environ.get("CI") == "true":
@@ -46,14 +53,23 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": PHONE, "locale": "zh-CN"}
 
 
-@pytest.fixture
-def live_server(app):
+@contextmanager
+def serving(app):
+    """Serve the app on a free port in a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture
+def live_server(app):
+    with serving(app) as base:
+        yield base
 
 
 class RequestLog:

@@ -1,12 +1,19 @@
 """Every page of every role, in both languages, in Chromium at 360x640: no page is wider than its
-viewport, no control marked hidden shows, and axe-core finds no serious or critical violation."""
+viewport, no control marked hidden shows, and axe-core finds no serious or critical violation.
+
+One app, seeded once, serves the module (the crawls only read); each role and language is
+crawled once, with every check on every page, and the tests read their part of that crawl.
+GANTONG_SCREENSHOTS=<folder> also saves a screenshot of every page there."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PHONE
+from tests.conftest import TEST_CONFIG, close_app, open_app
+from tests.e2e.conftest import PHONE, serving
 from tests.e2e.site import AXE_JS, LOGINS, crawl, log_in, pattern, seed
 
 # The routes each role must reach in the crawl (GET pages; the rest of the url map is files or
@@ -43,45 +50,93 @@ def _reached(found):
         pattern(path.split("?")[0]) for path, status in found.statuses.items() if status < 400}
 
 
+SCREENSHOTS = os.environ.get("GANTONG_SCREENSHOTS")
+# Under xdist (--dist loadgroup) the module stays on one worker, which seeds and crawls once.
+pytestmark = pytest.mark.xdist_group("every_page")
+
+
+@pytest.fixture(scope="module")
+def served_site(_schema, tmp_path_factory):
+    """One app for the module, seeded once, and its live server: (base URL, the seed's pages)."""
+    app = open_app({**TEST_CONFIG, "WTF_CSRF_ENABLED": True}, tmp_path_factory.mktemp("every_page"))
+    try:
+        with serving(app) as base:
+            yield base, seed(app)
+    finally:
+        close_app(app)
+
+
 @pytest.fixture
-def site(app, live_server):
-    return seed(app)
+def live_server(served_site):
+    return served_site[0]
 
 
-def _walk(browser, live_server, site, role, language, check, tmp_path=None):
+@pytest.fixture
+def site(served_site):
+    return served_site[1]
+
+
+def _layout_problems(page):
+    width = page.evaluate(OVERFLOW)
+    shown = page.evaluate(SHOWN_HIDDEN)
+    return {"width": width, "shown_hidden": shown} if width > PHONE["width"] or shown else None
+
+
+def _axe_problems(page, axe):
+    page.evaluate(axe)  # through the devtools protocol: the page's CSP does not apply
+    return page.evaluate(AXE_RUN) or None
+
+
+def _walk(browser, live_server, site, role, language):
+    """Crawl a role's pages once: (the crawl, layout problems by path, axe problems by path)."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
     page = context.new_page()
-    problems: dict[str, object] = {}
+    axe = AXE_JS.read_text()
+    layout: dict[str, object] = {}
+    accessibility: dict[str, object] = {}
 
     def visit(page, path):
-        found = check(page, path)
-        if found:
-            problems[path] = found
-        if tmp_path is not None:
+        if found := _layout_problems(page):
+            layout[path] = found
+        if found := _axe_problems(page, axe):
+            accessibility[path] = found
+        if SCREENSHOTS:
             name = pattern(path.split("?")[0]).strip("/").replace("/", "_") or "home"
-            page.screenshot(path=str(tmp_path / f"{role}-{language}-{name}.png"), full_page=True)
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SCREENSHOTS) / f"{role}-{language}-{name}.png"), full_page=True)
 
     try:
         found = crawl(page, live_server, role, language, site[role], visit)
     finally:
         context.close()
-    return found, problems
+    return found, layout, accessibility
+
+
+# Each role and language is crawled once a process, whichever of its two tests asks first: the
+# results outlive the module's fixtures (a worker may run other tests between the two).
+_CRAWLS: dict[tuple[str, str], tuple] = {}
+
+
+@pytest.fixture
+def crawls(request):
+    """The crawl of a role in a language, made the first time a test asks for it."""
+    def crawl_of(role, language):
+        if (role, language) not in _CRAWLS:
+            browser = request.getfixturevalue("browser")
+            _CRAWLS[role, language] = _walk(browser, *request.getfixturevalue("served_site"), role, language)
+        return _CRAWLS[role, language]
+
+    return crawl_of
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("role", list(LOGINS))
-def test_no_page_is_wider_than_a_phone_and_no_hidden_control_shows(
-        browser, live_server, site, role, language, tmp_path):
-    def check(page, path):
-        width = page.evaluate(OVERFLOW)
-        shown = page.evaluate(SHOWN_HIDDEN)
-        return {"width": width, "shown_hidden": shown} if width > PHONE["width"] or shown else None
-
-    found, problems = _walk(browser, live_server, site, role, language, check, tmp_path)
-    print(f"{role}/{language}: {len(found.pages)} pages, screenshots in {tmp_path}")
+def test_no_page_is_wider_than_a_phone_and_no_hidden_control_shows(crawls, role, language):
+    found, layout, _ = crawls(role, language)
+    print(f"{role}/{language}: {len(found.pages)} pages")
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
-    assert problems == {}
+    assert layout == {}
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -100,17 +155,11 @@ def test_the_declaration_page_is_no_wider_than_a_phone(browser, live_server, sit
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("role", list(LOGINS))
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(browser, live_server, site, role, language):
-    axe = AXE_JS.read_text()
-
-    def check(page, path):
-        page.evaluate(axe)  # through the devtools protocol: the page's CSP does not apply
-        return page.evaluate(AXE_RUN) or None
-
-    found, problems = _walk(browser, live_server, site, role, language, check)
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(crawls, role, language):
+    found, _, accessibility = crawls(role, language)
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
-    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+    assert accessibility == {}, json.dumps(accessibility, ensure_ascii=False, indent=1)
 
 
 def test_the_axe_check_finds_a_serious_violation_when_there_is_one(page, live_server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -39,6 +40,7 @@ def decode_screenshot(png: bytes) -> str:
     return results[0].text
 
 
+@pytest.mark.smoke
 def test_register_declare_fever_yellow_code_in_chinese_then_english(app, live_server, page, request_log, tmp_path):
     register_and_declare_fever(page, live_server)
     banner = page.locator("#code-card .banner")

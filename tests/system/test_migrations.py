@@ -4,14 +4,15 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
 
 from gantong import create_app
 from gantong.extensions import db
 
 
-def test_upgrade_from_empty_matches_the_models_and_downgrades(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "m",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite'}"})
+def test_upgrade_from_empty_matches_the_models_and_downgrades(scratch_database_url):
+    # An empty database of its own: SQLite, or PostgreSQL when DATABASE_URL is set.
+    app = create_app({"TESTING": True, "SECRET_KEY": "m", "SQLALCHEMY_DATABASE_URI": scratch_database_url})
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -21,7 +22,6 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(tmp_path):
         assert result.exit_code == 0, result.output
         downgrade(revision="base")
         with db.engine.connect() as connection:
-            tables = connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name != 'alembic_version'").all()
-        assert tables == []
+            tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+        assert tables == set()
         db.engine.dispose()

@@ -10,8 +10,11 @@ import pytest
 from gantong import create_app
 from gantong.auth.accounts import register
 from gantong.extensions import db, limiter
+from tests.conftest import TEST_HASH_METHOD
 
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis database 15, 14, … for xdist workers gw0, gw1, …: limiter.reset() empties its own only.
+REDIS = os.environ.get(
+    "TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:])}")
 
 
 @pytest.fixture
@@ -27,11 +30,11 @@ def redis_url():
     return REDIS
 
 
-def test_login_limit_is_shared_through_redis(tmp_path, redis_url):
+def test_login_limit_is_shared_through_redis(scratch_database_url, redis_url):
     phone = "+8613" + str(uuid.uuid4().int)[:9]
     config = {"TESTING": True, "SECRET_KEY": "r", "WTF_CSRF_ENABLED": False,
-              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.sqlite'}",
-              "RATELIMIT_STORAGE_URI": redis_url}
+              "SQLALCHEMY_DATABASE_URI": scratch_database_url, "RATELIMIT_STORAGE_URI": redis_url,
+              "PASSWORD_HASH_METHOD": TEST_HASH_METHOD}
     first = create_app(config)
     with first.app_context():
         db.create_all()

@@ -113,6 +113,7 @@ def sqlite_app(tmp_path):
         db.engine.dispose()
 
 
+@pytest.mark.sqlite_only(reason="gantong backup copies the SQLite file; on PostgreSQL it prints pg_dump's line")
 def test_backup_makes_a_database_that_opens_and_passes_the_integrity_check(sqlite_app, tmp_path):
     target = tmp_path / "backups" / "gantong-2024-06-01.sqlite"
     target.parent.mkdir()
@@ -144,6 +145,7 @@ def test_backup_makes_a_database_that_opens_and_passes_the_integrity_check(sqlit
     assert live.exit_code == 2
 
 
+@pytest.mark.nodb
 def test_backup_refuses_on_postgresql_and_prints_the_pg_dump_line(tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "backup",
                       "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://gantong:secret@db.invalid/gantong"})

@@ -32,6 +32,7 @@ def database_uri(tmp_path):
         or f"sqlite:///{tmp_path / 'gantong.sqlite'}"
 
 
+@pytest.mark.nodb
 def test_memory_storage_doubles_the_limit_with_two_workers():
     assert allowed(storage_from_string("memory://"), storage_from_string("memory://"), "login:x") == 20
 
@@ -59,6 +60,7 @@ def test_a_new_window_starts_from_zero(database_uri):
         storage.reset()
 
 
+@pytest.mark.nodb
 def test_sqlite_counters_live_beside_the_database():
     assert rate_limits.counter_url("sqlite:////srv/gantong.sqlite") == "sqlite:////srv/gantong-limits.sqlite"
     assert rate_limits.counter_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"

@@ -6,8 +6,12 @@ import subprocess
 import sys
 
 import grimp
+import pytest
 
 import gantong.core
+
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
 
 CORE = pathlib.Path(gantong.core.__file__).parent
 

@@ -92,6 +92,7 @@ TAMPERING = {
 }
 
 
+@pytest.mark.nodb
 def test_twelve_tamper_cases():
     assert len(TAMPERING) == 12
 

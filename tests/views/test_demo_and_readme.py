@@ -7,6 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from gantong import demo
 from gantong.holders import sms
 
@@ -43,6 +45,7 @@ def test_the_demo_prints_one_table_of_logins_and_no_log_line(app, caplog):
         assert row.split()[:2] == [phone, role]
 
 
+@pytest.mark.nodb
 def test_run_demo_sends_the_commands_log_to_a_file_not_among_the_logins():
     script = (ROOT / "scripts" / "run-demo.sh").read_text()
     assert re.search(r"flask gantong demo 2>>instance/demo\.log", script)
@@ -50,6 +53,7 @@ def test_run_demo_sends_the_commands_log_to_a_file_not_among_the_logins():
     subprocess.run(["bash", "-n", str(ROOT / "scripts" / "run-demo.sh")], check=True)
 
 
+@pytest.mark.nodb
 def test_the_readme_names_port_login_and_where_sms_go():
     readme = (ROOT / "README.md").read_text()
     intro = readme.split("## What it is")[0]

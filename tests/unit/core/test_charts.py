@@ -7,6 +7,9 @@ import pytest
 
 from gantong.core import charts
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 SVG = "{http://www.w3.org/2000/svg}"
 COLOURS = [charts.Series("Green code", charts.GREEN, "circle"), charts.Series("Yellow code", charts.YELLOW, "triangle"),
            charts.Series("Red code", charts.RED)]

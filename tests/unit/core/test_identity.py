@@ -7,6 +7,9 @@ from hypothesis import strategies as st
 from gantong.core import identity
 from gantong.core.identity import InvalidDocument, InvalidPhone
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 # The 31 provinces of the division code table (../shared/data/divisions).
 PROVINCES = frozenset(
     {

@@ -7,6 +7,9 @@ import segno
 
 from gantong.core import qr
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 ALPHABET = string.ascii_uppercase + string.digits + " $%*+-./:"
 
 

@@ -27,6 +27,9 @@ from gantong.core.rules import (
     worst_colour,
 )
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
     """Return a Shanghai time on `day`."""

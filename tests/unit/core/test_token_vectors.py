@@ -13,6 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gantong.core import identity, tokens, verifier
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "token-vectors.json")
                      .read_text(encoding="utf-8"))
 BUNDLE = VECTORS["bundle"]

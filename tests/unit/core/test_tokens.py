@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 from gantong.core import tokens
 from gantong.core.tokens import PAPER, PREFIX, SCREEN, Token, TokenError
 
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
+
 QR_ALPHANUMERIC = set(string.digits + string.ascii_uppercase + " $%*+-./:")
 NOW = 1_700_000_000
 

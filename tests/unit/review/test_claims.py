@@ -79,6 +79,7 @@ def case(app, officer, make_user, make_holder):
         ("", ""),
     ],
 )
+@pytest.mark.nodb
 def test_the_source_of_a_hit_is_read_from_its_key(key, source):
     assert claims.hit_source(key) == source
 

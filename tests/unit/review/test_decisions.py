@@ -25,6 +25,7 @@ def registry_key(holder):
     return hit.key
 
 
+@pytest.mark.nodb
 def test_the_three_services_raise_the_shared_exceptions():
     # Views catch them from the service they call; they must be the very same classes.
     for module in (applications, claims, official_records):
@@ -33,10 +34,12 @@ def test_the_three_services_raise_the_shared_exceptions():
         assert module.ReasonRequired is decisions.ReasonRequired
 
 
+@pytest.mark.nodb
 def test_a_reason_is_returned_stripped():
     assert decisions.required_reason("  核酸阴性，报告属实 \n") == "核酸阴性，报告属实"
 
 
+@pytest.mark.nodb
 @pytest.mark.parametrize("blank", [None, "", "   ", "\t\n"])
 def test_a_blank_reason_is_refused(blank):
     with pytest.raises(decisions.ReasonRequired):

@@ -2,9 +2,13 @@
 Hong Kong and Macao named as a PRC government service names them."""
 from __future__ import annotations
 
+import pytest
 from pypinyin import Style, lazy_pinyin
 
 from gantong.web.labels import COMMONEST_COUNTRIES, countries
+
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
 
 
 def test_the_commonest_come_first_in_both_languages():

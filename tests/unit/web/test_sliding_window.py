@@ -15,8 +15,11 @@ class Clock:
 
 
 @pytest.fixture
-def storage(tmp_path):
-    return rate_limits.DatabaseStorage(database_uri=f"sqlite:///{tmp_path / 'app.sqlite'}")
+def storage(scratch_database_url):
+    # The app's storage on an empty database of its own (PostgreSQL when DATABASE_URL is set).
+    storage = rate_limits.DatabaseStorage(database_uri=scratch_database_url)
+    yield storage
+    storage.reset()
 
 
 @pytest.mark.parametrize("after_the_edge", [0.1, 1.0, 30.0, 89.0])

@@ -3,7 +3,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+
+# Pure: no app, no database; run once, on the SQLite pass.
+pytestmark = pytest.mark.nodb
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,9 +9,11 @@ from gantong import create_app
 from gantong.auth.accounts import register
 from gantong.checkpoint import points
 from gantong.extensions import db, limiter
-from tests.conftest import PASSWORD, USING_POSTGRES
+from tests.conftest import PASSWORD, TEST_HASH_METHOD, USING_POSTGRES, empty_database
 
 EN = {"Accept-Language": "en"}
+# Under xdist (--dist loadgroup) the module's one app and its clients stay on one worker.
+pytestmark = pytest.mark.xdist_group("admin_routes")
 
 
 def _admin_routes() -> list[tuple[str, str]]:
@@ -29,6 +31,7 @@ def _admin_routes() -> list[tuple[str, str]]:
 ADMIN_ROUTES = _admin_routes()
 
 
+@pytest.mark.nodb
 def test_the_route_list_covers_the_admin_blueprint():
     urls = {url for _method, url in ADMIN_ROUTES}
     assert {"/admin/", "/admin/points", "/admin/accounts/new", "/admin/risk-areas", "/admin/issuers",
@@ -40,7 +43,7 @@ def test_the_route_list_covers_the_admin_blueprint():
 def clients_by_role(_schema, tmp_path_factory):
     """One logged-in client per role on one app for the whole module: 130 requests, not 130 apps."""
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-              "RATELIMIT_STORAGE_URI": "memory://"}
+              "RATELIMIT_STORAGE_URI": "memory://", "PASSWORD_HASH_METHOD": TEST_HASH_METHOD}
     if not USING_POSTGRES:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path_factory.mktemp('routes') / 'routes.sqlite'}"
     app = create_app(config)
@@ -59,9 +62,7 @@ def clients_by_role(_schema, tmp_path_factory):
     with app.app_context():
         db.session.remove()
         if USING_POSTGRES:
-            names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-            db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            db.session.commit()
+            empty_database()
         db.engine.dispose()
     limiter.reset()
 

@@ -40,6 +40,7 @@ def test_the_audit_trail_names_actors_and_actions_in_the_users_language(app, cli
     assert "<code>code.issue</code>" in client.get("/admin/audit").get_data(as_text=True)
 
 
+@pytest.mark.nodb
 def test_every_audit_action_the_app_writes_has_a_label():
     import pathlib
 
@@ -144,6 +145,7 @@ def test_an_sms_keeps_within_two_segments_and_links_to_the_notification(app, mak
     assert last.endswith(f"http://localhost:5000/me/notifications#n{notification_id}")
 
 
+@pytest.mark.nodb
 def test_a_message_too_long_is_cut_with_an_ellipsis_and_keeps_the_link():
     text = sms.fit("很长" * 200, " 详情：https://gantong.example/me/notifications#n12")
     assert len(text) == sms.MAX_CHARS and sms.segments(text) == 2

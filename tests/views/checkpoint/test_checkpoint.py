@@ -364,6 +364,7 @@ def test_verification_is_rate_limited_per_staff_account(app, client, station):
     assert statuses == [200] * 5 + [429]
 
 
+@pytest.mark.nodb
 def test_the_openapi_file_documents_verify():
     import pathlib
 

@@ -150,8 +150,7 @@ def test_officers_of_the_district_see_the_stale_colour_records_and_others_do_not
     assert 'id="stale-colours"' not in client.get("/review/").get_data(as_text=True)
 
 
-@pytest.mark.skipif("postgresql" in __import__("os").environ.get("DATABASE_URL", ""),
-                    reason="SQLite's write lock only")
+@pytest.mark.sqlite_only(reason="SQLite's write lock only")
 def test_a_scan_record_reads_without_the_write_lock_and_writes_in_one_short_transaction(
         app, client, station, screen_token):
     from sqlalchemy import event

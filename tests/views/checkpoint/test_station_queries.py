@@ -1,7 +1,6 @@
 """The station page's queries read a point's records in index order (SQLite's query plan)."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -10,8 +9,7 @@ from gantong.checkpoint import verification
 from gantong.extensions import db
 from gantong.models import InformationPoint, utcnow
 
-pytestmark = pytest.mark.skipif("postgresql" in os.environ.get("DATABASE_URL", ""),
-                                reason="SQLite's EXPLAIN QUERY PLAN")
+pytestmark = pytest.mark.sqlite_only(reason="SQLite's EXPLAIN QUERY PLAN")
 
 
 def plan(statement) -> str:

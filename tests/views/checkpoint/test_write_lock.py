@@ -1,16 +1,13 @@
 """On SQLite the checkpoint's pages read without the write lock; only what writes takes it."""
 from __future__ import annotations
 
-import os
-
 import pytest
 from sqlalchemy import event
 
 from gantong.extensions import db
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.skipif("postgresql" in os.environ.get("DATABASE_URL", ""),
-                                reason="SQLite's write lock only")
+pytestmark = pytest.mark.sqlite_only(reason="SQLite's write lock only")
 
 
 @pytest.fixture

@@ -297,6 +297,7 @@ def test_from_hubei_with_no_key_area_there_is_no_quarantine(app, today, make_use
         assert db.session.get(Holder, holder_id).colour == "green"
 
 
+@pytest.mark.nodb
 def test_a_later_journey_keeps_its_own_entry_date():
     """The actual arrival moves the pre-entry's date, not a later entry declared since."""
     today = rules.local_date(utcnow())

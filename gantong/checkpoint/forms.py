@@ -12,6 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.checkpoint import verification
+from gantong.core import rules
 from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
 from gantong.web.labels import DECISION_LABELS
@@ -20,6 +22,10 @@ from gantong.web.labels import DECISION_LABELS
 class TokenForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
     method = HiddenField(default="camera")
+
+    def method_name(self) -> str:
+        """How the token was read: by the camera, or by the page from a photo."""
+        return "photo" if self.method.data == "photo" else "camera"
 
 
 class PhotoForm(FlaskForm):
@@ -60,6 +66,25 @@ class RecordForm(TranslatedForm):
     longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
     accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
+    def body(self) -> verification.RecordBody:
+        """The record as filled in, for verification.submit_record and offline.submit."""
+        temperature = float(self.temperature.data)
+        return verification.RecordBody(
+            temperature=temperature, decision=default_decision(self.decision.data, temperature),
+            note=(self.note.data or "").strip(), latitude=_float(self.latitude.data),
+            longitude=_float(self.longitude.data), accuracy=_float(self.accuracy.data))
+
+
+def default_decision(chosen: str | None, temperature: float) -> str:
+    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
+    if chosen:
+        return chosen
+    return "refer" if temperature >= rules.FEVER_THRESHOLD else "pass"
+
+
+def _float(value) -> float | None:
+    return float(value) if value is not None else None
+
 
 class ScanRecordForm(Form):
     """A record the scan page verified itself, posted as JSON by its queue (staff session).
@@ -79,6 +104,7 @@ class ScanRecordForm(Form):
     latitude = RecordForm.latitude
     longitude = RecordForm.longitude
     accuracy = RecordForm.accuracy
+    body = RecordForm.body
 
 
 class VoidForm(FlaskForm):

@@ -1,6 +1,9 @@
 """Form fields and validators shared by the blueprints' forms."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
@@ -8,6 +11,7 @@ from wtforms import Form, SelectField, SelectMultipleField, StringField, Validat
 from wtforms.validators import DataRequired, Length
 
 from gantong.core import divisions, identity
+from gantong.holders import registry
 from gantong.models import today
 from gantong.web.i18n import current_language
 from gantong.web.labels import countries, document_types
@@ -47,6 +51,12 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+Registered = TypeVar("Registered")
+DOCUMENT_TAKEN = _l("This document is registered already. If it is yours, take it to the "
+                    "epidemic-prevention office of your district and file a claim: they will "
+                    "move it to your account.")
+
+
 class PersonForm(FlaskForm):
     """Who the person is: the document they carry."""
 
@@ -78,3 +88,19 @@ class PersonForm(FlaskForm):
     def validate_doc_country(self, field):
         if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
             raise ValidationError(_l("Choose the country that issued the passport."))
+
+    def identity_in(self, district_code: str, address: str = "") -> registry.Identity:
+        """The person as typed, living in (or going to) the district given."""
+        return registry.Identity(
+            name=self.name.data, doc_type=self.doc_type.data, doc_number=self.doc_number.normalised,
+            doc_country=self.doc_country.data or "", nationality=self.nationality.data,
+            district_code=district_code, address=address)
+
+    def registered(self, register: Callable[[], Registered], taken: str = DOCUMENT_TAKEN) -> Registered | None:
+        """What `register()` returns; None, with `taken` said by the document number, if the
+        document is registered already (registry.DocumentTaken: nothing was written)."""
+        try:
+            return register()
+        except registry.DocumentTaken:
+            self.doc_number.errors.append(taken)
+            return None

@@ -31,21 +31,23 @@ def index():
     return render_template("admin/index.html")
 
 
-def toggle_active(thing, switch: Callable[[bool, str], object], render: Callable, back_to: str, *,
-                  back_in_use: str, out_of_use: str, refusals: Mapping[type[Exception], str] | None = None):
+def toggle_active(thing, switch: Callable[..., object], render: Callable, back_to: str,
+                  said: tuple[str, str], refusals: Mapping[type[Exception], str] | None = None):
     """Take a point, account or issuer out of use or back into use, with a reason.
 
-    `switch(active, reason)` makes the change; `render(active_form=…)` shows the page again with
-    the form's errors, also for an exception named in `refusals` (with its message).
+    `switch(active, reason=…)` makes the change; `render(active_form=…)` shows the page again
+    with the form's errors, also for an exception named in `refusals` (with its message); `said`
+    is what to flash once it is back in use, and once it is out of use.
     """
     form = ActiveForm()
     if not form.validate_on_submit():
         return render(active_form=form)
     try:
-        switch(not thing.active, form.reason_text())
+        switch(not thing.active, reason=form.reason_text())
     except tuple(refusals or ()) as refusal:
         form.reason.errors.append(refusals[type(refusal)])
         return render(active_form=form)
+    back_in_use, out_of_use = said
     flash(back_in_use if thing.active else out_of_use)
     return redirect(back_to, code=303)
 

@@ -1,6 +1,8 @@
 """Staff, officer and admin accounts, and the changes a second administrator confirms."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -132,12 +134,10 @@ def account(user_id: int):
 def account_active(user_id: int):
     """Deactivate an account (its sessions end at once) or reactivate it, with a reason."""
     user = _account_or_404(user_id)
-    return toggle_active(
-        user, lambda active, reason: staff_accounts.set_active(user, active, actor=current_user, reason=reason),
-        lambda **forms: _render_account(user, **forms), url_for(".account", user_id=user.id),
-        back_in_use=_("Account reactivated."),
-        out_of_use=_("Account deactivated: its sessions have ended."),
-        refusals={staff_accounts.OwnAccount: _("You cannot deactivate your own account.")})
+    said = _("Account reactivated."), _("Account deactivated: its sessions have ended.")
+    return toggle_active(user, partial(staff_accounts.set_active, user, actor=current_user),
+                         partial(_render_account, user), url_for(".account", user_id=user.id), said,
+                         refusals={staff_accounts.OwnAccount: _("You cannot deactivate your own account.")})
 
 
 @bp.post("/accounts/<int:user_id>/password")

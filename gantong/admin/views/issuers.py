@@ -1,6 +1,8 @@
 """The trust list: issuers whose codes our checkpoints accept."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -77,8 +79,6 @@ def issuer(issuer_id: int):
 def issuer_active(issuer_id: int):
     """Stop or resume trusting an issuer's codes, with a reason."""
     issuer = _issuer_or_404(issuer_id)
-    return toggle_active(
-        issuer, lambda active, reason: trust_list.set_active(issuer.id, active, actor=current_user, reason=reason),
-        lambda **forms: _render_issuer(issuer, **forms), url_for(".issuer", issuer_id=issuer.id),
-        back_in_use=_("Issuer trusted again."),
-        out_of_use=_("Issuer no longer trusted: its codes are refused."))
+    said = _("Issuer trusted again."), _("Issuer no longer trusted: its codes are refused.")
+    return toggle_active(issuer, partial(trust_list.set_active, issuer.id, actor=current_user),
+                         partial(_render_issuer, issuer), url_for(".issuer", issuer_id=issuer.id), said)

@@ -1,6 +1,8 @@
 """Information points: their details and position, use, API tokens and staff."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -85,11 +87,9 @@ def point(point_id: int):
 def point_active(point_id: int):
     """Take a point out of use, or back into use, with a reason."""
     point = _point_or_404(point_id)
-    return toggle_active(
-        point, lambda active, reason: points.set_point_active(point, active, actor=current_user, reason=reason),
-        lambda **forms: _render_point(point, **forms), url_for(".point", point_id=point.id),
-        back_in_use=_("Point back in use."),
-        out_of_use=_("Point out of use: its staff and API tokens can no longer verify."))
+    said = _("Point back in use."), _("Point out of use: its staff and API tokens can no longer verify.")
+    return toggle_active(point, partial(points.set_point_active, point, actor=current_user),
+                         partial(_render_point, point), url_for(".point", point_id=point.id), said)
 
 
 @bp.post("/points/<int:point_id>/tokens")

@@ -216,7 +216,9 @@ def requests(holder_id: int):
 @bp.get("/applications/<int:application_id>")
 def application(application_id: int):
     """One transcoding application: what it asks, its evidence and the decision."""
-    return _render_request(own_request(Application, application_id), "resident/application.html")
+    item = own_request(Application, application_id)
+    return _render_request(item, "resident/application.html",
+                           url_for(".withdraw_application", application_id=item.id))
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
@@ -230,7 +232,8 @@ def withdraw_application(application_id: int):
 @bp.get("/claims/<int:claim_id>")
 def claim(claim_id: int):
     """One claim: the fact it names, the correct fact and the decision."""
-    return _render_request(own_request(Claim, claim_id), "resident/claim_detail.html")
+    item = own_request(Claim, claim_id)
+    return _render_request(item, "resident/claim_detail.html", url_for(".withdraw_claim", claim_id=item.id))
 
 
 @bp.post("/claims/<int:claim_id>/withdraw")
@@ -240,9 +243,9 @@ def withdraw_claim(claim_id: int):
     return _withdraw(item, claims, _("Claim withdrawn."), url_for(".claim", claim_id=item.id))
 
 
-def _render_request(item, template: str):
+def _render_request(item, template: str, withdraw_url: str):
     """An application's or a claim's page, with who decided it and the button to withdraw it."""
-    return render_template(template, item=item, holder=item.holder, form=WithdrawForm(),
+    return render_template(template, item=item, holder=item.holder, form=WithdrawForm(), withdraw_url=withdraw_url,
                            decider=db.session.get(User, item.decided_by) if item.decided_by else None)
 
 

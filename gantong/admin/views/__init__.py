@@ -1,59 +1,9 @@
-"""Administrators' pages, one module an area, all on the one blueprint `bp`."""
+"""Administrators' pages, one module an area, all on the one blueprint `bp` (blueprint.py).
+
+Importing the areas' modules registers their routes on bp; create_app registers bp."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-from flask import Blueprint, flash, redirect, render_template
-from flask_login import login_required
-
-from gantong.web.guards import require_role
-
-from ..forms import ROLE_LABELS, ActiveForm
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@login_required
-def require_admin():
-    """Admins only."""
-    require_role("admin")
-
-
-@bp.context_processor
-def labels():
-    return {"role_labels": ROLE_LABELS}
-
-
-@bp.get("/")
-def index():
-    """The admin home."""
-    return render_template("admin/index.html")
-
-
-def toggle_active(thing, switch: Callable[..., object], render: Callable, back_to: str,
-                  said: tuple[str, str], refusals: Mapping[type[Exception], str] | None = None):
-    """Take a point, account or issuer out of use or back into use, with a reason.
-
-    `switch(active, reason=…)` makes the change; `render(active_form=…)` shows the page again
-    with the form's errors, also for an exception named in `refusals` (with its message); `said`
-    is what to flash once it is back in use, and once it is out of use.
-    """
-    form = ActiveForm()
-    if not form.validate_on_submit():
-        return render(active_form=form)
-    try:
-        switch(not thing.active, reason=form.reason_text())
-    except tuple(refusals or ()) as refusal:
-        form.reason.errors.append(refusals[type(refusal)])
-        return render(active_form=form)
-    back_in_use, out_of_use = said
-    flash(back_in_use if thing.active else out_of_use)
-    return redirect(back_to, code=303)
-
-
-# The areas' routes register on bp as they are imported.
-from . import (  # noqa: E402
+from . import (  # each registers its routes on bp
     accounts,
     audit_trail,
     districts,
@@ -64,6 +14,7 @@ from . import (  # noqa: E402
     retention,
     risk_areas,
 )
+from .blueprint import bp
 
 __all__ = ["bp", "accounts", "audit_trail", "districts", "exports", "hotlines", "issuers", "points",
            "retention", "risk_areas"]

@@ -15,7 +15,7 @@ from gantong.web.fragments import page_or_fragment
 from gantong.web.paging import page_number
 
 from ..forms import AccountForm, ActiveForm, BindingForm, ConfirmForm
-from . import bp, toggle_active
+from .blueprint import bp, toggle_active
 
 
 def _account_or_404(user_id: int):

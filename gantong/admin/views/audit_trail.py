@@ -10,7 +10,7 @@ from gantong.web.fragments import page_or_fragment
 from gantong.web.inputs import query_int
 
 from ..forms import AuditFilterForm, ConfirmForm, KeptHeadForm
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/audit")

@@ -5,7 +5,7 @@ from flask import render_template
 
 from gantong.stats import figures
 
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/districts")

@@ -10,7 +10,7 @@ from gantong.stats import figures
 from gantong.web.i18n import current_language
 
 from ..forms import ExportForm
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/exports", methods=["GET", "POST"])

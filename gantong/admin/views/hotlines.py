@@ -8,7 +8,7 @@ from flask_login import current_user
 from gantong.holders import hotlines
 
 from ..forms import HotlineForm
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/hotlines", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from gantong.codes import trust_list
 from gantong.extensions import db
 
 from ..forms import ActiveForm, IssuerEditForm, IssuerForm
-from . import bp, toggle_active
+from .blueprint import bp, toggle_active
 
 
 @bp.get("/issuers")

@@ -14,7 +14,7 @@ from gantong.web.fragments import page_or_fragment
 from gantong.web.paging import page_number
 
 from ..forms import ActiveForm, ConfirmForm, DistrictFilterForm, PointForm, TokenForm
-from . import bp, toggle_active
+from .blueprint import bp, toggle_active
 
 NEW_TOKEN_KEY = "admin_new_api_token"
 

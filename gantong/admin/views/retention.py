@@ -8,7 +8,7 @@ from flask_login import current_user
 from gantong.admin import retention
 
 from ..forms import RetentionForm
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/retention", methods=["GET", "POST"])

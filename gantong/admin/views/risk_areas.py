@@ -10,7 +10,7 @@ from gantong.extensions import db
 from gantong.models import RiskArea
 
 from ..forms import RiskAreaForm
-from . import bp
+from .blueprint import bp
 
 
 def _area_saved(area: RiskArea, changed: int):

@@ -1,6 +1,6 @@
 -- One whole scan per person without JavaScript, every request the volunteer's browser makes
 -- (the scan page itself sends one JSON record a person instead: wrk/scan_json.lua):
---   POST /checkpoint/verify (the token read by the camera)  -> 303 to the record page
+--   POST /checkpoint/verify/token (the token read by the camera)  -> 303 to the record page
 --   GET  /checkpoint/records/<id>  (colour, masked identity, the form)
 --   POST /checkpoint/records (temperature 36.5, pass)        -> 303 to the station
 --   GET  /checkpoint/ (the station page, with the flash)
@@ -46,9 +46,9 @@ function request()
   if step == 0 then
     next_token = next_token % #tokens + 1
     started = common.now()
-    local body = "csrf_token=" .. csrf .. "&lane=token&method=camera&token="
+    local body = "csrf_token=" .. csrf .. "&method=camera&token="
       .. common.urlencode(tokens[next_token]:match("^[^\t]+"))
-    return wrk.format("POST", "/checkpoint/verify", headers(true), body)
+    return wrk.format("POST", "/checkpoint/verify/token", headers(true), body)
   elseif step == 1 then
     return wrk.format("GET", record_path, headers(false))
   elseif step == 2 then

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import or_
 
@@ -29,18 +30,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAGE_SIZE = 1000
 ROWS_PER_CHUNK = 500
 
-VERIFICATION_COLUMNS = (
-    "record_id", "verified_at", "point_id", "point_name", "point_district_code", "point_district",
-    "holder_id", "method", "colour", "token_colour", "recorded_at", "temperature", "decision",
-    "note", "position_source", "latitude", "longitude", "voided_at", "void_reason",
-    "paper_serial", "issuer_id", "partner_code_id",
-)
-APPLICATION_COLUMNS = (
-    "application_id", "created_at", "holder_id", "holder_district_code", "holder_district",
-    "grounds", "hit_keys", "test_date", "institution", "report_number", "isolation_end", "note",
-    "status", "decided_at", "decided_by", "decision_reason",
-)
-KINDS = ("verification_records", "applications")
 
 
 @dataclass(frozen=True)
@@ -75,6 +64,89 @@ def _district_name(code: str | None) -> str:
     return divisions.display_name(code, "zh") if code else ""
 
 
+def _as_is(value):
+    return value
+
+
+def _or_blank(value):
+    return value or ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: its name in the header, what the query reads, how a cell is written."""
+
+    name: str
+    read: Any
+    cell: Callable[[Any], Any] = _as_is
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of export: its columns, and the rows it reads, a page at a time in the order of
+    (moment, key), of a district."""
+
+    columns: tuple[Column, ...]
+    moment: Any
+    key: Any
+    district: Any
+    join: tuple[Any, Any]
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def rows(self, selection: ExportFilter) -> Iterator[list]:
+        """Yield one list of cells per row in the selection, oldest first."""
+        first, after = figures.day_bounds(selection.start, selection.end)
+        query = db.select(self.moment, self.key, *(column.read for column in self.columns)).join(*self.join)
+        if selection.district_code:
+            query = query.where(self.district == selection.district_code)
+        for page in _pages(query, self.moment, self.key, first, after):
+            for row in page:
+                yield [column.cell(value) for column, value in zip(self.columns, row[2:], strict=True)]
+
+
+_record = VerificationRecord
+VERIFICATION_RECORDS = ExportKind(
+    columns=(
+        Column("record_id", _record.record_id), Column("verified_at", _record.verified_at, _local),
+        Column("point_id", _record.point_id), Column("point_name", InformationPoint.name),
+        Column("point_district_code", InformationPoint.district_code),
+        Column("point_district", InformationPoint.district_code, _district_name),
+        Column("holder_id", _record.holder_id), Column("method", _record.method),
+        Column("colour", _record.colour), Column("token_colour", _record.token_colour, _or_blank),
+        Column("recorded_at", _record.recorded_at, _local), Column("temperature", _record.temperature),
+        Column("decision", _record.decision, _or_blank), Column("note", _record.note),
+        Column("position_source", _record.position_source, _or_blank),
+        Column("latitude", _record.latitude), Column("longitude", _record.longitude),
+        Column("voided_at", _record.voided_at, _local), Column("void_reason", _record.void_reason, _or_blank),
+        Column("paper_serial", _record.paper_serial, _or_blank), Column("issuer_id", _record.issuer_id),
+        Column("partner_code_id", _record.partner_code_id, _or_blank),
+    ),
+    moment=_record.verified_at, key=_record.id, district=InformationPoint.district_code,
+    join=(InformationPoint, InformationPoint.id == _record.point_id),
+)
+APPLICATIONS = ExportKind(
+    columns=(
+        Column("application_id", Application.id), Column("created_at", Application.created_at, _local),
+        Column("holder_id", Application.holder_id), Column("holder_district_code", Holder.district_code),
+        Column("holder_district", Holder.district_code, _district_name), Column("grounds", Application.grounds),
+        Column("hit_keys", Application.hit_keys), Column("test_date", Application.test_date, _day),
+        Column("institution", Application.institution), Column("report_number", Application.report_number),
+        Column("isolation_end", Application.isolation_end, _day), Column("note", Application.note),
+        Column("status", Application.status), Column("decided_at", Application.decided_at, _local),
+        Column("decided_by", Application.decided_by), Column("decision_reason", Application.decision_reason),
+    ),
+    moment=Application.created_at, key=Application.id, district=Holder.district_code,
+    join=(Holder, Holder.id == Application.holder_id),
+)
+EXPORTS = {"verification_records": VERIFICATION_RECORDS, "applications": APPLICATIONS}
+KINDS = tuple(EXPORTS)
+VERIFICATION_COLUMNS = VERIFICATION_RECORDS.header
+APPLICATION_COLUMNS = APPLICATIONS.header
+
+
 def _pages(query, moment_column, id_column, first: datetime, after: datetime) -> Iterator[list]:
     """Yield the rows from first to after, oldest first, a page at a time; each row starts (moment, id)."""
     query = query.order_by(moment_column, id_column)
@@ -101,72 +173,11 @@ def _pages(query, moment_column, id_column, first: datetime, after: datetime) ->
         last = rows[-1][0], rows[-1][1]
 
 
-def verification_rows(selection: ExportFilter) -> Iterator[list]:
-    """Yield one list of cells per verification record in the selection, oldest first."""
-    first, after = figures.day_bounds(selection.start, selection.end)
-    record = VerificationRecord
-    query = (
-        db.select(
-            record.verified_at, record.id, record.record_id, record.point_id, InformationPoint.name,
-            InformationPoint.district_code, record.holder_id, record.method, record.colour,
-            record.token_colour, record.recorded_at, record.temperature, record.decision,
-            record.note, record.position_source, record.latitude, record.longitude,
-            record.voided_at, record.void_reason, record.paper_serial, record.issuer_id,
-            record.partner_code_id,
-        )
-        .join(InformationPoint, InformationPoint.id == record.point_id)
-    )
-    if selection.district_code:
-        query = query.where(InformationPoint.district_code == selection.district_code)
-    for page in _pages(query, record.verified_at, record.id, first, after):
-        for row in page:
-            (verified_at, _id, record_id, point_id, point_name, district, holder_id, method, colour,
-             token_colour, recorded_at, temperature, decision, note, position_source, latitude,
-             longitude, voided_at, void_reason, paper_serial, issuer_id, partner_code_id) = row
-            yield [
-                record_id, _local(verified_at), point_id, point_name, district,
-                _district_name(district), holder_id, method, colour, token_colour or "",
-                _local(recorded_at), temperature, decision or "", note, position_source or "",
-                latitude, longitude, _local(voided_at), void_reason or "", paper_serial or "",
-                issuer_id, partner_code_id or "",
-            ]
-
-
-def application_rows(selection: ExportFilter) -> Iterator[list]:
-    """Yield one list of cells per transcoding application made in the selection, oldest first."""
-    first, after = figures.day_bounds(selection.start, selection.end)
-    application = Application
-    query = (
-        db.select(
-            application.created_at, application.id, application.holder_id, Holder.district_code,
-            application.grounds, application.hit_keys, application.test_date,
-            application.institution, application.report_number, application.isolation_end,
-            application.note, application.status, application.decided_at, application.decided_by,
-            application.decision_reason,
-        )
-        .join(Holder, Holder.id == application.holder_id)
-    )
-    if selection.district_code:
-        query = query.where(Holder.district_code == selection.district_code)
-    for page in _pages(query, application.created_at, application.id, first, after):
-        for row in page:
-            (created_at, application_id, holder_id, district, grounds, hit_keys, test_date,
-             institution, report_number, isolation_end, note, status, decided_at, decided_by,
-             decision_reason) = row
-            yield [
-                application_id, _local(created_at), holder_id, district, _district_name(district),
-                grounds, hit_keys, _day(test_date), institution, report_number,
-                _day(isolation_end), note, status, _local(decided_at), decided_by, decision_reason,
-            ]
-
-
 def rows_for(kind: str, selection: ExportFilter) -> tuple[tuple[str, ...], Iterator[list]]:
     """Return the header and the rows of one kind of export."""
-    if kind == "verification_records":
-        return VERIFICATION_COLUMNS, verification_rows(selection)
-    if kind == "applications":
-        return APPLICATION_COLUMNS, application_rows(selection)
-    raise ValueError(kind)
+    if kind not in EXPORTS:
+        raise ValueError(kind)
+    return EXPORTS[kind].header, EXPORTS[kind].rows(selection)
 
 
 def in_language(columns: tuple[str, ...], rows: Iterable[list], language: str) -> tuple[list[str], Iterator[list]]:

@@ -23,7 +23,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from gantong.admin import exports
+from gantong.admin import audit_search, exports, risk_areas, staff_accounts
+from gantong.checkpoint import points
 from gantong.core import divisions, rules
 from gantong.holders import hotlines
 from gantong.models import InformationPoint
@@ -82,13 +83,34 @@ class PointForm(FlaskForm):
         if bool((self.latitude.data or "").strip()) != bool((field.data or "").strip()):
             raise ValidationError(_l("Give both latitude and longitude, or neither."))
 
+    def details(self) -> points.PointDetails:
+        """The point as typed, for points.add_point and points.update_point."""
+        return points.PointDetails(
+            name=self.name.data.strip(), district_code=self.district.data,
+            address=(self.address.data or "").strip(), latitude=self.latitude.number,
+            longitude=self.longitude.number)
+
+    @classmethod
+    def for_point(cls, point: InformationPoint) -> PointForm:
+        """The form filled in with the point's details as stored."""
+        return cls(formdata=None, data={
+            "name": point.name, "district": point.district_code, "address": point.address,
+            "latitude": "" if point.latitude is None else str(point.latitude),
+            "longitude": "" if point.longitude is None else str(point.longitude)})
+
 
 class ActiveForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(_l("Say why.")), Length(max=200)])
 
+    def reason_text(self) -> str:
+        return self.reason.data.strip()
+
 
 class TokenForm(FlaskForm):
     label = StringField(_l("Label"), validators=[Optional(), Length(max=100)])
+
+    def label_text(self) -> str:
+        return (self.label.data or "").strip()
 
 
 class ConfirmForm(FlaskForm):
@@ -109,12 +131,10 @@ ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"
 
 
 def point_choices(blank: str) -> list[SelectChoice]:
-    from gantong.checkpoint.points import active_points
-
     language = current_language()
     return [SelectChoice("", blank)] + [
         SelectChoice(str(point.id), point.name, optgroup=divisions.display_name(point.district_code, language))
-        for point in active_points()
+        for point in points.active_points()
     ]
 
 
@@ -134,6 +154,14 @@ class BindingFields(FlaskForm):
 
     def role_value(self) -> str:
         raise NotImplementedError
+
+    def binding(self) -> staff_accounts.Binding:
+        """Where the account works, as typed, for staff_accounts."""
+        return staff_accounts.Binding(
+            point_id=db_id(self.point.data),
+            district_code=self.district.data or None,
+            badge_number=(self.badge_number.data or "").strip() or None,
+            department=(self.department.data or "").strip() or None)
 
     def validate_point(self, field):
         if self.role_value() == "staff":
@@ -172,6 +200,13 @@ class BindingForm(BindingFields):
     def role_value(self) -> str:
         return self._role
 
+    @classmethod
+    def for_account(cls, user) -> BindingForm:
+        """The form filled in with where the account works now."""
+        return cls(formdata=None, role=user.role, data={
+            "point": str(user.point_id or ""), "district": user.district_code or "",
+            "badge_number": user.badge_number or "", "department": user.department or ""})
+
 
 class RiskAreaForm(FlaskForm):
     code = StringField(_l("Division code"), validators=[DataRequired(_l("Enter a division code."))])
@@ -191,6 +226,13 @@ class RiskAreaForm(FlaskForm):
     def validate_active_to(self, field):
         if field.data and self.active_from.data and field.data < self.active_from.data:
             raise ValidationError(_l("The end is before the start."))
+
+    def details(self) -> risk_areas.AreaDetails:
+        """The key area as typed (no name: the division's own), for risk_areas.save_area."""
+        return risk_areas.AreaDetails(
+            code=self.code.data, name=(self.name.data or "").strip() or risk_areas.default_name(self.code.data),
+            days=self.days.data, active_from=self.active_from.data, active_to=self.active_to.data,
+            active=self.active.data)
 
 
 class ExportForm(FlaskForm):
@@ -218,6 +260,10 @@ class ExportForm(FlaskForm):
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_l("The last day is before the first."))
 
+    def selection(self) -> exports.ExportFilter:
+        """The district and days chosen, for exports.start_export."""
+        return exports.ExportFilter(self.district.data or "", self.start.data, self.end.data)
+
 
 class AuditFilterForm(FlaskForm):
     """Filters read from the query string: nothing changes, so no CSRF token."""
@@ -234,6 +280,12 @@ class AuditFilterForm(FlaskForm):
     def validate_actor(self, field):
         if field.data and db_id(field.data) is None:
             raise ValidationError(_l("An account id is a number."))
+
+    def selection(self) -> audit_search.AuditFilter:
+        """The filters as typed, for audit_search.search."""
+        return audit_search.AuditFilter(
+            action=(self.action.data or "").strip(), subject=(self.subject.data or "").strip(),
+            actor_id=db_id(self.actor.data), start=self.start.data, end=self.end.data)
 
 
 class DistrictFilterForm(FlaskForm):
@@ -270,6 +322,11 @@ class IssuerEditForm(FlaskForm):
         # The last day counts whole: trust ends when the next day begins.
         return _start_of(self.valid_to.data + timedelta(days=1)) if self.valid_to.data else None
 
+    def details(self) -> dict:
+        """The issuer's name, region and validity, as trust_list.update_issuer takes them."""
+        return {"name": self.name.data, "region": self.region.data or "",
+                "valid_from": self.valid_from_moment(), "valid_to": self.valid_to_moment()}
+
     @classmethod
     def for_issuer(cls, issuer):
         last_day = rules.local_date(issuer.valid_to - timedelta(seconds=1)) if issuer.valid_to else None
@@ -281,6 +338,10 @@ class IssuerEditForm(FlaskForm):
 class IssuerForm(IssuerEditForm):
     kid = StringField(_l("Key id"), validators=[Optional(), Length(max=8)])
     jwk = TextAreaField(_l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))])
+
+    def details(self) -> dict:
+        """The new issuer with its key, as trust_list.add_issuer takes it."""
+        return {**super().details(), "jwk": self.jwk.data, "kid": (self.kid.data or "").strip() or None}
 
 
 class HotlineForm(FlaskForm):
@@ -300,6 +361,10 @@ class HotlineForm(FlaskForm):
     def validate_phone(self, field):
         if field.data and not hotlines.HOTLINE_FORMAT.fullmatch(field.data.strip()):
             raise ValidationError(_l("Digits only, with spaces or dashes: 12320, 0791-12345678."))
+
+    def details(self) -> dict:
+        """The district and its hotline (empty: back to 12320), as hotlines.set_hotline takes them."""
+        return {"district_code": self.district.data, "phone": (self.phone.data or "").strip()}
 
 
 class KeptHeadForm(FlaskForm):

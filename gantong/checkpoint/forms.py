@@ -12,7 +12,9 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from gantong.checkpoint import verification
 from gantong.checkpoint.labels import decision_choices
+from gantong.core import rules
 from gantong.core.kinds import CheckMethod, Colour
 from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
@@ -21,6 +23,10 @@ from gantong.web.inputs import FiniteDecimalField
 class TokenForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
     method = HiddenField(default=CheckMethod.CAMERA)
+
+    def method_name(self) -> str:
+        """How the token was read: by the camera, or by the page from a photo."""
+        return CheckMethod.PHOTO if self.method.data == CheckMethod.PHOTO else CheckMethod.CAMERA
 
 
 class PhotoForm(FlaskForm):
@@ -59,6 +65,23 @@ class RecordForm(TranslatedForm):
     longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
     accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
+    def body(self) -> verification.RecordBody:
+        """The record as filled in, for verification.submit_record and scan_records.submit."""
+        temperature = float(self.temperature.data)
+        return verification.RecordBody(
+            temperature=temperature, decision=default_decision(self.decision.data, temperature),
+            note=(self.note.data or "").strip(), latitude=_float(self.latitude.data),
+            longitude=_float(self.longitude.data), accuracy=_float(self.accuracy.data))
+
+
+def default_decision(chosen: str | None, temperature: float) -> str:
+    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
+    return chosen or rules.decision_for(temperature)
+
+
+def _float(value) -> float | None:
+    return float(value) if value is not None else None
+
 
 class ScanRecordForm(Form):
     """A record the scan page verified itself, posted as JSON by its queue (staff session).
@@ -78,6 +101,7 @@ class ScanRecordForm(Form):
     latitude = RecordForm.latitude
     longitude = RecordForm.longitude
     accuracy = RecordForm.accuracy
+    body = RecordForm.body
 
 
 class VoidForm(FlaskForm):

@@ -21,7 +21,7 @@ from gantong import unit_of_work
 from gantong.checkpoint import scan_records, verification
 from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
 from gantong.codes import bundle
-from gantong.core import identity, rules
+from gantong.core import identity
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
@@ -107,56 +107,88 @@ def _lane_forms(**overrides):
     return forms
 
 
+# One limit over every way of verifying: a staff member verifies so many people, however read.
+verify_limit = limiter.shared_limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], scope="checkpoint.verify",
+                                    key_func=staff_key)
+LANE_ENDPOINTS = {"token": ".verify_token", "photo": ".verify_photo", "number": ".verify_number",
+                  "no_code": ".verify_document"}
+
+
 @bp.post("/verify")
-@limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=staff_key)
-@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
 def verify():
-    """Verify a code read by camera or photo, typed as a number, or found by document."""
-    lane = request.form.get("lane", "token")
+    """The one address the scan page's forms posted to before each way had its own (a page still
+    cached offline): the same post again, body and all, to its way's address (307)."""
+    endpoint = LANE_ENDPOINTS.get(request.form.get("lane", "token"))
+    if endpoint is None:
+        abort(400)
+    return redirect(url_for(endpoint), code=307)
+
+
+@bp.post("/verify/token")
+@verify_limit
+@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
+def verify_token():
+    """Verify a code the camera read (or the page read from a photo)."""
+    form = TokenForm()
     now = utcnow()
-    point, staff = current_user.point, current_user._get_current_object()
-    token = None
-    try:
-        if lane == "token":
-            form = TokenForm()
-            if not form.validate_on_submit():
-                raise verification.Refused("malformed")
-            holder, token = verification.holder_for_token(form.token.data, now)
-            method = CheckMethod.PHOTO if form.method.data == CheckMethod.PHOTO else CheckMethod.CAMERA
-        elif lane == "photo":
-            form = PhotoForm()
-            if not form.validate_on_submit():
-                return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
-            text = verification.read_photo(form.photo.data.read())
-            holder, token = verification.holder_for_token(text, now)
-            method = CheckMethod.PHOTO
-        elif lane == "number":
-            form = NumberForm()
-            if not form.validate_on_submit():
-                return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
-            holder = verification.holder_for_number(form.number.data, now)
-            method = CheckMethod.NUMBER
-        elif lane == "no_code":
-            return _no_code_lane(point, staff, now)
-        else:
-            abort(400)
-    except verification.Refused as refusal:
-        return render_template("checkpoint/refused.html", reason=refusal.reason), 200
-    record, _result = verification.open_record(holder, point, staff, method, token, now)
-    return redirect(url_for(".record", record_id=record.record_id), code=303)
+    if not form.validate_on_submit():
+        return _refused(verification.Refused("malformed"))
+    return _open_record(form.method_name(), now, lambda: verification.holder_for_token(form.token.data, now))
 
 
+@bp.post("/verify/photo")
+@verify_limit
+@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
+def verify_photo():
+    """Verify the code in an uploaded photo, read here (the page without scripts)."""
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
+    now = utcnow()
+    return _open_record(CheckMethod.PHOTO, now, lambda: verification.holder_for_token(
+        verification.read_photo(form.photo.data.read()), now))
+
+
+@bp.post("/verify/number")
+@verify_limit
+@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
+def verify_number():
+    """Verify the code whose 8-digit number was typed."""
+    form = NumberForm()
+    if not form.validate_on_submit():
+        return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
+    now = utcnow()
+    return _open_record(CheckMethod.NUMBER, now, lambda: (verification.holder_for_number(form.number.data, now), None))
+
+
+@bp.post("/verify/document")
+@verify_limit
 @limiter.limit(lambda: current_app.config["NO_CODE_LIMIT_PER_STAFF"], key_func=staff_key)
-def _no_code_lane(point, staff, now):
+@unit_of_work.reads  # the code is read first; the record's lock or insert takes the write lock
+def verify_document():
+    """The no-code lane: find the person by their document and name (each lookup audited)."""
     form = NoCodeForm()
     if not form.validate_on_submit():
         return render_template("checkpoint/scan.html", **_lane_forms(no_code_form=form)), 200
+    point, staff = current_user.point, current_user._get_current_object()
+    return _open_record(CheckMethod.NO_CODE, utcnow(), lambda: (
+        verification.holder_for_document(form.doc_number.data, form.name.data, staff, point), None))
+
+
+def _open_record(method: str, now, find_holder):
+    """Open a record for the holder `find_holder()` returns (with the token read, if any) and
+    go to it; a refusal shows its page."""
     try:
-        holder = verification.holder_for_document(form.doc_number.data, form.name.data, staff, point)
+        holder, token = find_holder()
     except verification.Refused as refusal:
-        return render_template("checkpoint/refused.html", reason=refusal.reason), 200
-    record, _result = verification.open_record(holder, point, staff, CheckMethod.NO_CODE, None, now)
+        return _refused(refusal)
+    record, _result = verification.open_record(holder, current_user.point, current_user._get_current_object(),
+                                               method, token, now)
     return redirect(url_for(".record", record_id=record.record_id), code=303)
+
+
+def _refused(refusal: verification.Refused):
+    return render_template("checkpoint/refused.html", reason=refusal.reason), 200
 
 
 @bp.get("/records/<record_id>")
@@ -195,16 +227,8 @@ def submit_record():
         if not current_user.is_authenticated or current_user.role != "staff":
             abort(403)
         return _render_record(own_record(form.record_id.data or ""), form), 200
-    body = verification.RecordBody(
-        temperature=float(form.temperature.data),
-        decision=default_decision(form.decision.data, float(form.temperature.data)),
-        note=(form.note.data or "").strip(),
-        latitude=_float(form.latitude.data),
-        longitude=_float(form.longitude.data),
-        accuracy=_float(form.accuracy.data),
-    )
     try:
-        stored, created = verification.submit_record(form.reference.data, form.record_id.data, body)
+        stored, created = verification.submit_record(form.reference.data, form.record_id.data, form.body())
     except verification.InvalidReference:
         if as_json:
             return jsonify(error="invalid_reference"), 403
@@ -224,13 +248,6 @@ def submit_record():
     return redirect(url_for(".scan"), code=303)
 
 
-def default_decision(chosen: str | None, temperature: float) -> str:
-    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
-    if chosen:
-        return chosen
-    return rules.decision_for(temperature)
-
-
 @bp.post("/scan-records")
 @csrf.exempt
 @unit_of_work.reads  # the checks read; the record's insert takes the write lock
@@ -248,12 +265,7 @@ def scan_record():
                        or {"record_id": ["not a UUID"]}), 422
     scan = scan_records.ScanRecord(
         record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
-        shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data),
-        body=verification.RecordBody(
-            temperature=float(form.temperature.data),
-            decision=default_decision(form.decision.data, float(form.temperature.data)),
-            note=(form.note.data or "").strip(), latitude=_float(form.latitude.data),
-            longitude=_float(form.longitude.data), accuracy=_float(form.accuracy.data)),
+        shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data), body=form.body(),
     )
     try:
         stored = scan_records.submit(scan, current_user.point, current_user._get_current_object())
@@ -271,10 +283,6 @@ def scan_record():
                    colour_word=colour_word(colour), token_colour=stored.token_colour,
                    stale_colour=stored.stale_colour, fever=stored.fever,
                    worse=scan_records.is_worse(colour, stored.token_colour)), (201 if stored.created else 200)
-
-
-def _float(value) -> float | None:
-    return float(value) if value is not None else None
 
 
 @bp.post("/records/<record_id>/void")

@@ -11,8 +11,10 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from gantong.core import divisions, identity
 from gantong.entry import preentry
+from gantong.holders import registry
+from gantong.holders.forms import PersonForm
 from gantong.models import today
-from gantong.web.fields import PersonForm, PhoneField, strip
+from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import countries
@@ -69,6 +71,16 @@ class PreEntryForm(PersonForm):
     def overseas(self) -> bool:
         return self.category.data in preentry.OVERSEAS
 
+    def details(self) -> tuple[registry.Identity, preentry.Trip]:
+        """The person and the journey as typed, for preentry.register."""
+        journey = preentry.Trip(
+            category=self.category.data, planned_arrival=self.planned_arrival.data,
+            destination_district=self.destination.data, contact_phone=self.contact_phone.e164,
+            origin_country=self.origin_country.data or None, origin_division=self.origin_division.data or None,
+            entry_port=self.entry_port.data or "", transport_number=self.transport_number.data or "",
+        )
+        return self.identity_in(self.destination.data), journey
+
     def validate_doc_number(self, field):
         super().validate_doc_number(field)
         if self.category.data == preentry.FOREIGNER and self.doc_type.data != identity.DOC_PASSPORT:
@@ -123,6 +135,10 @@ class NewHolderForm(PersonForm):
     address = StringField(
         _l("Address"), validators=[DataRequired(_l("Enter the address.")), Length(max=200)], filters=[strip]
     )
+
+    def details(self, district_code: str) -> registry.Identity:
+        """The person as typed, living in the officer's district, for paper.register_for_paper."""
+        return self.identity_in(district_code, self.address.data)
 
 
 class LostForm(FlaskForm):

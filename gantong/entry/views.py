@@ -11,7 +11,6 @@ from gantong.codes import paper
 from gantong.core import identity, qr
 from gantong.entry import preentry
 from gantong.extensions import db, limiter
-from gantong.holders import registry
 from gantong.models import Holder, PreEntry
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language
@@ -78,26 +77,8 @@ def trip():
     if not form.is_submitted():
         form.contact_phone.data = current_user.phone
     if form.validate_on_submit():
-        person = registry.Identity(
-            name=form.name.data, doc_type=form.doc_type.data, doc_number=form.doc_number.normalised,
-            doc_country=form.doc_country.data or "", nationality=form.nationality.data,
-            district_code=form.destination.data, address="",
-        )
-        journey = preentry.Trip(
-            category=form.category.data, planned_arrival=form.planned_arrival.data,
-            destination_district=form.destination.data, contact_phone=form.contact_phone.e164,
-            origin_country=form.origin_country.data or None, origin_division=form.origin_division.data or None,
-            entry_port=form.entry_port.data or "", transport_number=form.transport_number.data or "",
-        )
-        try:
-            registration = preentry.register(current_user, person, journey)
-        except registry.DocumentTaken:
-            form.doc_number.errors.append(
-                _("This document is registered already. If it is yours, take it to the "
-                  "epidemic-prevention office of your district and file a claim: they will "
-                  "move it to your account.")
-            )
-        else:
+        registration = form.registered(lambda: preentry.register(current_user, *form.details()))
+        if registration is not None:
             flash(_("Registered. Your code counts the quarantine from your arrival; show it at the first checkpoint when you arrive."))
             return redirect(url_for("resident.code", holder_id=registration.holder_id), code=303)
     return render_template("entry/trip.html", form=form)
@@ -156,19 +137,13 @@ def new_holder():
     require_role("officer")
     form = NewHolderForm()
     if form.validate_on_submit():
-        person = registry.Identity(
-            name=form.name.data, doc_type=form.doc_type.data, doc_number=form.doc_number.normalised,
-            doc_country=form.doc_country.data or "", nationality=form.nationality.data,
-            district_code=current_user.district_code, address=form.address.data,
-        )
-        try:
-            holder, _paper = paper.register_for_paper(person, current_user._get_current_object())
-        except registry.DocumentTaken:
-            form.doc_number.errors.append(
-                _("This document is registered already. Find the person's code, or handle a claim if "
-                  "the document was registered by someone else.")
-            )
-        else:
+        registered = form.registered(
+            lambda: paper.register_for_paper(form.details(current_user.district_code),
+                                             current_user._get_current_object()),
+            taken=_("This document is registered already. Find the person's code, or handle a claim if "
+                    "the document was registered by someone else."))
+        if registered is not None:
+            holder, _paper = registered
             flash(_("Registered. Print the paper code and give it to the person."))
             return redirect(url_for(".paper_code", holder_id=holder.id), code=303)
     return render_template("entry/new_holder.html", form=form)

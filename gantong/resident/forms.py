@@ -17,10 +17,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from gantong.core import divisions, rules
+from gantong.holders import registry
+from gantong.holders.forms import PersonForm
 from gantong.holders.labels import family_relation_choices
 from gantong.models import today
+from gantong.review import applications
 from gantong.review.labels import GROUNDS_LABELS
-from gantong.web.fields import MultiCheckboxField, PersonForm, TranslatedForm, not_in_future, strip
+from gantong.web.fields import MultiCheckboxField, TranslatedForm, not_in_future, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import symptom_choices
@@ -41,6 +44,10 @@ class IdentityForm(PersonForm):
         super().__init__(*args, **kwargs)
         self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
         self.relation.choices = family_relation_choices()
+
+    def details(self) -> registry.Identity:
+        """The person as typed, for registry.add_holder."""
+        return self.identity_in(self.district.data, self.address.data.strip())
 
     def relation_of(self, has_self: bool) -> str:
         """The relation to store: "self" for the account holder, else the one chosen."""
@@ -131,6 +138,17 @@ class DeclarationForm(FlaskForm):
             valid = False
         return valid
 
+    def details(self) -> registry.DeclarationFacts:
+        """The declaration as filled in (the stays with a place), for registry.declare."""
+        return registry.DeclarationFacts(
+            symptoms=self.symptoms.data or [],
+            close_contact=self.close_contact.data,
+            contact_date=self.contact_date.data,
+            stays=[(stay.form.place, stay.start.data, stay.end.data) for stay in self.stays if stay.form.place],
+            entry_date=self.entry_date.data,
+            entry_port=(self.entry_port.data or "").strip(),
+        )
+
 
 class ApplicationForm(FlaskForm):
     """Apply for transcoding: the reasons to clear, the grounds, and the evidence for them."""
@@ -166,6 +184,13 @@ class ApplicationForm(FlaskForm):
                 field.errors.append(message)
                 valid = False
         return valid
+
+    def details(self) -> applications.Evidence:
+        """The grounds and evidence as typed, for applications.apply."""
+        return applications.Evidence(
+            grounds=self.grounds.data, test_date=self.test_date.data, institution=self.institution.data or "",
+            report_number=self.report_number.data or "", isolation_end=self.isolation_end.data,
+            note=self.note.data or "")
 
 
 OTHER_FACT = "other"

@@ -64,27 +64,10 @@ def add_person():
     if not form.is_submitted() and not has_self:
         form.is_self.data = True
     if form.validate_on_submit():
-        person = registry.Identity(
-            name=form.name.data,
-            doc_type=form.doc_type.data,
-            doc_number=form.doc_number.normalised,
-            doc_country=form.doc_country.data or "",
-            nationality=form.nationality.data,
-            district_code=form.district.data,
-            address=form.address.data.strip(),
-        )
-        try:
-            holder = registry.add_holder(current_user, person, is_self=form.is_self.data and not has_self,
-                                         relation=form.relation_of(has_self))
-        except registry.DocumentTaken:
-            form.doc_number.errors.append(
-                _(
-                    "This document is registered already. If it is yours, take it to the "
-                    "epidemic-prevention office of your district and file a claim: they will "
-                    "move it to your account."
-                )
-            )
-        else:
+        holder = form.registered(lambda: registry.add_holder(
+            current_user, form.details(), is_self=form.is_self.data and not has_self,
+            relation=form.relation_of(has_self)))
+        if holder is not None:
             return redirect(url_for(".declare", holder_id=holder.id), code=303)
     return render_template("resident/add_person.html", form=form, has_self=has_self)
 
@@ -99,19 +82,7 @@ def declare(holder_id: int):
         # next step's choices, keep everything typed, save nothing.
         return render_template("resident/declare.html", form=form, holder=holder, today=today())
     if form.validate_on_submit():
-        facts = registry.DeclarationFacts(
-            symptoms=form.symptoms.data or [],
-            close_contact=form.close_contact.data,
-            contact_date=form.contact_date.data,
-            stays=[
-                (stay.form.place, stay.start.data, stay.end.data)
-                for stay in form.stays
-                if stay.form.place
-            ],
-            entry_date=form.entry_date.data,
-            entry_port=(form.entry_port.data or "").strip(),
-        )
-        registry.declare(holder, facts, author=current_user)
+        registry.declare(holder, form.details(), author=current_user)
         flash(_("Declaration saved."))
         return redirect(url_for(".code", holder_id=holder.id), code=303)
     return render_template("resident/declare.html", form=form, holder=holder, today=today())
@@ -202,13 +173,8 @@ def apply(holder_id: int):
     hits = applications.open_hits(holder)
     form = ApplicationForm([hit.key for hit in hits])
     if hits and form.validate_on_submit():
-        evidence = applications.Evidence(
-            grounds=form.grounds.data, test_date=form.test_date.data, institution=form.institution.data or "",
-            report_number=form.report_number.data or "", isolation_end=form.isolation_end.data,
-            note=form.note.data or "",
-        )
         try:
-            item = applications.apply(holder, form.hits.data, evidence, current_user)
+            item = applications.apply(holder, form.hits.data, form.details(), current_user)
         except applications.HitsUnavailable:
             form.hits.errors.append(_("A reason you chose has an application pending already, or has ended."))
         else:
@@ -248,44 +214,49 @@ def requests(holder_id: int):
 def application(application_id: int):
     """One transcoding application: what it asks, its evidence and the decision."""
     item = own_request(Application, application_id)
-    return render_template("resident/application.html", item=item, holder=item.holder, form=WithdrawForm(),
-                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+    return _render_request(item, "resident/application.html",
+                           url_for(".withdraw_application", application_id=item.id))
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
 def withdraw_application(application_id: int):
     """Withdraw a pending application."""
     item = own_request(Application, application_id)
-    if WithdrawForm().validate_on_submit():
-        try:
-            applications.withdraw(item, current_user)
-        except applications.NotPending:
-            flash(_("This was decided already."))
-        else:
-            flash(_("Application withdrawn."))
-    return redirect(url_for(".application", application_id=item.id), code=303)
+    return _withdraw(item, applications, _("Application withdrawn."),
+                     url_for(".application", application_id=item.id))
 
 
 @bp.get("/claims/<int:claim_id>")
 def claim(claim_id: int):
     """One claim: the fact it names, the correct fact and the decision."""
     item = own_request(Claim, claim_id)
-    return render_template("resident/claim_detail.html", item=item, holder=item.holder, form=WithdrawForm(),
-                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+    return _render_request(item, "resident/claim_detail.html", url_for(".withdraw_claim", claim_id=item.id))
 
 
 @bp.post("/claims/<int:claim_id>/withdraw")
 def withdraw_claim(claim_id: int):
     """Withdraw a pending claim."""
     item = own_request(Claim, claim_id)
+    return _withdraw(item, claims, _("Claim withdrawn."), url_for(".claim", claim_id=item.id))
+
+
+def _render_request(item, template: str, withdraw_url: str):
+    """An application's or a claim's page, with who decided it and the button to withdraw it."""
+    return render_template(template, item=item, holder=item.holder, form=WithdrawForm(), withdraw_url=withdraw_url,
+                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+
+
+def _withdraw(item, requests_service, withdrawn: str, back_to: str):
+    """Withdraw a pending application or claim through its service (applications or claims),
+    then go back to its page."""
     if WithdrawForm().validate_on_submit():
         try:
-            claims.withdraw(item, current_user)
-        except claims.NotPending:
+            requests_service.withdraw(item, current_user)
+        except requests_service.NotPending:
             flash(_("This was decided already."))
         else:
-            flash(_("Claim withdrawn."))
-    return redirect(url_for(".claim", claim_id=item.id), code=303)
+            flash(withdrawn)
+    return redirect(back_to, code=303)
 
 
 @bp.get("/notifications")

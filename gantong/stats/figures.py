@@ -137,18 +137,8 @@ def colours_by_area(scope: Scope) -> list[AreaColours]:
 
 def verifications_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
     """Count verifications at the scope's points on each day from start to end."""
-    first, after = day_bounds(start, end)
-    day = _local_day(VerificationRecord.verified_at).label("day")
-    query = (
-        db.select(day, func.count())
-        .where(VerificationRecord.verified_at >= first, VerificationRecord.verified_at < after)
-        .group_by(day)
-    )
-    if scope.code:
-        query = query.join(InformationPoint, InformationPoint.id == VerificationRecord.point_id).where(
-            scope.where(InformationPoint.district_code))
-    counts = {_as_date(value): count for value, count in db.session.execute(query)}
-    return _every_day(start, end, counts)
+    return _per_day(VerificationRecord.verified_at, start, end, scope, district=InformationPoint.district_code,
+                    join=(InformationPoint, InformationPoint.id == VerificationRecord.point_id))
 
 
 def verifications_per_point(scope: Scope, start: date, end: date, limit: int = POINTS_SHOWN
@@ -170,16 +160,18 @@ def verifications_per_point(scope: Scope, start: date, end: date, limit: int = P
 
 def fevers_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
     """Count fevers found at checkpoints (not voided) among the scope's holders, per day."""
+    return _per_day(FeverFinding.at, start, end, scope, FeverFinding.voided_at.is_(None),
+                    district=Holder.district_code, join=(Holder, Holder.id == FeverFinding.holder_id))
+
+
+def _per_day(moment, start: date, end: date, scope: Scope, *conditions, district, join) -> list[DayCount]:
+    """Count the rows whose `moment` falls on each day from start to end (Asia/Shanghai days) and
+    that meet the conditions; within a scope, those whose `district` (reached by `join`) is in it."""
     first, after = day_bounds(start, end)
-    day = _local_day(FeverFinding.at).label("day")
-    query = (
-        db.select(day, func.count())
-        .where(FeverFinding.at >= first, FeverFinding.at < after, FeverFinding.voided_at.is_(None))
-        .group_by(day)
-    )
+    day = _local_day(moment).label("day")
+    query = db.select(day, func.count()).where(moment >= first, moment < after, *conditions).group_by(day)
     if scope.code:
-        query = query.join(Holder, Holder.id == FeverFinding.holder_id).where(
-            scope.where(Holder.district_code))
+        query = query.join(*join).where(scope.where(district))
     counts = {_as_date(value): count for value, count in db.session.execute(query)}
     return _every_day(start, end, counts)
 

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
-from wtforms import Form, SelectField, SelectMultipleField, StringField, ValidationError, widgets
-from wtforms.validators import DataRequired, Length
+from wtforms import Form, SelectMultipleField, StringField, ValidationError, widgets
 
-from gantong.core import divisions, identity
+from gantong.core import identity
 from gantong.models import today
-from gantong.web.i18n import current_language
-from gantong.web.labels import countries, document_types
 
 
 class TranslatedForm(Form):
@@ -45,36 +41,3 @@ class MultiCheckboxField(SelectMultipleField):
 
 def strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-class PersonForm(FlaskForm):
-    """Who the person is: the document they carry."""
-
-    name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(_l("Enter the name on the document.")), Length(max=100)],
-        filters=[strip],
-    )
-    doc_type = SelectField(_l("Document type"))
-    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
-    doc_country = SelectField(_l("Issuing country (passports)"))
-    nationality = SelectField(_l("Nationality"), default="CN")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        country_list = countries(current_language())
-        self.doc_type.choices = document_types()
-        self.doc_country.choices = [("", _l("— choose —"))] + country_list
-        self.nationality.choices = country_list
-
-    def validate_doc_number(self, field):
-        try:
-            field.normalised = identity.validate_document(
-                self.doc_type.data, field.data or "", today(), divisions.province_codes()
-            )
-        except identity.InvalidDocument as error:
-            raise ValidationError(_l(str(error))) from error
-
-    def validate_doc_country(self, field):
-        if self.doc_type.data == identity.DOC_PASSPORT and not field.data:
-            raise ValidationError(_l("Choose the country that issued the passport."))

@@ -47,7 +47,7 @@ def test_a_version_1_token_still_verifies_at_the_checkpoint(app, client, staff, 
         holder = db.session.get(Holder, holder_id)
         kid, private = keys.signing_key()
         text = tokens.sign(tokens.Token(tokens.SCREEN, kid, holder.code_id, "green", _now(), 120, version=1), private)
-    response = client.post("/checkpoint/verify", data={"lane": "token", "token": text})
+    response = client.post("/checkpoint/verify/token", data={"token": text})
     assert response.status_code == 303
 
 

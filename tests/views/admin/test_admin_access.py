@@ -31,7 +31,7 @@ def test_a_deactivated_accounts_open_session_is_refused_on_its_next_request(app,
 
     refused = staff_client.get("/checkpoint/")
     assert refused.status_code == 302 and "/login" in refused.headers["Location"]
-    assert staff_client.post("/checkpoint/verify", data={"lane": "number", "number": "12345678"}).status_code == 302
+    assert staff_client.post("/checkpoint/verify/number", data={"number": "12345678"}).status_code == 302
     # Nor can it log in again.
     again = staff_client.post("/login", data={"phone": staff_phone, "password": PASSWORD})
     assert again.status_code == 200

@@ -37,7 +37,7 @@ def count_records(app):
 
 
 def verify_token(client, text):
-    return client.post("/checkpoint/verify", data={"lane": "token", "token": text, "method": "camera"}, headers=EN)
+    return client.post("/checkpoint/verify/token", data={"token": text, "method": "camera"}, headers=EN)
 
 
 def open_record(client, text):
@@ -110,18 +110,18 @@ def test_refused_codes_get_their_own_screen_and_record_nothing(app, client, stat
 def test_the_typed_number_finds_the_holder(app, client, station):
     with app.app_context():
         number = registry.dynamic_number(db.session.get(Holder, station["holder_id"]))
-    response = client.post("/checkpoint/verify", data={"lane": "number", "number": number[:4] + " " + number[4:]})
+    response = client.post("/checkpoint/verify/number", data={"number": number[:4] + " " + number[4:]})
     assert response.status_code == 303
-    bad = client.post("/checkpoint/verify", data={"lane": "number", "number": "00000000"}, headers=EN)
+    bad = client.post("/checkpoint/verify/number", data={"number": "00000000"}, headers=EN)
     assert "Number not found" in bad.get_data(as_text=True)
 
 
 def test_no_code_lane_needs_document_and_name_together_and_is_audited(app, client, station):
     with app.app_context():
         number = db.session.get(Holder, station["holder_id"]).doc_number
-    wrong = client.post("/checkpoint/verify", data={"lane": "no_code", "doc_number": number, "name": "李四"}, headers=EN)
+    wrong = client.post("/checkpoint/verify/document", data={"doc_number": number, "name": "李四"}, headers=EN)
     assert "No holder found" in wrong.get_data(as_text=True)
-    right = client.post("/checkpoint/verify", data={"lane": "no_code", "doc_number": number.lower(), "name": "张小三"})
+    right = client.post("/checkpoint/verify/document", data={"doc_number": number.lower(), "name": "张小三"})
     assert right.status_code == 303
     with app.app_context():
         lookups = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "checkpoint.no_code_lookup")).all()
@@ -131,7 +131,7 @@ def test_no_code_lane_needs_document_and_name_together_and_is_audited(app, clien
 
 def test_no_code_lane_is_rate_limited_per_staff(app, client, station):
     app.config["NO_CODE_LIMIT_PER_STAFF"] = "3 per hour"
-    statuses = [client.post("/checkpoint/verify", data={"lane": "no_code", "doc_number": f"36010219900101{i:04d}", "name": "王"}).status_code
+    statuses = [client.post("/checkpoint/verify/document", data={"doc_number": f"36010219900101{i:04d}", "name": "王"}).status_code
                 for i in range(4)]
     assert statuses == [200, 200, 200, 429]
 
@@ -140,7 +140,7 @@ def test_photo_upload_is_decoded_on_the_server(app, client, station, screen_toke
     png = io.BytesIO()
     segno.make_qr(screen_token(station["holder_id"]), error="m").save(png, kind="png", scale=8, border=4)
     png.seek(0)
-    response = client.post("/checkpoint/verify", data={"lane": "photo", "photo": (png, "code.png")},
+    response = client.post("/checkpoint/verify/photo", data={"photo": (png, "code.png")},
                            content_type="multipart/form-data")
     assert response.status_code == 303
     with app.app_context():
@@ -282,6 +282,8 @@ def test_staff_of_point_a_cannot_read_point_b_records(app, client, station, scre
 
 
 STAFF_PAGES = [("get", "/checkpoint/"), ("get", "/checkpoint/scan"), ("post", "/checkpoint/verify"),
+               ("post", "/checkpoint/verify/token"), ("post", "/checkpoint/verify/photo"),
+               ("post", "/checkpoint/verify/number"), ("post", "/checkpoint/verify/document"),
                ("get", "/checkpoint/records/00000000-0000-0000-0000-000000000000")]
 
 
@@ -362,6 +364,23 @@ def test_verification_is_rate_limited_per_staff_account(app, client, station):
     app.config["VERIFY_LIMIT_PER_STAFF"] = "5 per minute"
     statuses = [verify_token(client, "garbage").status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_the_limit_counts_every_way_of_verifying_together(app, client, station):
+    app.config["VERIFY_LIMIT_PER_STAFF"] = "4 per minute"
+    statuses = [verify_token(client, "garbage").status_code for _ in range(2)]
+    statuses += [client.post("/checkpoint/verify/number", data={"number": "00000000"}).status_code for _ in range(3)]
+    assert statuses == [200] * 4 + [429]
+
+
+@pytest.mark.parametrize("lane, path", [("token", "/checkpoint/verify/token"), ("photo", "/checkpoint/verify/photo"),
+                                        ("number", "/checkpoint/verify/number"),
+                                        ("no_code", "/checkpoint/verify/document")])
+def test_the_old_single_address_sends_each_lane_on_to_its_own(client, station, lane, path):
+    # A scan page cached before each way had its address posts its lane here: 307 keeps the body.
+    response = client.post("/checkpoint/verify", data={"lane": lane})
+    assert response.status_code == 307 and response.headers["Location"].endswith(path)
+    assert client.post("/checkpoint/verify", data={"lane": "fax"}).status_code == 400
 
 
 @pytest.mark.nodb

@@ -16,13 +16,13 @@ def test_the_no_code_lane_finds_a_holder_without_a_code_and_says_declare_first(a
     number = resident_id("36010219900101456")
     make_holder(owner_id, name="赵六", number=number, declared=False)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    answer = client.post("/checkpoint/verify", data={"lane": "no_code", "doc_number": number, "name": "赵六"},
+    answer = client.post("/checkpoint/verify/document", data={"doc_number": number, "name": "赵六"},
                          headers=EN)
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "No code yet" in html and "Nothing was recorded." in html
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord)) == 0
-    zh = client.post("/checkpoint/verify", data={"lane": "no_code", "doc_number": number, "name": "赵六"})
+    zh = client.post("/checkpoint/verify/document", data={"doc_number": number, "name": "赵六"})
     assert "尚未赋码" in zh.get_data(as_text=True)
 
 

@@ -32,7 +32,7 @@ def station(client, make_staff, make_holder, screen_token):
     _staff_id, phone, _point_id = make_staff()
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     holder_id = make_holder()
-    answer = client.post("/checkpoint/verify", data={"lane": "token", "method": "camera",
+    answer = client.post("/checkpoint/verify/token", data={"method": "camera",
                                                       "token": screen_token(holder_id)})
     assert answer.status_code == 303
     return {"record_path": answer.headers["Location"], "holder_id": holder_id}
@@ -48,7 +48,7 @@ def test_the_checkpoint_pages_read_without_the_write_lock(client, station, begun
 def test_a_verify_takes_the_write_lock_once_for_the_record(client, station, screen_token, begun):
     token = screen_token(station["holder_id"])
     begun.clear()
-    answer = client.post("/checkpoint/verify", data={"lane": "token", "method": "camera", "token": token})
+    answer = client.post("/checkpoint/verify/token", data={"method": "camera", "token": token})
     assert answer.status_code == 303
     assert begun.count("BEGIN IMMEDIATE") == 1 and begun[0] == "BEGIN"
 

@@ -50,7 +50,7 @@ def staff(client, make_staff):
 
 
 def verify(client, text):
-    return client.post("/checkpoint/verify", data={"lane": "token", "token": text, "method": "camera"}, headers=EN)
+    return client.post("/checkpoint/verify/token", data={"token": text, "method": "camera"}, headers=EN)
 
 
 def test_a_partner_token_is_accepted_with_the_partners_name_and_then_refused_once_deactivated(
@@ -250,7 +250,7 @@ def test_partner_demo_makes_a_partner_once_and_prints_a_token_the_checkpoint_acc
     assert f"Issued by {PARTNER}" in client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
     # The photo lane reads the PNG it wrote, as a volunteer would try it.
     with open(png, "rb") as handle:
-        photo = client.post("/checkpoint/verify", data={"lane": "photo", "photo": (handle, "partner.png")},
+        photo = client.post("/checkpoint/verify/photo", data={"photo": (handle, "partner.png")},
                             content_type="multipart/form-data")
     assert photo.status_code == 303
 

@@ -80,7 +80,7 @@ def staff_client(app, make_staff):
 
 
 def verify(staff_client, text):
-    return staff_client.post("/checkpoint/verify", data={"lane": "token", "token": text, "method": "camera"},
+    return staff_client.post("/checkpoint/verify/token", data={"token": text, "method": "camera"},
                              headers=EN)
 
 

@@ -258,7 +258,7 @@ def test_the_first_checkpoint_verification_is_the_actual_arrival(app, client, to
     _, phone, _ = make_staff()
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     for _ in range(2):
-        response = client.post("/checkpoint/verify", data={"lane": "token", "token": screen_token(holder_id)})
+        response = client.post("/checkpoint/verify/token", data={"token": screen_token(holder_id)})
         assert response.status_code == 303
     with app.app_context():
         pre_entry = db.session.scalar(db.select(PreEntry))

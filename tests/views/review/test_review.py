@@ -438,7 +438,7 @@ def test_the_decision_page_shows_the_holders_declarations_hits_checks_and_histor
         app, officer, login, fever, make_staff, screen_token):
     staff_id, staff_phone, _ = make_staff()
     staff = login(staff_phone)
-    response = staff.post("/checkpoint/verify", data={"lane": "token", "token": screen_token(fever["holder_id"]),
+    response = staff.post("/checkpoint/verify/token", data={"token": screen_token(fever["holder_id"]),
                                                       "method": "camera"})
     assert response.status_code == 303
     application_id = file_application(app, fever["holder_id"])

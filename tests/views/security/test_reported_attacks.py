@@ -79,7 +79,7 @@ def opened(client, make_staff, make_user, make_holder, screen_token):
     staff_id, phone, point_id = make_staff()
     holder_id = make_holder(make_user()[0])
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    response = client.post("/checkpoint/verify", data={"lane": "token", "method": "camera",
+    response = client.post("/checkpoint/verify/token", data={"method": "camera",
                                                        "token": screen_token(holder_id)})
     record_id = response.headers["Location"].rsplit("/", 1)[1]
     page = client.get(response.headers["Location"]).get_data(as_text=True)

@@ -8,6 +8,7 @@ Served with the project's gunicorn settings (sync workers):
   environment like any Flask template) and gzips it at level 6, only when the client sends
   ``Accept-Encoding: gzip``: about what a real page costs without any application logic.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,14 @@ from flask import Flask, Response, render_template, request
 
 app = Flask(__name__)
 
-ROWS = [{"place": f"检查点 {i:02d}", "when": f"2026-05-{1 + i % 28:02d} 08:{i % 60:02d}",
-         "colour": ("green", "yellow", "red")[i % 3]} for i in range(16)]
+ROWS = [
+    {
+        "place": f"检查点 {i:02d}",
+        "when": f"2026-05-{1 + i % 28:02d} 08:{i % 60:02d}",
+        "colour": ("green", "yellow", "red")[i % 3],
+    }
+    for i in range(16)
+]
 
 
 @app.get("/ok")

@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/code_page.py [--seconds 10] [--threads 8]
 Prints requests per second, latency percentiles and the compressed size of the page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def logged_in_opener(base: str, phone: str):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(base + "/login").read().decode()
     token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    data = urllib.parse.urlencode({"csrf_token": token, "phone": phone, "password": "gantong-demo"}).encode()
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "phone": phone, "password": "gantong-demo"}
+    ).encode()
     opener.open(base + "/login", data)
     return opener
 
@@ -51,9 +54,24 @@ def main() -> None:
     subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run(flask + ["gantong", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", "4",
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:app"],
-                              cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -90,10 +108,14 @@ def main() -> None:
         server.wait(10)
     latencies.sort()
     print(f"code page (red demo holder): {size} bytes gzip")
-    print(f"{len(latencies)} requests in {args.seconds:.0f} s with {args.threads} clients, "
-          f"{args.workers} gunicorn workers: {len(latencies) / args.seconds:.0f} req/s")
-    print(f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    print(
+        f"{len(latencies)} requests in {args.seconds:.0f} s with {args.threads} clients, "
+        f"{args.workers} gunicorn workers: {len(latencies) / args.seconds:.0f} req/s"
+    )
+    print(
+        f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 With DATABASE_URL the tables of that database are DROPPED and made again: give it a scratch one.
 Each measured step runs in a fresh process, so its peak resident memory is its own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,17 +49,33 @@ def seed(sqlite_path: str | None, rows: int) -> dict:
     with app.app_context():
         db.drop_all()
         db.create_all()
-        point = points.add_point("南昌站北广场", "360102", "南昌市东湖区二七北路 1 号", 28.6654, 115.9096)
+        point = points.add_point(
+            "南昌站北广场", "360102", "南昌市东湖区二七北路 1 号", 28.6654, 115.9096
+        )
         register("+8613900000004", PASSWORD, role="admin")
         started = time.perf_counter()
         batch = 20_000
         for start in range(0, rows, batch):
-            db.session.execute(db.insert(VerificationRecord), [
-                {"record_id": str(uuid.uuid4()), "point_id": point.id, "method": "camera", "colour": "green",
-                 "verified_at": FIRST_DAY + timedelta(seconds=3 * n), "recorded_at": FIRST_DAY + timedelta(seconds=3 * n + 20),
-                 "temperature": 36.5, "decision": "pass", "note": "体温正常" if n % 7 else "=1+1",
-                 "position_source": "point", "latitude": 28.6654, "longitude": 115.9096}
-                for n in range(start, min(start + batch, rows))])
+            db.session.execute(
+                db.insert(VerificationRecord),
+                [
+                    {
+                        "record_id": str(uuid.uuid4()),
+                        "point_id": point.id,
+                        "method": "camera",
+                        "colour": "green",
+                        "verified_at": FIRST_DAY + timedelta(seconds=3 * n),
+                        "recorded_at": FIRST_DAY + timedelta(seconds=3 * n + 20),
+                        "temperature": 36.5,
+                        "decision": "pass",
+                        "note": "体温正常" if n % 7 else "=1+1",
+                        "position_source": "point",
+                        "latitude": 28.6654,
+                        "longitude": 115.9096,
+                    }
+                    for n in range(start, min(start + batch, rows))
+                ],
+            )
             db.session.commit()
         seconds = time.perf_counter() - started
         db.engine.dispose()
@@ -72,9 +89,16 @@ def export(sqlite_path: str | None, traced: bool, empty: bool = False) -> dict:
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
-    response = client.post("/admin/exports", buffered=False, data={
-        "kind": "verification_records", "district": "", "start": "2024-01-01",
-        "end": "2024-01-01" if empty else "2025-12-31"})
+    response = client.post(
+        "/admin/exports",
+        buffered=False,
+        data={
+            "kind": "verification_records",
+            "district": "",
+            "start": "2024-01-01",
+            "end": "2024-01-01" if empty else "2025-12-31",
+        },
+    )
     size = lines = 0
     first_byte = None
     for chunk in response.response:
@@ -84,9 +108,14 @@ def export(sqlite_path: str | None, traced: bool, empty: bool = False) -> dict:
         lines += chunk.count(b"\r\n")
     response.close()
     seconds = time.perf_counter() - started
-    result = {"rows": lines - 1, "megabytes": round(size / 1e6, 1), "seconds": round(seconds, 1),
-              "first_byte_ms": round(first_byte * 1000), "rows_per_second": round((lines - 1) / seconds),
-              "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    result = {
+        "rows": lines - 1,
+        "megabytes": round(size / 1e6, 1),
+        "seconds": round(seconds, 1),
+        "first_byte_ms": round(first_byte * 1000),
+        "rows_per_second": round((lines - 1) / seconds),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
     if traced:
         result["traced_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 1e6, 2)
         tracemalloc.stop()
@@ -103,8 +132,12 @@ def purge(sqlite_path: str | None) -> dict:
         result = retention.purge_verification_records(28)
         seconds = time.perf_counter() - started
         db.engine.dispose()
-    return {"deleted": result.deleted, "batches": result.batches, "seconds": round(seconds, 1),
-            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "deleted": result.deleted,
+        "batches": result.batches,
+        "seconds": round(seconds, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def run_step(step: str, sqlite_path: str | None, *extra: str) -> dict:
@@ -116,7 +149,9 @@ def run_step(step: str, sqlite_path: str | None, *extra: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--step", choices=["seed", "baseline", "export", "export-traced", "purge"])
     parser.add_argument("--sqlite")
@@ -125,18 +160,26 @@ def main() -> None:
         print(json.dumps(seed(args.sqlite, args.rows)))
         return
     if args.step in ("baseline", "export", "export-traced"):
-        print(json.dumps(export(args.sqlite, args.step == "export-traced", empty=args.step == "baseline")))
+        print(
+            json.dumps(
+                export(args.sqlite, args.step == "export-traced", empty=args.step == "baseline")
+            )
+        )
         return
     if args.step == "purge":
         print(json.dumps(purge(args.sqlite)))
         return
 
     with tempfile.TemporaryDirectory() as folder:
-        sqlite_path = None if os.environ.get("DATABASE_URL") else os.path.join(folder, "bench.sqlite")
+        sqlite_path = (
+            None if os.environ.get("DATABASE_URL") else os.path.join(folder, "bench.sqlite")
+        )
         database = "PostgreSQL" if sqlite_path is None else "SQLite (file, WAL)"
         print(f"{database}, {args.rows:,} verification records")
         print("seed:", run_step("seed", sqlite_path, "--rows", str(args.rows)))
-        print("baseline (same process, an export of an empty day):", run_step("baseline", sqlite_path))
+        print(
+            "baseline (same process, an export of an empty day):", run_step("baseline", sqlite_path)
+        )
         print("export:", run_step("export", sqlite_path))
         print("export under tracemalloc:", run_step("export-traced", sqlite_path))
         print("purge (all older than 28 days):", run_step("purge", sqlite_path))

@@ -12,6 +12,7 @@ holders, and posts one JSON record a person as the scan page does (fresh UUID, s
 (and how many began a transaction), and one more round under cProfile. It writes the medians
 and the top functions (cumulative and self) to --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,31 @@ STAFF, PASSWORD = "13900000002", "gantong-demo"
 
 
 def demo_database(path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench-profile", "FLASK_DEBUG": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{path}",
+        "SECRET_KEY": "bench-profile",
+        "FLASK_DEBUG": "0",
+    }
     flask = str(Path(sys.executable).parent / "flask")
-    subprocess.run([flask, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([flask, "--app", "app", "gantong", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [flask, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [flask, "--app", "app", "gantong", "demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--database", type=Path, help="a demo SQLite file to copy (made if missing)")
+    parser.add_argument(
+        "--database", type=Path, help="a demo SQLite file to copy (made if missing)"
+    )
     parser.add_argument("--persons", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--label", default="", help="a line naming the version profiled")
@@ -56,8 +72,12 @@ def main() -> None:
         demo_database(source)
     database = work / "scan.sqlite"
     shutil.copyfile(source, database)
-    os.environ.update(DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="bench-profile", TOKEN_TTL="3600",
-                      FLASK_DEBUG="0")
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{database}",
+        SECRET_KEY="bench-profile",
+        TOKEN_TTL="3600",
+        FLASK_DEBUG="0",
+    )
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
 
@@ -105,11 +125,25 @@ def main() -> None:
 
     def one_scan() -> None:
         text, colour = tokens[next(counter) % len(tokens)]
-        body = {"record_id": str(uuid.uuid4()), "token": text, "scanned_at": int(time.time()),
-                "shown_colour": colour, "offline": True, "temperature": "36.5", "decision": "pass", "note": ""}
-        response = client.post("/checkpoint/scan-records", data=json.dumps(body),
-                               headers={"Content-Type": "application/json", "Accept": "application/json",
-                                        "Accept-Encoding": "gzip"})
+        body = {
+            "record_id": str(uuid.uuid4()),
+            "token": text,
+            "scanned_at": int(time.time()),
+            "shown_colour": colour,
+            "offline": True,
+            "temperature": "36.5",
+            "decision": "pass",
+            "note": "",
+        }
+        response = client.post(
+            "/checkpoint/scan-records",
+            data=json.dumps(body),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip",
+            },
+        )
         if response.status_code != 201:
             raise SystemExit(f"{response.status_code}: {response.get_data(as_text=True)}")
 
@@ -123,31 +157,48 @@ def main() -> None:
             one_scan()
         cpu.append(1000 * (time.process_time() - started_cpu) / args.persons)
         wall.append(1000 * (time.perf_counter() - started_wall) / args.persons)
-        per_request.append((statements["all"] / args.persons, statements["begin"] / args.persons,
-                            statements["locked"] / args.persons, 1000 * statements["lock_seconds"] / args.persons))
+        per_request.append(
+            (
+                statements["all"] / args.persons,
+                statements["begin"] / args.persons,
+                statements["locked"] / args.persons,
+                1000 * statements["lock_seconds"] / args.persons,
+            )
+        )
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.persons):
         one_scan()
     profiler.disable()
 
-    lines = [f"In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
-             f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
-             args.label, f"load average at the start: {os.getloadavg()[0]:.2f}", "",
-             f"CPU per request (process_time), median (min-max): {statistics.median(cpu):.2f} "
-             f"({min(cpu):.2f}-{max(cpu):.2f}) ms",
-             f"wall per request, median (min-max): {statistics.median(wall):.2f} ({min(wall):.2f}-{max(wall):.2f}) ms",
-             f"SQL statements per request (BEGIN included): {per_request[-1][0]:.1f}; transactions begun per "
-             f"request: {per_request[-1][1]:.1f}",
-             f"under SQLite's write lock (BEGIN IMMEDIATE to COMMIT) per request: {per_request[-1][2]:.1f} "
-             f"statements, {statistics.median(r[3] for r in per_request):.2f} ms (median of the rounds)", ""]
-    for key, title in (("cumulative", "Top 35 by cumulative time"), ("tottime", "Top 25 by self time")):
+    lines = [
+        f"In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
+        f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
+        args.label,
+        f"load average at the start: {os.getloadavg()[0]:.2f}",
+        "",
+        f"CPU per request (process_time), median (min-max): {statistics.median(cpu):.2f} "
+        f"({min(cpu):.2f}-{max(cpu):.2f}) ms",
+        f"wall per request, median (min-max): {statistics.median(wall):.2f} ({min(wall):.2f}-{max(wall):.2f}) ms",
+        f"SQL statements per request (BEGIN included): {per_request[-1][0]:.1f}; transactions begun per "
+        f"request: {per_request[-1][1]:.1f}",
+        f"under SQLite's write lock (BEGIN IMMEDIATE to COMMIT) per request: {per_request[-1][2]:.1f} "
+        f"statements, {statistics.median(r[3] for r in per_request):.2f} ms (median of the rounds)",
+        "",
+    ]
+    for key, title in (
+        ("cumulative", "Top 35 by cumulative time"),
+        ("tottime", "Top 25 by self time"),
+    ):
         stream = io.StringIO()
         stats = pstats.Stats(profiler, stream=stream)
         stats.strip_dirs().sort_stats(key).print_stats(35 if key == "cumulative" else 25)
         text = stream.getvalue()
-        lines += [f"{title} (cProfile, one round of {args.persons}):",
-                  text[text.find("   ncalls"):].rstrip(), ""]
+        lines += [
+            f"{title} (cProfile, one round of {args.persons}):",
+            text[text.find("   ncalls") :].rstrip(),
+            "",
+        ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:9]))

@@ -16,6 +16,7 @@ Printed: persons per minute (from the first read to the last submit), requests p
 (every request the page made during the run, divided by persons), and how long the queue
 took to drain. Figures in bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,12 @@ from gantong.models import Holder, VerificationRecord  # noqa: E402
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE  # noqa: E402
 from tests.e2e.test_offline_checkpoint_e2e import FAKE_CAMERA, ServerProcess, free_port, qr_uri  # noqa: E402
 
-SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 400 * 1000 / 8,
-           "uploadThroughput": 400 * 1000 / 8}
+SLOW_3G = {
+    "offline": False,
+    "latency": 2000,
+    "downloadThroughput": 400 * 1000 / 8,
+    "uploadThroughput": 400 * 1000 / 8,
+}
 PASSWORD = "bench-password-1"
 
 
@@ -51,15 +56,30 @@ def seed(app, persons: int) -> tuple[str, list[str]]:
 
     with app.app_context():
         db.create_all()
-        point = points.add_point(name="东湖站", district_code="360102", address="测试路 1 号",
-                                 latitude=28.68, longitude=115.9)
+        point = points.add_point(
+            name="东湖站",
+            district_code="360102",
+            address="测试路 1 号",
+            latitude=28.68,
+            longitude=115.9,
+        )
         staff = register("+8613900000001", PASSWORD, role="staff", point_id=point.id)
         texts = []
         for index in range(persons):
             first17 = f"3601021990{index:07d}"
-            holder = registry.add_holder(None, registry.Identity(
-                name="张小三", doc_type="resident_id", doc_number=first17 + check_digit(first17),
-                doc_country="", nationality="CN", district_code="360102", address="八一大道 1 号"), is_self=True)
+            holder = registry.add_holder(
+                None,
+                registry.Identity(
+                    name="张小三",
+                    doc_type="resident_id",
+                    doc_number=first17 + check_digit(first17),
+                    doc_country="",
+                    nationality="CN",
+                    district_code="360102",
+                    address="八一大道 1 号",
+                ),
+                is_self=True,
+            )
             texts.append(keys.signed_screen_token(db.session.get(Holder, holder.id))[1])
         db.session.commit()
         return staff.phone, texts
@@ -72,8 +92,12 @@ def count_records(app) -> int:
 
 def run(mode: str, persons: int) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="gantong-scan-bench-"))
-    config = {"SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite'}",
-              "TOKEN_TTL": 3600, "RATELIMIT_STORAGE_URI": "memory://"}
+    config = {
+        "SECRET_KEY": "bench-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite'}",
+        "TOKEN_TTL": 3600,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
     os.environ["TOKEN_TTL"] = "3600"
     app = create_app(config)
     phone, texts = seed(app, persons)
@@ -106,7 +130,9 @@ def run(mode: str, persons: int) -> dict:
             started = time.perf_counter()
             for index, uri in enumerate(uris):
                 page.evaluate("uri => window.__showCode(uri)", uri)
-                page.wait_for_selector(f"#verdict[data-reads='{index + 1}']", state="attached", timeout=20000)
+                page.wait_for_selector(
+                    f"#verdict[data-reads='{index + 1}']", state="attached", timeout=20000
+                )
                 page.evaluate("() => window.__showCode(null)")
                 page.fill("#scan-temperature", "36.5")
                 page.click("#scan-record-form button[type=submit]")
@@ -119,8 +145,10 @@ def run(mode: str, persons: int) -> dict:
                 restart = time.perf_counter()
             deadline = time.perf_counter() + 600
             while time.perf_counter() < deadline:
-                if count_records(app) >= persons and page.evaluate(
-                        "localStorage.getItem('gantong-record-queue')") == "[]":
+                if (
+                    count_records(app) >= persons
+                    and page.evaluate("localStorage.getItem('gantong-record-queue')") == "[]"
+                ):
                     drained_at = time.perf_counter() - restart
                     break
                 time.sleep(0.5)
@@ -129,11 +157,17 @@ def run(mode: str, persons: int) -> dict:
     finally:
         server.stop()
     stored = count_records(app)
-    return {"mode": mode, "persons": persons, "seconds": round(elapsed, 1),
-            "persons_per_minute": round(persons / elapsed * 60, 1),
-            "requests_during_run": len(requests), "requests_per_person": round(len(requests) / persons, 2),
-            "record_posts": len(per_person), "stored": stored,
-            "queue_drained_seconds": round(drained_at, 1) if drained_at is not None else None}
+    return {
+        "mode": mode,
+        "persons": persons,
+        "seconds": round(elapsed, 1),
+        "persons_per_minute": round(persons / elapsed * 60, 1),
+        "requests_during_run": len(requests),
+        "requests_per_person": round(len(requests) / persons, 2),
+        "record_posts": len(per_person),
+        "stored": stored,
+        "queue_drained_seconds": round(drained_at, 1) if drained_at is not None else None,
+    }
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ What it does, all on 127.0.0.1:
 The app is driven only over HTTP and the `flask` CLI, except for live tokens and pre-opened
 records, which `mint()` makes in a subprocess: the one place that knows gantong's internals.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,7 @@ ROOT = BENCH.parent
 VENV_BIN = Path(sys.executable).parent
 
 RESIDENT = "13900000006"  # the red demo holder's account (close contact)
-STAFF = "13900000002"     # the demo checkpoint volunteer
+STAFF = "13900000002"  # the demo checkpoint volunteer
 PASSWORD = "gantong-demo"
 USER_AGENT = "gantong-bench"
 
@@ -59,7 +60,7 @@ USER_AGENT = "gantong-bench"
 # When the package layout changes, adapt the imports and calls in MINT_SOURCE below and nothing
 # else. It runs in its own
 # process against the same DATABASE_URL and SECRET_KEY as the servers.
-MINT_SOURCE = r'''
+MINT_SOURCE = r"""
 import sys
 from gantong import create_app
 from gantong.checkpoint import verification         # open_record, reference_for
@@ -84,14 +85,20 @@ with app.app_context(), open(out, "w") as handle:
     elif mode == "submitted":  # how many records are stored with their body (durable submits, scans)
         handle.write(str(db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord)
                                            .where(VerificationRecord.recorded_at.is_not(None)))))
-'''
+"""
 
 
 def mint(env: dict, mode: str, count: int, out: Path, *extra: str) -> Path:
     """Make live tokens / open records / count submitted records with gantong's own code."""
-    subprocess.run([sys.executable, "-c", MINT_SOURCE, mode, str(count), str(out), *extra],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-c", MINT_SOURCE, mode, str(count), str(out), *extra],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     return out
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -113,8 +120,14 @@ def free_port() -> int:
 
 
 def flask_cli(env: dict, *args: str) -> str:
-    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout
 
 
@@ -132,10 +145,24 @@ class Server:
 
     def start(self, app_spec: str, env: dict, chdir: Path = ROOT) -> None:
         # The project's settings: sync workers, `gunicorn -w N -b 127.0.0.1:PORT app:app`.
-        command = [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                   "--chdir", str(chdir), app_spec]
-        self.process = subprocess.Popen(command, cwd=chdir, env=env, stdout=self.log.open("ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(chdir),
+            app_spec,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=chdir,
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, path: str) -> None:
         deadline = time.monotonic() + 60
@@ -173,7 +200,9 @@ class Session:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.opener.addheaders = [("User-Agent", USER_AGENT), ("Accept-Language", "en")]
         page = self.get("/login")
-        data = urllib.parse.urlencode({"csrf_token": csrf_token(page), "phone": phone, "password": PASSWORD})
+        data = urllib.parse.urlencode(
+            {"csrf_token": csrf_token(page), "phone": phone, "password": PASSWORD}
+        )
         with self.opener.open(base + "/login", data.encode(), timeout=30) as response:
             self.home = urllib.parse.urlparse(response.geturl()).path
             if self.home.startswith("/login"):
@@ -199,6 +228,7 @@ def csrf_token(html: str) -> str:
 @dataclass
 class Target:
     """One database served at several worker counts, with its logins and pools."""
+
     kind: str  # sqlite | postgresql
     env: dict
     servers: dict[int, Server] = field(default_factory=dict)
@@ -209,24 +239,55 @@ class Target:
     tokens: Path | None = None
 
 
-def run_wrk(wrk: str, script: str, url: str, connections: int, threads: int, seconds: float,
-            headers: dict | None = None, env: dict | None = None) -> dict:
-    command = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
-               "-s", f"wrk/{script}", url]
+def run_wrk(
+    wrk: str,
+    script: str,
+    url: str,
+    connections: int,
+    threads: int,
+    seconds: float,
+    headers: dict | None = None,
+    env: dict | None = None,
+) -> dict:
+    command = [
+        wrk,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        f"wrk/{script}",
+        url,
+    ]
     for name, value in (headers or {}).items():
         command[1:1] = ["-H", f"{name}: {value}"]
-    done = subprocess.run(command, cwd=BENCH, env={**os.environ, "BENCH_THREADS": str(threads), **(env or {})},
-                          capture_output=True, text=True, timeout=seconds + 60)
+    done = subprocess.run(
+        command,
+        cwd=BENCH,
+        env={**os.environ, "BENCH_THREADS": str(threads), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
-            return json.loads(line[len("BENCH_JSON "):])
+            return json.loads(line[len("BENCH_JSON ") :])
     raise RuntimeError(f"wrk gave no figures:\n{done.stdout}\n{done.stderr}")
 
 
 def prepare_database(kind: str, args, workdir: Path) -> dict:
-    env = {**os.environ, "SECRET_KEY": "bench-throughput", "TOKEN_TTL": "3600",
-           # One staff account stands for a whole station's volunteers: no per-staff rate limit.
-           "VERIFY_LIMIT_PER_STAFF": "1000000 per minute", "FLASK_DEBUG": "0"}
+    env = {
+        **os.environ,
+        "SECRET_KEY": "bench-throughput",
+        "TOKEN_TTL": "3600",
+        # One staff account stands for a whole station's volunteers: no per-staff rate limit.
+        "VERIFY_LIMIT_PER_STAFF": "1000000 per minute",
+        "FLASK_DEBUG": "0",
+    }
     if kind == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite"
     else:
@@ -235,7 +296,14 @@ def prepare_database(kind: str, args, workdir: Path) -> dict:
         if name in ("", "test", "postgres"):
             raise SystemExit(f"refusing to drop the database {name!r}: give a scratch one")
         host = urllib.parse.urlparse(url)
-        base = ["-h", host.hostname or "127.0.0.1", "-p", str(host.port or 5432), "-U", host.username or "postgres"]
+        base = [
+            "-h",
+            host.hostname or "127.0.0.1",
+            "-p",
+            str(host.port or 5432),
+            "-U",
+            host.username or "postgres",
+        ]
         subprocess.run(["dropdb", *base, "--if-exists", name], check=True)
         subprocess.run(["createdb", *base, name], check=True)
         env["DATABASE_URL"] = url
@@ -260,7 +328,13 @@ def spread(values: list[float]) -> str:
     if not values:
         return "—"
     med = statistics.median(values)
-    fmt = (lambda v: f"{v:,.0f}") if med >= 100 else (lambda v: f"{v:,.1f}") if med >= 1 else (lambda v: f"{v:.3f}")
+    fmt = (
+        (lambda v: f"{v:,.0f}")
+        if med >= 100
+        else (lambda v: f"{v:,.1f}")
+        if med >= 1
+        else (lambda v: f"{v:.3f}")
+    )
     return f"{fmt(med)} ({fmt(min(values))}–{fmt(max(values))})"
 
 
@@ -270,16 +344,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="3 s a measurement")
     parser.add_argument("--workers", default="1,2,4", help="worker counts for the scaling")
-    parser.add_argument("--headline-workers", type=int, default=2,
-                        help="the worker count of the ratios (and of the bare app)")
-    parser.add_argument("--connections", type=int, default=8, help="for the code page and bare routes")
-    parser.add_argument("--staff", type=int, default=16, help="connections for the scan and the submit")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/bench_scratch")
+    parser.add_argument(
+        "--headline-workers",
+        type=int,
+        default=2,
+        help="the worker count of the ratios (and of the bare app)",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=8, help="for the code page and bare routes"
+    )
+    parser.add_argument(
+        "--staff", type=int, default=16, help="connections for the scan and the submit"
+    )
+    parser.add_argument(
+        "--postgres-url", default="postgresql://postgres@127.0.0.1:5432/bench_scratch"
+    )
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--submit-rate", type=float, default=300,
-                        help="records/s the first round's submit pool is sized for (later rounds: 2x measured)")
-    parser.add_argument("--profile", type=Path,
-                        help="also py-spy one worker (code page, one-tap scan, scan without JS) into this folder")
+    parser.add_argument(
+        "--submit-rate",
+        type=float,
+        default=300,
+        help="records/s the first round's submit pool is sized for (later rounds: 2x measured)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="also py-spy one worker (code page, one-tap scan, scan without JS) into this folder",
+    )
     parser.add_argument("--profile-seconds", type=float, default=10)
     parser.add_argument("--json", type=Path, help="write every measurement to this file")
     args = parser.parse_args()
@@ -310,8 +401,10 @@ def main() -> None:
         for target in targets:
             log_in(target, target.servers[args.headline_workers])
             target.tokens = mint(target.env, "tokens", 96, workdir / f"{target.kind}-tokens.txt")
-            print(f"{target.kind}: code page {target.code_path}, {sum(1 for _ in target.tokens.open())} tokens",
-                  flush=True)
+            print(
+                f"{target.kind}: code page {target.code_path}, {sum(1 for _ in target.tokens.open())} tokens",
+                flush=True,
+            )
 
         results: dict[str, list[dict]] = {}
 
@@ -326,47 +419,109 @@ def main() -> None:
             for target in targets:
                 size = int(max(200, submit_rate[target.kind] * args.seconds * 2))
                 started = time.monotonic()
-                pools[target.kind] = mint(target.env, "records", size,
-                                          workdir / f"{target.kind}-records-{round_no}.txt", STAFF)
-                print(f"round {round_no}: {size} records opened on {target.kind} in "
-                      f"{time.monotonic() - started:.0f} s", flush=True)
+                pools[target.kind] = mint(
+                    target.env,
+                    "records",
+                    size,
+                    workdir / f"{target.kind}-records-{round_no}.txt",
+                    STAFF,
+                )
+                print(
+                    f"round {round_no}: {size} records opened on {target.kind} in "
+                    f"{time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
             c = args.connections
-            measure("bare /ok", run_wrk(wrk, "get.lua", bare.base + "/ok", c, 2, args.seconds,
-                                        {"User-Agent": USER_AGENT}))
-            measure("bare /template", run_wrk(wrk, "get.lua", bare.base + "/template", c, 2, args.seconds, gzip))
+            measure(
+                "bare /ok",
+                run_wrk(
+                    wrk,
+                    "get.lua",
+                    bare.base + "/ok",
+                    c,
+                    2,
+                    args.seconds,
+                    {"User-Agent": USER_AGENT},
+                ),
+            )
+            measure(
+                "bare /template",
+                run_wrk(wrk, "get.lua", bare.base + "/template", c, 2, args.seconds, gzip),
+            )
             for target in targets:
                 for n, server in target.servers.items():
-                    measure(f"code page|{target.kind}|{n}",
-                            run_wrk(wrk, "get.lua", server.base + target.code_path, c, 2, args.seconds,
-                                    {**gzip, "Cookie": target.resident_cookie}))
+                    measure(
+                        f"code page|{target.kind}|{n}",
+                        run_wrk(
+                            wrk,
+                            "get.lua",
+                            server.base + target.code_path,
+                            c,
+                            2,
+                            args.seconds,
+                            {**gzip, "Cookie": target.resident_cookie},
+                        ),
+                    )
             for target in targets:
                 for n, server in target.servers.items():
-                    before = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
-                    figure = run_wrk(wrk, "scan_json.lua", server.base + "/checkpoint/scan-records",
-                                     args.staff, 2, args.seconds,
-                                     env={"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie})
+                    before = int(
+                        mint(target.env, "submitted", 0, workdir / "count.txt").read_text()
+                    )
+                    figure = run_wrk(
+                        wrk,
+                        "scan_json.lua",
+                        server.base + "/checkpoint/scan-records",
+                        args.staff,
+                        2,
+                        args.seconds,
+                        env={
+                            "BENCH_TOKENS": str(target.tokens),
+                            "BENCH_COOKIE": target.staff_cookie,
+                        },
+                    )
                     after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
                     figure["stored"] = after - before
                     measure(f"scan|{target.kind}|{n}", figure)
             for target in targets:
                 for n, server in target.servers.items():
-                    measure(f"scan without JavaScript|{target.kind}|{n}",
-                            run_wrk(wrk, "scan.lua", server.base + "/checkpoint/", args.staff, args.staff,
-                                    args.seconds, env={"BENCH_TOKENS": str(target.tokens),
-                                                       "BENCH_COOKIE": target.staff_cookie,
-                                                       "BENCH_CSRF": target.staff_csrf}))
+                    measure(
+                        f"scan without JavaScript|{target.kind}|{n}",
+                        run_wrk(
+                            wrk,
+                            "scan.lua",
+                            server.base + "/checkpoint/",
+                            args.staff,
+                            args.staff,
+                            args.seconds,
+                            env={
+                                "BENCH_TOKENS": str(target.tokens),
+                                "BENCH_COOKIE": target.staff_cookie,
+                                "BENCH_CSRF": target.staff_csrf,
+                            },
+                        ),
+                    )
             for target in targets:
                 server = target.servers[args.headline_workers]
                 before = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
-                figure = run_wrk(wrk, "submit.lua", server.base + "/checkpoint/records", args.staff, args.staff,
-                                 args.seconds, env={"BENCH_RECORDS": str(pools[target.kind]),
-                                                    "BENCH_COOKIE": target.staff_cookie})
+                figure = run_wrk(
+                    wrk,
+                    "submit.lua",
+                    server.base + "/checkpoint/records",
+                    args.staff,
+                    args.staff,
+                    args.seconds,
+                    env={
+                        "BENCH_RECORDS": str(pools[target.kind]),
+                        "BENCH_COOKIE": target.staff_cookie,
+                    },
+                )
                 after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
                 figure["stored"] = after - before
                 measure(f"submit|{target.kind}|{args.headline_workers}", figure)
                 # The next pool: twice the fastest rate seen so far, so that no thread runs dry.
-                submit_rate[target.kind] = max(submit_rate[target.kind],
-                                               figure["counters"]["durable"] / figure["seconds"])
+                submit_rate[target.kind] = max(
+                    submit_rate[target.kind], figure["counters"]["durable"] / figure["seconds"]
+                )
             print(f"round {round_no} done", flush=True)
 
         if args.profile:
@@ -375,13 +530,23 @@ def main() -> None:
         for server in servers:
             server.stop()
 
-    locked = {s.name: s.log.read_text(errors="replace").count("database is locked") for s in servers}
+    locked = {
+        s.name: s.log.read_text(errors="replace").count("database is locked") for s in servers
+    }
     tracebacks = {s.name: s.log.read_text(errors="replace").count("Traceback") for s in servers}
     report(args, results, locked, tracebacks, targets)
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "results": results, "database_is_locked": locked,
-                                         "tracebacks": tracebacks}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "results": results,
+                    "database_is_locked": locked,
+                    "tracebacks": tracebacks,
+                },
+                indent=1,
+            )
+        )
     print(f"server logs in {workdir}")
 
 
@@ -396,49 +561,98 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
         return [fn(f) / b for f, b in zip(figures, bare_template, strict=True)]
 
     def errors(figures):
-        return sum(f["status_errors"] + f["socket_errors"] + f["counters"].get("flow_errors", 0)
-                   + f["counters"].get("lost", 0) for f in figures)
+        return sum(
+            f["status_errors"]
+            + f["socket_errors"]
+            + f["counters"].get("flow_errors", 0)
+            + f["counters"].get("lost", 0)
+            for f in figures
+        )
 
-    rows = [("bare `/ok`", spread([rate(f) for f in results["bare /ok"]]) + " req/s", "—",
-             spread([f["p99_ms"] for f in results["bare /ok"]]) + " ms", errors(results["bare /ok"])),
-            ("bare `/template` (4 KB, gzip 6)", spread(bare_template) + " req/s", "1",
-             spread([f["p99_ms"] for f in results["bare /template"]]) + " ms", errors(results["bare /template"]))]
+    rows = [
+        (
+            "bare `/ok`",
+            spread([rate(f) for f in results["bare /ok"]]) + " req/s",
+            "—",
+            spread([f["p99_ms"] for f in results["bare /ok"]]) + " ms",
+            errors(results["bare /ok"]),
+        ),
+        (
+            "bare `/template` (4 KB, gzip 6)",
+            spread(bare_template) + " req/s",
+            "1",
+            spread([f["p99_ms"] for f in results["bare /template"]]) + " ms",
+            errors(results["bare /template"]),
+        ),
+    ]
     for target in targets:
         code = results[f"code page|{target.kind}|{h}"]
-        rows.append((f"code page, {target.kind}, {h} workers", spread([rate(f) for f in code]) + " req/s",
-                     spread(ratio(code, rate)) + "x", spread([f["p99_ms"] for f in code]) + " ms", errors(code)))
+        rows.append(
+            (
+                f"code page, {target.kind}, {h} workers",
+                spread([rate(f) for f in code]) + " req/s",
+                spread(ratio(code, rate)) + "x",
+                spread([f["p99_ms"] for f in code]) + " ms",
+                errors(code),
+            )
+        )
     for target in targets:
         scan = results[f"scan|{target.kind}|{h}"]  # one request a person: wrk's p99 is a person's
-        rows.append((f"one scan (one-tap, as the scan page does it), {target.kind}, {h} workers",
-                     spread([persons(f) for f in scan]) + " persons/s",
-                     spread(ratio(scan, persons)) + " persons/bare req",
-                     spread([f["p99_ms"] for f in scan]) + " ms a person", errors(scan)))
+        rows.append(
+            (
+                f"one scan (one-tap, as the scan page does it), {target.kind}, {h} workers",
+                spread([persons(f) for f in scan]) + " persons/s",
+                spread(ratio(scan, persons)) + " persons/bare req",
+                spread([f["p99_ms"] for f in scan]) + " ms a person",
+                errors(scan),
+            )
+        )
     for target in targets:
         scan = results[f"scan without JavaScript|{target.kind}|{h}"]
-        rows.append((f"one scan without JavaScript (4 requests), {target.kind}, {h} workers",
-                     spread([persons(f) for f in scan]) + " persons/s",
-                     spread(ratio(scan, persons)) + " persons/bare req",
-                     spread([f.get("flow_p99_ms", 0) for f in scan]) + " ms a person", errors(scan)))
+        rows.append(
+            (
+                f"one scan without JavaScript (4 requests), {target.kind}, {h} workers",
+                spread([persons(f) for f in scan]) + " persons/s",
+                spread(ratio(scan, persons)) + " persons/bare req",
+                spread([f.get("flow_p99_ms", 0) for f in scan]) + " ms a person",
+                errors(scan),
+            )
+        )
     for target in targets:
         sub = results[f"submit|{target.kind}|{h}"]
-        rows.append((f"record submit alone, {target.kind}, {h} workers",
-                     spread([durable(f) for f in sub]) + " durable records/s",
-                     spread(ratio(sub, durable)) + "x", spread([f["p99_ms"] for f in sub]) + " ms", errors(sub)))
+        rows.append(
+            (
+                f"record submit alone, {target.kind}, {h} workers",
+                spread([durable(f) for f in sub]) + " durable records/s",
+                spread(ratio(sub, durable)) + "x",
+                spread([f["p99_ms"] for f in sub]) + " ms",
+                errors(sub),
+            )
+        )
     print()
-    print(f"{args.rounds} rounds of {args.seconds:g} s, interleaved; median (min–max); "
-          f"code page and bare: {args.connections} connections, scan and submit: {args.staff}")
+    print(
+        f"{args.rounds} rounds of {args.seconds:g} s, interleaved; median (min–max); "
+        f"code page and bare: {args.connections} connections, scan and submit: {args.staff}"
+    )
     print("| path | throughput | ratio to bare /template | p99 | errors |")
     print("|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     print()
     counts = list(targets[0].servers)
-    print("| scaling | " + " | ".join(f"{n} worker{'s' if n > 1 else ''}" for n in counts) + " | "
-          + " | ".join(f"{n}/{counts[0]}" for n in counts[1:]) + " |")
+    print(
+        "| scaling | "
+        + " | ".join(f"{n} worker{'s' if n > 1 else ''}" for n in counts)
+        + " | "
+        + " | ".join(f"{n}/{counts[0]}" for n in counts[1:])
+        + " |"
+    )
     print("|---|" + "---|" * (2 * len(counts) - 1))
-    for path, label, fn, unit in (("code page", "code page", rate, "req/s"),
-                                  ("scan", "one scan (one-tap)", persons, "persons/s"),
-                                  ("scan without JavaScript", "one scan without JavaScript", persons, "persons/s")):
+    for path, label, fn, unit in (
+        ("code page", "code page", rate, "req/s"),
+        ("scan", "one scan (one-tap)", persons, "persons/s"),
+        ("scan without JavaScript", "one scan without JavaScript", persons, "persons/s"),
+    ):
         for target in targets:
             medians = []
             cells = []
@@ -446,16 +660,27 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                 figures = results[f"{path}|{target.kind}|{n}"]
                 medians.append(statistics.median([fn(f) for f in figures]))
                 cells.append(spread([fn(f) for f in figures]))
-            print(f"| {label}, {target.kind} ({unit}) | " + " | ".join(cells) + " | "
-                  + " | ".join(f"{m / medians[0]:.2f}x" for m in medians[1:]) + " |")
+            print(
+                f"| {label}, {target.kind} ({unit}) | "
+                + " | ".join(cells)
+                + " | "
+                + " | ".join(f"{m / medians[0]:.2f}x" for m in medians[1:])
+                + " |"
+            )
     print()
     for key, figures in results.items():
         if key.startswith("submit"):
             stored = sum(f["stored"] for f in figures)
             answered = sum(f["counters"].get("durable", 0) for f in figures)
             exhausted = sum(f["counters"].get("exhausted", 0) for f in figures)
-            print(f"{key}: {answered} submits answered 303, {stored} records stored"
-                  + (f"; {exhausted} wrk threads ran out of records (a lower bound)" if exhausted else ""))
+            print(
+                f"{key}: {answered} submits answered 303, {stored} records stored"
+                + (
+                    f"; {exhausted} wrk threads ran out of records (a lower bound)"
+                    if exhausted
+                    else ""
+                )
+            )
         if key.startswith("scan|"):
             stored = sum(f["stored"] for f in figures)
             answered = sum(f["counters"].get("persons", 0) for f in figures)
@@ -479,27 +704,71 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
     if not py_spy:
         raise SystemExit("py-spy is missing: .venv/bin/pip install py-spy")
     runs = {
-        "code_page": ("get.lua", server.base + target.code_path, args.connections, 2,
-                      {"Accept-Encoding": "gzip", "User-Agent": USER_AGENT, "Cookie": target.resident_cookie}, {}),
-        "scan_one_tap": ("scan_json.lua", server.base + "/checkpoint/scan-records", args.staff, 2, None,
-                         {"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie}),
-        "scan": ("scan.lua", server.base + "/checkpoint/", args.staff, args.staff, None,
-                 {"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie,
-                  "BENCH_CSRF": target.staff_csrf}),
+        "code_page": (
+            "get.lua",
+            server.base + target.code_path,
+            args.connections,
+            2,
+            {"Accept-Encoding": "gzip", "User-Agent": USER_AGENT, "Cookie": target.resident_cookie},
+            {},
+        ),
+        "scan_one_tap": (
+            "scan_json.lua",
+            server.base + "/checkpoint/scan-records",
+            args.staff,
+            2,
+            None,
+            {"BENCH_TOKENS": str(target.tokens), "BENCH_COOKIE": target.staff_cookie},
+        ),
+        "scan": (
+            "scan.lua",
+            server.base + "/checkpoint/",
+            args.staff,
+            args.staff,
+            None,
+            {
+                "BENCH_TOKENS": str(target.tokens),
+                "BENCH_COOKIE": target.staff_cookie,
+                "BENCH_CSRF": target.staff_csrf,
+            },
+        ),
     }
     for name, (script, url, connections, threads, headers, env) in runs.items():
         raw = workdir / f"{name}.raw"
-        spy = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", f"{args.profile_seconds:g}",
-                                "--rate", "200", "--idle", "--format", "raw", "--output", str(raw)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        spy = subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                f"{args.profile_seconds:g}",
+                "--rate",
+                "200",
+                "--idle",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(1)
-        figure = run_wrk(wrk, script, url, connections, threads, args.profile_seconds + 1, headers, env)
+        figure = run_wrk(
+            wrk, script, url, connections, threads, args.profile_seconds + 1, headers, env
+        )
         spy.wait(60)
-        header = (f"py-spy record --idle --rate 200 --format raw, {args.profile_seconds:g} s, one worker of "
-                  f"`gunicorn -w {server.workers}` on {target.kind}; {name} under wrk -c {connections}: "
-                  f"{figure['requests'] / figure['seconds']:.1f} req/s"
-                  + (f", {figure['counters'].get('persons', 0) / figure['seconds']:.1f} persons/s"
-                     if name.startswith("scan") else ""))
+        header = (
+            f"py-spy record --idle --rate 200 --format raw, {args.profile_seconds:g} s, one worker of "
+            f"`gunicorn -w {server.workers}` on {target.kind}; {name} under wrk -c {connections}: "
+            f"{figure['requests'] / figure['seconds']:.1f} req/s"
+            + (
+                f", {figure['counters'].get('persons', 0) / figure['seconds']:.1f} persons/s"
+                if name.startswith("scan")
+                else ""
+            )
+        )
         summary = summarise_profile(raw.read_text(), header)
         (args.profile / f"{name}.txt").write_text(summary)
         print(summary, flush=True)
@@ -510,15 +779,26 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
 # "function (package/file.py:line)".
 LIBRARIES = [
     ("QR drawing (segno)", re.compile(r"\(segno/")),
-    ("signing, hashing (cryptography, itsdangerous, hashlib)", re.compile(r"\((?:cryptography|itsdangerous)/|\(hmac\.py|\(hashlib")),
+    (
+        "signing, hashing (cryptography, itsdangerous, hashlib)",
+        re.compile(r"\((?:cryptography|itsdangerous)/|\(hmac\.py|\(hashlib"),
+    ),
     ("gzip (flask_compress, zlib)", re.compile(r"\(flask_compress/|\(gzip\.py")),
-    ("database driver (sqlite3 / psycopg)", re.compile(r"\((?:sqlite3|psycopg|psycopg_pool)/|do_execute \(|do_commit \(|do_rollback \(")),
+    (
+        "database driver (sqlite3 / psycopg)",
+        re.compile(
+            r"\((?:sqlite3|psycopg|psycopg_pool)/|do_execute \(|do_commit \(|do_rollback \("
+        ),
+    ),
     ("SQLAlchemy (Python)", re.compile(r"\(sqlalchemy/")),
     ("Jinja", re.compile(r"\(jinja2/|\.html:")),
     ("WTForms, Flask-WTF", re.compile(r"\((?:wtforms|flask_wtf)/")),
     ("Flask-Limiter", re.compile(r"\((?:flask_limiter|limits)/")),
     ("Babel, gettext", re.compile(r"\((?:babel|flask_babel)/|\(gettext\.py")),
-    ("Flask, Werkzeug, Flask-Login, MarkupSafe", re.compile(r"\((?:flask|werkzeug|flask_login|markupsafe|flask_htmx)/")),
+    (
+        "Flask, Werkzeug, Flask-Login, MarkupSafe",
+        re.compile(r"\((?:flask|werkzeug|flask_login|markupsafe|flask_htmx)/"),
+    ),
     ("the app's own Python (gantong/)", re.compile(r"\(gantong/")),
 ]
 WAITING = "waiting for a request (gunicorn's select/accept)"
@@ -546,8 +826,11 @@ def summarise_profile(raw: str, header: str, top: int = 30) -> str:
         in_request = any(frame.startswith("Flask.__call__") for frame in frames)
         if not in_request:
             leaf = frames[-1] if frames else ""
-            label = WAITING if ("SyncWorker.wait" in leaf or "SyncWorker.accept" in leaf
-                                or "select" in leaf) else "gunicorn outside a request (socket write, close)"
+            label = (
+                WAITING
+                if ("SyncWorker.wait" in leaf or "SyncWorker.accept" in leaf or "select" in leaf)
+                else "gunicorn outside a request (socket write, close)"
+            )
         else:
             label = "other"
             for frame in reversed(frames):
@@ -563,23 +846,38 @@ def summarise_profile(raw: str, header: str, top: int = 30) -> str:
                     inclusive[frame] = inclusive.get(frame, 0) + count
         libraries[label] = libraries.get(label, 0) + count
     busy = total - libraries.get(WAITING, 0) or 1
-    lines = [header,
-             f"{total} samples of the worker's main thread ({other_threads} of background threads left out); "
-             f"busy (not waiting for a request) {100 * busy / total:.1f} % of the wall time", "",
-             "Where the time goes, by the innermost library on the stack (% of wall time / % of busy time):"]
+    lines = [
+        header,
+        f"{total} samples of the worker's main thread ({other_threads} of background threads left out); "
+        f"busy (not waiting for a request) {100 * busy / total:.1f} % of the wall time",
+        "",
+        "Where the time goes, by the innermost library on the stack (% of wall time / % of busy time):",
+    ]
     for name, count in sorted(libraries.items(), key=lambda item: -item[1]):
         busy_share = "" if name == WAITING else f" / {100 * count / busy:5.1f} %"
         lines.append(f"  {100 * count / total:5.1f} %{busy_share}  {name}")
-    lines.append(f"  {100 * lock_wait / total:5.1f} % / {100 * lock_wait / busy:5.1f} %  {LOCK_WAIT}")
-    lines += ["", f"Top {top} functions by inclusive share (% of wall time / % of busy time), "
-              "gunicorn and Flask's dispatch left out:"]
+    lines.append(
+        f"  {100 * lock_wait / total:5.1f} % / {100 * lock_wait / busy:5.1f} %  {LOCK_WAIT}"
+    )
+    lines += [
+        "",
+        f"Top {top} functions by inclusive share (% of wall time / % of busy time), "
+        "gunicorn and Flask's dispatch left out:",
+    ]
     for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
         lines.append(f"  {100 * count / total:5.1f} % / {100 * count / busy:5.1f} %  {frame}")
-    lines += ["", "The app's own functions (gantong/) by inclusive share (% of wall time / % of busy time):"]
-    for frame, count in sorted(((f, c) for f, c in inclusive.items() if "(gantong/" in f),
-                               key=lambda item: -item[1])[:top // 2]:
+    lines += [
+        "",
+        "The app's own functions (gantong/) by inclusive share (% of wall time / % of busy time):",
+    ]
+    for frame, count in sorted(
+        ((f, c) for f, c in inclusive.items() if "(gantong/" in f), key=lambda item: -item[1]
+    )[: top // 2]:
         lines.append(f"  {100 * count / total:5.1f} % / {100 * count / busy:5.1f} %  {frame}")
-    lines += ["", f"Top {top} functions by self share (the frame on top of the stack), inside requests:"]
+    lines += [
+        "",
+        f"Top {top} functions by self share (the frame on top of the stack), inside requests:",
+    ]
     for frame, count in sorted(self_time.items(), key=lambda item: -item[1])[:top]:
         lines.append(f"  {100 * count / total:5.1f} % / {100 * count / busy:5.1f} %  {frame}")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """Gantong Code: a provincial personal health code."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("RATELIMIT_STORAGE_URI") == "database://":
         # The app's own database, carried in the URI (Flask-Limiter merges storage options
         # across apps, and Redis would refuse an option it does not know).
-        app.config["RATELIMIT_STORAGE_URI"] = rate_limits.storage_uri(app.config["SQLALCHEMY_DATABASE_URI"])
+        app.config["RATELIMIT_STORAGE_URI"] = rate_limits.storage_uri(
+            app.config["SQLALCHEMY_DATABASE_URI"]
+        )
     limiter.init_app(app)
 
     from gantong.web import assets, errors, i18n, inputs, labels, security
@@ -78,8 +81,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gantong.review.views import bp as review_bp
     from gantong.stats.views import bp as stats_bp
 
-    for blueprint in (public_bp, auth_bp, resident_bp, checkpoint_bp, api_bp, review_bp,
-                      entry_bp, admin_bp, stats_bp):
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        resident_bp,
+        checkpoint_bp,
+        api_bp,
+        review_bp,
+        entry_bp,
+        admin_bp,
+        stats_bp,
+    ):
         app.register_blueprint(blueprint)
     errors.init_app(app)
 
@@ -94,8 +106,10 @@ def _select_locale() -> str:
         return g.locale
     chosen = request.cookies.get("lang")
     languages = Config.LANGUAGES
-    g.locale = chosen if chosen in languages else request.accept_languages.best_match(
-        languages, default="zh"
+    g.locale = (
+        chosen
+        if chosen in languages
+        else request.accept_languages.best_match(languages, default="zh")
     )
     return g.locale
 

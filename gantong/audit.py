@@ -1,4 +1,5 @@
 """The append-only audit trail: each event carries the hash of the one before it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -61,7 +62,9 @@ def _lock_chain_head() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(db.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     else:
-        db.session.execute(db.select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1).with_for_update())
+        db.session.execute(
+            db.select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()
+        )
 
 
 def append(
@@ -77,7 +80,9 @@ def append(
 ) -> AuditEvent:
     """Add an event to the current transaction; it commits (or not) with the change it records."""
     _lock_chain_head()
-    head = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    head = db.session.scalars(
+        db.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
     event = AuditEvent(
         seq=(head.seq + 1) if head else 1,
         at=at or utcnow(),
@@ -110,16 +115,28 @@ def verify_chain(batch: int = 1000) -> ChainCheck:
     expected_seq, prev_hash, count = 1, GENESIS, 0
     last_seq = 0
     while True:
-        query = db.select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+        query = (
+            db.select(AuditEvent)
+            .where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        )
         page = db.session.scalars(query).all()
         if not page:
             return ChainCheck(True, count, prev_hash)
         for event in page:
             if event.seq != expected_seq:
-                return ChainCheck(False, count, prev_hash, event.seq,
-                                  f"expected event {expected_seq}, found {event.seq} (deleted or reordered)")
+                return ChainCheck(
+                    False,
+                    count,
+                    prev_hash,
+                    event.seq,
+                    f"expected event {expected_seq}, found {event.seq} (deleted or reordered)",
+                )
             if event.prev_hash != prev_hash:
-                return ChainCheck(False, count, prev_hash, event.seq, "does not follow the event before it")
+                return ChainCheck(
+                    False, count, prev_hash, event.seq, "does not follow the event before it"
+                )
             if event_hash(event) != event.hash:
                 return ChainCheck(False, count, prev_hash, event.seq, "its content was changed")
             prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
@@ -127,12 +144,21 @@ def verify_chain(batch: int = 1000) -> ChainCheck:
         db.session.expunge_all()
 
 
-def switch_active(target, action_prefix: str, subject_type: str, active: bool, actor, reason: str = "") -> None:
+def switch_active(
+    target, action_prefix: str, subject_type: str, active: bool, actor, reason: str = ""
+) -> None:
     """Take `target` (an account, a point) out of use or back, recorded as "<prefix>.deactivate"
     or "<prefix>.reactivate"; nothing happens if it is so already."""
     if target.active == active:
         return
     target.active = active
-    append(f"{action_prefix}.reactivate" if active else f"{action_prefix}.deactivate", subject_type, target.id,
-           actor=actor, before={"active": not active}, after={"active": active}, reason=reason)
+    append(
+        f"{action_prefix}.reactivate" if active else f"{action_prefix}.deactivate",
+        subject_type,
+        target.id,
+        actor=actor,
+        before={"active": not active},
+        after={"active": active},
+        reason=reason,
+    )
     db.session.flush()

@@ -8,6 +8,7 @@ on demand the app signs (sequence, head hash, time) with a key the database alon
 --since-signed-head FILE` (or `--expect-head HASH`) and on the admin page: the chain must be whole
 and still hold that very hash at that sequence.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,18 +41,27 @@ def _unb64(text: str) -> bytes:
 
 def signed_bytes(seq: int, head_hash: str, signed_at: datetime) -> bytes:
     """What is signed: the canonical JSON of the sequence, the head hash and the time."""
-    return json.dumps({"seq": seq, "head": head_hash, "at": audit._utc_iso(signed_at)},
-                      sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {"seq": seq, "head": head_hash, "at": audit._utc_iso(signed_at)},
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
 
 
 def _key() -> tuple[AuditHeadKey, object]:
     secret = current_app.config["SECRET_KEY"]
-    row = db.session.scalars(db.select(AuditHeadKey).order_by(AuditHeadKey.created_at.desc())).first()
+    row = db.session.scalars(
+        db.select(AuditHeadKey).order_by(AuditHeadKey.created_at.desc())
+    ).first()
     if row is None:
         private = tokens.generate_private_key()
         kid = tokens.new_kid()
-        row = AuditHeadKey(kid=kid, public_key=tokens.public_bytes(private.public_key()),
-                           private_key=tokens.encrypt_private_key(private, secret, kid), created_at=utcnow())
+        row = AuditHeadKey(
+            kid=kid,
+            public_key=tokens.public_bytes(private.public_key()),
+            private_key=tokens.encrypt_private_key(private, secret, kid),
+            created_at=utcnow(),
+        )
         db.session.add(row)
         db.session.flush()
         return row, private
@@ -59,7 +69,9 @@ def _key() -> tuple[AuditHeadKey, object]:
 
 
 def _current_head() -> tuple[int, str]:
-    head = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    head = db.session.scalars(
+        db.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
     return (head.seq, head.hash) if head else (0, audit.GENESIS)
 
 
@@ -70,14 +82,18 @@ def sign_head(now: datetime | None = None) -> SignedAuditHead:
     seq, head_hash = _current_head()
     row, private = _key()
     signature = private.sign(signed_bytes(seq, head_hash, moment))
-    head = SignedAuditHead(seq=seq, head_hash=head_hash, signed_at=moment, kid=row.kid, signature=_b64(signature))
+    head = SignedAuditHead(
+        seq=seq, head_hash=head_hash, signed_at=moment, kid=row.kid, signature=_b64(signature)
+    )
     db.session.add(head)
     db.session.flush()
     return head
 
 
 def latest() -> SignedAuditHead | None:
-    return db.session.scalars(db.select(SignedAuditHead).order_by(SignedAuditHead.id.desc()).limit(1)).first()
+    return db.session.scalars(
+        db.select(SignedAuditHead).order_by(SignedAuditHead.id.desc()).limit(1)
+    ).first()
 
 
 def latest_or_fresh(now: datetime | None = None) -> SignedAuditHead:
@@ -85,7 +101,9 @@ def latest_or_fresh(now: datetime | None = None) -> SignedAuditHead:
     moment = now or utcnow()
     interval = int(current_app.config.get("AUDIT_HEAD_INTERVAL") or DEFAULT_INTERVAL)
     head = latest()
-    if head is None or (moment - head.signed_at >= timedelta(seconds=interval) and _current_head()[0] != head.seq):
+    if head is None or (
+        moment - head.signed_at >= timedelta(seconds=interval) and _current_head()[0] != head.seq
+    ):
         head = sign_head(moment)
     return head
 
@@ -93,8 +111,14 @@ def latest_or_fresh(now: datetime | None = None) -> SignedAuditHead:
 def as_json(head: SignedAuditHead) -> dict:
     """The published form: enough to check the signature with the public key alone."""
     key = db.session.get(AuditHeadKey, head.kid)
-    return {"seq": head.seq, "head_hash": head.head_hash, "signed_at": audit._utc_iso(head.signed_at),
-            "kid": head.kid, "public_key": _b64(bytes(key.public_key)), "signature": head.signature}
+    return {
+        "seq": head.seq,
+        "head_hash": head.head_hash,
+        "signed_at": audit._utc_iso(head.signed_at),
+        "kid": head.kid,
+        "public_key": _b64(bytes(key.public_key)),
+        "signature": head.signature,
+    }
 
 
 @dataclass(frozen=True)
@@ -126,7 +150,9 @@ def read_kept(text: str) -> KeptHead:
     if tokens.public_bytes(private.public_key()) != public:
         raise BadHead("signed with a key that is not ours")
     try:
-        tokens.public_key_from_bytes(public).verify(signature, signed_bytes(seq, head_hash, signed_at))
+        tokens.public_key_from_bytes(public).verify(
+            signature, signed_bytes(seq, head_hash, signed_at)
+        )
     except (InvalidSignature, ValueError) as error:
         raise BadHead("the signature does not verify") from error
     return KeptHead(seq, head_hash)
@@ -148,17 +174,28 @@ def check_against(expected_hash: str, seq: int | None = None) -> HeadCheck:
     """
     chain = audit.verify_chain()
     if not chain.ok:
-        return HeadCheck(False, chain, f"the chain is broken at event {chain.first_broken}: {chain.problem}")
+        return HeadCheck(
+            False, chain, f"the chain is broken at event {chain.first_broken}: {chain.problem}"
+        )
     expected_hash = (expected_hash or "").strip().lower()
     if seq == 0 or (seq is None and expected_hash == audit.GENESIS):
-        return HeadCheck(expected_hash == audit.GENESIS, chain, "" if expected_hash == audit.GENESIS
-                         else "the kept head of an empty trail must be the genesis hash")
+        return HeadCheck(
+            expected_hash == audit.GENESIS,
+            chain,
+            ""
+            if expected_hash == audit.GENESIS
+            else "the kept head of an empty trail must be the genesis hash",
+        )
     query = db.select(AuditEvent).where(AuditEvent.hash == expected_hash)
     if seq is not None:
         query = query.where(AuditEvent.seq == seq)
     event = db.session.scalars(query).first()
     if event is None:
         where = f"event {seq}" if seq is not None else "any event"
-        return HeadCheck(False, chain, f"the kept head {expected_hash[:16]}… is not the hash of {where}: "
-                                       "events up to it were deleted or changed")
+        return HeadCheck(
+            False,
+            chain,
+            f"the kept head {expected_hash[:16]}… is not the hash of {where}: "
+            "events up to it were deleted or changed",
+        )
     return HeadCheck(True, chain)

@@ -1,4 +1,5 @@
 """`flask gantong ...`: every command of every domain, registered here and nowhere else."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -23,10 +24,15 @@ def register_commands(app: Flask) -> None:
     for command in (
         demo.demo,
         holders_cli.recompute,
-        codes_cli.keys_cli, codes_cli.issuer_cli, codes_cli.partner_demo,
-        checkpoint_cli.point_cli, checkpoint_cli.staff_cli,
+        codes_cli.keys_cli,
+        codes_cli.issuer_cli,
+        codes_cli.partner_demo,
+        checkpoint_cli.point_cli,
+        checkpoint_cli.staff_cli,
         review_cli.review_cli,
-        admin_cli.purge, admin_cli.backup, admin_cli.audit_cli,
+        admin_cli.purge,
+        admin_cli.backup,
+        admin_cli.audit_cli,
     ):
         group.add_command(command)
     for command in _every_command(group):

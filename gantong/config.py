@@ -1,4 +1,5 @@
 """Settings from the environment; SQLite under instance/ unless DATABASE_URL says otherwise."""
+
 import os
 
 
@@ -10,7 +11,7 @@ def database_url(instance_path: str) -> str:
     # A plain postgresql:// URL makes SQLAlchemy look for psycopg2; we ship psycopg 3.
     for plain in ("postgresql://", "postgres://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
+            return "postgresql+psycopg://" + url[len(plain) :]
     return url
 
 
@@ -47,8 +48,13 @@ class Config:
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")
     COMPRESS_MIMETYPES = [
-        "text/html", "text/css", "text/javascript", "application/javascript",
-        "application/json", "image/svg+xml", "text/csv",
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+        "text/csv",
     ]
     COMPRESS_ALGORITHM = ["gzip"]
     COMPRESS_LEVEL = 6  # level 9 costs more CPU a page for a few bytes

@@ -1,4 +1,5 @@
 """Demo data: the accounts, holders, point and key of the README (idempotent)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,12 +24,20 @@ DEMO_ACCOUNTS = [
     ("13900000005", "resident", {}, ("李小红", "360102198505052345"), "fever"),
     ("13900000006", "resident", {}, ("王五", "360102197707073456"), "close_contact"),
     ("13900000002", "staff", {"point": "demo"}, None, None),
-    ("13900000003", "officer",
-     {"district_code": DEMO_DISTRICT, "badge_number": "DH-0301", "department": "东湖区疾控中心"},
-     None, None),
-    ("13900000007", "officer",
-     {"district_code": DEMO_DISTRICT, "badge_number": "DH-0307", "department": "东湖区疾控中心"},
-     None, None),
+    (
+        "13900000003",
+        "officer",
+        {"district_code": DEMO_DISTRICT, "badge_number": "DH-0301", "department": "东湖区疾控中心"},
+        None,
+        None,
+    ),
+    (
+        "13900000007",
+        "officer",
+        {"district_code": DEMO_DISTRICT, "badge_number": "DH-0307", "department": "东湖区疾控中心"},
+        None,
+        None,
+    ),
     ("13900000004", "admin", {}, None, None),
     # A second administrator: creating an officer, moving one or resetting one's password
     # needs two (nobody alone makes a code red).
@@ -36,8 +45,13 @@ DEMO_ACCOUNTS = [
 ]
 
 SEED_RISK_AREAS = [("42", "湖北省", 14)]
-DEMO_POINT = {"name": "南昌站北广场", "district_code": DEMO_DISTRICT, "address": "南昌市东湖区二七北路 1 号",
-              "latitude": 28.6654, "longitude": 115.9096}
+DEMO_POINT = {
+    "name": "南昌站北广场",
+    "district_code": DEMO_DISTRICT,
+    "address": "南昌市东湖区二七北路 1 号",
+    "latitude": 28.6654,
+    "longitude": 115.9096,
+}
 
 
 def seed_risk_areas() -> None:
@@ -75,9 +89,15 @@ def demo() -> None:
             number = _with_check_digit(number[:17])
             holder = registry.add_holder(
                 user,
-                registry.Identity(name=name, doc_type="resident_id", doc_number=number,
-                                 doc_country="", nationality="CN", district_code=DEMO_DISTRICT,
-                                 address="南昌市东湖区八一大道 1 号"),
+                registry.Identity(
+                    name=name,
+                    doc_type="resident_id",
+                    doc_number=number,
+                    doc_country="",
+                    nationality="CN",
+                    district_code=DEMO_DISTRICT,
+                    address="南昌市东湖区八一大道 1 号",
+                ),
                 is_self=True,
             )
             today = rules.local_date(utcnow())
@@ -94,15 +114,22 @@ def demo() -> None:
 
 # What the login table says of each account.
 DEMO_NOTES = {
-    "none": "green code", "fever": "yellow code: fever declared", "close_contact": "red code: close contact",
-    "staff": f"checkpoint {DEMO_POINT['name']}", "officer": f"district {DEMO_DISTRICT} 东湖区",
+    "none": "green code",
+    "fever": "yellow code: fever declared",
+    "close_contact": "red code: close contact",
+    "staff": f"checkpoint {DEMO_POINT['name']}",
+    "officer": f"district {DEMO_DISTRICT} 东湖区",
     "admin": "administrator",
 }
 
 
 def login_table(rows: list[tuple[str, str, str]]) -> str:
     """The demo logins as one aligned table: every role logs in at /login."""
-    header = ("mobile number", "role", "what", )
+    header = (
+        "mobile number",
+        "role",
+        "what",
+    )
     lines = [f"Demo logins (password {DEMO_PASSWORD}); every role logs in at /login:", ""]
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
     for phone, role, note in [header, *rows]:

@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to the app in create_app()."""
+
 from flask import request
 from flask_babel import Babel
 from flask_compress import Compress

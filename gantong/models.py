@@ -1,4 +1,5 @@
 """Database models (SQLAlchemy 2 typed mappings)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -75,9 +76,7 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    holders: Mapped[list[Holder]] = relationship(
-        back_populates="account", order_by="Holder.id"
-    )
+    holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
     point: Mapped[InformationPoint | None] = relationship()
 
     @property
@@ -264,7 +263,9 @@ class VerificationRecord(db.Model):
     offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The colour shown at the gate was better than the holder's stored colour at the moment of
     # the scan (the colour changed within the token's lifetime): officers of the district see it.
-    stale_colour: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false(), index=True)
+    stale_colour: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false(), index=True
+    )
     # A paper code's serial, or a partner issuer's token (we hold no record of their holders).
     paper_serial: Mapped[str | None] = mapped_column(String(16))
     issuer_id: Mapped[int | None] = mapped_column(ForeignKey("trusted_issuer.id"))
@@ -471,12 +472,16 @@ class AccountChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # create, rebind, password
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None until created
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id"), index=True
+    )  # None until created
     # What the change sets, as JSON: role, phone and binding for create; the binding for rebind.
     details: Mapped[str] = mapped_column(Text, default="{}")
     requested_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, done, rejected
+    state: Mapped[str] = mapped_column(
+        String(10), default="pending", index=True
+    )  # pending, done, rejected
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -499,7 +504,9 @@ class SignedAuditHead(db.Model):
     head_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kid: Mapped[str] = mapped_column(String(8))
-    signature: Mapped[str] = mapped_column(String(128))  # base64url, Ed25519 over the canonical JSON
+    signature: Mapped[str] = mapped_column(
+        String(128)
+    )  # base64url, Ed25519 over the canonical JSON
 
 
 class PasswordResetCode(db.Model):

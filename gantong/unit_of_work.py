@@ -27,6 +27,7 @@ The connection pool does not ping on every checkout (a round trip per request): 
 are recycled after POOL_RECYCLE seconds, and a request whose very first statement meets a
 dropped connection is run again once on a fresh one (`run_again_on_dropped_connection`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -168,8 +169,11 @@ def run_again_on_dropped_connection(app: Flask):
         try:
             return dispatch()
         except DBAPIError as error:
-            if not error.connection_invalidated or g.get("_gantong_statements", 0) > 0 \
-                    or g.get("_gantong_ran_again"):
+            if (
+                not error.connection_invalidated
+                or g.get("_gantong_statements", 0) > 0
+                or g.get("_gantong_ran_again")
+            ):
                 raise
             g._gantong_ran_again = True
             db.session.rollback()
@@ -214,7 +218,9 @@ def _before_execute(conn: Connection, statement, multiparams, params, execution_
         conn.info[_STATE] = _IMMEDIATE
         conn.exec_driver_sql("COMMIT")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif state == _AUTOCOMMIT and (_writes_or_locks(statement) or _streams(statement, execution_options)):
+    elif state == _AUTOCOMMIT and (
+        _writes_or_locks(statement) or _streams(statement, execution_options)
+    ):
         # PostgreSQL: the reading request writes, locks or streams: from here on one transaction,
         # committed (or rolled back) at the request's edge like any other.
         conn.info[_STATE] = _BEGUN

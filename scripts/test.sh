@@ -13,7 +13,10 @@ if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sa
   $sudo_cmd apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
-# The layering contracts (pyproject.toml [tool.importlinter]) before any test.
+# One style (ruff format, the line length in pyproject.toml) and ruff's lint rules, then the
+# layering contracts (pyproject.toml [tool.importlinter]), before any test.
+.venv/bin/ruff format --check --quiet . || { echo "ruff format: run '.venv/bin/ruff format .'" >&2; exit 1; }
+.venv/bin/ruff check --quiet .
 .venv/bin/lint-imports --no-cache
 workers=${PYTEST_WORKERS:-}
 if [ -z "$workers" ]; then

@@ -4,6 +4,7 @@ logged-in helpers and factories for accounts and holders.
 On PostgreSQL only the tests that touch the database run: those marked `nodb` or
 `sqlite_only` are deselected (never skipped). Under pytest-xdist each worker has its own
 PostgreSQL database (test_gw0, test_gw1, … beside DATABASE_URL's), built from clean."""
+
 from __future__ import annotations
 
 import os
@@ -108,14 +109,18 @@ def _schema():
 
 def _create_empty_function() -> None:
     """A function that empties every table and restarts every id sequence, in one call."""
-    deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables))
-    db.session.execute(db.text(f"""
+    deletes = "; ".join(
+        f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)
+    )
+    db.session.execute(
+        db.text(f"""
         CREATE OR REPLACE FUNCTION gantong_test_empty() RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
             {deletes};
             PERFORM setval(c.oid, 1, false) FROM pg_class c
             WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace;
-        END $$"""))
+        END $$""")
+    )
 
 
 def empty_database() -> None:
@@ -133,8 +138,10 @@ def scratch_database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'scratch.sqlite'}"
         return
     url = make_url(os.environ["DATABASE_URL"])
-    scratch = _named(url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
-                     f"{url.database}_scratch_{uuid.uuid4().hex[:8]}")
+    scratch = _named(
+        url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+        f"{url.database}_scratch_{uuid.uuid4().hex[:8]}",
+    )
     _recreate_database(scratch)
     yield scratch
     _drop_database(scratch)
@@ -205,7 +212,9 @@ def make_user(app):
 
 @pytest.fixture
 def make_holder(app):
-    def make(account_id=None, name="张小三", number=None, district="360102", declared=True, **facts):
+    def make(
+        account_id=None, name="张小三", number=None, district="360102", declared=True, **facts
+    ):
         # A holder has a code from their first declaration: by default they have made one.
         from gantong.models import User
 
@@ -214,8 +223,13 @@ def make_holder(app):
             holder = registry.add_holder(
                 account,
                 registry.Identity(
-                    name=name, doc_type="resident_id", doc_number=number or resident_id(),
-                    doc_country="", nationality="CN", district_code=district, address="八一大道 1 号",
+                    name=name,
+                    doc_type="resident_id",
+                    doc_number=number or resident_id(),
+                    doc_country="",
+                    nationality="CN",
+                    district_code=district,
+                    address="八一大道 1 号",
                 ),
                 is_self=True,
             )
@@ -265,8 +279,13 @@ def make_point(app):
         from gantong.checkpoint import points
 
         with app.app_context():
-            return points.add_point(name=name, district_code=district, address="测试路 1 号",
-                                    latitude=latitude, longitude=longitude).id
+            return points.add_point(
+                name=name,
+                district_code=district,
+                address="测试路 1 号",
+                latitude=latitude,
+                longitude=longitude,
+            ).id
 
     return make
 
@@ -284,6 +303,7 @@ def make_staff(make_user, make_point):
 @pytest.fixture
 def screen_token(app):
     """Return a freshly signed screen token for a holder (as the code page would show it)."""
+
     def make(holder_id, now=None):
         from gantong.codes import keys
         from gantong.models import Holder

@@ -1,4 +1,5 @@
 """Reading the audit trail: filtered, newest first, a page at a time."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ def search(selection: AuditFilter, before: int | None = None, limit: int = PAGE_
     if selection.actor_id is not None:
         query = query.where(AuditEvent.actor_id == selection.actor_id)
     if selection.start:
-        query = query.where(AuditEvent.at >= figures.day_bounds(selection.start, selection.start)[0])
+        query = query.where(
+            AuditEvent.at >= figures.day_bounds(selection.start, selection.start)[0]
+        )
     if selection.end:
         query = query.where(AuditEvent.at < figures.day_bounds(selection.end, selection.end)[1])
     if before is not None:
@@ -49,5 +52,7 @@ def search(selection: AuditFilter, before: int | None = None, limit: int = PAGE_
     more = len(events) > limit
     events = events[:limit]
     actor_ids = {event.actor_id for event in events if event.actor_id is not None}
-    actors = {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(actor_ids)))}
+    actors = {
+        user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(actor_ids)))
+    }
     return AuditPage(events, actors, events[-1].seq if more else None)

@@ -1,4 +1,5 @@
 """Backups of a SQLite database with SQLite's online backup API, while the app keeps running."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """`flask gantong purge`, `backup` and `audit verify`: retention, backups, the audit chain."""
+
 from __future__ import annotations
 
 import logging
@@ -15,10 +16,18 @@ retention_days = retention.retention_days
 
 @click.command("purge")
 @with_appcontext
-@click.option("--days", type=click.IntRange(min=1), default=None,
-              help="Keep this many days (default: RETENTION_DAYS, or 28).")
-@click.option("--batch", type=click.IntRange(min=1), default=retention.BATCH_SIZE,
-              help="Records deleted per transaction.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep this many days (default: RETENTION_DAYS, or 28).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=retention.BATCH_SIZE,
+    help="Records deleted per transaction.",
+)
 def purge(days, batch) -> None:
     """Delete verification records older than the retention period; safe to run from cron."""
     handler = logging.StreamHandler()
@@ -26,11 +35,15 @@ def purge(days, batch) -> None:
     retention.log.addHandler(handler)
     retention.log.setLevel(logging.INFO)
     try:
-        *_, result = unit_of_work.commit_each(retention.purge_in_batches(days or retention_days(), batch=batch))
+        *_, result = unit_of_work.commit_each(
+            retention.purge_in_batches(days or retention_days(), batch=batch)
+        )
     finally:
         retention.log.removeHandler(handler)
-    click.echo(f"{result.deleted} verification records verified before "
-               f"{result.cutoff.isoformat()} deleted; fever findings and other hits kept")
+    click.echo(
+        f"{result.deleted} verification records verified before "
+        f"{result.cutoff.isoformat()} deleted; fever findings and other hits kept"
+    )
 
 
 @click.command("backup")
@@ -41,10 +54,14 @@ def backup(path) -> None:
     try:
         integrity = backups.backup_sqlite(path)
     except backups.NotSQLite as refusal:
-        click.echo("flask gantong backup copies SQLite databases only. On PostgreSQL run:", err=True)
+        click.echo(
+            "flask gantong backup copies SQLite databases only. On PostgreSQL run:", err=True
+        )
         click.echo(f"  {refusal}", err=True)
-        click.echo("and restore with: pg_restore --clean --if-exists --dbname \"$DATABASE_URL\" "
-                   f"\"{path}\"", err=True)
+        click.echo(
+            f'and restore with: pg_restore --clean --if-exists --dbname "$DATABASE_URL" "{path}"',
+            err=True,
+        )
         raise SystemExit(2) from None
     except FileExistsError:
         raise click.BadParameter("exists already; choose a new file", param_hint="PATH") from None
@@ -57,10 +74,21 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @audit_cli.command("verify")
-@click.option("--expect-head", "expect_head", default=None, metavar="HASH",
-              help="A head hash kept elsewhere: the chain must still hold it.")
-@click.option("--since-signed-head", "signed_head", type=click.File("r"), default=None, metavar="FILE",
-              help="A signed head kept from /audit/head.json: its signature, then the chain against it.")
+@click.option(
+    "--expect-head",
+    "expect_head",
+    default=None,
+    metavar="HASH",
+    help="A head hash kept elsewhere: the chain must still hold it.",
+)
+@click.option(
+    "--since-signed-head",
+    "signed_head",
+    type=click.File("r"),
+    default=None,
+    metavar="FILE",
+    help="A signed head kept from /audit/head.json: its signature, then the chain against it.",
+)
 def audit_verify(expect_head, signed_head) -> None:
     """Check the whole hash chain; name the first broken event and print the head hash.
 
@@ -82,14 +110,19 @@ def audit_verify(expect_head, signed_head) -> None:
         if not result.ok:
             click.echo(f"BROKEN: {result.problem}")
             raise SystemExit(1)
-        click.echo(f"ok: {result.chain.count} events, and the kept head {expect_head} is still in the chain"
-                   + (f" at event {seq}" if seq is not None else "") + f"; head hash {result.chain.head_hash}")
+        click.echo(
+            f"ok: {result.chain.count} events, and the kept head {expect_head} is still in the chain"
+            + (f" at event {seq}" if seq is not None else "")
+            + f"; head hash {result.chain.head_hash}"
+        )
         return
     check = audit.verify_chain()
     if check.ok:
         click.echo(f"ok: {check.count} events; head hash {check.head_hash}")
-        click.echo("Keep the head hash somewhere else: deleting the newest events shows only against it "
-                   "(--expect-head, or --since-signed-head with a copy of /audit/head.json).")
+        click.echo(
+            "Keep the head hash somewhere else: deleting the newest events shows only against it "
+            "(--expect-head, or --since-signed-head with a copy of /audit/head.json)."
+        )
     else:
         click.echo(f"BROKEN at event {check.first_broken}: {check.problem}")
         click.echo(f"{check.count} events verified before it; last good hash {check.head_hash}")

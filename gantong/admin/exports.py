@@ -6,6 +6,7 @@ however many rows there are, and checkpoints keep writing while a long export ru
 is UTF-8 with a byte order mark so that spreadsheet programs read the Chinese right; a text
 cell that a spreadsheet would run as a formula is escaped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,6 @@ PAGE_SIZE = 1000
 ROWS_PER_CHUNK = 500
 
 
-
 @dataclass(frozen=True)
 class ExportFilter:
     """What to export: a district ("" for every district) and a range of Asia/Shanghai days."""
@@ -41,8 +41,11 @@ class ExportFilter:
     end: date
 
     def as_dict(self) -> dict:
-        return {"district_code": self.district_code, "start": self.start.isoformat(),
-                "end": self.end.isoformat()}
+        return {
+            "district_code": self.district_code,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
 
 
 def escape_cell(value):
@@ -99,46 +102,71 @@ class ExportKind:
     def rows(self, selection: ExportFilter) -> Iterator[list]:
         """Yield one list of cells per row in the selection, oldest first."""
         first, after = figures.day_bounds(selection.start, selection.end)
-        query = db.select(self.moment, self.key, *(column.read for column in self.columns)).join(*self.join)
+        query = db.select(self.moment, self.key, *(column.read for column in self.columns)).join(
+            *self.join
+        )
         if selection.district_code:
             query = query.where(self.district == selection.district_code)
         for page in _pages(query, self.moment, self.key, first, after):
             for row in page:
-                yield [column.cell(value) for column, value in zip(self.columns, row[2:], strict=True)]
+                yield [
+                    column.cell(value) for column, value in zip(self.columns, row[2:], strict=True)
+                ]
 
 
 _record = VerificationRecord
 VERIFICATION_RECORDS = ExportKind(
     columns=(
-        Column("record_id", _record.record_id), Column("verified_at", _record.verified_at, _local),
-        Column("point_id", _record.point_id), Column("point_name", InformationPoint.name),
+        Column("record_id", _record.record_id),
+        Column("verified_at", _record.verified_at, _local),
+        Column("point_id", _record.point_id),
+        Column("point_name", InformationPoint.name),
         Column("point_district_code", InformationPoint.district_code),
         Column("point_district", InformationPoint.district_code, _district_name),
-        Column("holder_id", _record.holder_id), Column("method", _record.method),
-        Column("colour", _record.colour), Column("token_colour", _record.token_colour, _or_blank),
-        Column("recorded_at", _record.recorded_at, _local), Column("temperature", _record.temperature),
-        Column("decision", _record.decision, _or_blank), Column("note", _record.note),
+        Column("holder_id", _record.holder_id),
+        Column("method", _record.method),
+        Column("colour", _record.colour),
+        Column("token_colour", _record.token_colour, _or_blank),
+        Column("recorded_at", _record.recorded_at, _local),
+        Column("temperature", _record.temperature),
+        Column("decision", _record.decision, _or_blank),
+        Column("note", _record.note),
         Column("position_source", _record.position_source, _or_blank),
-        Column("latitude", _record.latitude), Column("longitude", _record.longitude),
-        Column("voided_at", _record.voided_at, _local), Column("void_reason", _record.void_reason, _or_blank),
-        Column("paper_serial", _record.paper_serial, _or_blank), Column("issuer_id", _record.issuer_id),
+        Column("latitude", _record.latitude),
+        Column("longitude", _record.longitude),
+        Column("voided_at", _record.voided_at, _local),
+        Column("void_reason", _record.void_reason, _or_blank),
+        Column("paper_serial", _record.paper_serial, _or_blank),
+        Column("issuer_id", _record.issuer_id),
         Column("partner_code_id", _record.partner_code_id, _or_blank),
     ),
-    moment=_record.verified_at, key=_record.id, district=InformationPoint.district_code,
+    moment=_record.verified_at,
+    key=_record.id,
+    district=InformationPoint.district_code,
     join=(InformationPoint, InformationPoint.id == _record.point_id),
 )
 APPLICATIONS = ExportKind(
     columns=(
-        Column("application_id", Application.id), Column("created_at", Application.created_at, _local),
-        Column("holder_id", Application.holder_id), Column("holder_district_code", Holder.district_code),
-        Column("holder_district", Holder.district_code, _district_name), Column("grounds", Application.grounds),
-        Column("hit_keys", Application.hit_keys), Column("test_date", Application.test_date, _day),
-        Column("institution", Application.institution), Column("report_number", Application.report_number),
-        Column("isolation_end", Application.isolation_end, _day), Column("note", Application.note),
-        Column("status", Application.status), Column("decided_at", Application.decided_at, _local),
-        Column("decided_by", Application.decided_by), Column("decision_reason", Application.decision_reason),
+        Column("application_id", Application.id),
+        Column("created_at", Application.created_at, _local),
+        Column("holder_id", Application.holder_id),
+        Column("holder_district_code", Holder.district_code),
+        Column("holder_district", Holder.district_code, _district_name),
+        Column("grounds", Application.grounds),
+        Column("hit_keys", Application.hit_keys),
+        Column("test_date", Application.test_date, _day),
+        Column("institution", Application.institution),
+        Column("report_number", Application.report_number),
+        Column("isolation_end", Application.isolation_end, _day),
+        Column("note", Application.note),
+        Column("status", Application.status),
+        Column("decided_at", Application.decided_at, _local),
+        Column("decided_by", Application.decided_by),
+        Column("decision_reason", Application.decision_reason),
     ),
-    moment=Application.created_at, key=Application.id, district=Holder.district_code,
+    moment=Application.created_at,
+    key=Application.id,
+    district=Holder.district_code,
     join=(Holder, Holder.id == Application.holder_id),
 )
 EXPORTS = {"verification_records": VERIFICATION_RECORDS, "applications": APPLICATIONS}
@@ -180,15 +208,22 @@ def rows_for(kind: str, selection: ExportFilter) -> tuple[tuple[str, ...], Itera
     return EXPORTS[kind].header, EXPORTS[kind].rows(selection)
 
 
-def in_language(columns: tuple[str, ...], rows: Iterable[list], language: str) -> tuple[list[str], Iterator[list]]:
+def in_language(
+    columns: tuple[str, ...], rows: Iterable[list], language: str
+) -> tuple[list[str], Iterator[list]]:
     """The header and the cells in the user's language: column names, colours, decisions, states,
     district names. (The codes export, for programs, is rows_for's own.)"""
-    district_of = {i: columns.index(column + "_code") for i, column in enumerate(columns)
-                   if column + "_code" in columns}
+    district_of = {
+        i: columns.index(column + "_code")
+        for i, column in enumerate(columns)
+        if column + "_code" in columns
+    }
 
     def translated():
         for row in rows:
-            cells = [labels.export_cell(column, cell) for column, cell in zip(columns, row, strict=True)]
+            cells = [
+                labels.export_cell(column, cell) for column, cell in zip(columns, row, strict=True)
+            ]
             for i, code_at in district_of.items():
                 cells[i] = divisions.display_name(row[code_at], language) if row[code_at] else ""
             yield cells
@@ -219,7 +254,9 @@ def filename(kind: str, selection: ExportFilter) -> str:
     return f"{kind}-{district}-{selection.start.isoformat()}-{selection.end.isoformat()}.csv"
 
 
-def start_export(kind: str, selection: ExportFilter, actor, language: str = "") -> tuple[Iterable[str], Iterator[list]]:
+def start_export(
+    kind: str, selection: ExportFilter, actor, language: str = ""
+) -> tuple[Iterable[str], Iterator[list]]:
     """Record in the audit trail who exported what, then return the header and the rows: in
     `language` ("zh", "en"), or with the stable codes when it is ""."""
     header, rows = rows_for(kind, selection)

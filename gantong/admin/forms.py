@@ -1,4 +1,5 @@
 """Administration forms: points, accounts, risk areas, tokens, exports, audit filters."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -39,9 +40,13 @@ def district_choices(blank: str | None = None) -> list[SelectChoice]:
     choices = [SelectChoice("", blank)] if blank is not None else []
     for code in divisions.jiangxi_district_codes():
         city = divisions.get(code[:4])
-        choices.append(SelectChoice(
-            code, divisions.local_name(divisions.get(code), language),
-            optgroup=divisions.local_name(city, language) if city else None))
+        choices.append(
+            SelectChoice(
+                code,
+                divisions.local_name(divisions.get(code), language),
+                optgroup=divisions.local_name(city, language) if city else None,
+            )
+        )
     return choices
 
 
@@ -66,13 +71,23 @@ class Coordinate:
 
 
 class PointForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the point's name.")), Length(max=100)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Enter the point's name.")), Length(max=100)]
+    )
     district = SelectField(_l("District"), validators=[DataRequired(_l("Choose the district."))])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    latitude = StringField(_l("Latitude"), validators=[
-        Coordinate(-90, 90, _l("A latitude is a number from -90 to 90, e.g. 28.6654."))])
-    longitude = StringField(_l("Longitude"), validators=[
-        Coordinate(-180, 180, _l("A longitude is a number from -180 to 180, e.g. 115.9096."))])
+    latitude = StringField(
+        _l("Latitude"),
+        validators=[
+            Coordinate(-90, 90, _l("A latitude is a number from -90 to 90, e.g. 28.6654."))
+        ],
+    )
+    longitude = StringField(
+        _l("Longitude"),
+        validators=[
+            Coordinate(-180, 180, _l("A longitude is a number from -180 to 180, e.g. 115.9096."))
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,17 +101,26 @@ class PointForm(FlaskForm):
     def details(self) -> points.PointDetails:
         """The point as typed, for points.add_point and points.update_point."""
         return points.PointDetails(
-            name=self.name.data.strip(), district_code=self.district.data,
-            address=(self.address.data or "").strip(), latitude=self.latitude.number,
-            longitude=self.longitude.number)
+            name=self.name.data.strip(),
+            district_code=self.district.data,
+            address=(self.address.data or "").strip(),
+            latitude=self.latitude.number,
+            longitude=self.longitude.number,
+        )
 
     @classmethod
     def for_point(cls, point: InformationPoint) -> PointForm:
         """The form filled in with the point's details as stored."""
-        return cls(formdata=None, data={
-            "name": point.name, "district": point.district_code, "address": point.address,
-            "latitude": "" if point.latitude is None else str(point.latitude),
-            "longitude": "" if point.longitude is None else str(point.longitude)})
+        return cls(
+            formdata=None,
+            data={
+                "name": point.name,
+                "district": point.district_code,
+                "address": point.address,
+                "latitude": "" if point.latitude is None else str(point.latitude),
+                "longitude": "" if point.longitude is None else str(point.longitude),
+            },
+        )
 
 
 class ActiveForm(FlaskForm):
@@ -120,20 +144,29 @@ class ConfirmForm(FlaskForm):
 class RetentionForm(FlaskForm):
     """Run the purge: a confirmation, and the run's progress carried from one batch to the next."""
 
-    confirm = BooleanField(_l("I understand: the expired verification records are deleted for good."),
-                           validators=[DataRequired(_l("Tick the box to confirm the deletion."))])
+    confirm = BooleanField(
+        _l("I understand: the expired verification records are deleted for good."),
+        validators=[DataRequired(_l("Tick the box to confirm the deletion."))],
+    )
     total = IntegerField(validators=[Optional(), NumberRange(min=0)])
     deleted = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
 
-ROLE_LABELS = {"staff": _l("Checkpoint staff"), "officer": _l("District officer"),
-               "admin": _l("Administrator")}
+ROLE_LABELS = {
+    "staff": _l("Checkpoint staff"),
+    "officer": _l("District officer"),
+    "admin": _l("Administrator"),
+}
 
 
 def point_choices(blank: str) -> list[SelectChoice]:
     language = current_language()
     return [SelectChoice("", blank)] + [
-        SelectChoice(str(point.id), point.name, optgroup=divisions.display_name(point.district_code, language))
+        SelectChoice(
+            str(point.id),
+            point.name,
+            optgroup=divisions.display_name(point.district_code, language),
+        )
         for point in points.active_points()
     ]
 
@@ -161,7 +194,8 @@ class BindingFields(FlaskForm):
             point_id=db_id(self.point.data),
             district_code=self.district.data or None,
             badge_number=(self.badge_number.data or "").strip() or None,
-            department=(self.department.data or "").strip() or None)
+            department=(self.department.data or "").strip() or None,
+        )
 
     def validate_point(self, field):
         if self.role_value() == "staff":
@@ -184,9 +218,14 @@ class BindingFields(FlaskForm):
 
 
 class AccountForm(BindingFields):
-    role = RadioField(_l("Role"), choices=[SelectChoice(key, label) for key, label in ROLE_LABELS.items()],
-                      validators=[InputRequired(_l("Choose a role."))])
-    phone = PhoneField(_l("Mobile number"), validators=[DataRequired(_l("Enter the mobile number."))])
+    role = RadioField(
+        _l("Role"),
+        choices=[SelectChoice(key, label) for key, label in ROLE_LABELS.items()],
+        validators=[InputRequired(_l("Choose a role."))],
+    )
+    phone = PhoneField(
+        _l("Mobile number"), validators=[DataRequired(_l("Enter the mobile number."))]
+    )
 
     def role_value(self) -> str:
         return self.role.data or ""
@@ -203,17 +242,29 @@ class BindingForm(BindingFields):
     @classmethod
     def for_account(cls, user) -> BindingForm:
         """The form filled in with where the account works now."""
-        return cls(formdata=None, role=user.role, data={
-            "point": str(user.point_id or ""), "district": user.district_code or "",
-            "badge_number": user.badge_number or "", "department": user.department or ""})
+        return cls(
+            formdata=None,
+            role=user.role,
+            data={
+                "point": str(user.point_id or ""),
+                "district": user.district_code or "",
+                "badge_number": user.badge_number or "",
+                "department": user.department or "",
+            },
+        )
 
 
 class RiskAreaForm(FlaskForm):
     code = StringField(_l("Division code"), validators=[DataRequired(_l("Enter a division code."))])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
-    days = IntegerField(_l("Quarantine days"), default=14, validators=[
-        InputRequired(_l("Enter the number of days.")),
-        NumberRange(1, 60, _l("Between 1 and 60 days."))])
+    days = IntegerField(
+        _l("Quarantine days"),
+        default=14,
+        validators=[
+            InputRequired(_l("Enter the number of days.")),
+            NumberRange(1, 60, _l("Between 1 and 60 days.")),
+        ],
+    )
     active_from = BoundedDateField(_l("Key area from"), validators=[Optional()])
     active_to = BoundedDateField(_l("Key area to"), validators=[Optional()])
     active = BooleanField(_l("In force"), default=True)
@@ -230,23 +281,37 @@ class RiskAreaForm(FlaskForm):
     def details(self) -> risk_areas.AreaDetails:
         """The key area as typed (no name: the division's own), for risk_areas.save_area."""
         return risk_areas.AreaDetails(
-            code=self.code.data, name=(self.name.data or "").strip() or risk_areas.default_name(self.code.data),
-            days=self.days.data, active_from=self.active_from.data, active_to=self.active_to.data,
-            active=self.active.data)
+            code=self.code.data,
+            name=(self.name.data or "").strip() or risk_areas.default_name(self.code.data),
+            days=self.days.data,
+            active_from=self.active_from.data,
+            active_to=self.active_to.data,
+            active=self.active.data,
+        )
 
 
 class ExportForm(FlaskForm):
-    kind = RadioField(_l("What"), default="verification_records", choices=[
-        SelectChoice("verification_records", _l("Verification records")),
-        SelectChoice("applications", _l("Transcoding applications"))],
-        validators=[InputRequired(_l("Choose what to export."))])
+    kind = RadioField(
+        _l("What"),
+        default="verification_records",
+        choices=[
+            SelectChoice("verification_records", _l("Verification records")),
+            SelectChoice("applications", _l("Transcoding applications")),
+        ],
+        validators=[InputRequired(_l("Choose what to export."))],
+    )
     district = SelectField(_l("District"), validators=[Optional()])
     start = BoundedDateField(_l("From"), validators=[InputRequired(_l("Enter the first day."))])
     end = BoundedDateField(_l("To"), validators=[InputRequired(_l("Enter the last day."))])
-    columns = RadioField(_l("Column names and values"), default="language", choices=[
-        SelectChoice("language", _l("In the language of this page")),
-        SelectChoice("codes", _l("Stable codes, for programs"))],
-        validators=[Optional()])
+    columns = RadioField(
+        _l("Column names and values"),
+        default="language",
+        choices=[
+            SelectChoice("language", _l("In the language of this page")),
+            SelectChoice("codes", _l("Stable codes, for programs")),
+        ],
+        validators=[Optional()],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -284,8 +349,12 @@ class AuditFilterForm(FlaskForm):
     def selection(self) -> audit_search.AuditFilter:
         """The filters as typed, for audit_search.search."""
         return audit_search.AuditFilter(
-            action=(self.action.data or "").strip(), subject=(self.subject.data or "").strip(),
-            actor_id=db_id(self.actor.data), start=self.start.data, end=self.end.data)
+            action=(self.action.data or "").strip(),
+            subject=(self.subject.data or "").strip(),
+            actor_id=db_id(self.actor.data),
+            start=self.start.data,
+            end=self.end.data,
+        )
 
 
 class DistrictFilterForm(FlaskForm):
@@ -306,9 +375,13 @@ def _start_of(day: date | None) -> datetime | None:
 
 
 class IssuerEditForm(FlaskForm):
-    name = StringField(_l("Issuer"), validators=[DataRequired(_l("Give the issuer's name.")), Length(max=100)])
+    name = StringField(
+        _l("Issuer"), validators=[DataRequired(_l("Give the issuer's name.")), Length(max=100)]
+    )
     region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
-    valid_from = BoundedDateField(_l("Trusted from"), validators=[InputRequired(_l("Enter the first day."))])
+    valid_from = BoundedDateField(
+        _l("Trusted from"), validators=[InputRequired(_l("Enter the first day."))]
+    )
     valid_to = BoundedDateField(_l("Last day trusted"), validators=[Optional()])
 
     def validate_valid_to(self, field):
@@ -324,24 +397,42 @@ class IssuerEditForm(FlaskForm):
 
     def details(self) -> dict:
         """The issuer's name, region and validity, as trust_list.update_issuer takes them."""
-        return {"name": self.name.data, "region": self.region.data or "",
-                "valid_from": self.valid_from_moment(), "valid_to": self.valid_to_moment()}
+        return {
+            "name": self.name.data,
+            "region": self.region.data or "",
+            "valid_from": self.valid_from_moment(),
+            "valid_to": self.valid_to_moment(),
+        }
 
     @classmethod
     def for_issuer(cls, issuer):
-        last_day = rules.local_date(issuer.valid_to - timedelta(seconds=1)) if issuer.valid_to else None
-        return cls(formdata=None, data={
-            "name": issuer.name, "region": issuer.region,
-            "valid_from": rules.local_date(issuer.valid_from), "valid_to": last_day})
+        last_day = (
+            rules.local_date(issuer.valid_to - timedelta(seconds=1)) if issuer.valid_to else None
+        )
+        return cls(
+            formdata=None,
+            data={
+                "name": issuer.name,
+                "region": issuer.region,
+                "valid_from": rules.local_date(issuer.valid_from),
+                "valid_to": last_day,
+            },
+        )
 
 
 class IssuerForm(IssuerEditForm):
     kid = StringField(_l("Key id"), validators=[Optional(), Length(max=8)])
-    jwk = TextAreaField(_l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))])
+    jwk = TextAreaField(
+        _l("Public key (JWK)"), validators=[DataRequired(_l("Paste the issuer's public key."))]
+    )
 
     def details(self) -> dict:
         """The new issuer with its key, as trust_list.add_issuer takes it."""
-        return {**super().details(), "jwk": self.jwk.data, "kid": (self.kid.data or "").strip() or None}
+        return {
+            **super().details(),
+            "jwk": self.jwk.data,
+            "kid": (self.kid.data or "").strip() or None,
+        }
 
 
 class HotlineForm(FlaskForm):
@@ -352,7 +443,9 @@ class HotlineForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
+        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(
+            current_language()
+        )
 
     def validate_district(self, field):
         if field.data not in divisions.jiangxi_district_codes():
@@ -370,5 +463,8 @@ class HotlineForm(FlaskForm):
 class KeptHeadForm(FlaskForm):
     """A head kept elsewhere: the JSON of /audit/head.json, or a bare head hash."""
 
-    kept = TextAreaField(_l("Kept signed head (or head hash)"), filters=[strip], validators=[
-        DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)])
+    kept = TextAreaField(
+        _l("Kept signed head (or head hash)"),
+        filters=[strip],
+        validators=[DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)],
+    )

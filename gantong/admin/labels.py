@@ -1,5 +1,6 @@
 """What the administrator's pages show in words: account roles, the audit trail, and the
 CSV exports' columns and cells."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,6 @@ CHAIN_PROBLEMS = {
 }
 
 
-
 def account_role(role: str) -> str:
     return str(ACCOUNT_ROLES.get(role, role))
 
@@ -62,32 +62,61 @@ def audit_subject(subject_type: str) -> str:
 def chain_problem(problem: str) -> str:
     missing = re.fullmatch(r"expected event (\d+), found (\d+) \(deleted or reordered\)", problem)
     if missing:
-        return _("event %(expected)s was expected, event %(found)s was found (deleted or reordered)",
-                 expected=missing.group(1), found=missing.group(2))
+        return _(
+            "event %(expected)s was expected, event %(found)s was found (deleted or reordered)",
+            expected=missing.group(1),
+            found=missing.group(2),
+        )
     return str(CHAIN_PROBLEMS.get(problem, problem))
 
 
 # CSV exports in the user's language: column names, and the stored codes of enumerated cells.
 EXPORT_COLUMNS = {
-    "record_id": _l("Record"), "verified_at": _l("Verified at"), "point_id": _l("Point no."),
-    "point_name": _l("Point"), "point_district_code": _l("Point's district code"),
-    "point_district": _l("Point's district"), "holder_id": _l("Person no."), "method": _l("Method"),
-    "colour": _l("Colour"), "token_colour": _l("Colour the code showed"), "recorded_at": _l("Recorded at"),
-    "temperature": _l("Temperature (°C)"), "decision": _l("Decision"), "note": _l("Note"),
-    "position_source": _l("Position from"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
-    "voided_at": _l("Voided at"), "void_reason": _l("Reason for voiding"), "paper_serial": _l("Paper code"),
-    "issuer_id": _l("Issuer no."), "partner_code_id": _l("Partner's code"),
-    "application_id": _l("Application no."), "created_at": _l("Filed at"),
-    "holder_district_code": _l("Person's district code"), "holder_district": _l("Person's district"),
-    "grounds": _l("Grounds"), "hit_keys": _l("Reasons to clear"), "test_date": _l("Test date"),
-    "institution": _l("Institution"), "report_number": _l("Report number"),
-    "isolation_end": _l("End of isolation"), "status": _l("State"), "decided_at": _l("Decided at"),
-    "decided_by": _l("Decided by (account no.)"), "decision_reason": _l("Reason for the decision"),
+    "record_id": _l("Record"),
+    "verified_at": _l("Verified at"),
+    "point_id": _l("Point no."),
+    "point_name": _l("Point"),
+    "point_district_code": _l("Point's district code"),
+    "point_district": _l("Point's district"),
+    "holder_id": _l("Person no."),
+    "method": _l("Method"),
+    "colour": _l("Colour"),
+    "token_colour": _l("Colour the code showed"),
+    "recorded_at": _l("Recorded at"),
+    "temperature": _l("Temperature (°C)"),
+    "decision": _l("Decision"),
+    "note": _l("Note"),
+    "position_source": _l("Position from"),
+    "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
+    "voided_at": _l("Voided at"),
+    "void_reason": _l("Reason for voiding"),
+    "paper_serial": _l("Paper code"),
+    "issuer_id": _l("Issuer no."),
+    "partner_code_id": _l("Partner's code"),
+    "application_id": _l("Application no."),
+    "created_at": _l("Filed at"),
+    "holder_district_code": _l("Person's district code"),
+    "holder_district": _l("Person's district"),
+    "grounds": _l("Grounds"),
+    "hit_keys": _l("Reasons to clear"),
+    "test_date": _l("Test date"),
+    "institution": _l("Institution"),
+    "report_number": _l("Report number"),
+    "isolation_end": _l("End of isolation"),
+    "status": _l("State"),
+    "decided_at": _l("Decided at"),
+    "decided_by": _l("Decided by (account no.)"),
+    "decision_reason": _l("Reason for the decision"),
 }
 # The stored codes of enumerated cells, each with its untranslated label or lazy label.
 _CELL_LABELS = {
-    "method": CheckMethod.labels(), "colour": Colour.labels(), "token_colour": Colour.labels(),
-    "decision": Decision.labels(), "position_source": POSITION_SOURCES, "status": REQUEST_STATES,
+    "method": CheckMethod.labels(),
+    "colour": Colour.labels(),
+    "token_colour": Colour.labels(),
+    "decision": Decision.labels(),
+    "position_source": POSITION_SOURCES,
+    "status": REQUEST_STATES,
     "grounds": GROUNDS_LABELS,
 }
 
@@ -108,5 +137,9 @@ def export_cell(column: str, value):
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(account_role=account_role, audit_action=audit_action,
-                                 audit_subject=audit_subject, chain_problem=chain_problem)
+    app.jinja_env.globals.update(
+        account_role=account_role,
+        audit_action=audit_action,
+        audit_subject=audit_subject,
+        chain_problem=chain_problem,
+    )

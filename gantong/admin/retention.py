@@ -3,6 +3,7 @@
 A fever found at a checkpoint is kept as a FeverFinding of its own, so deleting the record
 it came from leaves the holder's colour exactly as it was.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,27 +54,40 @@ def status(days: int, now: datetime | None = None) -> Status:
     verified_at = VerificationRecord.verified_at
 
     def count(condition):
-        return db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord).where(condition))
+        return db.session.scalar(
+            db.select(db.func.count()).select_from(VerificationRecord).where(condition)
+        )
 
     oldest = db.session.scalar(db.select(db.func.min(verified_at)).where(verified_at >= cutoff))
-    return Status(days=days, cutoff=cutoff, oldest_kept=oldest, expired=count(verified_at < cutoff),
-                  kept=count(verified_at >= cutoff))
+    return Status(
+        days=days,
+        cutoff=cutoff,
+        oldest_kept=oldest,
+        expired=count(verified_at < cutoff),
+        kept=count(verified_at >= cutoff),
+    )
 
 
 def _delete_batch(cutoff: datetime, batch: int) -> int:
     # Oldest first, in the index's own order: each batch reads only the rows it deletes.
     ids = db.session.scalars(
-        db.select(VerificationRecord.id).where(VerificationRecord.verified_at < cutoff)
-        .order_by(VerificationRecord.verified_at, VerificationRecord.id).limit(batch)
+        db.select(VerificationRecord.id)
+        .where(VerificationRecord.verified_at < cutoff)
+        .order_by(VerificationRecord.verified_at, VerificationRecord.id)
+        .limit(batch)
     ).all()
     if not ids:
         return 0
     result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
-    log.info("purged %d verification records verified before %s", result.rowcount, cutoff.isoformat())
+    log.info(
+        "purged %d verification records verified before %s", result.rowcount, cutoff.isoformat()
+    )
     return result.rowcount
 
 
-def purge_one_batch(days: int, actor: User, now: datetime | None = None, batch: int = BATCH_SIZE) -> PurgeResult:
+def purge_one_batch(
+    days: int, actor: User, now: datetime | None = None, batch: int = BATCH_SIZE
+) -> PurgeResult:
     """Delete one batch of expired records for an administrator's page, audited with its actor.
 
     The page calls this once per request and shows the progress between batches, so no request
@@ -83,8 +97,13 @@ def purge_one_batch(days: int, actor: User, now: datetime | None = None, batch: 
     cutoff = cutoff_for(now or utcnow(), days)
     deleted = _delete_batch(cutoff, batch)
     if deleted:
-        audit.append("retention.purge", "verification_record", "expired", actor=actor,
-                     after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})
+        audit.append(
+            "retention.purge",
+            "verification_record",
+            "expired",
+            actor=actor,
+            after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days},
+        )
     return PurgeResult(cutoff, deleted, 1 if deleted else 0)
 
 
@@ -94,8 +113,9 @@ def cutoff_for(now: datetime, days: int) -> datetime:
     return rules.day_start(first_kept_day)
 
 
-def purge_in_batches(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,
-                     batch: int = BATCH_SIZE) -> Iterator[PurgeResult]:
+def purge_in_batches(
+    days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None, batch: int = BATCH_SIZE
+) -> Iterator[PurgeResult]:
     """Delete the records verified before the cutoff a batch at a time; log each batch.
 
     Yields the progress after each batch, and the result last, after its audit event. The
@@ -112,15 +132,24 @@ def purge_in_batches(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = 
         batches += 1
         yield PurgeResult(cutoff, deleted, batches)
     if deleted:
-        audit.append("retention.purge", "verification_record", "expired",
-                     after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days})
-    log.info("purge done: %d verification records verified before %s deleted in %d batches",
-             deleted, cutoff.isoformat(), batches)
+        audit.append(
+            "retention.purge",
+            "verification_record",
+            "expired",
+            after={"deleted": deleted, "cutoff": cutoff.isoformat(), "days": days},
+        )
+    log.info(
+        "purge done: %d verification records verified before %s deleted in %d batches",
+        deleted,
+        cutoff.isoformat(),
+        batches,
+    )
     yield PurgeResult(cutoff, deleted, batches)
 
 
-def purge_verification_records(days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None,
-                               batch: int = BATCH_SIZE) -> PurgeResult:
+def purge_verification_records(
+    days: int = DEFAULT_RETENTION_DAYS, now: datetime | None = None, batch: int = BATCH_SIZE
+) -> PurgeResult:
     """Every batch of purge_in_batches in the caller's one transaction; return the result."""
     *_, result = purge_in_batches(days, now, batch)
     return result

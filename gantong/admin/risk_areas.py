@@ -4,6 +4,7 @@ The colour rules read the table every time they run, so a change counts for ever
 computed after it. The stored colours of the holders whose stays it can touch are refreshed
 at once; time-based ends are the recompute job's (flask gantong recompute, from cron).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -36,25 +37,34 @@ def default_name(code: str) -> str:
 
 
 def _details_of(area: RiskArea) -> dict:
-    return {"code": area.code, "name": area.name, "days": area.days,
-            "active_from": area.active_from, "active_to": area.active_to, "active": area.active}
+    return {
+        "code": area.code,
+        "name": area.name,
+        "days": area.days,
+        "active_from": area.active_from,
+        "active_to": area.active_to,
+        "active": area.active,
+    }
 
 
 def list_areas() -> list[RiskArea]:
-    return list(db.session.scalars(
-        db.select(RiskArea).order_by(RiskArea.active.desc(), RiskArea.code, RiskArea.id)))
+    return list(
+        db.session.scalars(
+            db.select(RiskArea).order_by(RiskArea.active.desc(), RiskArea.code, RiskArea.id)
+        )
+    )
 
 
-def save_area(area: RiskArea | None, details: AreaDetails, actor: User,
-              now: datetime | None = None) -> tuple[RiskArea, int]:
+def save_area(
+    area: RiskArea | None, details: AreaDetails, actor: User, now: datetime | None = None
+) -> tuple[RiskArea, int]:
     """Add an area (area None) or change one; return it and how many stored colours changed."""
     codes = {details.code}
     if area is None:
         area = RiskArea(**asdict(details))
         db.session.add(area)
         db.session.flush()
-        audit.append("risk_area.create", "risk_area", area.id, actor=actor,
-                     after=_details_of(area))
+        audit.append("risk_area.create", "risk_area", area.id, actor=actor, after=_details_of(area))
     else:
         codes.add(area.code)
         before = _details_of(area)
@@ -64,8 +74,9 @@ def save_area(area: RiskArea | None, details: AreaDetails, actor: User,
         if after == before:
             db.session.flush()
             return area, 0
-        audit.append("risk_area.update", "risk_area", area.id, actor=actor,
-                     before=before, after=after)
+        audit.append(
+            "risk_area.update", "risk_area", area.id, actor=actor, before=before, after=after
+        )
     db.session.flush()
     return area, refresh_affected(codes, now)
 
@@ -77,10 +88,16 @@ def affected_holders_query(codes: set[str]):
         # A stay inside the area (its code starts with the area's), or a stay given more
         # broadly (a province) that contains it: the rules match both ways.
         prefixes = {code[:length] for length in (2, 4, 6) if length <= len(code)}
-        conditions += [Stay.place_code.startswith(code, autoescape=True), Stay.place_code.in_(prefixes)]
+        conditions += [
+            Stay.place_code.startswith(code, autoescape=True),
+            Stay.place_code.in_(prefixes),
+        ]
     return (
-        db.select(Declaration.holder_id).join(Stay, Stay.declaration_id == Declaration.id)
-        .where(or_(*conditions)).distinct().order_by(Declaration.holder_id)
+        db.select(Declaration.holder_id)
+        .join(Stay, Stay.declaration_id == Declaration.id)
+        .where(or_(*conditions))
+        .distinct()
+        .order_by(Declaration.holder_id)
     )
 
 
@@ -90,7 +107,9 @@ def refresh_affected(codes: set[str], now: datetime | None = None) -> int:
     query = affected_holders_query(codes)
     changed, last_id = 0, 0
     while True:
-        ids = list(db.session.scalars(query.where(Declaration.holder_id > last_id).limit(BATCH_SIZE)))
+        ids = list(
+            db.session.scalars(query.where(Declaration.holder_id > last_id).limit(BATCH_SIZE))
+        )
         if not ids:
             return changed
         for holder in db.session.scalars(db.select(Holder).where(Holder.id.in_(ids))):

@@ -9,6 +9,7 @@ number — and what could give one person a second officer (creating an officer 
 administrator, moving an officer to another district, a new password for either) takes effect
 only when a second, different administrator confirms it.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,23 +65,32 @@ class Binding:
         if role == "staff":
             return Binding(point_id=self.point_id)
         if role == "officer":
-            return Binding(district_code=self.district_code, badge_number=self.badge_number,
-                           department=self.department)
+            return Binding(
+                district_code=self.district_code,
+                badge_number=self.badge_number,
+                department=self.department,
+            )
         return Binding()
 
 
 def one_time_password() -> str:
     """A random password to hand over once; the account must change it at first login."""
     text = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
-    return "-".join(text[i:i + 4] for i in range(0, PASSWORD_LENGTH, 4))
+    return "-".join(text[i : i + 4] for i in range(0, PASSWORD_LENGTH, 4))
 
 
 def _binding_of(user: User) -> dict:
-    return {"point_id": user.point_id, "district_code": user.district_code,
-            "badge_number": user.badge_number, "department": user.department}
+    return {
+        "point_id": user.point_id,
+        "district_code": user.district_code,
+        "badge_number": user.badge_number,
+        "department": user.department,
+    }
 
 
-def needs_second_admin(kind: str, role: str, before: dict | None = None, after: dict | None = None) -> bool:
+def needs_second_admin(
+    kind: str, role: str, before: dict | None = None, after: dict | None = None
+) -> bool:
     """Whether a change waits for a second administrator (see the module's docstring)."""
     if role not in CONFIRMED_ROLES:
         return False
@@ -91,14 +101,23 @@ def needs_second_admin(kind: str, role: str, before: dict | None = None, after: 
 
 
 def _send_password(user: User, password: str) -> None:
-    sms.send(user.phone, f"【赣通码】Gantong Code: {password} (one-time password for your work account, "
-                         "change it at first login / 工作账号一次性密码，首次登录须修改)")
+    sms.send(
+        user.phone,
+        f"【赣通码】Gantong Code: {password} (one-time password for your work account, "
+        "change it at first login / 工作账号一次性密码，首次登录须修改)",
+    )
 
 
 def _create_now(role: str, phone: str, binding: Binding) -> User:
     password = one_time_password()
-    user = User(phone=phone, password_hash=hash_password(password), role=role,
-                must_change_password=True, active=True, **asdict(binding.for_role(role)))
+    user = User(
+        phone=phone,
+        password_hash=hash_password(password),
+        role=role,
+        must_change_password=True,
+        active=True,
+        **asdict(binding.for_role(role)),
+    )
     try:
         with db.session.begin_nested():  # only this insert is undone if it collides
             db.session.add(user)
@@ -108,18 +127,33 @@ def _create_now(role: str, phone: str, binding: Binding) -> User:
     return user
 
 
-def _request(kind: str, user: User | None, details: dict, actor: User, now: datetime) -> AccountChange:
-    change = AccountChange(kind=kind, user_id=user.id if user else None, details=json.dumps(details),
-                           requested_by=actor.id, requested_at=now, state=PENDING)
+def _request(
+    kind: str, user: User | None, details: dict, actor: User, now: datetime
+) -> AccountChange:
+    change = AccountChange(
+        kind=kind,
+        user_id=user.id if user else None,
+        details=json.dumps(details),
+        requested_by=actor.id,
+        requested_at=now,
+        state=PENDING,
+    )
     db.session.add(change)
     db.session.flush()
-    audit.append(f"account.{kind}_request", "account_change", change.id, actor=actor,
-                 after={"user_id": change.user_id, **{k: v for k, v in details.items() if k != "phone"}}, at=now)
+    audit.append(
+        f"account.{kind}_request",
+        "account_change",
+        change.id,
+        actor=actor,
+        after={"user_id": change.user_id, **{k: v for k, v in details.items() if k != "phone"}},
+        at=now,
+    )
     return change
 
 
-def create_account(role: str, phone: str, binding: Binding, actor: User, now: datetime | None = None
-                   ) -> User | AccountChange:
+def create_account(
+    role: str, phone: str, binding: Binding, actor: User, now: datetime | None = None
+) -> User | AccountChange:
     """Create a staff account at once, or ask for an officer or admin account (a second
     administrator confirms it); the one-time password goes by SMS to `phone`.
 
@@ -131,19 +165,31 @@ def create_account(role: str, phone: str, binding: Binding, actor: User, now: da
         raise PhoneTaken()
     moment = now or utcnow()
     if needs_second_admin("create", role):
-        change = _request("create", None, {"role": role, "phone": phone, **asdict(binding.for_role(role))},
-                          actor, moment)
+        change = _request(
+            "create",
+            None,
+            {"role": role, "phone": phone, **asdict(binding.for_role(role))},
+            actor,
+            moment,
+        )
         db.session.flush()
         return change
     user = _create_now(role, phone, binding)
-    audit.append("account.create", "user", user.id, actor=actor, after={"role": role, **_binding_of(user)},
-                 at=moment)
+    audit.append(
+        "account.create",
+        "user",
+        user.id,
+        actor=actor,
+        after={"role": role, **_binding_of(user)},
+        at=moment,
+    )
     db.session.flush()
     return user
 
 
-def update_binding(user: User, binding: Binding, actor: User, now: datetime | None = None
-                   ) -> AccountChange | None:
+def update_binding(
+    user: User, binding: Binding, actor: User, now: datetime | None = None
+) -> AccountChange | None:
     """Move an account to another point or district, or change the officer's badge.
 
     Moving an officer to another district waits for a second administrator: the pending
@@ -159,7 +205,9 @@ def update_binding(user: User, binding: Binding, actor: User, now: datetime | No
         db.session.flush()
         return change
     _apply_binding(user, after)
-    audit.append("account.update", "user", user.id, actor=actor, before=before, after=after, at=moment)
+    audit.append(
+        "account.update", "user", user.id, actor=actor, before=before, after=after, at=moment
+    )
     db.session.flush()
     return None
 
@@ -188,7 +236,9 @@ def reset_password(user: User, actor: User, now: datetime | None = None) -> Acco
         db.session.flush()
         return change
     _new_password(user)
-    audit.append("account.password_reset", "user", user.id, actor=actor, after={"by": "sms"}, at=moment)
+    audit.append(
+        "account.password_reset", "user", user.id, actor=actor, after={"by": "sms"}, at=moment
+    )
     db.session.flush()
     return None
 
@@ -202,7 +252,9 @@ def _new_password(user: User) -> None:
 
 def pending_changes() -> list[AccountChange]:
     """The changes waiting for a second administrator, oldest first."""
-    query = db.select(AccountChange).where(AccountChange.state == PENDING).order_by(AccountChange.id)
+    query = (
+        db.select(AccountChange).where(AccountChange.state == PENDING).order_by(AccountChange.id)
+    )
     return list(db.session.scalars(query))
 
 
@@ -213,8 +265,12 @@ def change_details(change: AccountChange) -> dict:
 def _lock_pending(change: AccountChange) -> None:
     # Two administrators confirming at once: the row lock (on SQLite the write lock) makes the
     # second one read the state the first one wrote.
-    query = db.select(AccountChange).where(AccountChange.id == change.id).with_for_update() \
+    query = (
+        db.select(AccountChange)
+        .where(AccountChange.id == change.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
+    )
     db.session.scalars(query).one()
     if change.state != PENDING:
         raise NotPending()
@@ -230,35 +286,77 @@ def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> 
     moment = now or utcnow()
     if admin.role != "admin" or not admin.active:
         raise OwnRequest()
-    if change.requested_by == admin.id or (change.user_id is not None and change.user_id == admin.id):
+    if change.requested_by == admin.id or (
+        change.user_id is not None and change.user_id == admin.id
+    ):
         raise OwnRequest()
     _lock_pending(change)
     details = change_details(change)
     if change.kind == "create":
         if find_by_phone(details["phone"]) is not None:
             raise PhoneTaken()
-        user = _create_now(details["role"], details["phone"], Binding(
-            point_id=details.get("point_id"), district_code=details.get("district_code"),
-            badge_number=details.get("badge_number"), department=details.get("department")))
+        user = _create_now(
+            details["role"],
+            details["phone"],
+            Binding(
+                point_id=details.get("point_id"),
+                district_code=details.get("district_code"),
+                badge_number=details.get("badge_number"),
+                department=details.get("department"),
+            ),
+        )
         change.user_id = user.id
-        audit.append("account.create", "user", user.id, actor=admin,
-                     after={"role": user.role, **_binding_of(user), "change": change.id,
-                            "requested_by": change.requested_by}, at=moment)
+        audit.append(
+            "account.create",
+            "user",
+            user.id,
+            actor=admin,
+            after={
+                "role": user.role,
+                **_binding_of(user),
+                "change": change.id,
+                "requested_by": change.requested_by,
+            },
+            at=moment,
+        )
     else:
         user = db.session.get(User, change.user_id)
         if change.kind == "rebind":
             before = _binding_of(user)
             _apply_binding(user, details)
-            audit.append("account.update", "user", user.id, actor=admin, before=before,
-                         after={**_binding_of(user), "change": change.id, "requested_by": change.requested_by},
-                         at=moment)
+            audit.append(
+                "account.update",
+                "user",
+                user.id,
+                actor=admin,
+                before=before,
+                after={
+                    **_binding_of(user),
+                    "change": change.id,
+                    "requested_by": change.requested_by,
+                },
+                at=moment,
+            )
         else:
             _new_password(user)
-            audit.append("account.password_reset", "user", user.id, actor=admin,
-                         after={"by": "sms", "change": change.id, "requested_by": change.requested_by}, at=moment)
+            audit.append(
+                "account.password_reset",
+                "user",
+                user.id,
+                actor=admin,
+                after={"by": "sms", "change": change.id, "requested_by": change.requested_by},
+                at=moment,
+            )
     change.state, change.decided_by, change.decided_at = DONE, admin.id, moment
-    audit.append("account.change_confirm", "account_change", change.id, actor=admin,
-                 before={"state": PENDING}, after={"state": DONE}, at=moment)
+    audit.append(
+        "account.change_confirm",
+        "account_change",
+        change.id,
+        actor=admin,
+        before={"state": PENDING},
+        after={"state": DONE},
+        at=moment,
+    )
     db.session.flush()
     return user
 
@@ -268,8 +366,15 @@ def reject(change: AccountChange, admin: User, now: datetime | None = None) -> N
     moment = now or utcnow()
     _lock_pending(change)
     change.state, change.decided_by, change.decided_at = REJECTED, admin.id, moment
-    audit.append("account.change_reject", "account_change", change.id, actor=admin,
-                 before={"state": PENDING}, after={"state": REJECTED}, at=moment)
+    audit.append(
+        "account.change_reject",
+        "account_change",
+        change.id,
+        actor=admin,
+        before={"state": PENDING},
+        after={"state": REJECTED},
+        at=moment,
+    )
     db.session.flush()
 
 
@@ -277,15 +382,21 @@ def set_up_by(user_ids) -> dict[int, AccountChange]:
     """For each account among `user_ids`, the latest confirmed change that set it up: who asked
     (requested_by) and who confirmed (decided_by). Accounts made before (or by the command line)
     have none."""
-    return {user_id: change for user_id in {u for u in user_ids if u is not None}
-            if (change := last_change(user_id)) is not None}
+    return {
+        user_id: change
+        for user_id in {u for u in user_ids if u is not None}
+        if (change := last_change(user_id)) is not None
+    }
 
 
 def last_change(user_id: int) -> AccountChange | None:
     """The latest confirmed change that set up this account (creation, district, password)."""
-    query = (db.select(AccountChange)
-             .where(AccountChange.user_id == user_id, AccountChange.state == DONE)
-             .order_by(AccountChange.decided_at.desc(), AccountChange.id.desc()).limit(1))
+    query = (
+        db.select(AccountChange)
+        .where(AccountChange.user_id == user_id, AccountChange.state == DONE)
+        .order_by(AccountChange.decided_at.desc(), AccountChange.id.desc())
+        .limit(1)
+    )
     return db.session.scalar(query)
 
 

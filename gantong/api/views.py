@@ -1,4 +1,5 @@
 """JSON API for checkpoint devices: POST /api/v1/verify (documented in docs/openapi.yaml)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,6 @@ from gantong.web.inputs import BadJson, json_fields
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-
 def _caller():
     """Return (point, staff) from a per-point bearer token or a staff session, else None."""
     header = request.headers.get("Authorization", "")
@@ -26,8 +26,13 @@ def _caller():
         point = points.point_for_api_token(header.removeprefix("Bearer ").strip())
         return (point, None) if point else None
     # A one-time password not yet replaced opens no page, and no API call either.
-    if current_user.is_authenticated and current_user.role == "staff" and current_user.point \
-            and current_user.point.active and not current_user.must_change_password:
+    if (
+        current_user.is_authenticated
+        and current_user.role == "staff"
+        and current_user.point
+        and current_user.point.active
+        and not current_user.must_change_password
+    ):
         # A browser session must prove it is our page calling, as forms do.
         csrf.protect()
         return current_user.point, current_user._get_current_object()
@@ -51,14 +56,22 @@ def authenticate():
     except CSRFError:
         return jsonify(error="csrf", message="Missing or invalid X-CSRFToken header."), 400
     if g.api_caller is None:
-        return jsonify(error="unauthorised", message="Send a point API token or log in as staff."), 401
+        return jsonify(
+            error="unauthorised", message="Send a point API token or log in as staff."
+        ), 401
     return None
 
 
 def _hit_json(hit) -> dict:
-    return {"key": hit.key, "rule": hit.rule, "colour": hit.colour, "source": hit.source,
-            "since": hit.since.isoformat(), "until": hit.until.isoformat() if hit.until else None,
-            "needs_transcoding": hit.needs_transcoding}
+    return {
+        "key": hit.key,
+        "rule": hit.rule,
+        "colour": hit.colour,
+        "source": hit.source,
+        "since": hit.since.isoformat(),
+        "until": hit.until.isoformat() if hit.until else None,
+        "needs_transcoding": hit.needs_transcoding,
+    }
 
 
 @bp.post("/verify")
@@ -70,7 +83,9 @@ def verify():
     try:
         body = json_fields()
     except BadJson:
-        return jsonify(error="malformed", message="Send a JSON object with a token or a number."), 400
+        return jsonify(
+            error="malformed", message="Send a JSON object with a token or a number."
+        ), 400
     now = utcnow()
     token = None
     try:
@@ -81,8 +96,12 @@ def verify():
         else:
             raise verification.Refused("malformed")
     except verification.Refused as refusal:
-        return jsonify(result="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
-                       message=refusal_advice(refusal.reason)), 422
+        return jsonify(
+            result="refused",
+            reason=refusal.reason,
+            title=refusal_title(refusal.reason),
+            message=refusal_advice(refusal.reason),
+        ), 422
     record, result = verification.open_record(holder, point, staff, CheckMethod.API, token, now)
     return jsonify(
         result="verified",
@@ -91,10 +110,19 @@ def verify():
         colour_source="database" if holder else "token",
         token_colour=record.token_colour,
         token_colour_stale=bool(record.token_colour and record.token_colour != record.colour),
-        holder={"masked_name": identity.mask_name(holder.name),
-                "document": identity.mask_document(holder.doc_number)} if holder else None,
-        issuer={"name": record.issuer.name, "region": record.issuer.region,
-                "partner_code_id": record.partner_code_id} if record.issuer else None,
+        holder={
+            "masked_name": identity.mask_name(holder.name),
+            "document": identity.mask_document(holder.doc_number),
+        }
+        if holder
+        else None,
+        issuer={
+            "name": record.issuer.name,
+            "region": record.issuer.region,
+            "partner_code_id": record.partner_code_id,
+        }
+        if record.issuer
+        else None,
         paper_serial=record.paper_serial,
         reasons=[_hit_json(hit) for hit in result.hits],
         point={"id": point.id, "name": point.name},

@@ -1,4 +1,5 @@
 """Accounts: registration, password checks and the account's own password change."""
+
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
@@ -78,6 +79,9 @@ def tell_owner_of_failed_logins(phone: str) -> None:
         return
     if limiter.storage.incr(f"login-notice:{user.id}", NOTICE_EVERY) != 1:
         return
-    sms.send(user.phone, "【赣通码】Gantong Code: many wrong passwords were tried on your account; logins wait "
-                         "a few minutes and resume once it stops. / 您的账号多次输错密码，登录将暂缓几分钟，"
-                         "停止后即恢复。")
+    sms.send(
+        user.phone,
+        "【赣通码】Gantong Code: many wrong passwords were tried on your account; logins wait "
+        "a few minutes and resume once it stops. / 您的账号多次输错密码，登录将暂缓几分钟，"
+        "停止后即恢复。",
+    )

@@ -7,6 +7,7 @@ account: past that every live code of the account dies and the owner is told by 
 account gets at most CODES_PER_HOUR codes an hour, whoever asks; the owner is told by SMS when
 the password was reset.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,15 @@ def _hash(user: User, code: str) -> str:
 
 
 def _live(user: User, moment: datetime) -> list[PasswordResetCode]:
-    query = db.select(PasswordResetCode).where(
-        PasswordResetCode.user_id == user.id, PasswordResetCode.used_at.is_(None),
-        PasswordResetCode.expires_at > moment).order_by(PasswordResetCode.id)
+    query = (
+        db.select(PasswordResetCode)
+        .where(
+            PasswordResetCode.user_id == user.id,
+            PasswordResetCode.used_at.is_(None),
+            PasswordResetCode.expires_at > moment,
+        )
+        .order_by(PasswordResetCode.id)
+    )
     return list(db.session.scalars(query))
 
 
@@ -48,13 +55,26 @@ def send_code(phone: str, now: datetime | None = None) -> None:
     user = find_by_phone(phone)
     if user is None or not user.active:
         return
-    recent = db.session.scalar(db.select(db.func.count()).select_from(PasswordResetCode).where(
-        PasswordResetCode.user_id == user.id, PasswordResetCode.created_at > moment - timedelta(hours=1)))
+    recent = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(PasswordResetCode)
+        .where(
+            PasswordResetCode.user_id == user.id,
+            PasswordResetCode.created_at > moment - timedelta(hours=1),
+        )
+    )
     if recent >= CODES_PER_HOUR:
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
-    db.session.add(PasswordResetCode(user_id=user.id, code_hash=_hash(user, code), created_at=moment,
-                                     expires_at=moment + timedelta(seconds=WINDOW), attempts=0))
+    db.session.add(
+        PasswordResetCode(
+            user_id=user.id,
+            code_hash=_hash(user, code),
+            created_at=moment,
+            expires_at=moment + timedelta(seconds=WINDOW),
+            attempts=0,
+        )
+    )
     db.session.flush()
     sms.send(user.phone, reset_text(code))
 
@@ -65,8 +85,12 @@ def reset_text(code: str) -> str:
     parts = []
     for language in dict.fromkeys([current_app.config["BABEL_DEFAULT_LOCALE"], "en"]):
         with force_locale(language):
-            parts.append(_("Gantong Code: %(message)s",
-                           message=_("password reset code %(code)s, valid for 10 minutes.", code=code)))
+            parts.append(
+                _(
+                    "Gantong Code: %(message)s",
+                    message=_("password reset code %(code)s, valid for 10 minutes.", code=code),
+                )
+            )
     return " ".join(parts)
 
 
@@ -89,19 +113,32 @@ def reset(phone: str, code: str, new_password: str, now: datetime | None = None)
         if sum(entry.attempts for entry in live) >= MAX_ATTEMPTS:
             for entry in live:
                 entry.used_at = moment
-            audit.append("account.password_reset_blocked", "user", user.id, after={"attempts": MAX_ATTEMPTS},
-                         at=moment)
+            audit.append(
+                "account.password_reset_blocked",
+                "user",
+                user.id,
+                after={"attempts": MAX_ATTEMPTS},
+                at=moment,
+            )
             db.session.flush()
-            sms.send(user.phone, "【赣通码】Gantong Code: several wrong password-reset codes were tried on "
-                                 "your account; the code is void. / 您的账号多次输错重置验证码，验证码已作废。")
+            sms.send(
+                user.phone,
+                "【赣通码】Gantong Code: several wrong password-reset codes were tried on "
+                "your account; the code is void. / 您的账号多次输错重置验证码，验证码已作废。",
+            )
             return False
         db.session.flush()
         return False
     for entry in live:
         entry.used_at = moment
     user.password_hash = hash_password(new_password)
-    audit.append("account.password_reset", "user", user.id, actor=user, after={"by": "sms"}, at=moment)
+    audit.append(
+        "account.password_reset", "user", user.id, actor=user, after={"by": "sms"}, at=moment
+    )
     db.session.flush()
-    sms.send(user.phone, "【赣通码】Gantong Code: your password was reset. If this was not you, contact us. "
-                         "/ 您的密码已重置；如非本人操作，请联系我们。")
+    sms.send(
+        user.phone,
+        "【赣通码】Gantong Code: your password was reset. If this was not you, contact us. "
+        "/ 您的密码已重置；如非本人操作，请联系我们。",
+    )
     return True

@@ -1,4 +1,5 @@
 """Password hashes with the method the config names (PASSWORD_HASH_METHOD: scrypt in production)."""
+
 from __future__ import annotations
 
 from functools import cache

@@ -1,5 +1,6 @@
 """Opening a session: where each role lands, and opening an account from the registration form
 (shared by resident and pre-entry registration)."""
+
 from __future__ import annotations
 
 from flask import url_for

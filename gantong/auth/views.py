@@ -1,4 +1,5 @@
 """Log in, register, log out; the account's own password: change, forgotten, reset."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -49,10 +50,20 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed, scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed, scope="login-account", on_breach=_tell_owner)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+    scope="login-account",
+    on_breach=_tell_owner,
+)
 def login():
     """Log in with a mobile number and a password."""
     form = LoginForm()
@@ -60,8 +71,12 @@ def login():
         user = accounts.authenticate(form.phone.e164, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(safe_next(request.args.get("next")) if request.args.get("next")
-                            else session.home_for(user), code=303)
+            return redirect(
+                safe_next(request.args.get("next"))
+                if request.args.get("next")
+                else session.home_for(user),
+                code=303,
+            )
         form.password.errors.append(_("Wrong mobile number or password."))
     return render_template("auth/login.html", form=form)
 
@@ -87,9 +102,18 @@ def logout():
 
 # What an account that must change its password may still reach. The API and the queued
 # record submission are authorised by their own tokens, not by the session.
-ALLOWED_ENDPOINTS = {"auth.change_password", "auth.forgot_password", "auth.reset_password",
-                     "auth.logout", "auth.login", "set_language", "asset",
-                     "static", "checkpoint.submit_record", "checkpoint.service_worker"}
+ALLOWED_ENDPOINTS = {
+    "auth.change_password",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.logout",
+    "auth.login",
+    "set_language",
+    "asset",
+    "static",
+    "checkpoint.submit_record",
+    "checkpoint.service_worker",
+}
 ALLOWED_BLUEPRINTS = {"api"}
 
 
@@ -118,12 +142,15 @@ def change_password():
         except accounts.WrongPassword:
             form.current.errors.append(_("This is not your current password."))
         except accounts.SamePassword:
-            form.password.errors.append(_("Choose a password of your own, not the one you were given."))
+            form.password.errors.append(
+                _("Choose a password of your own, not the one you were given.")
+            )
         else:
             flash(_("Password changed."))
             return redirect(session.home_for(current_user), code=303)
-    return render_template("auth/password.html", form=form,
-                           first_login=current_user.must_change_password)
+    return render_template(
+        "auth/password.html", form=form, first_login=current_user.must_change_password
+    )
 
 
 @bp.route("/account/password/forgot", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
 """`flask gantong point ...` and `staff ...`: information points, their API tokens, staff."""
+
 from __future__ import annotations
 
 import click
@@ -23,7 +24,9 @@ def point_add(name, district, address, lat, lon) -> None:
 
     if district not in divisions.jiangxi_district_codes():
         raise click.BadParameter("not a Jiangxi district code", param_hint="--district")
-    point = points.add_point(name=name, district_code=district, address=address, latitude=lat, longitude=lon)
+    point = points.add_point(
+        name=name, district_code=district, address=address, latitude=lat, longitude=lon
+    )
     click.echo(f"point {point.id}: {point.name}")
 
 
@@ -50,5 +53,7 @@ def staff_add(phone, point_id, password) -> None:
 
     if db.session.get(InformationPoint, point_id) is None:
         raise click.BadParameter("no such point", param_hint="--point")
-    user = accounts.register(identity.normalise_phone(phone), password, role="staff", point_id=point_id)
+    user = accounts.register(
+        identity.normalise_phone(phone), password, role="staff", point_id=point_id
+    )
     click.echo(f"staff {user.phone} at point {point_id}")

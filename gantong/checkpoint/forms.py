@@ -1,4 +1,5 @@
 """Forms of the checkpoint: the ways to read a code, and the verification record."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -41,8 +42,12 @@ class NumberForm(FlaskForm):
 
 
 class NoCodeForm(FlaskForm):
-    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
-    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the name on the document."))])
+    doc_number = StringField(
+        _l("Document number"), validators=[DataRequired(_l("Enter the document number."))]
+    )
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter the name on the document."))]
+    )
 
 
 class RecordForm(TranslatedForm):
@@ -52,7 +57,8 @@ class RecordForm(TranslatedForm):
     record_id = HiddenField(validators=[DataRequired()])
     reference = HiddenField(validators=[DataRequired()])
     temperature = FiniteDecimalField(
-        _l("Temperature (°C)"), places=1,
+        _l("Temperature (°C)"),
+        places=1,
         validators=[
             InputRequired(_l("Enter the temperature.")),
             NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
@@ -69,9 +75,13 @@ class RecordForm(TranslatedForm):
         """The record as filled in, for verification.submit_record and scan_records.submit."""
         temperature = float(self.temperature.data)
         return verification.RecordBody(
-            temperature=temperature, decision=default_decision(self.decision.data, temperature),
-            note=(self.note.data or "").strip(), latitude=_float(self.latitude.data),
-            longitude=_float(self.longitude.data), accuracy=_float(self.accuracy.data))
+            temperature=temperature,
+            decision=default_decision(self.decision.data, temperature),
+            note=(self.note.data or "").strip(),
+            latitude=_float(self.latitude.data),
+            longitude=_float(self.longitude.data),
+            accuracy=_float(self.accuracy.data),
+        )
 
 
 def default_decision(chosen: str | None, temperature: float) -> str:

@@ -1,4 +1,5 @@
 """What the checkpoint shows in words: decisions, check methods, and why a code was refused."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -11,23 +12,33 @@ from gantong.web.labels import kind_choices, kind_label
 REFUSALS = {
     "expired": (
         _l("Expired code"),
-        _l("The code is older than its time to live: it may be a screenshot. Ask the person to refresh the code page and scan again."),
+        _l(
+            "The code is older than its time to live: it may be a screenshot. Ask the person to refresh the code page and scan again."
+        ),
     ),
     "bad_signature": (
         _l("Forged or altered code"),
-        _l("The signature does not match: this code was not issued as shown. Do not accept it; check the person's document in the no-code lane and tell the officer on duty."),
+        _l(
+            "The signature does not match: this code was not issued as shown. Do not accept it; check the person's document in the no-code lane and tell the officer on duty."
+        ),
     ),
     "unknown_key": (
         _l("Code from an unknown issuer"),
-        _l("The code was signed by a key we do not trust. Ask for their Gantong code, or check their document in the no-code lane."),
+        _l(
+            "The code was signed by a key we do not trust. Ask for their Gantong code, or check their document in the no-code lane."
+        ),
     ),
     "not_yet_valid": (
         _l("Code from the future"),
-        _l("The code's time is ahead of ours: the phone's clock may be wrong. Ask the person to correct the clock and refresh the code."),
+        _l(
+            "The code's time is ahead of ours: the phone's clock may be wrong. Ask the person to correct the clock and refresh the code."
+        ),
     ),
     "malformed": (
         _l("Unreadable code"),
-        _l("This is not a health code we can read. Scan again, type the 8-digit number, or check the document in the no-code lane."),
+        _l(
+            "This is not a health code we can read. Scan again, type the 8-digit number, or check the document in the no-code lane."
+        ),
     ),
     "unknown_holder": (
         _l("Code no longer in use"),
@@ -39,7 +50,9 @@ REFUSALS = {
     ),
     "photo_no_code": (
         _l("No code in the photo"),
-        _l("No QR code was found in the photo. Take it again closer and sharper, or type the number."),
+        _l(
+            "No QR code was found in the photo. Take it again closer and sharper, or type the number."
+        ),
     ),
     "number_format": (
         _l("Not an 8-digit number"),
@@ -51,55 +64,81 @@ REFUSALS = {
     ),
     "number_ambiguous": (
         _l("Number shown by more than one code"),
-        _l("This number is on two codes this minute. Scan the QR instead, or wait a minute for a new number."),
+        _l(
+            "This number is on two codes this minute. Scan the QR instead, or wait a minute for a new number."
+        ),
     ),
     "no_code": (
         _l("No code yet"),
-        _l("This person has registered but has not made a health declaration, so there is no code. Ask them to declare on their phone first."),
+        _l(
+            "This person has registered but has not made a health declaration, so there is no code. Ask them to declare on their phone first."
+        ),
     ),
     "no_match": (
         _l("No holder found"),
-        _l("No holder has this document number with this name. Check both; the person may need to register."),
+        _l(
+            "No holder has this document number with this name. Check both; the person may need to register."
+        ),
     ),
     "key_retired": (
         _l("Code signed by a retired key"),
-        _l("This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."),
+        _l(
+            "This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."
+        ),
     ),
     "paper_revoked": (
         _l("Paper code reported lost"),
-        _l("This paper code was reported lost and replaced by a new one. Do not accept it: ask for the current code, or check the document in the no-code lane."),
+        _l(
+            "This paper code was reported lost and replaced by a new one. Do not accept it: ask for the current code, or check the document in the no-code lane."
+        ),
     ),
     "paper_unknown": (
         _l("Unknown paper code"),
-        _l("No paper code with this serial was issued here. Ask for the current code, or check the document in the no-code lane."),
+        _l(
+            "No paper code with this serial was issued here. Ask for the current code, or check the document in the no-code lane."
+        ),
     ),
     "issuer_inactive": (
         _l("Issuer no longer recognised"),
-        _l("This code comes from an issuer that is no longer on our trust list. Ask for a Gantong code, or check the document in the no-code lane."),
+        _l(
+            "This code comes from an issuer that is no longer on our trust list. Ask for a Gantong code, or check the document in the no-code lane."
+        ),
     ),
     "issuer_expired": (
         _l("Issuer's recognition has ended"),
-        _l("This code comes from an issuer whose recognition period has ended. Ask for a Gantong code, or check the document in the no-code lane."),
+        _l(
+            "This code comes from an issuer whose recognition period has ended. Ask for a Gantong code, or check the document in the no-code lane."
+        ),
     ),
     "issuer_not_yet_valid": (
         _l("Issuer not recognised yet"),
-        _l("This code comes from an issuer whose recognition has not started yet. Ask for a Gantong code, or check the document in the no-code lane."),
+        _l(
+            "This code comes from an issuer whose recognition has not started yet. Ask for a Gantong code, or check the document in the no-code lane."
+        ),
     ),
     "over_partner_cap": (
         _l("Partner code too old"),
-        _l("Codes of other issuers are accepted for a short time only after they are made: this one is older. Ask the person to refresh their code."),
+        _l(
+            "Codes of other issuers are accepted for a short time only after they are made: this one is older. Ask the person to refresh their code."
+        ),
     ),
     "bundle_stale": (
         _l("Verifier keys too old"),
-        _l("This phone's copy of the keys is more than a day old, so it cannot check codes on its own. Connect to the network to refresh it, or use the typed number when the server is back."),
+        _l(
+            "This phone's copy of the keys is more than a day old, so it cannot check codes on its own. Connect to the network to refresh it, or use the typed number when the server is back."
+        ),
     ),
     "needs_server": (
         _l("Needs the server"),
-        _l("The typed number and the no-code lane need the server, which cannot be reached now. Scan the QR code instead."),
+        _l(
+            "The typed number and the no-code lane need the server, which cannot be reached now. Scan the QR code instead."
+        ),
     ),
     "partner_paper": (
         _l("Paper code of another issuer"),
-        _l("A paper code from another issuer carries no colour, and we hold no record of its holder. Ask for their electronic code or a Gantong code."),
+        _l(
+            "A paper code from another issuer carries no colour, and we hold no record of its holder. Ask for their electronic code or a Gantong code."
+        ),
     ),
 }
 
@@ -132,6 +171,10 @@ def refusal_advice(reason: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(decision_label=decision_label, refusal_title=refusal_title,
-                                 refusal_advice=refusal_advice, Decision=Decision,
-                                 CheckMethod=CheckMethod)
+    app.jinja_env.globals.update(
+        decision_label=decision_label,
+        refusal_title=refusal_title,
+        refusal_advice=refusal_advice,
+        Decision=Decision,
+        CheckMethod=CheckMethod,
+    )

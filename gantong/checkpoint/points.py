@@ -1,5 +1,6 @@
 """Information points (creating, editing, switching off) and their API tokens; every change is
 an audit event."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,25 @@ def find_by_name(name: str) -> InformationPoint | None:
     return db.session.scalar(db.select(InformationPoint).where(InformationPoint.name == name))
 
 
-def add_point(name: str, district_code: str, address: str = "", latitude=None, longitude=None,
-              actor=None) -> InformationPoint:
-    point = InformationPoint(name=name, district_code=district_code, address=address,
-                             latitude=latitude, longitude=longitude)
+def add_point(
+    name: str, district_code: str, address: str = "", latitude=None, longitude=None, actor=None
+) -> InformationPoint:
+    point = InformationPoint(
+        name=name,
+        district_code=district_code,
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+    )
     db.session.add(point)
     db.session.flush()
-    audit.append("point.create", "point", point.id, actor=actor,
-                 after={"name": name, "district_code": district_code})
+    audit.append(
+        "point.create",
+        "point",
+        point.id,
+        actor=actor,
+        after={"name": name, "district_code": district_code},
+    )
     db.session.flush()
     return point
 
@@ -40,7 +52,9 @@ def new_api_token(point_id: int, label: str = "", actor=None) -> str:
     row = PointApiToken(point_id=point_id, token_hash=_hash(token), label=label)
     db.session.add(row)
     db.session.flush()
-    audit.append("point.api_token.create", "point", point_id, actor=actor, after={"token_id": row.id})
+    audit.append(
+        "point.api_token.create", "point", point_id, actor=actor, after={"token_id": row.id}
+    )
     db.session.flush()
     return token
 
@@ -50,8 +64,11 @@ def point_for_api_token(token: str) -> InformationPoint | None:
     query = (
         db.select(InformationPoint)
         .join(PointApiToken, PointApiToken.point_id == InformationPoint.id)
-        .where(PointApiToken.token_hash == _hash(token), PointApiToken.revoked_at.is_(None),
-               InformationPoint.active)
+        .where(
+            PointApiToken.token_hash == _hash(token),
+            PointApiToken.revoked_at.is_(None),
+            InformationPoint.active,
+        )
     )
     return db.session.scalar(query)
 
@@ -60,7 +77,13 @@ def revoke_api_token(token_id: int, actor=None) -> None:
     row = db.session.get(PointApiToken, token_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.append("point.api_token.revoke", "point", row.point_id, actor=actor, after={"token_id": token_id})
+        audit.append(
+            "point.api_token.revoke",
+            "point",
+            row.point_id,
+            actor=actor,
+            after={"token_id": token_id},
+        )
         db.session.flush()
 
 
@@ -77,8 +100,13 @@ class PointDetails:
 
 
 def _details_of(point: InformationPoint) -> dict:
-    return {"name": point.name, "district_code": point.district_code, "address": point.address,
-            "latitude": point.latitude, "longitude": point.longitude}
+    return {
+        "name": point.name,
+        "district_code": point.district_code,
+        "address": point.address,
+        "latitude": point.latitude,
+        "longitude": point.longitude,
+    }
 
 
 def update_point(point: InformationPoint, details: PointDetails, actor: User) -> None:
@@ -89,9 +117,14 @@ def update_point(point: InformationPoint, details: PointDetails, actor: User) ->
     after = _details_of(point)
     if after != before:
         changed = [name for name in after if after[name] != before[name]]
-        audit.append("point.update", "point", point.id, actor=actor,
-                     before={name: before[name] for name in changed},
-                     after={name: after[name] for name in changed})
+        audit.append(
+            "point.update",
+            "point",
+            point.id,
+            actor=actor,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
     db.session.flush()
 
 
@@ -105,23 +138,36 @@ def list_points(district_code: str = "", page: int = 1) -> Page:
     query = db.select(InformationPoint)
     if district_code:
         query = query.where(InformationPoint.district_code == district_code)
-    query = query.order_by(InformationPoint.district_code, InformationPoint.name, InformationPoint.id)
+    query = query.order_by(
+        InformationPoint.district_code, InformationPoint.name, InformationPoint.id
+    )
     return page_of(query, page, PAGE_SIZE)
 
 
 def api_tokens(point: InformationPoint) -> list[PointApiToken]:
     """The point's API tokens (hashes only), newest first."""
-    return list(db.session.scalars(
-        db.select(PointApiToken).where(PointApiToken.point_id == point.id)
-        .order_by(PointApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            db.select(PointApiToken)
+            .where(PointApiToken.point_id == point.id)
+            .order_by(PointApiToken.id.desc())
+        )
+    )
 
 
 def staff_at(point: InformationPoint) -> list[User]:
-    return list(db.session.scalars(
-        db.select(User).where(User.point_id == point.id, User.role == "staff").order_by(User.id)))
+    return list(
+        db.session.scalars(
+            db.select(User).where(User.point_id == point.id, User.role == "staff").order_by(User.id)
+        )
+    )
 
 
 def active_points() -> list[InformationPoint]:
-    return list(db.session.scalars(
-        db.select(InformationPoint).where(InformationPoint.active)
-        .order_by(InformationPoint.district_code, InformationPoint.name)))
+    return list(
+        db.session.scalars(
+            db.select(InformationPoint)
+            .where(InformationPoint.active)
+            .order_by(InformationPoint.district_code, InformationPoint.name)
+        )
+    )

@@ -5,6 +5,7 @@ queues one record per person carrying the token text and the colour it showed. H
 server verifies the signature again, stores the record once by its id, and flags it when the
 colour shown was better than the holder's stored colour at the moment of the scan.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,12 +41,22 @@ class ScanRecord:
     scanned_at: int  # Unix seconds, the phone's time of the read
     shown_colour: str | None  # the colour the page showed (a paper code's from the bundle)
     offline: bool
-    body: verification.RecordBody = field(default_factory=lambda: verification.RecordBody(0.0, Decision.PASS))
+    body: verification.RecordBody = field(
+        default_factory=lambda: verification.RecordBody(0.0, Decision.PASS)
+    )
 
     def digest(self) -> str:
-        canonical = json.dumps({"token": self.token.strip(), "scanned_at": self.scanned_at,
-                                "shown": self.shown_colour, "body": self.body.__dict__},
-                               sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(
+            {
+                "token": self.token.strip(),
+                "scanned_at": self.scanned_at,
+                "shown": self.shown_colour,
+                "body": self.body.__dict__,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -75,13 +86,19 @@ def valid_record_id(value: str) -> bool:
 def colour_at(holder: Holder, moment: datetime) -> str:
     """Return the holder's stored colour at ``moment``, from the colour history."""
     last = db.session.scalars(
-        db.select(ColourChange).where(ColourChange.holder_id == holder.id, ColourChange.at <= moment)
-        .order_by(ColourChange.at.desc(), ColourChange.id.desc()).limit(1)).first()
+        db.select(ColourChange)
+        .where(ColourChange.holder_id == holder.id, ColourChange.at <= moment)
+        .order_by(ColourChange.at.desc(), ColourChange.id.desc())
+        .limit(1)
+    ).first()
     if last is not None:
         return last.after
     first_after = db.session.scalars(
-        db.select(ColourChange).where(ColourChange.holder_id == holder.id, ColourChange.at > moment)
-        .order_by(ColourChange.at, ColourChange.id).limit(1)).first()
+        db.select(ColourChange)
+        .where(ColourChange.holder_id == holder.id, ColourChange.at > moment)
+        .order_by(ColourChange.at, ColourChange.id)
+        .limit(1)
+    ).first()
     if first_after is not None and first_after.before:
         return first_after.before
     return holder.colour
@@ -93,7 +110,9 @@ def is_worse(colour: str | None, than: str | None) -> bool:
     return Colour(colour).rank > Colour(than).rank
 
 
-def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None) -> Stored:
+def submit(
+    scan: ScanRecord, point: InformationPoint, staff: User, now: datetime | None = None
+) -> Stored:
     """Re-verify the token as of the scan and store the record once.
 
     Raises verification.Refused (nothing stored) for a code the server does not accept,
@@ -103,8 +122,9 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     """
     moment = now or utcnow()
     scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
-    if scanned > moment + timedelta(seconds=tokens.MAX_CLOCK_SKEW) or \
-            scanned < moment - timedelta(seconds=verification.REFERENCE_MAX_AGE):
+    if scanned > moment + timedelta(seconds=tokens.MAX_CLOCK_SKEW) or scanned < moment - timedelta(
+        seconds=verification.REFERENCE_MAX_AGE
+    ):
         raise TooOld()
     digest = scan.digest()
     existing = verification.record_by_id(scan.record_id)
@@ -116,8 +136,12 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
     point_id, point_name, position = point.id, point.name, (point.latitude, point.longitude)
     staff_id = staff.id
     record = VerificationRecord(
-        record_id=scan.record_id, point_id=point_id, staff_id=staff_id,
-        method=CheckMethod.CAMERA, verified_at=scanned, offline=scan.offline,
+        record_id=scan.record_id,
+        point_id=point_id,
+        staff_id=staff_id,
+        method=CheckMethod.CAMERA,
+        verified_at=scanned,
+        offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
     )
     holder_id = None
@@ -134,11 +158,18 @@ def submit(scan: ScanRecord, point: InformationPoint, staff: User, now: datetime
         record.stale_colour = is_worse(_stored_colour_at(holder, scanned), record.token_colour)
     verification.fill_record(record, scan.body, position, moment, digest)
     fever = record.is_fever and holder is not None
-    stored = Stored(record_id=record.record_id, created=True, colour=record.colour,
-                    token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
-                    fever=record.is_fever)
+    stored = Stored(
+        record_id=record.record_id,
+        created=True,
+        colour=record.colour,
+        token_colour=record.token_colour,
+        stale_colour=bool(record.stale_colour),
+        fever=record.is_fever,
+    )
     if fever:
-        registry.lock(holder, fresh=True)  # before the record refers to it (verification.record_fever)
+        registry.lock(
+            holder, fresh=True
+        )  # before the record refers to it (verification.record_fever)
     try:
         with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
             db.session.add(record)
@@ -182,18 +213,28 @@ def _stored_colour_at(holder: Holder, scanned: datetime) -> str:
 def _repeat(record: VerificationRecord, digest: str) -> Stored:
     if record.body_hash != digest:
         raise verification.Conflict()
-    return Stored(record_id=record.record_id, created=False,
-                  colour=record.holder.colour if record.holder else record.colour,
-                  token_colour=record.token_colour, stale_colour=bool(record.stale_colour),
-                  fever=record.is_fever)
+    return Stored(
+        record_id=record.record_id,
+        created=False,
+        colour=record.holder.colour if record.holder else record.colour,
+        token_colour=record.token_colour,
+        stale_colour=bool(record.stale_colour),
+        fever=record.is_fever,
+    )
 
 
 def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:
     """Return the district's records whose shown colour was better than the stored one."""
-    query = (db.select(VerificationRecord)
-             .join(Holder, Holder.id == VerificationRecord.holder_id)
-             .join(InformationPoint, InformationPoint.id == VerificationRecord.point_id)
-             .where(VerificationRecord.stale_colour, VerificationRecord.voided_at.is_(None),
-                    db.or_(Holder.district_code == district, InformationPoint.district_code == district))
-             .order_by(VerificationRecord.verified_at.desc()).limit(limit))
+    query = (
+        db.select(VerificationRecord)
+        .join(Holder, Holder.id == VerificationRecord.holder_id)
+        .join(InformationPoint, InformationPoint.id == VerificationRecord.point_id)
+        .where(
+            VerificationRecord.stale_colour,
+            VerificationRecord.voided_at.is_(None),
+            db.or_(Holder.district_code == district, InformationPoint.district_code == district),
+        )
+        .order_by(VerificationRecord.verified_at.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))

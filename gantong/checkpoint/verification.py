@@ -1,4 +1,5 @@
 """Checkpoint verification: read a code, open a verification record, take the submitted record."""
+
 from __future__ import annotations
 
 import hashlib
@@ -60,7 +61,9 @@ class RecordBody:
     accuracy: float | None = None
 
     def digest(self) -> str:
-        canonical = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(
+            self.__dict__, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -146,7 +149,10 @@ def holder_for_document(doc_number: str, name: str, staff: User, point: Informat
     query = db.select(Holder).where(Holder.doc_number == number, Holder.name == name.strip())
     holder = db.session.scalars(query).first()
     audit.append(
-        "checkpoint.no_code_lookup", "point", point.id, actor=staff,
+        "checkpoint.no_code_lookup",
+        "point",
+        point.id,
+        actor=staff,
         after={"found": holder is not None, "holder_id": holder.id if holder else None},
     )
     if holder is None:
@@ -178,8 +184,12 @@ def read_photo(data: bytes) -> str:
 
 
 def open_record(
-    holder: Holder | None, point: InformationPoint, staff: User | None, method: str,
-    token: tokens.Token | None, now: datetime,
+    holder: Holder | None,
+    point: InformationPoint,
+    staff: User | None,
+    method: str,
+    token: tokens.Token | None,
+    now: datetime,
 ) -> tuple[VerificationRecord, rules.Result]:
     """Open a verification record; the colour comes from the database, refreshed now.
 
@@ -247,16 +257,21 @@ def _still_allowed(record: VerificationRecord, data: dict) -> bool:
     return True
 
 
-def submit_record(reference: str, record_id: str, body: RecordBody, now: datetime | None = None
-                  ) -> tuple[VerificationRecord, bool]:
+def submit_record(
+    reference: str, record_id: str, body: RecordBody, now: datetime | None = None
+) -> tuple[VerificationRecord, bool]:
     """Store the record once; a repeat returns it, a different body raises Conflict."""
     data = read_reference(reference, record_id)
     moment = now or utcnow()
     digest = body.digest()
     # The row locked first (on SQLite the write lock), so two submissions of one id can't both
     # see it empty.
-    query = db.select(VerificationRecord).where(VerificationRecord.record_id == record_id) \
-        .with_for_update().execution_options(populate_existing=True)
+    query = (
+        db.select(VerificationRecord)
+        .where(VerificationRecord.record_id == record_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     record = db.session.scalars(query).one_or_none()
     if record is None or not _still_allowed(record, data):
         raise InvalidReference()
@@ -273,20 +288,34 @@ def submit_record(reference: str, record_id: str, body: RecordBody, now: datetim
     return record, True
 
 
-def record_fever(record: VerificationRecord, holder: Holder, point_name: str, moment: datetime) -> None:
+def record_fever(
+    record: VerificationRecord, holder: Holder, point_name: str, moment: datetime
+) -> None:
     """Keep a fever found at a checkpoint as a finding of its own (it outlives the record's
     retention) and store the colour it gives. The caller holds the holder's lock, taken before
     the record was written: on PostgreSQL a row that refers to the holder takes a key-share lock
     on it, and upgrading that lock later can deadlock with a code page waiting for the same row.
     """
-    db.session.add(FeverFinding(holder_id=holder.id, record_id=record.record_id, point_name=point_name,
-                                temperature=record.temperature, at=record.verified_at))
+    db.session.add(
+        FeverFinding(
+            holder_id=holder.id,
+            record_id=record.record_id,
+            point_name=point_name,
+            temperature=record.temperature,
+            at=record.verified_at,
+        )
+    )
     db.session.flush()
     registry.store_colour(holder, moment)
 
 
-def fill_record(record: VerificationRecord, body: RecordBody, point_position: tuple[float | None, float | None],
-                moment: datetime, digest: str) -> None:
+def fill_record(
+    record: VerificationRecord,
+    body: RecordBody,
+    point_position: tuple[float | None, float | None],
+    moment: datetime,
+    digest: str,
+) -> None:
     """Write the volunteer's part into an opened record (the page's form, or a queued scan record).
 
     Without a GPS fix the record takes the point's position, `point_position` (latitude, longitude).
@@ -295,7 +324,11 @@ def fill_record(record: VerificationRecord, body: RecordBody, point_position: tu
     record.recorded_at = moment
     record.body_hash = digest
     if body.latitude is not None and body.longitude is not None:
-        record.latitude, record.longitude, record.accuracy = body.latitude, body.longitude, body.accuracy
+        record.latitude, record.longitude, record.accuracy = (
+            body.latitude,
+            body.longitude,
+            body.accuracy,
+        )
         record.position_source = "gps"
     else:
         record.latitude, record.longitude = point_position
@@ -308,15 +341,22 @@ def can_void(record: VerificationRecord, user: User) -> bool:
     if user.role == "staff":
         return record.staff_id == user.id
     if user.role == "officer":
-        districts = {record.point.district_code, record.holder.district_code if record.holder else None}
+        districts = {
+            record.point.district_code,
+            record.holder.district_code if record.holder else None,
+        }
         return user.district_code in districts
     return False
 
 
-def void_record(record: VerificationRecord, user: User, reason: str, now: datetime | None = None) -> None:
+def void_record(
+    record: VerificationRecord, user: User, reason: str, now: datetime | None = None
+) -> None:
     """Void a mistaken record (audited); a voided fever withdraws its hit."""
     moment = now or utcnow()
-    finding = db.session.scalar(db.select(FeverFinding).where(FeverFinding.record_id == record.record_id))
+    finding = db.session.scalar(
+        db.select(FeverFinding).where(FeverFinding.record_id == record.record_id)
+    )
     withdraws_a_fever = finding is not None and finding.voided_at is None
     if withdraws_a_fever:
         # The holder first, the audit trail's lock after, in the order every colour change takes them.
@@ -324,8 +364,16 @@ def void_record(record: VerificationRecord, user: User, reason: str, now: dateti
     record.voided_at = moment
     record.voided_by = user.id
     record.void_reason = reason
-    audit.append("checkpoint.void", "verification_record", record.record_id, actor=user,
-                 before={"voided": False}, after={"voided": True}, reason=reason, at=moment)
+    audit.append(
+        "checkpoint.void",
+        "verification_record",
+        record.record_id,
+        actor=user,
+        before={"voided": False},
+        after={"voided": True},
+        reason=reason,
+        at=moment,
+    )
     if withdraws_a_fever:
         finding.voided_at = moment
         db.session.flush()
@@ -346,20 +394,30 @@ def checks_for_holder(holder: Holder, limit: int = 50) -> list[VerificationRecor
 
 def count_today(point: InformationPoint, now: datetime) -> int:
     """Return how many records the point made since midnight in Shanghai."""
-    query = db.select(db.func.count()).select_from(VerificationRecord).where(
-        VerificationRecord.point_id == point.id,
-        VerificationRecord.verified_at >= rules.day_start(rules.local_date(now)),
+    query = (
+        db.select(db.func.count())
+        .select_from(VerificationRecord)
+        .where(
+            VerificationRecord.point_id == point.id,
+            VerificationRecord.verified_at >= rules.day_start(rules.local_date(now)),
+        )
     )
     return db.session.scalar(query)
 
 
 def latest_records(point: InformationPoint, limit: int = 10) -> list[VerificationRecord]:
     """Return the point's newest records, newest first."""
-    query = (db.select(VerificationRecord).where(VerificationRecord.point_id == point.id)
-             .order_by(VerificationRecord.verified_at.desc()).limit(limit))
+    query = (
+        db.select(VerificationRecord)
+        .where(VerificationRecord.point_id == point.id)
+        .order_by(VerificationRecord.verified_at.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))
 
 
 def record_by_id(record_id: str) -> VerificationRecord | None:
     """Return the record with this client-made id, if it has arrived."""
-    return db.session.scalar(db.select(VerificationRecord).where(VerificationRecord.record_id == record_id))
+    return db.session.scalar(
+        db.select(VerificationRecord).where(VerificationRecord.record_id == record_id)
+    )

@@ -1,4 +1,5 @@
 """Information Point Management: the station page, Scan Code Verification, the records."""
+
 from __future__ import annotations
 
 from flask import (
@@ -79,9 +80,12 @@ def own_record(record_id: str) -> VerificationRecord:
 def station():
     """Show the point, today's count and the latest records."""
     point = current_user.point
-    return render_template("checkpoint/station.html", point=point,
-                           today_count=verification.count_today(point, utcnow()),
-                           latest=verification.latest_records(point))
+    return render_template(
+        "checkpoint/station.html",
+        point=point,
+        today_count=verification.count_today(point, utcnow()),
+        latest=verification.latest_records(point),
+    )
 
 
 @bp.get("/scan")
@@ -99,19 +103,31 @@ def _refusal_texts() -> dict:
 
 
 def _lane_forms(**overrides):
-    forms = {"token_form": TokenForm(), "photo_form": PhotoForm(), "number_form": NumberForm(),
-             "no_code_form": NoCodeForm(), "refusal_texts": _refusal_texts(),
-             "decision_labels": {decision.value: decision_label(decision) for decision in Decision},
-             "colour_words": {colour.value: colour_word(colour) for colour in Colour}}
+    forms = {
+        "token_form": TokenForm(),
+        "photo_form": PhotoForm(),
+        "number_form": NumberForm(),
+        "no_code_form": NoCodeForm(),
+        "refusal_texts": _refusal_texts(),
+        "decision_labels": {decision.value: decision_label(decision) for decision in Decision},
+        "colour_words": {colour.value: colour_word(colour) for colour in Colour},
+    }
     forms.update(overrides)
     return forms
 
 
 # One limit over every way of verifying: a staff member verifies so many people, however read.
-verify_limit = limiter.shared_limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], scope="checkpoint.verify",
-                                    key_func=staff_key)
-LANE_ENDPOINTS = {"token": ".verify_token", "photo": ".verify_photo", "number": ".verify_number",
-                  "no_code": ".verify_document"}
+verify_limit = limiter.shared_limit(
+    lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"],
+    scope="checkpoint.verify",
+    key_func=staff_key,
+)
+LANE_ENDPOINTS = {
+    "token": ".verify_token",
+    "photo": ".verify_photo",
+    "number": ".verify_number",
+    "no_code": ".verify_document",
+}
 
 
 @bp.post("/verify")
@@ -133,7 +149,9 @@ def verify_token():
     now = utcnow()
     if not form.validate_on_submit():
         return _refused(verification.Refused("malformed"))
-    return _open_record(form.method_name(), now, lambda: verification.holder_for_token(form.token.data, now))
+    return _open_record(
+        form.method_name(), now, lambda: verification.holder_for_token(form.token.data, now)
+    )
 
 
 @bp.post("/verify/photo")
@@ -145,8 +163,11 @@ def verify_photo():
     if not form.validate_on_submit():
         return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
     now = utcnow()
-    return _open_record(CheckMethod.PHOTO, now, lambda: verification.holder_for_token(
-        verification.read_photo(form.photo.data.read()), now))
+    return _open_record(
+        CheckMethod.PHOTO,
+        now,
+        lambda: verification.holder_for_token(verification.read_photo(form.photo.data.read()), now),
+    )
 
 
 @bp.post("/verify/number")
@@ -158,7 +179,11 @@ def verify_number():
     if not form.validate_on_submit():
         return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
     now = utcnow()
-    return _open_record(CheckMethod.NUMBER, now, lambda: (verification.holder_for_number(form.number.data, now), None))
+    return _open_record(
+        CheckMethod.NUMBER,
+        now,
+        lambda: (verification.holder_for_number(form.number.data, now), None),
+    )
 
 
 @bp.post("/verify/document")
@@ -171,8 +196,14 @@ def verify_document():
     if not form.validate_on_submit():
         return render_template("checkpoint/scan.html", **_lane_forms(no_code_form=form)), 200
     point, staff = current_user.point, current_user._get_current_object()
-    return _open_record(CheckMethod.NO_CODE, utcnow(), lambda: (
-        verification.holder_for_document(form.doc_number.data, form.name.data, staff, point), None))
+    return _open_record(
+        CheckMethod.NO_CODE,
+        utcnow(),
+        lambda: (
+            verification.holder_for_document(form.doc_number.data, form.name.data, staff, point),
+            None,
+        ),
+    )
 
 
 def _open_record(method: str, now, find_holder):
@@ -182,8 +213,9 @@ def _open_record(method: str, now, find_holder):
         holder, token = find_holder()
     except verification.Refused as refusal:
         return _refused(refusal)
-    record, _result = verification.open_record(holder, current_user.point, current_user._get_current_object(),
-                                               method, token, now)
+    record, _result = verification.open_record(
+        holder, current_user.point, current_user._get_current_object(), method, token, now
+    )
     return redirect(url_for(".record", record_id=record.record_id), code=303)
 
 
@@ -195,17 +227,23 @@ def _refused(refusal: verification.Refused):
 def record(record_id: str):
     """The Verification Record: colour, masked identity, reasons, and the form to fill in."""
     record = own_record(record_id)
-    form = RecordForm(data={"record_id": record.record_id, "reference": verification.reference_for(record)})
+    form = RecordForm(
+        data={"record_id": record.record_id, "reference": verification.reference_for(record)}
+    )
     return _render_record(record, form)
 
 
 def _render_record(record: VerificationRecord, form: RecordForm):
     holder = record.holder
     return render_template(
-        "checkpoint/record.html", record=record, holder=holder, form=form,
+        "checkpoint/record.html",
+        record=record,
+        holder=holder,
+        form=form,
         result=registry.colour_of(holder, utcnow()) if holder else None,
         masked_document=identity.mask_document(holder.doc_number) if holder else "",
-        void_form=VoidForm(), can_void=verification.can_void(record, current_user),
+        void_form=VoidForm(),
+        can_void=verification.can_void(record, current_user),
     )
 
 
@@ -219,16 +257,22 @@ def submit_record():
         try:
             fields = json_fields()
         except BadJson:
-            return jsonify(error="malformed", message="Send a JSON object of strings and numbers."), 400
+            return jsonify(
+                error="malformed", message="Send a JSON object of strings and numbers."
+            ), 400
     form = RecordForm(MultiDict(fields) if as_json else request.form)
     if not form.validate():
         if as_json:
-            return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}), 422
+            return jsonify(
+                errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            ), 422
         if not current_user.is_authenticated or current_user.role != "staff":
             abort(403)
         return _render_record(own_record(form.record_id.data or ""), form), 200
     try:
-        stored, created = verification.submit_record(form.reference.data, form.record_id.data, form.body())
+        stored, created = verification.submit_record(
+            form.reference.data, form.record_id.data, form.body()
+        )
     except verification.InvalidReference:
         if as_json:
             return jsonify(error="invalid_reference"), 403
@@ -238,8 +282,12 @@ def submit_record():
             return jsonify(error="conflict", record_id=form.record_id.data), 409
         abort(409)
     if as_json:
-        return jsonify(record_id=stored.record_id, stored=created, fever=stored.is_fever,
-                       colour=stored.holder.colour if stored.holder else None), (201 if created else 200)
+        return jsonify(
+            record_id=stored.record_id,
+            stored=created,
+            fever=stored.is_fever,
+            colour=stored.holder.colour if stored.holder else None,
+        ), (201 if created else 200)
     if stored.is_fever:
         flash(_("Fever recorded: the code is now yellow. Refer the person to medical staff."))
     else:
@@ -261,17 +309,27 @@ def scan_record():
         abort(415)
     form = ScanRecordForm(MultiDict(request.get_json(silent=True) or {}))
     if not form.validate() or not scan_records.valid_record_id(form.record_id.data):
-        return jsonify(errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
-                       or {"record_id": ["not a UUID"]}), 422
+        return jsonify(
+            errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            or {"record_id": ["not a UUID"]}
+        ), 422
     scan = scan_records.ScanRecord(
-        record_id=form.record_id.data, token=form.token.data, scanned_at=form.scanned_at.data,
-        shown_colour=form.shown_colour.data or None, offline=bool(form.offline.data), body=form.body(),
+        record_id=form.record_id.data,
+        token=form.token.data,
+        scanned_at=form.scanned_at.data,
+        shown_colour=form.shown_colour.data or None,
+        offline=bool(form.offline.data),
+        body=form.body(),
     )
     try:
         stored = scan_records.submit(scan, current_user.point, current_user._get_current_object())
     except verification.Refused as refusal:
-        return jsonify(error="refused", reason=refusal.reason, title=refusal_title(refusal.reason),
-                       record_id=scan.record_id), 422
+        return jsonify(
+            error="refused",
+            reason=refusal.reason,
+            title=refusal_title(refusal.reason),
+            record_id=scan.record_id,
+        ), 422
     except scan_records.TooOld:
         return jsonify(error="scan_time", record_id=scan.record_id), 422
     except verification.Conflict:
@@ -279,10 +337,16 @@ def scan_record():
     # The holder's colour now, after this record (a fever's hit included): the volunteer is told
     # when it is worse than the colour the page showed.
     colour = stored.colour
-    return jsonify(record_id=stored.record_id, stored=stored.created, colour=colour,
-                   colour_word=colour_word(colour), token_colour=stored.token_colour,
-                   stale_colour=stored.stale_colour, fever=stored.fever,
-                   worse=scan_records.is_worse(colour, stored.token_colour)), (201 if stored.created else 200)
+    return jsonify(
+        record_id=stored.record_id,
+        stored=stored.created,
+        colour=colour,
+        colour_word=colour_word(colour),
+        token_colour=stored.token_colour,
+        stale_colour=stored.stale_colour,
+        fever=stored.fever,
+        worse=scan_records.is_worse(colour, stored.token_colour),
+    ), (201 if stored.created else 200)
 
 
 @bp.post("/records/<record_id>/void")
@@ -294,11 +358,17 @@ def void(record_id: str):
     form = VoidForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for voiding."))
-        return redirect(url_for(".record", record_id=record_id) if current_user.role == "staff"
-                        else url_for("public.index"), code=303)
+        return redirect(
+            url_for(".record", record_id=record_id)
+            if current_user.role == "staff"
+            else url_for("public.index"),
+            code=303,
+        )
     verification.void_record(record, current_user._get_current_object(), form.reason.data.strip())
     flash(_("Record voided."))
-    return redirect(url_for(".station") if current_user.role == "staff" else url_for("public.index"), code=303)
+    return redirect(
+        url_for(".station") if current_user.role == "staff" else url_for("public.index"), code=303
+    )
 
 
 @bp.get("/bundle.json")

@@ -4,6 +4,7 @@ Our keys with their windows (the prepared next key included), the trusted partne
 their caps, the revocation list, and for staff the paper serials whose holder is yellow or red.
 Random ids only: nothing in it names or identifies a person.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,12 @@ def _own_keys() -> list[dict]:
     entries = []
     for row in rows:
         entry = tokens.jwk(tokens.public_key_from_bytes(row.public_key), row.kid)
-        entry.update(not_before=_seconds(row.created_at), not_after=_seconds(row.retired_at),
-                     signs_from=_seconds(row.signs_from), signing=bool(row.signing))
+        entry.update(
+            not_before=_seconds(row.created_at),
+            not_after=_seconds(row.retired_at),
+            signs_from=_seconds(row.signs_from),
+            signing=bool(row.signing),
+        )
         entries.append(entry)
     return entries
 
@@ -44,28 +49,44 @@ def _partners(moment: datetime) -> list[dict]:
         if not issuer.active:
             continue
         entry = json.loads(issuer.public_jwk)
-        entry.update(name=issuer.name, region=issuer.region, max_ttl=cap,
-                     not_before=_seconds(issuer.valid_from), not_after=_seconds(issuer.valid_to))
+        entry.update(
+            name=issuer.name,
+            region=issuer.region,
+            max_ttl=cap,
+            not_before=_seconds(issuer.valid_from),
+            not_after=_seconds(issuer.valid_to),
+        )
         entries.append(entry)
     return entries
 
 
 def revocations(moment: datetime) -> list[dict]:
     """Return the revoked paper serials that would still verify by their signature, with when."""
-    query = (db.select(PaperCode.serial, PaperCode.revoked_at)
-             .where(PaperCode.revoked_at.is_not(None), PaperCode.expires_at > moment)
-             .order_by(PaperCode.serial))
+    query = (
+        db.select(PaperCode.serial, PaperCode.revoked_at)
+        .where(PaperCode.revoked_at.is_not(None), PaperCode.expires_at > moment)
+        .order_by(PaperCode.serial)
+    )
     # Screen code ids are never re-issued here, so no code id is superseded; the list would
     # carry them ({"id": code_id, "from": ...}) as it carries serials.
-    return [{"id": serial, "from": _seconds(revoked_at)} for serial, revoked_at in db.session.execute(query)]
+    return [
+        {"id": serial, "from": _seconds(revoked_at)}
+        for serial, revoked_at in db.session.execute(query)
+    ]
 
 
 def paper_colours(moment: datetime) -> dict[str, str]:
     """Return the live paper serials whose holder is yellow or red now, with that colour."""
-    query = (db.select(PaperCode.serial, Holder.colour).join(Holder, Holder.id == PaperCode.holder_id)
-             .where(PaperCode.revoked_at.is_(None), PaperCode.expires_at > moment,
-                    Holder.colour.in_((tokens.YELLOW, tokens.RED)))
-             .order_by(PaperCode.serial))
+    query = (
+        db.select(PaperCode.serial, Holder.colour)
+        .join(Holder, Holder.id == PaperCode.holder_id)
+        .where(
+            PaperCode.revoked_at.is_(None),
+            PaperCode.expires_at > moment,
+            Holder.colour.in_((tokens.YELLOW, tokens.RED)),
+        )
+        .order_by(PaperCode.serial)
+    )
     return {serial: colour for serial, colour in db.session.execute(query)}
 
 

@@ -1,4 +1,5 @@
 """`flask gantong keys ...`, `issuer ...` (the trust list) and `partner-demo`."""
+
 from __future__ import annotations
 
 import base64
@@ -17,7 +18,9 @@ from gantong.core import rules, tokens
 from gantong.extensions import db
 from gantong.models import utcnow
 
-issuer_cli = AppGroup("issuer", help="The trust list: other issuers whose codes our checkpoints accept.")
+issuer_cli = AppGroup(
+    "issuer", help="The trust list: other issuers whose codes our checkpoints accept."
+)
 
 DEMO_PARTNER = {"name": "南昌市电子健康码", "region": "南昌市"}
 DEMO_KEY_FILE = "partner_demo_key.json"
@@ -40,10 +43,14 @@ def _moment(value: str | None, end_of_day: bool = False) -> datetime | None:
 @issuer_cli.command("add")
 @click.argument("name")
 @click.option("--region", default="", help="Where the issuer's codes come from, e.g. 南昌市.")
-@click.option("--jwk", "jwk_text", help="The issuer's Ed25519 public key as a JWK (JSON), with its kid.")
+@click.option(
+    "--jwk", "jwk_text", help="The issuer's Ed25519 public key as a JWK (JSON), with its kid."
+)
 @click.option("--jwk-file", type=click.File("r"), help="A file holding the JWK.")
 @click.option("--kid", default=None, help="The key id, if the JWK has no kid.")
-@click.option("--valid-from", default=None, help="ISO date or datetime (Asia/Shanghai); default now.")
+@click.option(
+    "--valid-from", default=None, help="ISO date or datetime (Asia/Shanghai); default now."
+)
 @click.option("--valid-to", default=None, help="ISO date (trusted through that day) or datetime.")
 def issuer_add(name, region, jwk_text, jwk_file, kid, valid_from, valid_to) -> None:
     """Put an issuer on the trust list."""
@@ -51,8 +58,9 @@ def issuer_add(name, region, jwk_text, jwk_file, kid, valid_from, valid_to) -> N
         raise click.UsageError("give the public key with exactly one of --jwk or --jwk-file")
     jwk = jwk_file.read() if jwk_file else jwk_text
     try:
-        issuer = trust_list.add_issuer(name, region, jwk, _moment(valid_from),
-                                    _moment(valid_to, end_of_day=True), kid=kid)
+        issuer = trust_list.add_issuer(
+            name, region, jwk, _moment(valid_from), _moment(valid_to, end_of_day=True), kid=kid
+        )
     except trust_list.IssuerError as error:
         detail = f" ({error.detail})" if error.detail else ""
         raise click.ClickException(f"{error.field or 'issuer'}: {error}{detail}") from None
@@ -65,8 +73,10 @@ def issuer_list() -> None:
     now = utcnow()
     for issuer in trust_list.list_issuers():
         until = f"{issuer.valid_to:%Y-%m-%d %H:%M}" if issuer.valid_to else "open"
-        click.echo(f"{issuer.id:4}  {issuer.kid}  {trust_list.state(issuer, now):13}  "
-                   f"{issuer.valid_from:%Y-%m-%d %H:%M} .. {until}  {issuer.name}  {issuer.region}")
+        click.echo(
+            f"{issuer.id:4}  {issuer.kid}  {trust_list.state(issuer, now):13}  "
+            f"{issuer.valid_from:%Y-%m-%d %H:%M} .. {until}  {issuer.name}  {issuer.region}"
+        )
 
 
 @issuer_cli.command("deactivate")
@@ -102,7 +112,9 @@ def _demo_partner_key():
 
     The partner is another system: its private key never goes into our database.
     """
-    path = current_app.config.get("PARTNER_DEMO_KEY_FILE") or os.path.join(current_app.instance_path, DEMO_KEY_FILE)
+    path = current_app.config.get("PARTNER_DEMO_KEY_FILE") or os.path.join(
+        current_app.instance_path, DEMO_KEY_FILE
+    )
     if os.path.exists(path):
         with open(path) as handle:
             stored = json.load(handle)
@@ -114,10 +126,12 @@ def _demo_partner_key():
     kid = tokens.new_kid()
     while trust_list.kid_taken(kid):
         kid = tokens.new_kid()
-    issuer = trust_list.add_issuer(DEMO_PARTNER["name"], DEMO_PARTNER["region"],
-                                tokens.jwk(private.public_key(), kid))
-    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
+    issuer = trust_list.add_issuer(
+        DEMO_PARTNER["name"], DEMO_PARTNER["region"], tokens.jwk(private.public_key(), kid)
+    )
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump({"kid": kid, "d": _b64url(raw)}, handle)
@@ -127,22 +141,43 @@ def _demo_partner_key():
 @click.command("partner-demo")
 @with_appcontext
 # By value: click would offer an enum's member names (GREEN) instead.
-@click.option("--colour", type=click.Choice([colour.value for colour in tokens.COLOURS]),
-              default=tokens.GREEN.value, show_default=True)
-@click.option("--ttl", type=click.IntRange(1, 7 * 24 * 3600), default=3600, show_default=True,
-              help="Seconds the token lives.")
-@click.option("--png", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write the token's QR code to this PNG file (for the scanner's photo lane).")
+@click.option(
+    "--colour",
+    type=click.Choice([colour.value for colour in tokens.COLOURS]),
+    default=tokens.GREEN.value,
+    show_default=True,
+)
+@click.option(
+    "--ttl",
+    type=click.IntRange(1, 7 * 24 * 3600),
+    default=3600,
+    show_default=True,
+    help="Seconds the token lives.",
+)
+@click.option(
+    "--png",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the token's QR code to this PNG file (for the scanner's photo lane).",
+)
 def partner_demo(colour, ttl, png) -> None:
     """Put a demo partner issuer on the trust list (once) and print one of its tokens."""
     import segno
 
     issuer, private = _demo_partner_key()
-    token = tokens.Token(type=tokens.SCREEN, kid=issuer.kid, subject=tokens.new_subject(), colour=colour,
-                         issued_at=int(utcnow().timestamp()), ttl=ttl)
+    token = tokens.Token(
+        type=tokens.SCREEN,
+        kid=issuer.kid,
+        subject=tokens.new_subject(),
+        colour=colour,
+        issued_at=int(utcnow().timestamp()),
+        ttl=ttl,
+    )
     text = tokens.sign(token, private)
-    click.echo(f"partner {issuer.id}: {issuer.name} ({issuer.region}), key {issuer.kid}, "
-               f"{trust_list.state(issuer)}")
+    click.echo(
+        f"partner {issuer.id}: {issuer.name} ({issuer.region}), key {issuer.kid}, "
+        f"{trust_list.state(issuer)}"
+    )
     click.echo(f"code id {token.subject}, {colour}, valid {ttl} s")
     click.echo(text)
     if png:
@@ -164,12 +199,16 @@ def keys_rotate() -> None:
 def keys_prepare() -> None:
     """Publish the next signing key now; it signs once every cached verifier has it."""
     key = keys.prepare_next()
-    click.echo(f"next signing key {key.kid}, published now, signs from {key.signs_from.isoformat()}")
+    click.echo(
+        f"next signing key {key.kid}, published now, signs from {key.signs_from.isoformat()}"
+    )
 
 
 @keys_cli.command("retire")
 @click.argument("kid")
-@click.option("--force", is_flag=True, help="Retire even though live paper codes depend on the key.")
+@click.option(
+    "--force", is_flag=True, help="Retire even though live paper codes depend on the key."
+)
 def keys_retire(kid, force) -> None:
     """End a key: its codes are refused from now on; refused while live paper codes depend on it."""
     try:
@@ -177,10 +216,16 @@ def keys_retire(kid, force) -> None:
     except keys.KeyNotRetirable as error:
         raise click.ClickException(str(error)) from None
     except keys.KeyInUse as error:
-        click.echo(f"refused: {len(error.paper_codes)} live paper codes depend on key {kid}; "
-                   "reprint them first (or retire with --force):", err=True)
+        click.echo(
+            f"refused: {len(error.paper_codes)} live paper codes depend on key {kid}; "
+            "reprint them first (or retire with --force):",
+            err=True,
+        )
         for paper in error.paper_codes:
-            click.echo(f"  {paper.serial}  holder {paper.holder_id}  expires {paper.expires_at:%Y-%m-%d}", err=True)
+            click.echo(
+                f"  {paper.serial}  holder {paper.holder_id}  expires {paper.expires_at:%Y-%m-%d}",
+                err=True,
+            )
         raise SystemExit(1) from None
     click.echo(f"key {kid} retired")
     for paper in dependants:

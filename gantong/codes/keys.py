@@ -1,4 +1,5 @@
 """Signing keys in the database, so that every host signs and verifies with the same keys."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -34,8 +35,11 @@ def _unused_kid() -> str:
     # A kid names one key across our keys and the trust list, or a token could verify under both.
     while True:
         kid = tokens.new_kid()
-        taken = db.session.get(SigningKey, kid) is not None or db.session.scalar(
-            db.select(TrustedIssuer.id).where(TrustedIssuer.kid == kid)) is not None
+        taken = (
+            db.session.get(SigningKey, kid) is not None
+            or db.session.scalar(db.select(TrustedIssuer.id).where(TrustedIssuer.kid == kid))
+            is not None
+        )
         if not taken:
             return kid
 
@@ -56,7 +60,9 @@ def _create_key(signing: bool) -> SigningKey:
 def rotation_lead() -> int:
     """Seconds a next key is published before it signs: the longest any verifier caches keys."""
     config = current_app.config
-    return max(config["JWKS_MAX_AGE"], config["BUNDLE_REFRESH_SECONDS"], config["BUNDLE_REFUSE_SECONDS"])
+    return max(
+        config["JWKS_MAX_AGE"], config["BUNDLE_REFRESH_SECONDS"], config["BUNDLE_REFUSE_SECONDS"]
+    )
 
 
 def next_key(lock: bool = False) -> SigningKey | None:
@@ -64,9 +70,13 @@ def next_key(lock: bool = False) -> SigningKey | None:
 
     lock=True reads it under its row lock (on SQLite the write lock), as it is now.
     """
-    query = (db.select(SigningKey)
-             .where(~SigningKey.signing, SigningKey.signs_from.is_not(None), SigningKey.retired_at.is_(None))
-             .order_by(SigningKey.signs_from.desc()))
+    query = (
+        db.select(SigningKey)
+        .where(
+            ~SigningKey.signing, SigningKey.signs_from.is_not(None), SigningKey.retired_at.is_(None)
+        )
+        .order_by(SigningKey.signs_from.desc())
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalars(query).first()
@@ -84,8 +94,14 @@ def prepare_next(actor: User | None = None, now: datetime | None = None) -> Sign
         key = _create_key(signing=False)
     key.signs_from = moment + timedelta(seconds=rotation_lead())
     db.session.flush()
-    audit.append("key.prepare", "signing_key", key.kid, actor=actor, at=moment,
-                 after={"signs_from": key.signs_from.isoformat()})
+    audit.append(
+        "key.prepare",
+        "signing_key",
+        key.kid,
+        actor=actor,
+        at=moment,
+        after={"signs_from": key.signs_from.isoformat()},
+    )
     db.session.flush()
     return key
 
@@ -101,8 +117,14 @@ def _take_over(moment: datetime) -> None:
         old.signing = False
         previous.append(old.kid)
     pending.signing = True
-    audit.append("key.rotate", "signing_key", pending.kid, at=moment,
-                 before={"signing": previous}, after={"signing": [pending.kid], "prepared": True})
+    audit.append(
+        "key.rotate",
+        "signing_key",
+        pending.kid,
+        at=moment,
+        before={"signing": previous},
+        after={"signing": [pending.kid], "prepared": True},
+    )
     db.session.flush()
 
 
@@ -111,10 +133,13 @@ def _signing_rows(lock: bool = False):
 
     lock=True reads them under their row locks (on SQLite the write lock), as they are now.
     """
-    query = (db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
-             .where(SigningKey.retired_at.is_(None),
-                    SigningKey.signing | SigningKey.signs_from.is_not(None))
-             .order_by(SigningKey.created_at.desc()))
+    query = (
+        db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
+        .where(
+            SigningKey.retired_at.is_(None), SigningKey.signing | SigningKey.signs_from.is_not(None)
+        )
+        .order_by(SigningKey.created_at.desc())
+    )
     if lock:
         query = query.with_for_update()
     return db.session.execute(query).all()
@@ -162,8 +187,14 @@ def rotate(actor: User | None = None) -> SigningKey:
         previous.append(old.kid)
     key = _create_key(signing=True)
     db.session.flush()
-    audit.append("key.rotate", "signing_key", key.kid, actor=actor,
-                 before={"signing": previous}, after={"signing": [key.kid]})
+    audit.append(
+        "key.rotate",
+        "signing_key",
+        key.kid,
+        actor=actor,
+        before={"signing": previous},
+        after={"signing": [key.kid]},
+    )
     db.session.flush()
     return key
 
@@ -172,14 +203,19 @@ def live_paper_codes(kid: str, now: datetime | None = None) -> list[PaperCode]:
     """Return the paper codes signed by the key that are neither revoked nor expired."""
     query = (
         db.select(PaperCode)
-        .where(PaperCode.kid == kid, PaperCode.revoked_at.is_(None), PaperCode.expires_at > (now or utcnow()))
+        .where(
+            PaperCode.kid == kid,
+            PaperCode.revoked_at.is_(None),
+            PaperCode.expires_at > (now or utcnow()),
+        )
         .order_by(PaperCode.expires_at, PaperCode.id)
     )
     return list(db.session.scalars(query))
 
 
-def retire(kid: str, force: bool = False, actor: User | None = None, now: datetime | None = None
-           ) -> list[PaperCode]:
+def retire(
+    kid: str, force: bool = False, actor: User | None = None, now: datetime | None = None
+) -> list[PaperCode]:
     """Retire a verifying key: its tokens are refused from now on (audited).
 
     Raises KeyInUse with the live paper codes that depend on the key, unless forced; returns them
@@ -195,17 +231,28 @@ def retire(kid: str, force: bool = False, actor: User | None = None, now: dateti
     if dependants and not force:
         raise KeyInUse(kid, dependants)
     key.retired_at = moment
-    audit.append("key.retire", "signing_key", kid, actor=actor, at=moment,
-                 before={"retired": False},
-                 after={"retired": True, "forced": bool(force and dependants),
-                        "live_paper_serials": [paper.serial for paper in dependants]})
+    audit.append(
+        "key.retire",
+        "signing_key",
+        kid,
+        actor=actor,
+        at=moment,
+        before={"retired": False},
+        after={
+            "retired": True,
+            "forced": bool(force and dependants),
+            "live_paper_serials": [paper.serial for paper in dependants],
+        },
+    )
     db.session.flush()
     return dependants
 
 
 def published_keys() -> list[SigningKey]:
     """Return every key that is not retired, the prepared next key included, oldest first."""
-    query = db.select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at)
+    query = (
+        db.select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at)
+    )
     return list(db.session.scalars(query))
 
 
@@ -237,5 +284,7 @@ def signed_screen_token(holder: Holder, now: datetime | None = None) -> tuple[to
 
 def identity_fields(holder: Holder) -> dict:
     """Return a version 2 token's masked name and document tail, as the code page shows them."""
-    return {"masked_name": tokens.fit_name(identity.mask_name(holder.name)),
-            "doc_tail": tokens.fit_tail(holder.doc_number)}
+    return {
+        "masked_name": tokens.fit_name(identity.mask_name(holder.name)),
+        "doc_tail": tokens.fit_tail(holder.doc_number),
+    }

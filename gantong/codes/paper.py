@@ -3,6 +3,7 @@
 The checkpoint always looks the colour up. A holder has at most one live paper code; reporting it
 lost revokes its serial and issues a new one.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -39,7 +40,11 @@ def live_paper(holder: Holder, now: datetime | None = None) -> PaperCode | None:
     moment = now or utcnow()
     query = (
         db.select(PaperCode)
-        .where(PaperCode.holder_id == holder.id, PaperCode.revoked_at.is_(None), PaperCode.expires_at > moment)
+        .where(
+            PaperCode.holder_id == holder.id,
+            PaperCode.revoked_at.is_(None),
+            PaperCode.expires_at > moment,
+        )
         .order_by(PaperCode.issued_at.desc(), PaperCode.id.desc())
     )
     return next((paper for paper in db.session.scalars(query) if is_live(paper, moment)), None)
@@ -48,8 +53,12 @@ def live_paper(holder: Holder, now: datetime | None = None) -> PaperCode | None:
 def _token(paper: PaperCode) -> tokens.Token:
     issued_at = int(paper.issued_at.timestamp())
     return tokens.Token(
-        type=tokens.PAPER, kid=paper.kid, subject=paper.serial, colour=None,
-        issued_at=issued_at, ttl=int(paper.expires_at.timestamp()) - issued_at,
+        type=tokens.PAPER,
+        kid=paper.kid,
+        subject=paper.serial,
+        colour=None,
+        issued_at=issued_at,
+        ttl=int(paper.expires_at.timestamp()) - issued_at,
         **keys.identity_fields(paper.holder),
     )
 
@@ -70,14 +79,23 @@ def _new_paper(holder: Holder, actor: User | None, moment: datetime) -> PaperCod
     # Whole seconds: the token carries seconds, and a reprint must sign the same payload.
     issued = moment.replace(microsecond=0)
     paper = PaperCode(
-        holder_id=holder.id, serial=tokens.new_subject(), kid=kid, issued_at=issued,
+        holder_id=holder.id,
+        serial=tokens.new_subject(),
+        kid=kid,
+        issued_at=issued,
         expires_at=issued + timedelta(seconds=ttl_seconds()),
         printed_by=actor.id if actor else None,
     )
     db.session.add(paper)
     db.session.flush()
-    audit.append("paper.issue", "holder", holder.id, actor=actor, at=moment,
-                 after={"serial": paper.serial, "kid": kid, "expires_at": paper.expires_at.isoformat()})
+    audit.append(
+        "paper.issue",
+        "holder",
+        holder.id,
+        actor=actor,
+        at=moment,
+        after={"serial": paper.serial, "kid": kid, "expires_at": paper.expires_at.isoformat()},
+    )
     return paper
 
 
@@ -94,18 +112,29 @@ def issue(holder: Holder, actor: User | None = None, now: datetime | None = None
     return paper
 
 
-def report_lost(holder: Holder, actor: User | None = None, now: datetime | None = None) -> PaperCode:
+def report_lost(
+    holder: Holder, actor: User | None = None, now: datetime | None = None
+) -> PaperCode:
     """Revoke every unrevoked paper code of the holder and issue a new one, in one transaction."""
     moment = now or utcnow()
     keys.signing_key()  # the first key is made before anything is revoked
     registry.lock(holder)
-    query = db.select(PaperCode).where(PaperCode.holder_id == holder.id, PaperCode.revoked_at.is_(None))
+    query = db.select(PaperCode).where(
+        PaperCode.holder_id == holder.id, PaperCode.revoked_at.is_(None)
+    )
     for old in db.session.scalars(query):
         old.revoked_at = moment
         old.revoked_by = actor.id if actor else None
-        audit.append("paper.revoke", "holder", holder.id, actor=actor, at=moment,
-                     before={"serial": old.serial, "revoked": False},
-                     after={"serial": old.serial, "revoked": True}, reason="reported lost")
+        audit.append(
+            "paper.revoke",
+            "holder",
+            holder.id,
+            actor=actor,
+            at=moment,
+            before={"serial": old.serial, "revoked": False},
+            after={"serial": old.serial, "revoked": True},
+            reason="reported lost",
+        )
     paper = _new_paper(holder, actor, moment)
     db.session.flush()
     return paper
@@ -113,12 +142,15 @@ def report_lost(holder: Holder, actor: User | None = None, now: datetime | None 
 
 def papers_of(holder: Holder) -> list[PaperCode]:
     """Return every paper code of the holder, newest first."""
-    query = db.select(PaperCode).where(PaperCode.holder_id == holder.id).order_by(PaperCode.id.desc())
+    query = (
+        db.select(PaperCode).where(PaperCode.holder_id == holder.id).order_by(PaperCode.id.desc())
+    )
     return list(db.session.scalars(query))
 
 
-def register_for_paper(person: registry.Identity, officer: User, now: datetime | None = None
-                       ) -> tuple[Holder, PaperCode]:
+def register_for_paper(
+    person: registry.Identity, officer: User, now: datetime | None = None
+) -> tuple[Holder, PaperCode]:
     """An officer registers a person with no account and issues their paper code, at once.
 
     Raises registry.DocumentTaken (nothing written) if the document is registered already.

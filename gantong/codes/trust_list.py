@@ -3,6 +3,7 @@
 Used by the CLI (`flask gantong issuer ...`), the admin UI and verification. Key ids are
 unique across the trust list and our own signing keys, so a kid names one key only.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,13 @@ MSG_NAME = N_("Give the issuer's name.")
 MSG_KID = N_("A key id has 8 characters: digits and the letters a to f.")
 MSG_KID_TAKEN = N_("This key id is in use already, on the trust list or by our own keys.")
 MSG_JWK_JSON = N_("The public key is not valid JSON.")
-MSG_JWK = N_("The public key must be an Ed25519 key in JWK form (RFC 8037: \"kty\": \"OKP\", \"crv\": \"Ed25519\", \"x\").")
-MSG_JWK_PRIVATE = N_("This JWK holds a private key. Give only the public key; the partner should make a new key pair.")
-MSG_JWK_KID = N_("The key id given differs from the JWK's own \"kid\".")
+MSG_JWK = N_(
+    'The public key must be an Ed25519 key in JWK form (RFC 8037: "kty": "OKP", "crv": "Ed25519", "x").'
+)
+MSG_JWK_PRIVATE = N_(
+    "This JWK holds a private key. Give only the public key; the partner should make a new key pair."
+)
+MSG_JWK_KID = N_('The key id given differs from the JWK\'s own "kid".')
 MSG_VALIDITY = N_("The end of validity must come after its start.")
 MSG_UNKNOWN = N_("No such issuer.")
 
@@ -44,8 +49,9 @@ class IssuerError(ValueError):
 
 def list_issuers() -> list[TrustedIssuer]:
     """Return every issuer on the trust list, active ones first, then by name."""
-    query = db.select(TrustedIssuer).order_by(TrustedIssuer.active.desc(), TrustedIssuer.name,
-                                              TrustedIssuer.id)
+    query = db.select(TrustedIssuer).order_by(
+        TrustedIssuer.active.desc(), TrustedIssuer.name, TrustedIssuer.id
+    )
     return list(db.session.scalars(query))
 
 
@@ -84,7 +90,8 @@ def trusted_keys(now: datetime | None = None) -> dict[str, Ed25519PublicKey]:
     moment = now or utcnow()
     query = db.select(TrustedIssuer).where(TrustedIssuer.active, TrustedIssuer.valid_from <= moment)
     return {
-        issuer.kid: public_key(issuer) for issuer in db.session.scalars(query)
+        issuer.kid: public_key(issuer)
+        for issuer in db.session.scalars(query)
         if state(issuer, moment) == TRUSTED
     }
 
@@ -115,8 +122,13 @@ def _check_validity(valid_from: datetime, valid_to: datetime | None) -> None:
 
 
 def add_issuer(
-    name: str, region: str, jwk: Mapping | str, valid_from: datetime | None = None,
-    valid_to: datetime | None = None, actor: User | None = None, kid: str | None = None,
+    name: str,
+    region: str,
+    jwk: Mapping | str,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+    actor: User | None = None,
+    kid: str | None = None,
 ) -> TrustedIssuer:
     """Put an issuer on the trust list (audited); raise IssuerError naming the field at fault.
 
@@ -138,8 +150,12 @@ def add_issuer(
     # Keep exactly the public members, with our kid: a JWK Set we publish back must be clean.
     public = tokens.jwk(tokens.public_key_from_jwk(key), kid)
     issuer = TrustedIssuer(
-        name=name, region=(region or "").strip(), kid=kid,
-        public_jwk=json.dumps(public, sort_keys=True), valid_from=valid_from, valid_to=valid_to,
+        name=name,
+        region=(region or "").strip(),
+        kid=kid,
+        public_jwk=json.dumps(public, sort_keys=True),
+        valid_from=valid_from,
+        valid_to=valid_to,
         active=True,
     )
     db.session.add(issuer)
@@ -151,7 +167,10 @@ def add_issuer(
 
 def _summary(issuer: TrustedIssuer) -> dict:
     return {
-        "name": issuer.name, "region": issuer.region, "kid": issuer.kid, "active": issuer.active,
+        "name": issuer.name,
+        "region": issuer.region,
+        "kid": issuer.kid,
+        "active": issuer.active,
         "valid_from": issuer.valid_from.isoformat(),
         "valid_to": issuer.valid_to.isoformat() if issuer.valid_to else None,
     }
@@ -164,21 +183,35 @@ def _existing(issuer_id: int) -> TrustedIssuer:
     return issuer
 
 
-def set_active(issuer_id: int, active: bool, actor: User | None = None, reason: str = "") -> TrustedIssuer:
+def set_active(
+    issuer_id: int, active: bool, actor: User | None = None, reason: str = ""
+) -> TrustedIssuer:
     """Activate or deactivate an issuer (audited); its codes are refused while inactive."""
     issuer = _existing(issuer_id)
     if issuer.active != active:
         before = _summary(issuer)
         issuer.active = active
-        audit.append("issuer.activate" if active else "issuer.deactivate", "trusted_issuer", issuer.id,
-                     actor=actor, before=before, after=_summary(issuer), reason=reason)
+        audit.append(
+            "issuer.activate" if active else "issuer.deactivate",
+            "trusted_issuer",
+            issuer.id,
+            actor=actor,
+            before=before,
+            after=_summary(issuer),
+            reason=reason,
+        )
         db.session.flush()
     return issuer
 
 
 def update_issuer(
-    issuer_id: int, name: str, region: str, valid_from: datetime, valid_to: datetime | None,
-    actor: User | None = None, reason: str = "",
+    issuer_id: int,
+    name: str,
+    region: str,
+    valid_from: datetime,
+    valid_to: datetime | None,
+    actor: User | None = None,
+    reason: str = "",
 ) -> TrustedIssuer:
     """Change an issuer's name, region or validity (audited); its key never changes.
 
@@ -194,7 +227,14 @@ def update_issuer(
     issuer.valid_from, issuer.valid_to = valid_from, valid_to
     after = _summary(issuer)
     if after != before:
-        audit.append("issuer.update", "trusted_issuer", issuer.id, actor=actor, before=before,
-                     after=after, reason=reason)
+        audit.append(
+            "issuer.update",
+            "trusted_issuer",
+            issuer.id,
+            actor=actor,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     db.session.flush()
     return issuer

@@ -4,6 +4,7 @@ Only presentation attributes (fill, font-size...), never style=, so the content 
 lets them through. Every chart has a title for screen readers; the page shows its numbers in a
 table beneath. Nothing here knows Flask or the database.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,10 @@ def _mark(series: Series, x: float, y: float, size: float = 10) -> str:
         radius = size / 2
         return f'<circle cx="{_number(x + radius)}" cy="{_number(y + radius)}" r="{_number(radius)}" fill="{series.fill}"/>'
     if series.shape == "triangle":
-        return (f'<path d="M{_number(x + size / 2)} {_number(y)} L{_number(x + size)} {_number(y + size)} '
-                f'L{_number(x)} {_number(y + size)}Z" fill="{series.fill}"/>')
+        return (
+            f'<path d="M{_number(x + size / 2)} {_number(y)} L{_number(x + size)} {_number(y + size)} '
+            f'L{_number(x)} {_number(y + size)}Z" fill="{series.fill}"/>'
+        )
     return f'<rect x="{_number(x)}" y="{_number(y)}" width="{size}" height="{size}" fill="{series.fill}"/>'
 
 
@@ -93,8 +96,13 @@ def _legend(series: Sequence[Series]) -> list[str]:
     return parts
 
 
-def horizontal_bars(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series],
-                    values: Sequence[Sequence[int]]) -> Markup:
+def horizontal_bars(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    values: Sequence[Sequence[int]],
+) -> Markup:
     """Draw one bar per label, its series stacked, with the row's total after it."""
     top = LEGEND_HEIGHT if len(series) > 1 else 0
     height = top + max(len(labels), 1) * ROW_HEIGHT + 4
@@ -107,31 +115,40 @@ def horizontal_bars(chart_id: str, title: str, labels: Sequence[str], series: Se
         y = top + index * ROW_HEIGHT
         parts.append(f'<g class="row"><title>{escape(label)}: {sum(row)}</title>')
         baseline = y + ROW_HEIGHT / 2 + FONT_SIZE * 0.35
-        parts.append(f'<text x="0" y="{_number(baseline)}">{escape(fit(label, LABEL_WIDTH - 6))}</text>')
+        parts.append(
+            f'<text x="0" y="{_number(baseline)}">{escape(fit(label, LABEL_WIDTH - 6))}</text>'
+        )
         x = float(LABEL_WIDTH)
         for item, value in zip(series, row, strict=True):
             if value:
                 width = value * scale
-                parts.append(f'<rect x="{_number(x)}" y="{y + 4}" width="{_number(width)}" '
-                             f'height="{ROW_HEIGHT - 8}" fill="{item.fill}">'
-                             f'<title>{escape(label)}, {escape(item.label)}: {value}</title></rect>')
+                parts.append(
+                    f'<rect x="{_number(x)}" y="{y + 4}" width="{_number(width)}" '
+                    f'height="{ROW_HEIGHT - 8}" fill="{item.fill}">'
+                    f"<title>{escape(label)}, {escape(item.label)}: {value}</title></rect>"
+                )
                 x += width
         parts.append(f'<text x="{_number(x + 4)}" y="{_number(baseline)}">{sum(row)}</text></g>')
     if not labels:
-        parts.append(f'<line x1="{LABEL_WIDTH}" y1="{top + 2}" x2="{LABEL_WIDTH}" '
-                     f'y2="{top + ROW_HEIGHT}" stroke="{AXIS_COLOUR}"/>')
+        parts.append(
+            f'<line x1="{LABEL_WIDTH}" y1="{top + 2}" x2="{LABEL_WIDTH}" '
+            f'y2="{top + ROW_HEIGHT}" stroke="{AXIS_COLOUR}"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def columns(chart_id: str, title: str, labels: Sequence[str], values: Sequence[int],
-            fill: str = BLUE) -> Markup:
+def columns(
+    chart_id: str, title: str, labels: Sequence[str], values: Sequence[int], fill: str = BLUE
+) -> Markup:
     """Draw one column per label (a day, usually) on a zero-based axis with its top value."""
     height, left, bottom, plot_top = 150.0, 36.0, 128.0, 8.0
     parts = _open(chart_id, title, height)
     top_value = nice_ceiling(max(list(values) + [0]))
     plot_height = bottom - plot_top
-    parts.append(f'<line x1="{left}" y1="{bottom}" x2="{WIDTH}" y2="{bottom}" stroke="{AXIS_COLOUR}"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{bottom}" x2="{WIDTH}" y2="{bottom}" stroke="{AXIS_COLOUR}"/>'
+    )
     parts.append(f'<line x1="{left}" y1="{plot_top}" x2="{WIDTH}" y2="{plot_top}" stroke="#ddd"/>')
     parts.append(f'<text x="{left - 4}" y="{plot_top + 4}" text-anchor="end">{top_value}</text>')
     parts.append(f'<text x="{left - 4}" y="{bottom + 4}" text-anchor="end">0</text>')
@@ -141,11 +158,15 @@ def columns(chart_id: str, title: str, labels: Sequence[str], values: Sequence[i
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + index * slot
         bar_height = value / top_value * plot_height
-        parts.append(f'<rect x="{_number(x + slot * 0.15)}" y="{_number(bottom - bar_height)}" '
-                     f'width="{_number(slot * 0.7)}" height="{_number(bar_height)}" fill="{fill}">'
-                     f'<title>{escape(label)}: {value}</title></rect>')
+        parts.append(
+            f'<rect x="{_number(x + slot * 0.15)}" y="{_number(bottom - bar_height)}" '
+            f'width="{_number(slot * 0.7)}" height="{_number(bar_height)}" fill="{fill}">'
+            f"<title>{escape(label)}: {value}</title></rect>"
+        )
         if index % every == 0:
-            parts.append(f'<text x="{_number(x + slot / 2)}" y="{bottom + 16}" '
-                         f'text-anchor="middle">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{_number(x + slot / 2)}" y="{bottom + 16}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,4 +1,5 @@
 """China's administrative divisions (NBS codes, 2023), held in memory: they change yearly at most."""
+
 from __future__ import annotations
 
 import csv
@@ -145,9 +146,7 @@ def display_name(code: str, locale: str = "zh") -> str:
 @lru_cache(maxsize=1)
 def jiangxi_district_codes() -> tuple[str, ...]:
     """Return the codes of Jiangxi's county-level districts: the residence choices."""
-    return tuple(
-        code for code in all_divisions() if len(code) == 6 and code.startswith(JIANGXI)
-    )
+    return tuple(code for code in all_divisions() if len(code) == 6 and code.startswith(JIANGXI))
 
 
 def district_choices(locale: str) -> list[tuple[str, str]]:
@@ -187,8 +186,11 @@ def _children() -> dict[str, tuple[str, ...]]:
 
 def province_choices(locale: str) -> list[tuple[str, str]]:
     """Return (code, name) for every province-level division, in code order."""
-    return [(code, local_name(division, locale)) for code, division in sorted(all_divisions().items())
-            if len(code) == 2]
+    return [
+        (code, local_name(division, locale))
+        for code, division in sorted(all_divisions().items())
+        if len(code) == 2
+    ]
 
 
 def child_choices(code: str, locale: str) -> list[tuple[str, str]]:

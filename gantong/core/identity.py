@@ -61,10 +61,12 @@ def _compact(raw: str) -> str:
 
 # Types a number that can receive an SMS may have; some countries' metadata (the United
 # States, Canada...) cannot tell mobiles from landlines, so FIXED_LINE_OR_MOBILE passes.
-_MOBILE_TYPES = frozenset({
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-})
+_MOBILE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+)
 
 
 def normalise_phone(raw: str) -> str:

@@ -4,6 +4,7 @@ Every member equals its string ("green" == Colour.GREEN), so stored rows, token 
 stay what they were. A label is an untranslated message id marked with ``N_`` for extraction;
 the web layer translates it where it is shown, since the core knows no Babel.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -47,8 +48,9 @@ class Colour(Labelled):
     @classmethod
     def worst(cls, colours: Iterable[str]) -> Colour:
         """Return the worst of ``colours``; green when there are none."""
-        return max((cls(colour) for colour in colours), key=lambda colour: colour.rank,
-                   default=cls.GREEN)
+        return max(
+            (cls(colour) for colour in colours), key=lambda colour: colour.rank, default=cls.GREEN
+        )
 
 
 _COLOUR_RANKS = {colour: rank for rank, colour in enumerate(Colour)}
@@ -108,9 +110,18 @@ class AuditAction(Labelled):
     ACCOUNT_REACTIVATE = "account.reactivate", N_("account reactivated")
     ACCOUNT_PASSWORD_CHANGE = "account.password_change", N_("password changed")
     ACCOUNT_PASSWORD_RESET = "account.password_reset", N_("password reset")
-    ACCOUNT_PASSWORD_RESET_BLOCKED = "account.password_reset_blocked", N_("password reset blocked after wrong codes")
-    ACCOUNT_CHANGE_CONFIRM = "account.change_confirm", N_("account change confirmed by a second administrator")
-    ACCOUNT_CHANGE_REJECT = "account.change_reject", N_("account change rejected by a second administrator")
+    ACCOUNT_PASSWORD_RESET_BLOCKED = (
+        "account.password_reset_blocked",
+        N_("password reset blocked after wrong codes"),
+    )
+    ACCOUNT_CHANGE_CONFIRM = (
+        "account.change_confirm",
+        N_("account change confirmed by a second administrator"),
+    )
+    ACCOUNT_CHANGE_REJECT = (
+        "account.change_reject",
+        N_("account change rejected by a second administrator"),
+    )
     CODE_ISSUE = "code.issue", N_("code issued")
     HOTLINE_SET = "hotline.set", N_("district hotline set")
     APPLICATION_CREATE = "application.create", N_("application filed")

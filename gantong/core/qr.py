@@ -7,6 +7,7 @@ computed on rows and columns held as integers, one bit a module, so a whole row 
 segno then lays out the QR with the chosen mask, and the SVG is one path of horizontal strokes.
 tests/unit/core/test_qr.py checks that the mask chosen is segno's own choice on many inputs.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -90,9 +91,19 @@ def _lines_penalty(packed: int, size: int) -> int:
     five = same & (same >> 1) & (same >> 2) & (same >> 3)
     score = five.bit_count() + 2 * (five & ~(five << 1)).bit_count()
     # N3: dark light dark dark dark light dark, with 4 light modules (or the edge) on one side.
-    found = (packed & (inverse >> 1) & (packed >> 2) & (packed >> 3) & (packed >> 4) & (inverse >> 5)
-             & (packed >> 6)) & windows[7]
-    line_of, resume = -1, 0  # segno searches on after a counted pattern, or 4 modules on after another
+    found = (
+        packed
+        & (inverse >> 1)
+        & (packed >> 2)
+        & (packed >> 3)
+        & (packed >> 4)
+        & (inverse >> 5)
+        & (packed >> 6)
+    ) & windows[7]
+    line_of, resume = (
+        -1,
+        0,
+    )  # segno searches on after a counted pattern, or 4 modules on after another
     while found:
         low = found & -found
         found ^= low
@@ -124,7 +135,7 @@ def _penalty(rows: int, columns: int, size: int) -> int:
     horizontal = ~(rows ^ (rows >> 1))
     score += 3 * (vertical & (vertical >> 1) & horizontal & windows[2]).bit_count()
     # N4: the dark share's distance from 50 %, in steps of 5 %.
-    percent = float(rows.bit_count()) / (size ** 2)
+    percent = float(rows.bit_count()) / (size**2)
     return score + 10 * int(abs(percent * 100 - 50) / 5)
 
 
@@ -259,5 +270,7 @@ def path_svg(rows: list[int], border: int = 4) -> str:
             else:
                 parts.append(f"m{sx - x} {sy - y}h{run}")
             x, y = sx + run, sy
-    return (f'<svg viewBox="0 0 {size} {size}" class="qr-svg">'
-            f'<path stroke="#000" d="{"".join(parts)}"/></svg>')
+    return (
+        f'<svg viewBox="0 0 {size} {size}" class="qr-svg">'
+        f'<path stroke="#000" d="{"".join(parts)}"/></svg>'
+    )

@@ -188,8 +188,7 @@ def _cleared_after(facts: Facts, moment: datetime) -> bool:
     # Strictly later: a "cleared" entered in the same instant is ambiguous, and the
     # safe reading keeps the code red until someone records it again.
     return any(
-        record.status == "cleared" and record.at > moment
-        for record in facts.official_records
+        record.status == "cleared" and record.at > moment for record in facts.official_records
     )
 
 
@@ -327,9 +326,7 @@ def _risk_area_rank(hit: Hit) -> tuple[date, int, str]:
     return (hit.until, len(hit.params["area_code"]), hit.params["area_code"])
 
 
-def _risk_area_hits(
-    facts: Facts, risk_areas: Sequence[RiskArea], today: date
-) -> Iterator[Hit]:
+def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -> Iterator[Hit]:
     best: dict[str, Hit] = {}
     for declaration in facts.declarations:
         for stay in declaration.stays:
@@ -369,11 +366,7 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
             continue
         key = f"overseas_entry:decl:{declaration.id}"
         # Quarantine counts from the actual arrival once known, else the declared date.
-        arrival = (
-            facts.arrival_date
-            or declaration.entry_date
-            or local_date(declaration.made_at)
-        )
+        arrival = facts.arrival_date or declaration.entry_date or local_date(declaration.made_at)
         until = ends_after(arrival)
         if today >= until or key in facts.cleared:
             continue
@@ -394,12 +387,17 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
 
 
 def with_actual_arrival(
-    declarations: tuple[Declaration, ...], origin_division: str | None, planned: date, actual: date,
+    declarations: tuple[Declaration, ...],
+    origin_division: str | None,
+    planned: date,
+    actual: date,
 ) -> tuple[tuple[Declaration, ...], date | None]:
     """Move the planned arrival to the actual one in the facts (pure: no database)."""
     # Facts.arrival_date overrides every declared entry date; an entry declared after this
     # journey's dates is another journey, and must keep its own date.
-    later_entry = any(d.entry_date is not None and d.entry_date > max(planned, actual) for d in declarations)
+    later_entry = any(
+        d.entry_date is not None and d.entry_date > max(planned, actual) for d in declarations
+    )
     arrival_date = None if later_entry else actual
     if not origin_division:
         return declarations, arrival_date

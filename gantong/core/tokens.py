@@ -151,8 +151,10 @@ def fit_name(masked: str) -> str:
     Longer names keep their first characters within 20 bytes and end in U+2026 (…).
     Control characters become spaces, runs of spaces one space.
     """
-    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch
-                   for ch in unicodedata.normalize("NFC", masked or ""))
+    text = "".join(
+        " " if unicodedata.category(ch)[0] == "C" else ch
+        for ch in unicodedata.normalize("NFC", masked or "")
+    )
     text = " ".join(text.split())
     if len(text.encode("utf-8")) <= MAX_NAME_BYTES:
         return text
@@ -224,7 +226,8 @@ def _split(text: str) -> tuple[Token, bytes, bytes]:
         raise TokenError("malformed")
     payload, signature = raw[:-_SIGNATURE_SIZE], raw[-_SIGNATURE_SIZE:]
     version, type_code, kid, subject, colour_code, issued_at, ttl = _PAYLOAD.unpack(
-        payload[: _PAYLOAD.size])
+        payload[: _PAYLOAD.size]
+    )
     if version not in VERSIONS or type_code not in _TYPE_NAMES or colour_code not in _COLOUR_NAMES:
         raise TokenError("malformed")
     masked_name, doc_tail = _identity_part(version, payload[_PAYLOAD.size :])

@@ -4,6 +4,7 @@ This is the reference implementation of the contract's section "Verifying with a
 static/js/verifier.js implements the same steps, and both are run against
 docs/token-vectors.json. Pure: no Flask, no database.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,9 +17,19 @@ BUNDLE_FORMAT = "gantong-verifier-bundle/1"
 
 # Every reason a bundle verifier returns, in the order the checks run.
 REASONS = (
-    "bundle_invalid", "bundle_stale", "malformed", "unknown_key", "bad_signature",
-    "key_retired", "issuer_not_yet_valid", "issuer_expired", "partner_paper",
-    "not_yet_valid", "expired", "over_partner_cap", "revoked",
+    "bundle_invalid",
+    "bundle_stale",
+    "malformed",
+    "unknown_key",
+    "bad_signature",
+    "key_retired",
+    "issuer_not_yet_valid",
+    "issuer_expired",
+    "partner_paper",
+    "not_yet_valid",
+    "expired",
+    "over_partner_cap",
+    "revoked",
 )
 
 _KID = re.compile(r"[0-9a-f]{8}")
@@ -68,12 +79,17 @@ def check_bundle(bundle: object) -> bool:
         if not isinstance(entry.get("max_ttl"), int) or entry["max_ttl"] <= 0:
             return False
     for entry in bundle["revoked"]:
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str) or not _int_or_none(
-                entry.get("from")):
+        if (
+            not isinstance(entry, Mapping)
+            or not isinstance(entry.get("id"), str)
+            or not _int_or_none(entry.get("from"))
+        ):
             return False
     colours = bundle.get("paper_colours")
-    return colours is None or (isinstance(colours, Mapping) and all(
-        value in (tokens.YELLOW, tokens.RED) for value in colours.values()))
+    return colours is None or (
+        isinstance(colours, Mapping)
+        and all(value in (tokens.YELLOW, tokens.RED) for value in colours.values())
+    )
 
 
 def verify(text: str, bundle: Mapping, now: int) -> Verdict:
@@ -87,8 +103,11 @@ def verify(text: str, bundle: Mapping, now: int) -> Verdict:
     except tokens.TokenError as error:
         return _refuse(error.reason)
     own = next((entry for entry in bundle["keys"] if entry["kid"] == claimed.kid), None)
-    partner = None if own else next(
-        (entry for entry in bundle["partners"] if entry["kid"] == claimed.kid), None)
+    partner = (
+        None
+        if own
+        else next((entry for entry in bundle["partners"] if entry["kid"] == claimed.kid), None)
+    )
     entry = own or partner
     if entry is None:
         return _refuse("unknown_key", claimed)
@@ -118,7 +137,9 @@ def verify(text: str, bundle: Mapping, now: int) -> Verdict:
     if partner and now >= token.issued_at + partner["max_ttl"]:
         return _refuse("over_partner_cap", token)
     for revoked in bundle["revoked"]:
-        if revoked["id"] == token.subject and (revoked.get("from") is None or now >= revoked["from"]):
+        if revoked["id"] == token.subject and (
+            revoked.get("from") is None or now >= revoked["from"]
+        ):
             return _refuse("revoked", token)
     if token.type == tokens.SCREEN:
         colour = token.colour
@@ -126,4 +147,6 @@ def verify(text: str, bundle: Mapping, now: int) -> Verdict:
         colour = bundle["paper_colours"].get(token.subject, tokens.GREEN)
     else:
         colour = None
-    return Verdict(ok=True, token=token, colour=colour, issuer=partner.get("name") if partner else None)
+    return Verdict(
+        ok=True, token=token, colour=colour, issuer=partner.get("name") if partner else None
+    )

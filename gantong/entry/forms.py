@@ -1,4 +1,5 @@
 """Forms of pre-entry registration, officers' arrivals and paper codes."""
+
 from __future__ import annotations
 
 import re
@@ -41,15 +42,18 @@ class PreEntryForm(PersonForm):
     # No Optional(): it would stop the checks below, which depend on the category.
     entry_port = StringField(_l("Port of entry"), validators=[Length(max=100)], filters=[strip])
     transport_number = StringField(
-        _l("Flight or train number"), validators=[Length(max=20)],
+        _l("Flight or train number"),
+        validators=[Length(max=20)],
         filters=[lambda value: "".join(value.split()).upper() if isinstance(value, str) else value],
     )
     planned_arrival = BoundedDateField(
-        _l("Planned arrival date"), validators=[DataRequired(_l("Give the date you plan to arrive."))]
+        _l("Planned arrival date"),
+        validators=[DataRequired(_l("Give the date you plan to arrive."))],
     )
     destination = SelectField(_l("Destination district in Jiangxi"), validate_choice=False)
     contact_phone = PhoneField(
-        _l("Contact phone"), validators=[DataRequired(_l("Give a phone number we can reach you on."))]
+        _l("Contact phone"),
+        validators=[DataRequired(_l("Give a phone number we can reach you on."))],
     )
     acknowledge = BooleanField(
         _l("I declare that the information above is true and complete."),
@@ -63,7 +67,9 @@ class PreEntryForm(PersonForm):
             choice for choice in countries(language) if choice[0] != "CN"
         ]
         self.origin_division.choices = [("", _l("— choose —"))] + [
-            choice for choice in divisions.travel_choices(language) if choice[0].startswith(preentry.HUBEI_CODE)
+            choice
+            for choice in divisions.travel_choices(language)
+            if choice[0].startswith(preentry.HUBEI_CODE)
         ]
         self.destination.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
 
@@ -74,10 +80,14 @@ class PreEntryForm(PersonForm):
     def details(self) -> tuple[registry.Identity, preentry.Trip]:
         """The person and the journey as typed, for preentry.register."""
         journey = preentry.Trip(
-            category=self.category.data, planned_arrival=self.planned_arrival.data,
-            destination_district=self.destination.data, contact_phone=self.contact_phone.e164,
-            origin_country=self.origin_country.data or None, origin_division=self.origin_division.data or None,
-            entry_port=self.entry_port.data or "", transport_number=self.transport_number.data or "",
+            category=self.category.data,
+            planned_arrival=self.planned_arrival.data,
+            destination_district=self.destination.data,
+            contact_phone=self.contact_phone.e164,
+            origin_country=self.origin_country.data or None,
+            origin_division=self.origin_division.data or None,
+            entry_port=self.entry_port.data or "",
+            transport_number=self.transport_number.data or "",
         )
         return self.identity_in(self.destination.data), journey
 
@@ -95,7 +105,9 @@ class PreEntryForm(PersonForm):
             raise ValidationError(_l("Choose the country or region you are coming from."))
 
     def validate_origin_division(self, field):
-        if self.category.data == preentry.HUBEI and not (field.data and field.data in dict(field.choices)):
+        if self.category.data == preentry.HUBEI and not (
+            field.data and field.data in dict(field.choices)
+        ):
             raise ValidationError(_l("Choose where in Hubei you are coming from."))
 
     def validate_entry_port(self, field):
@@ -106,11 +118,17 @@ class PreEntryForm(PersonForm):
         if self.overseas and not field.data:
             raise ValidationError(_l("Give your flight or train number."))
         if field.data and not _TRANSPORT_NUMBER.fullmatch(field.data):
-            raise ValidationError(_l("A flight or train number has 2 to 10 letters and digits, like MU5043 or G1234."))
+            raise ValidationError(
+                _l("A flight or train number has 2 to 10 letters and digits, like MU5043 or G1234.")
+            )
 
     def validate_planned_arrival(self, field):
         if field.data < today():
-            raise ValidationError(_l("This date has passed. Registration is for arrivals to come; if you have arrived, make a declaration instead."))
+            raise ValidationError(
+                _l(
+                    "This date has passed. Registration is for arrivals to come; if you have arrived, make a declaration instead."
+                )
+            )
         if field.data > today() + timedelta(days=preentry.MAX_DAYS_AHEAD):
             raise ValidationError(_l("Register no more than 90 days before you arrive."))
 
@@ -122,7 +140,9 @@ class PreEntryForm(PersonForm):
 class ArrivalForm(FlaskForm):
     """An officer confirms the day a registered person actually arrived."""
 
-    arrived_on = BoundedDateField(_l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))])
+    arrived_on = BoundedDateField(
+        _l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))]
+    )
 
     def validate_arrived_on(self, field):
         if field.data > today():
@@ -133,7 +153,9 @@ class NewHolderForm(PersonForm):
     """An officer registers a person who has no phone, in the officer's district."""
 
     address = StringField(
-        _l("Address"), validators=[DataRequired(_l("Enter the address.")), Length(max=200)], filters=[strip]
+        _l("Address"),
+        validators=[DataRequired(_l("Enter the address.")), Length(max=200)],
+        filters=[strip],
     )
 
     def details(self, district_code: str) -> registry.Identity:

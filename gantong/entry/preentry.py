@@ -11,6 +11,7 @@ the recompute job and the checkpoint agree:
   they arrive here); the key-area rule counts from its end, which becomes the actual arrival once
   known. It is yellow only while the origin is a key area, which administrators decide.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -44,8 +45,9 @@ class Trip:
     transport_number: str = ""
 
 
-def register(account: User | None, person: registry.Identity, trip: Trip, now: datetime | None = None
-             ) -> PreEntry:
+def register(
+    account: User | None, person: registry.Identity, trip: Trip, now: datetime | None = None
+) -> PreEntry:
     """Create the holder, the pre-entry and the facts that start the quarantine count, at once.
 
     The destination district is the holder's district until they have a residence.
@@ -58,29 +60,48 @@ def register(account: User | None, person: registry.Identity, trip: Trip, now: d
     has_self = account is not None and any(holder.is_self for holder in account.holders)
     holder = registry.add_holder(account, person, is_self=account is not None and not has_self)
     pre_entry = PreEntry(
-        holder_id=holder.id, category=trip.category,
+        holder_id=holder.id,
+        category=trip.category,
         origin_country=trip.origin_country if trip.category in OVERSEAS else None,
         origin_division=trip.origin_division if trip.category == HUBEI else None,
-        entry_port=trip.entry_port, transport_number=trip.transport_number,
-        planned_arrival=trip.planned_arrival, destination_district=trip.destination_district,
-        contact_phone=trip.contact_phone, created_at=moment,
+        entry_port=trip.entry_port,
+        transport_number=trip.transport_number,
+        planned_arrival=trip.planned_arrival,
+        destination_district=trip.destination_district,
+        contact_phone=trip.contact_phone,
+        created_at=moment,
     )
     db.session.add(pre_entry)
     declaration = Declaration(
-        holder=holder, author_id=account.id if account else None, made_at=moment, symptoms="",
-        close_contact=False, acknowledged=True,
+        holder=holder,
+        author_id=account.id if account else None,
+        made_at=moment,
+        symptoms="",
+        close_contact=False,
+        acknowledged=True,
     )
     if trip.category in OVERSEAS:
         declaration.entry_date = trip.planned_arrival
         declaration.entry_port = trip.entry_port or None
     else:
         left_from = min(rules.local_date(moment), trip.planned_arrival)
-        declaration.stays = [Stay(place_code=trip.origin_division, start=left_from, end=trip.planned_arrival)]
+        declaration.stays = [
+            Stay(place_code=trip.origin_division, start=left_from, end=trip.planned_arrival)
+        ]
     db.session.add(declaration)
     db.session.flush()
-    audit.append("preentry.register", "holder", holder.id, actor=account, at=moment,
-                 after={"category": trip.category, "planned_arrival": trip.planned_arrival,
-                        "destination_district": trip.destination_district})
+    audit.append(
+        "preentry.register",
+        "holder",
+        holder.id,
+        actor=account,
+        at=moment,
+        after={
+            "category": trip.category,
+            "planned_arrival": trip.planned_arrival,
+            "destination_district": trip.destination_district,
+        },
+    )
     registry.store_colour(holder, moment, actor=account)
     db.session.flush()
     return pre_entry
@@ -96,14 +117,22 @@ def note_checkpoint_arrival(holder: Holder, now: datetime, actor: User | None = 
         return False
     pre_entry.actual_arrival = rules.local_date(now)
     pre_entry.arrival_source = "checkpoint"
-    audit.append("preentry.arrival", "holder", holder.id, actor=actor, at=now,
-                 before={"actual_arrival": None},
-                 after={"actual_arrival": pre_entry.actual_arrival, "source": "checkpoint"})
+    audit.append(
+        "preentry.arrival",
+        "holder",
+        holder.id,
+        actor=actor,
+        at=now,
+        before={"actual_arrival": None},
+        after={"actual_arrival": pre_entry.actual_arrival, "source": "checkpoint"},
+    )
     db.session.flush()
     return True
 
 
-def confirm_arrival(pre_entry: PreEntry, arrival: date, officer: User, now: datetime | None = None) -> None:
+def confirm_arrival(
+    pre_entry: PreEntry, arrival: date, officer: User, now: datetime | None = None
+) -> None:
     """An officer confirms (or corrects) the actual arrival date; the colour follows (audited)."""
     moment = now or utcnow()
     if arrival > rules.local_date(moment):
@@ -114,8 +143,15 @@ def confirm_arrival(pre_entry: PreEntry, arrival: date, officer: User, now: date
     pre_entry.actual_arrival = arrival
     pre_entry.arrival_source = "officer"
     pre_entry.arrival_confirmed_by = officer.id
-    audit.append("preentry.arrival", "holder", pre_entry.holder_id, actor=officer, at=moment,
-                 before=before, after={"actual_arrival": arrival, "source": "officer"})
+    audit.append(
+        "preentry.arrival",
+        "holder",
+        pre_entry.holder_id,
+        actor=officer,
+        at=moment,
+        before=before,
+        after={"actual_arrival": arrival, "source": "officer"},
+    )
     db.session.flush()
     registry.store_colour(pre_entry.holder, moment, actor=officer)
     db.session.flush()
@@ -126,21 +162,30 @@ def arrivals(district_code: str, arrived: bool | None = None, page: int = 1) -> 
 
     Expected arrivals come soonest first; arrived ones latest first.
     """
-    query = db.select(PreEntry).join(Holder, Holder.id == PreEntry.holder_id).where(
-        PreEntry.destination_district == district_code)
+    query = (
+        db.select(PreEntry)
+        .join(Holder, Holder.id == PreEntry.holder_id)
+        .where(PreEntry.destination_district == district_code)
+    )
     if arrived is None:
         query = query.order_by(PreEntry.planned_arrival.desc(), PreEntry.id.desc())
     elif arrived:
         query = query.where(PreEntry.actual_arrival.is_not(None)).order_by(
-            PreEntry.actual_arrival.desc(), PreEntry.id.desc())
+            PreEntry.actual_arrival.desc(), PreEntry.id.desc()
+        )
     else:
         query = query.where(PreEntry.actual_arrival.is_(None)).order_by(
-            PreEntry.planned_arrival, PreEntry.id)
+            PreEntry.planned_arrival, PreEntry.id
+        )
     return page_of(query, page, ARRIVALS_PAGE)
 
 
 def people_without_phone(district_code: str, limit: int = 200) -> list[Holder]:
     """Return the district's holders without an account (paper codes only), newest first."""
-    query = (db.select(Holder).where(Holder.account_id.is_(None), Holder.district_code == district_code)
-             .order_by(Holder.id.desc()).limit(limit))
+    query = (
+        db.select(Holder)
+        .where(Holder.account_id.is_(None), Holder.district_code == district_code)
+        .order_by(Holder.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))

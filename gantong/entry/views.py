@@ -1,4 +1,5 @@
 """Pre-entry registration, officers' arrivals and people without a phone, paper codes."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -79,7 +80,11 @@ def trip():
     if form.validate_on_submit():
         registration = form.registered(lambda: preentry.register(current_user, *form.details()))
         if registration is not None:
-            flash(_("Registered. Your code counts the quarantine from your arrival; show it at the first checkpoint when you arrive."))
+            flash(
+                _(
+                    "Registered. Your code counts the quarantine from your arrival; show it at the first checkpoint when you arrive."
+                )
+            )
             return redirect(url_for("resident.code", holder_id=registration.holder_id), code=303)
     return render_template("entry/trip.html", form=form)
 
@@ -103,8 +108,14 @@ def _render_arrivals(failed_form: ArrivalForm | None = None, failed_id: int | No
         forms[failed_id] = failed_form
     language = current_language()
     return render_template(
-        "entry/arrivals.html", rows=rows, more=more, page=page, show=show, forms=forms,
-        categories=CATEGORY_LABELS, country_name=lambda code: country_name(code, language),
+        "entry/arrivals.html",
+        rows=rows,
+        more=more,
+        page=page,
+        show=show,
+        forms=forms,
+        categories=CATEGORY_LABELS,
+        country_name=lambda code: country_name(code, language),
     )
 
 
@@ -119,7 +130,12 @@ def confirm_arrival(pre_entry_id: int):
     if not form.validate_on_submit():
         return _render_arrivals(form, pre_entry.id)
     preentry.confirm_arrival(pre_entry, form.arrived_on.data, current_user._get_current_object())
-    flash(_("Arrival recorded: the quarantine now counts from %(date)s.", date=form.arrived_on.data.isoformat()))
+    flash(
+        _(
+            "Arrival recorded: the quarantine now counts from %(date)s.",
+            date=form.arrived_on.data.isoformat(),
+        )
+    )
     return redirect(url_for(".arrivals", show=request.args.get("show", "expected")), code=303)
 
 
@@ -127,8 +143,9 @@ def confirm_arrival(pre_entry_id: int):
 def people_without_phone():
     """The officer's district: people registered without an account, to print paper codes for."""
     require_role("officer")
-    return render_template("entry/holders.html",
-                           people=preentry.people_without_phone(current_user.district_code))
+    return render_template(
+        "entry/holders.html", people=preentry.people_without_phone(current_user.district_code)
+    )
 
 
 @bp.route("/holders/new", methods=["GET", "POST"])
@@ -138,10 +155,14 @@ def new_holder():
     form = NewHolderForm()
     if form.validate_on_submit():
         registered = form.registered(
-            lambda: paper.register_for_paper(form.details(current_user.district_code),
-                                             current_user._get_current_object()),
-            taken=_("This document is registered already. Find the person's code, or handle a claim if "
-                    "the document was registered by someone else."))
+            lambda: paper.register_for_paper(
+                form.details(current_user.district_code), current_user._get_current_object()
+            ),
+            taken=_(
+                "This document is registered already. Find the person's code, or handle a claim if "
+                "the document was registered by someone else."
+            ),
+        )
         if registered is not None:
             holder, _paper = registered
             flash(_("Registered. Print the paper code and give it to the person."))
@@ -158,11 +179,15 @@ def paper_code(holder_id: int):
 def _render_paper(holder: Holder, lost_form: LostForm):
     live = paper.live_paper(holder)
     return render_template(
-        "entry/paper.html", holder=holder, paper_code=live,
+        "entry/paper.html",
+        holder=holder,
+        paper_code=live,
         qr_svg=qr.svg(paper.token_text(live)) if live else None,
         document_tail=identity.document_tail(holder.doc_number),
-        papers=paper.papers_of(holder), is_live=paper.is_live,
-        paper_form=PaperForm(), lost_form=lost_form,
+        papers=paper.papers_of(holder),
+        is_live=paper.is_live,
+        paper_form=PaperForm(),
+        lost_form=lost_form,
     )
 
 

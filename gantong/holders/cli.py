@@ -1,4 +1,5 @@
 """`flask gantong recompute`: refresh stored colours from cron."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """The person form every registration shares: who the person is, by the document they carry."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,10 +18,11 @@ from gantong.web.i18n import current_language
 from gantong.web.labels import countries, document_types
 
 Registered = TypeVar("Registered")
-DOCUMENT_TAKEN = _l("This document is registered already. If it is yours, take it to the "
-                    "epidemic-prevention office of your district and file a claim: they will "
-                    "move it to your account.")
-
+DOCUMENT_TAKEN = _l(
+    "This document is registered already. If it is yours, take it to the "
+    "epidemic-prevention office of your district and file a claim: they will "
+    "move it to your account."
+)
 
 
 class PersonForm(FlaskForm):
@@ -32,7 +34,9 @@ class PersonForm(FlaskForm):
         filters=[strip],
     )
     doc_type = SelectField(_l("Document type"))
-    doc_number = StringField(_l("Document number"), validators=[DataRequired(_l("Enter the document number."))])
+    doc_number = StringField(
+        _l("Document number"), validators=[DataRequired(_l("Enter the document number."))]
+    )
     doc_country = SelectField(_l("Issuing country (passports)"))
     nationality = SelectField(_l("Nationality"), default="CN")
 
@@ -58,11 +62,18 @@ class PersonForm(FlaskForm):
     def identity_in(self, district_code: str, address: str = "") -> registry.Identity:
         """The person as typed, living in (or going to) the district given."""
         return registry.Identity(
-            name=self.name.data, doc_type=self.doc_type.data, doc_number=self.doc_number.normalised,
-            doc_country=self.doc_country.data or "", nationality=self.nationality.data,
-            district_code=district_code, address=address)
+            name=self.name.data,
+            doc_type=self.doc_type.data,
+            doc_number=self.doc_number.normalised,
+            doc_country=self.doc_country.data or "",
+            nationality=self.nationality.data,
+            district_code=district_code,
+            address=address,
+        )
 
-    def registered(self, register: Callable[[], Registered], taken: str = DOCUMENT_TAKEN) -> Registered | None:
+    def registered(
+        self, register: Callable[[], Registered], taken: str = DOCUMENT_TAKEN
+    ) -> Registered | None:
         """What `register()` returns; None, with `taken` said by the document number, if the
         document is registered already (registry.DocumentTaken: nothing was written)."""
         try:

@@ -1,4 +1,5 @@
 """The epidemic-prevention hotline of each district, shown on the code page (12320 when unset)."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ def hotline(district_code: str) -> str:
 
 
 def all_set() -> list[DistrictHotline]:
-    return list(db.session.scalars(db.select(DistrictHotline).order_by(DistrictHotline.district_code)))
+    return list(
+        db.session.scalars(db.select(DistrictHotline).order_by(DistrictHotline.district_code))
+    )
 
 
 def set_hotline(district_code: str, phone: str, actor: User) -> None:
@@ -32,9 +35,17 @@ def set_hotline(district_code: str, phone: str, actor: User) -> None:
         if row is not None:
             db.session.delete(row)
     elif row is None:
-        db.session.add(DistrictHotline(district_code=district_code, phone=phone, updated_by=actor.id))
+        db.session.add(
+            DistrictHotline(district_code=district_code, phone=phone, updated_by=actor.id)
+        )
     else:
         row.phone, row.updated_at, row.updated_by = phone, utcnow(), actor.id
-    audit.append("hotline.set", "district", district_code, actor=actor, before=before,
-                 after={"phone": phone or DEFAULT_HOTLINE})
+    audit.append(
+        "hotline.set",
+        "district",
+        district_code,
+        actor=actor,
+        before=before,
+        after={"phone": phone or DEFAULT_HOTLINE},
+    )
     db.session.flush()

@@ -1,5 +1,6 @@
 """What a holder's pages show in words: relations, case statuses, who changed a code and why,
 and the notifications."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,6 @@ CASE_STATUSES = {
 }
 
 
-
 def relation_label(relation: str) -> str:
     return str(RELATION_LABELS.get(relation, relation))
 
@@ -65,8 +65,13 @@ def officer_label(user) -> str:
     """Return an officer's department and badge number, as the holder sees them."""
     if user is None:
         return ""
-    return str(_l("%(department)s, badge %(badge)s", department=user.department or "",
-                  badge=user.badge_number or ""))
+    return str(
+        _l(
+            "%(department)s, badge %(badge)s",
+            department=user.department or "",
+            badge=user.badge_number or "",
+        )
+    )
 
 
 def change_by(change) -> str:
@@ -84,7 +89,9 @@ def change_by(change) -> str:
 def change_why(change) -> str:
     """Return the rules behind a colour change, and the deciding officer's words if any."""
     why = change_reason(change)
-    return str(_l("%(rules)s: %(reason)s", rules=why, reason=change.reason)) if change.reason else why
+    return (
+        str(_l("%(rules)s: %(reason)s", rules=why, reason=change.reason)) if change.reason else why
+    )
 
 
 def hit_rule(key: str) -> str:
@@ -100,27 +107,48 @@ def notification_text(notification, with_reason: bool = True) -> str:
     person = params.get("person", "")
     reason = params.get("reason") or ""
     if notification.kind == "colour_change":
-        text = _("The code of %(person)s changed from %(before)s to %(after)s.", person=person,
-                 before=colour_word(params.get("before")), after=colour_word(params.get("after")))
+        text = _(
+            "The code of %(person)s changed from %(before)s to %(after)s.",
+            person=person,
+            before=colour_word(params.get("before")),
+            after=colour_word(params.get("after")),
+        )
     elif notification.kind == "application_decided":
         if params.get("status") == ApplicationState.APPROVED:
-            text = _("Transcoding application no. %(number)s for %(person)s was approved.",
-                     number=params.get("number"), person=person)
+            text = _(
+                "Transcoding application no. %(number)s for %(person)s was approved.",
+                number=params.get("number"),
+                person=person,
+            )
         else:
-            text = _("Transcoding application no. %(number)s for %(person)s was rejected.",
-                     number=params.get("number"), person=person)
+            text = _(
+                "Transcoding application no. %(number)s for %(person)s was rejected.",
+                number=params.get("number"),
+                person=person,
+            )
     elif notification.kind == "claim_decided":
         if params.get("status") == ClaimState.ACCEPTED:
-            text = _("Claim no. %(number)s for %(person)s was accepted.", number=params.get("number"),
-                     person=person)
+            text = _(
+                "Claim no. %(number)s for %(person)s was accepted.",
+                number=params.get("number"),
+                person=person,
+            )
         else:
-            text = _("Claim no. %(number)s for %(person)s was rejected.", number=params.get("number"),
-                     person=person)
+            text = _(
+                "Claim no. %(number)s for %(person)s was rejected.",
+                number=params.get("number"),
+                person=person,
+            )
     elif notification.kind == "official_record":
-        text = _("An official record about %(person)s is in force: %(status)s, legal basis %(basis)s "
-                 "(%(department)s, badge %(badge)s).", person=person,
-                 status=case_status(params.get("status", "")), basis=params.get("basis", ""),
-                 department=params.get("department", ""), badge=params.get("badge", ""))
+        text = _(
+            "An official record about %(person)s is in force: %(status)s, legal basis %(basis)s "
+            "(%(department)s, badge %(badge)s).",
+            person=person,
+            status=case_status(params.get("status", "")),
+            basis=params.get("basis", ""),
+            department=params.get("department", ""),
+            badge=params.get("badge", ""),
+        )
     else:
         text = notification.kind
     if reason and with_reason:
@@ -130,7 +158,13 @@ def notification_text(notification, with_reason: bool = True) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        case_status=case_status, change_reason=change_reason, officer_label=officer_label,
-        change_by=change_by, change_why=change_why, hit_rule=hit_rule,
-        notification_text=notification_text, relation_label=relation_label, holder_label=holder_label,
+        case_status=case_status,
+        change_reason=change_reason,
+        officer_label=officer_label,
+        change_by=change_by,
+        change_why=change_why,
+        hit_rule=hit_rule,
+        notification_text=notification_text,
+        relation_label=relation_label,
+        holder_label=holder_label,
     )

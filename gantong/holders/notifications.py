@@ -3,6 +3,7 @@
 A notification is added to the transaction that made the change; its SMS leaves only once that
 transaction commits, so a rolled-back decision never sends a message.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,12 +60,16 @@ def sms_text(notification: Notification) -> str:
     within two segments however long the reason or the names are."""
     # SMS go out in the default language: we keep no language per account.
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        message = _("Gantong Code: %(message)s", message=notification_text(notification, with_reason=False))
+        message = _(
+            "Gantong Code: %(message)s", message=notification_text(notification, with_reason=False)
+        )
         tail = _(" Details: %(link)s", link=link(notification))
     return sms.fit(message, tail)
 
 
-def colour_changed(holder: Holder, before: str, after: str, reason: str, at: datetime) -> Notification:
+def colour_changed(
+    holder: Holder, before: str, after: str, reason: str, at: datetime
+) -> Notification:
     return notify(holder, COLOUR_CHANGE, at=at, before=before, after=after, reason=reason)
 
 
@@ -80,8 +85,10 @@ def for_account(account: User, limit: int = 100) -> list[Notification]:
 
 
 def unread_count(account: User) -> int:
-    query = db.select(db.func.count()).select_from(Notification).where(
-        Notification.account_id == account.id, Notification.read_at.is_(None)
+    query = (
+        db.select(db.func.count())
+        .select_from(Notification)
+        .where(Notification.account_id == account.id, Notification.read_at.is_(None))
     )
     return db.session.scalar(query) or 0
 

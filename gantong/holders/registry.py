@@ -1,4 +1,5 @@
 """Code holders: adding people, declarations, and keeping the stored colour current."""
+
 from __future__ import annotations
 
 import secrets
@@ -83,9 +84,15 @@ def document_registered(identity: Identity) -> bool:
     return db.session.scalar(query) is not None
 
 
-def add_holder(account: User | None, identity: Identity, is_self: bool = False, *,
-               actor: User | None = None, issue_code: bool = False,
-               relation: str | None = None) -> Holder:
+def add_holder(
+    account: User | None,
+    identity: Identity,
+    is_self: bool = False,
+    *,
+    actor: User | None = None,
+    issue_code: bool = False,
+    relation: str | None = None,
+) -> Holder:
     """Create a code holder; raise DocumentTaken if the document is registered already.
 
     The holder has no code until their first declaration (store_colour issues it), unless
@@ -119,7 +126,9 @@ def add_holder(account: User | None, identity: Identity, is_self: bool = False, 
     audit.append("holder.create", "holder", holder.id, actor=actor or account)
     if issue_code:
         db.session.add(ColourChange(holder_id=holder.id, before=None, after=rules.GREEN))
-        audit.append("code.issue", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN})
+        audit.append(
+            "code.issue", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN}
+        )
     db.session.flush()
     return holder
 
@@ -136,7 +145,9 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
         entry_port=facts.entry_port or None,
         acknowledged=True,
     )
-    declaration.stays = [Stay(place_code=code, start=start, end=end) for code, start, end in facts.stays]
+    declaration.stays = [
+        Stay(place_code=code, start=start, end=end) for code, start, end in facts.stays
+    ]
     db.session.add(declaration)
     db.session.flush()
     store_colour(holder, actor=author)
@@ -150,8 +161,14 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
 _COLUMN_TYPES = {"at": UTCDateTime, "d": Date, "s": String, "b": Boolean, "f": Float, "n": Integer}
 _FIELDS = {
     # kind: {field: kind of column}
-    "declaration": {"made_at": "at", "contact_date": "d", "entry_date": "d", "symptoms": "s",
-                    "entry_port": "s", "close_contact": "b"},
+    "declaration": {
+        "made_at": "at",
+        "contact_date": "d",
+        "entry_date": "d",
+        "symptoms": "s",
+        "entry_port": "s",
+        "close_contact": "b",
+    },
     "stay": {"declaration_id": "n", "start": "d", "end": "d", "place_code": "s"},
     "fever": {"at": "at", "voided_at": "at", "point_name": "s", "temperature": "f"},
     "official": {"at": "at", "contact_date": "d", "status": "s", "basis": "s", "department": "s"},
@@ -214,36 +231,83 @@ def _facts_query():
         columns = [literal_column(f"'{kind}'", String).label("kind"), id_.label("id")]
         for name in _SHARED:
             value = filled.get(name)
-            columns.append((cast(null(), _COLUMN_TYPES[name.rstrip("0123456789")]) if value is None else value)
-                           .label(name))
+            columns.append(
+                (
+                    cast(null(), _COLUMN_TYPES[name.rstrip("0123456789")])
+                    if value is None
+                    else value
+                ).label(name)
+            )
         return select(*columns)
 
-    latest_pre_entry = (select(PreEntry.id).where(PreEntry.holder_id == holder_id)
-                        .order_by(PreEntry.id.desc()).limit(1).scalar_subquery())
+    latest_pre_entry = (
+        select(PreEntry.id)
+        .where(PreEntry.holder_id == holder_id)
+        .order_by(PreEntry.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return union_all(
-        branch("declaration", Declaration.id, made_at=Declaration.made_at, contact_date=Declaration.contact_date,
-               entry_date=Declaration.entry_date, symptoms=Declaration.symptoms,
-               entry_port=Declaration.entry_port, close_contact=Declaration.close_contact)
+        branch(
+            "declaration",
+            Declaration.id,
+            made_at=Declaration.made_at,
+            contact_date=Declaration.contact_date,
+            entry_date=Declaration.entry_date,
+            symptoms=Declaration.symptoms,
+            entry_port=Declaration.entry_port,
+            close_contact=Declaration.close_contact,
+        ).where(Declaration.holder_id == holder_id),
+        branch(
+            "stay",
+            Stay.id,
+            declaration_id=Stay.declaration_id,
+            start=Stay.start,
+            end=Stay.end,
+            place_code=Stay.place_code,
+        )
+        .join(Declaration, Declaration.id == Stay.declaration_id)
         .where(Declaration.holder_id == holder_id),
-        branch("stay", Stay.id, declaration_id=Stay.declaration_id, start=Stay.start, end=Stay.end,
-               place_code=Stay.place_code)
-        .join(Declaration, Declaration.id == Stay.declaration_id).where(Declaration.holder_id == holder_id),
-        branch("fever", FeverFinding.id, at=FeverFinding.at, voided_at=FeverFinding.voided_at,
-               point_name=FeverFinding.point_name, temperature=FeverFinding.temperature)
-        .where(FeverFinding.holder_id == holder_id),
+        branch(
+            "fever",
+            FeverFinding.id,
+            at=FeverFinding.at,
+            voided_at=FeverFinding.voided_at,
+            point_name=FeverFinding.point_name,
+            temperature=FeverFinding.temperature,
+        ).where(FeverFinding.holder_id == holder_id),
         # In force from the second officer's approval, not from the first officer's draft.
-        branch("official", OfficialRecord.id,
-               at=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
-               contact_date=OfficialRecord.contact_date, status=OfficialRecord.status,
-               basis=OfficialRecord.basis, department=OfficialRecord.department)
-        .where(OfficialRecord.holder_id == holder_id, OfficialRecord.state == OfficialRecordState.IN_FORCE),
-        branch("clearance", Clearance.id, hit_key=Clearance.hit_key, source=Clearance.source)
-        .where(Clearance.holder_id == holder_id),
-        branch("pre_entry", PreEntry.id, planned_arrival=PreEntry.planned_arrival,
-               actual_arrival=PreEntry.actual_arrival, origin_division=PreEntry.origin_division)
-        .where(PreEntry.id == latest_pre_entry),
-        branch("risk_area", RiskArea.id, active_from=RiskArea.active_from, active_to=RiskArea.active_to,
-               code=RiskArea.code, name=RiskArea.name, days=RiskArea.days).where(RiskArea.active),
+        branch(
+            "official",
+            OfficialRecord.id,
+            at=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
+            contact_date=OfficialRecord.contact_date,
+            status=OfficialRecord.status,
+            basis=OfficialRecord.basis,
+            department=OfficialRecord.department,
+        ).where(
+            OfficialRecord.holder_id == holder_id,
+            OfficialRecord.state == OfficialRecordState.IN_FORCE,
+        ),
+        branch("clearance", Clearance.id, hit_key=Clearance.hit_key, source=Clearance.source).where(
+            Clearance.holder_id == holder_id
+        ),
+        branch(
+            "pre_entry",
+            PreEntry.id,
+            planned_arrival=PreEntry.planned_arrival,
+            actual_arrival=PreEntry.actual_arrival,
+            origin_division=PreEntry.origin_division,
+        ).where(PreEntry.id == latest_pre_entry),
+        branch(
+            "risk_area",
+            RiskArea.id,
+            active_from=RiskArea.active_from,
+            active_to=RiskArea.active_to,
+            code=RiskArea.code,
+            name=RiskArea.name,
+            days=RiskArea.days,
+        ).where(RiskArea.active),
     )
 
 
@@ -252,12 +316,19 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     rows = _fact_rows(holder.id)
     stays: dict[int, list] = {}
     for row in rows["stay"]:
-        stays.setdefault(row.declaration_id, []).append(rules.Stay(row.place_code, row.start, row.end))
+        stays.setdefault(row.declaration_id, []).append(
+            rules.Stay(row.place_code, row.start, row.end)
+        )
     declarations = tuple(
         rules.Declaration(
-            id=row.id, made_at=row.made_at, symptoms=frozenset(s for s in row.symptoms.split(",") if s),
-            close_contact=bool(row.close_contact), contact_date=row.contact_date,
-            stays=tuple(stays.get(row.id, ())), entry_date=row.entry_date, entry_port=row.entry_port,
+            id=row.id,
+            made_at=row.made_at,
+            symptoms=frozenset(s for s in row.symptoms.split(",") if s),
+            close_contact=bool(row.close_contact),
+            contact_date=row.contact_date,
+            stays=tuple(stays.get(row.id, ())),
+            entry_date=row.entry_date,
+            entry_port=row.entry_port,
         )
         for row in rows["declaration"]
     )
@@ -266,15 +337,27 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         # A pre-entry's quarantine counts from the actual arrival once known.
         if row.actual_arrival is not None:
             declarations, arrival_date = rules.with_actual_arrival(
-                declarations, row.origin_division, row.planned_arrival, row.actual_arrival)
+                declarations, row.origin_division, row.planned_arrival, row.actual_arrival
+            )
     fevers = tuple(
-        rules.CheckpointFever(id=row.id, at=row.at, point=row.point_name, temperature=row.temperature,
-                              voided=row.voided_at is not None)
+        rules.CheckpointFever(
+            id=row.id,
+            at=row.at,
+            point=row.point_name,
+            temperature=row.temperature,
+            voided=row.voided_at is not None,
+        )
         for row in rows["fever"]
     )
     official_records = tuple(
-        rules.OfficialRecord(id=row.id, status=row.status, at=row.at, contact_date=row.contact_date,
-                             basis=row.basis, department=row.department)
+        rules.OfficialRecord(
+            id=row.id,
+            status=row.status,
+            at=row.at,
+            contact_date=row.contact_date,
+            basis=row.basis,
+            department=row.department,
+        )
         for row in rows["official"]
     )
     clearances = [(row.hit_key, row.source) for row in rows["clearance"]]
@@ -282,12 +365,23 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     # An accepted claim says the fact was wrong, not that it has run its course.
     retracted = frozenset(key for key, source in clearances if source.startswith("claim:"))
     areas = [
-        rules.RiskArea(code=row.code, name=row.name, days=row.days, active_from=row.active_from,
-                       active_to=row.active_to)
+        rules.RiskArea(
+            code=row.code,
+            name=row.name,
+            days=row.days,
+            active_from=row.active_from,
+            active_to=row.active_to,
+        )
         for row in rows["risk_area"]
     ]
-    facts = rules.Facts(declarations=declarations, fevers=fevers, official_records=official_records,
-                        cleared=cleared, retracted=retracted, arrival_date=arrival_date)
+    facts = rules.Facts(
+        declarations=declarations,
+        fevers=fevers,
+        official_records=official_records,
+        cleared=cleared,
+        retracted=retracted,
+        arrival_date=arrival_date,
+    )
     return facts, areas
 
 
@@ -301,8 +395,12 @@ def lock(holder: Holder, fresh: bool = False) -> None:
     # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.
     if fresh:
         # The row must be fetched for populate_existing to refresh the loaded holder.
-        db.session.scalars(db.select(Holder).where(Holder.id == holder.id).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+        db.session.scalars(
+            db.select(Holder)
+            .where(Holder.id == holder.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
     else:
         db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
 
@@ -314,7 +412,10 @@ def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
 
 
 def store_colour(
-    holder: Holder, now: datetime | None = None, actor: User | None = None, reason: str = "",
+    holder: Holder,
+    now: datetime | None = None,
+    actor: User | None = None,
+    reason: str = "",
 ) -> rules.Result:
     """Store the holder's colour of now when it changed (or their first code), with a history
     row, an audit event and a notice; return it.
@@ -346,8 +447,13 @@ def store_colour(
             )
         )
         audit.append(
-            "code.issue" if first else "colour.change", "holder", holder.id, actor=actor,
-            before={"colour": before}, after={"colour": result.colour}, at=moment,
+            "code.issue" if first else "colour.change",
+            "holder",
+            holder.id,
+            actor=actor,
+            before={"colour": before},
+            after={"colour": result.colour},
+            at=moment,
             reason=reason,
         )
         if before is not None:
@@ -412,9 +518,12 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
     """Return the holder's number for this minute, registered so that a checkpoint can look it up."""
     moment = now or utcnow()
     number = tokens.dynamic_number(holder.secret, int(moment.timestamp()), step=NUMBER_STEP)
-    start = datetime.fromtimestamp(int(moment.timestamp()) // NUMBER_STEP * NUMBER_STEP, moment.tzinfo)
+    start = datetime.fromtimestamp(
+        int(moment.timestamp()) // NUMBER_STEP * NUMBER_STEP, moment.tzinfo
+    )
     query = db.select(DynamicNumber.id).where(
-        DynamicNumber.holder_id == holder.id, DynamicNumber.number == number,
+        DynamicNumber.holder_id == holder.id,
+        DynamicNumber.number == number,
         DynamicNumber.valid_from == start,
     )
     if db.session.scalar(query) is None:
@@ -431,10 +540,16 @@ def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
         )
         for ahead in range(NUMBERS_AHEAD):
             minute = start + timedelta(seconds=ahead * NUMBER_STEP)
-            db.session.add(DynamicNumber(
-                number=tokens.dynamic_number(holder.secret, int(minute.timestamp()), step=NUMBER_STEP),
-                holder_id=holder.id, valid_from=minute, valid_until=minute + timedelta(seconds=2 * NUMBER_STEP),
-            ))
+            db.session.add(
+                DynamicNumber(
+                    number=tokens.dynamic_number(
+                        holder.secret, int(minute.timestamp()), step=NUMBER_STEP
+                    ),
+                    holder_id=holder.id,
+                    valid_from=minute,
+                    valid_until=minute + timedelta(seconds=2 * NUMBER_STEP),
+                )
+            )
         db.session.flush()
     return number
 
@@ -451,8 +566,11 @@ def holders_by_number(number: str, now: datetime | None = None) -> list[Holder]:
     query = (
         db.select(Holder)
         .join(DynamicNumber, DynamicNumber.holder_id == Holder.id)
-        .where(DynamicNumber.number == number, DynamicNumber.valid_from <= moment,
-               DynamicNumber.valid_until > moment)
+        .where(
+            DynamicNumber.number == number,
+            DynamicNumber.valid_from <= moment,
+            DynamicNumber.valid_until > moment,
+        )
         .distinct()
     )
     return list(db.session.scalars(query))
@@ -460,5 +578,10 @@ def holders_by_number(number: str, now: datetime | None = None) -> list[Holder]:
 
 def pre_entry_of(holder: Holder) -> PreEntry | None:
     """Return the holder's latest pre-entry registration, or None."""
-    query = db.select(PreEntry).where(PreEntry.holder_id == holder.id).order_by(PreEntry.id.desc()).limit(1)
+    query = (
+        db.select(PreEntry)
+        .where(PreEntry.holder_id == holder.id)
+        .order_by(PreEntry.id.desc())
+        .limit(1)
+    )
     return db.session.scalar(query)

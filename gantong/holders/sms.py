@@ -4,6 +4,7 @@ SMS_BACKEND names the backend: "log" (default), "memory" (keeps messages on the 
 and demos), or "package.module:factory" for a real gateway, whose factory returns an object
 with a send(phone, text) method.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Pages for everyone: the landing page and our public keys."""
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template
 from flask_login import current_user
 

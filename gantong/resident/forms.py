@@ -1,4 +1,5 @@
 """Identity and declaration forms."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -42,7 +43,9 @@ class IdentityForm(PersonForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(current_language())
+        self.district.choices = [("", _l("— choose —"))] + divisions.district_choices(
+            current_language()
+        )
         self.relation.choices = family_relation_choices()
 
     def details(self) -> registry.Identity:
@@ -71,9 +74,17 @@ class StayForm(TranslatedForm):
         """Offer the cities of the chosen province and the counties of the chosen city."""
         self.province.choices = [("", _l("— none —"))] + divisions.province_choices(locale)
         cities = divisions.child_choices(self.province.data or "", locale)
-        self.city.choices = [("", _l("— the whole province —") if cities else _l("— choose the province first —"))] + cities
-        counties = divisions.child_choices(self.city.data or "", locale) if self.city.data in dict(cities) else []
-        self.county.choices = [("", _l("— the whole city —") if counties else _l("— choose the city first —"))] + counties
+        self.city.choices = [
+            ("", _l("— the whole province —") if cities else _l("— choose the province first —"))
+        ] + cities
+        counties = (
+            divisions.child_choices(self.city.data or "", locale)
+            if self.city.data in dict(cities)
+            else []
+        )
+        self.county.choices = [
+            ("", _l("— the whole city —") if counties else _l("— choose the city first —"))
+        ] + counties
 
     @property
     def place(self) -> str:
@@ -84,7 +95,9 @@ class StayForm(TranslatedForm):
         if not super().validate(extra_validators):
             return False
         if self.province.data and not self._consistent():
-            self.province.errors.append(_l("Choose the place again: the city is not in the province."))
+            self.province.errors.append(
+                _l("Choose the place again: the city is not in the province.")
+            )
             return False
         filled = [bool(self.place), bool(self.start.data), bool(self.end.data)]
         if any(filled) and not all(filled):
@@ -101,7 +114,11 @@ class StayForm(TranslatedForm):
         return True
 
     def _consistent(self) -> bool:
-        province, city, county = self.province.data or "", self.city.data or "", self.county.data or ""
+        province, city, county = (
+            self.province.data or "",
+            self.city.data or "",
+            self.county.data or "",
+        )
         if divisions.get(province) is None or len(province) != 2:
             return False
         if city and city not in {code for code, _ in divisions.child_choices(province, "zh")}:
@@ -112,9 +129,13 @@ class StayForm(TranslatedForm):
 class DeclarationForm(FlaskForm):
     symptoms = MultiCheckboxField(_l("Symptoms now"), validators=[Optional()])
     close_contact = BooleanField(_l("I was in close contact with a confirmed or suspected case"))
-    contact_date = BoundedDateField(_l("Date of the contact"), validators=[Optional(), not_in_future])
+    contact_date = BoundedDateField(
+        _l("Date of the contact"), validators=[Optional(), not_in_future]
+    )
     stays = FieldList(FormField(StayForm), min_entries=3, max_entries=5)
-    entry_date = BoundedDateField(_l("Date of entry from overseas"), validators=[Optional(), not_in_future])
+    entry_date = BoundedDateField(
+        _l("Date of entry from overseas"), validators=[Optional(), not_in_future]
+    )
     entry_port = StringField(_l("Port of entry"), validators=[Optional(), Length(max=100)])
     acknowledge = BooleanField(
         _l("I declare that the information above is true and complete."),
@@ -144,7 +165,11 @@ class DeclarationForm(FlaskForm):
             symptoms=self.symptoms.data or [],
             close_contact=self.close_contact.data,
             contact_date=self.contact_date.data,
-            stays=[(stay.form.place, stay.start.data, stay.end.data) for stay in self.stays if stay.form.place],
+            stays=[
+                (stay.form.place, stay.start.data, stay.end.data)
+                for stay in self.stays
+                if stay.form.place
+            ],
             entry_date=self.entry_date.data,
             entry_port=(self.entry_port.data or "").strip(),
         )
@@ -154,14 +179,20 @@ class ApplicationForm(FlaskForm):
     """Apply for transcoding: the reasons to clear, the grounds, and the evidence for them."""
 
     hits = MultiCheckboxField(
-        _l("Reasons to clear"), validators=[DataRequired(_l("Choose at least one reason to clear."))]
+        _l("Reasons to clear"),
+        validators=[DataRequired(_l("Choose at least one reason to clear."))],
     )
     grounds = RadioField(_l("Grounds"), validators=[DataRequired(_l("Choose the grounds."))])
     test_date = BoundedDateField(_l("Test date"), validators=[Optional(), not_in_future])
-    institution = StringField(_l("Testing institution"), validators=[Optional(), Length(max=100)],
-                              filters=[strip])
-    report_number = StringField(_l("Report number"), validators=[Optional(), Length(max=64)], filters=[strip])
-    isolation_end = BoundedDateField(_l("Isolation end date"), validators=[Optional(), not_in_future])
+    institution = StringField(
+        _l("Testing institution"), validators=[Optional(), Length(max=100)], filters=[strip]
+    )
+    report_number = StringField(
+        _l("Report number"), validators=[Optional(), Length(max=64)], filters=[strip]
+    )
+    isolation_end = BoundedDateField(
+        _l("Isolation end date"), validators=[Optional(), not_in_future]
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
     def __init__(self, hit_keys: list[str], *args, **kwargs):
@@ -173,9 +204,11 @@ class ApplicationForm(FlaskForm):
         valid = super().validate(extra_validators)
         # The evidence each ground needs; Optional() fields can't say so themselves.
         needed = {
-            "negative_test": [(self.test_date, _l("Give the date of the test.")),
-                              (self.institution, _l("Give the institution that did the test.")),
-                              (self.report_number, _l("Give the number of the test report."))],
+            "negative_test": [
+                (self.test_date, _l("Give the date of the test.")),
+                (self.institution, _l("Give the institution that did the test.")),
+                (self.report_number, _l("Give the number of the test report.")),
+            ],
             "isolation_completed": [(self.isolation_end, _l("Give the date the isolation ended."))],
             "other": [(self.note, _l("Explain the grounds in the note."))],
         }.get(self.grounds.data, [])
@@ -188,9 +221,13 @@ class ApplicationForm(FlaskForm):
     def details(self) -> applications.Evidence:
         """The grounds and evidence as typed, for applications.apply."""
         return applications.Evidence(
-            grounds=self.grounds.data, test_date=self.test_date.data, institution=self.institution.data or "",
-            report_number=self.report_number.data or "", isolation_end=self.isolation_end.data,
-            note=self.note.data or "")
+            grounds=self.grounds.data,
+            test_date=self.test_date.data,
+            institution=self.institution.data or "",
+            report_number=self.report_number.data or "",
+            isolation_end=self.isolation_end.data,
+            note=self.note.data or "",
+        )
 
 
 OTHER_FACT = "other"
@@ -199,16 +236,22 @@ OTHER_FACT = "other"
 class ClaimForm(FlaskForm):
     """My Claim: which fact is wrong, the correct fact, why, and the truthfulness acknowledgement."""
 
-    fact = RadioField(_l("Which fact is wrong"), validators=[DataRequired(_l("Choose the fact that is wrong."))])
+    fact = RadioField(
+        _l("Which fact is wrong"), validators=[DataRequired(_l("Choose the fact that is wrong."))]
+    )
     wrong_fact = TextAreaField(
-        _l("What is wrong"), filters=[strip],
+        _l("What is wrong"),
+        filters=[strip],
         validators=[DataRequired(_l("Say what is wrong.")), Length(max=1000)],
     )
     correct_fact = TextAreaField(
-        _l("The correct fact"), filters=[strip],
+        _l("The correct fact"),
+        filters=[strip],
         validators=[DataRequired(_l("Give the correct fact.")), Length(max=1000)],
     )
-    explanation = TextAreaField(_l("Explanation"), filters=[strip], validators=[Optional(), Length(max=2000)])
+    explanation = TextAreaField(
+        _l("Explanation"), filters=[strip], validators=[Optional(), Length(max=2000)]
+    )
     acknowledge = BooleanField(
         _l("I declare that this claim is true; I know that a false claim is against the law."),
         validators=[DataRequired(_l("You must confirm that the claim is true."))],

@@ -1,4 +1,5 @@
 """The resident's code: what the code page shows."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ class ScreenCode:
     text: str  # the token as the QR carries it
     number: str  # the dynamic number under the QR
     expires_at: datetime  # when the token or the number stops being accepted, whichever is first
-    recent_changes: list[ColourChange]  # the latest colour changes, newest first (the first is the code's issue)
+    recent_changes: list[
+        ColourChange
+    ]  # the latest colour changes, newest first (the first is the code's issue)
 
 
 def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
@@ -39,8 +42,10 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
         return None
     number = registry.dynamic_number(holder, now)
     token, text = keys.signed_screen_token(holder, now)
-    expires_at = min(datetime.fromtimestamp(token.issued_at + token.ttl, now.tzinfo),
-                     registry.number_valid_until(now))
+    expires_at = min(
+        datetime.fromtimestamp(token.issued_at + token.ttl, now.tzinfo),
+        registry.number_valid_until(now),
+    )
     return ScreenCode(result, token, text, number, expires_at, recent_changes)
 
 

@@ -1,4 +1,5 @@
 """The resident's pages: people, identity, declarations and the code."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -52,8 +53,11 @@ def people():
         return redirect(url_for(".add_person"))
     if len(current_user.holders) == 1:
         return redirect(url_for(".code", holder_id=current_user.holders[0].id))
-    return render_template("resident/people.html", people=current_user.holders,
-                           coded=registry.coded_ids(current_user.holders))
+    return render_template(
+        "resident/people.html",
+        people=current_user.holders,
+        coded=registry.coded_ids(current_user.holders),
+    )
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -64,9 +68,14 @@ def add_person():
     if not form.is_submitted() and not has_self:
         form.is_self.data = True
     if form.validate_on_submit():
-        holder = form.registered(lambda: registry.add_holder(
-            current_user, form.details(), is_self=form.is_self.data and not has_self,
-            relation=form.relation_of(has_self)))
+        holder = form.registered(
+            lambda: registry.add_holder(
+                current_user,
+                form.details(),
+                is_self=form.is_self.data and not has_self,
+                relation=form.relation_of(has_self),
+            )
+        )
         if holder is not None:
             return redirect(url_for(".declare", holder_id=holder.id), code=303)
     return render_template("resident/add_person.html", form=form, has_self=has_self)
@@ -132,7 +141,11 @@ def history(holder_id: int):
     holder = own_holder(holder_id)
     # Who is behind each official record in force: both officers, and the administrators who
     # last set up their accounts (so one person acting alone would show).
-    records = [entry for entry in official_records.for_holder(holder) if entry.state == official_records.IN_FORCE]
+    records = [
+        entry
+        for entry in official_records.for_holder(holder)
+        if entry.state == official_records.IN_FORCE
+    ]
     return render_template(
         "resident/history.html",
         holder=holder,
@@ -140,10 +153,12 @@ def history(holder_id: int):
         declarations=list(reversed(holder.declarations)),
         officers=official_records.officers_among(
             [declaration.author_id for declaration in holder.declarations]
-            + [user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)]),
+            + [user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)]
+        ),
         records=records,
-        set_up=staff_accounts.set_up_by(user_id for entry in records
-                                        for user_id in (entry.recorded_by, entry.approved_by)),
+        set_up=staff_accounts.set_up_by(
+            user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)
+        ),
     )
 
 
@@ -151,8 +166,9 @@ def history(holder_id: int):
 def checks(holder_id: int):
     """Where the person's code was checked: date, point, result (never the volunteer)."""
     holder = own_holder(holder_id)
-    return render_template("resident/checks.html", holder=holder,
-                           records=verification.checks_for_holder(holder))
+    return render_template(
+        "resident/checks.html", holder=holder, records=verification.checks_for_holder(holder)
+    )
 
 
 def own_request(model, item_id: int):
@@ -176,12 +192,24 @@ def apply(holder_id: int):
         try:
             item = applications.apply(holder, form.hits.data, form.details(), current_user)
         except applications.HitsUnavailable:
-            form.hits.errors.append(_("A reason you chose has an application pending already, or has ended."))
+            form.hits.errors.append(
+                _("A reason you chose has an application pending already, or has ended.")
+            )
         else:
-            flash(_("Application sent. An officer of your district will decide; you will be notified."))
+            flash(
+                _(
+                    "Application sent. An officer of your district will decide; you will be notified."
+                )
+            )
             return redirect(url_for(".application", application_id=item.id), code=303)
-    return render_template("resident/apply.html", holder=holder, form=form, hits=hits,
-                           pending=applications.pending_keys(holder), today=today())
+    return render_template(
+        "resident/apply.html",
+        holder=holder,
+        form=form,
+        hits=hits,
+        pending=applications.pending_keys(holder),
+        today=today(),
+    )
 
 
 @bp.route("/people/<int:holder_id>/claim", methods=["GET", "POST"])
@@ -192,10 +220,18 @@ def file_claim(holder_id: int):
     form = ClaimForm([hit.key for hit in hits])
     if form.validate_on_submit():
         try:
-            item = claims.file(holder, form.hit_key, form.wrong_fact.data, form.correct_fact.data,
-                               form.explanation.data or "", current_user)
+            item = claims.file(
+                holder,
+                form.hit_key,
+                form.wrong_fact.data,
+                form.correct_fact.data,
+                form.explanation.data or "",
+                current_user,
+            )
         except claims.FactUnavailable:
-            form.fact.errors.append(_("This fact has a claim pending already, or is no longer behind the code."))
+            form.fact.errors.append(
+                _("This fact has a claim pending already, or is no longer behind the code.")
+            )
         else:
             flash(_("Claim sent. An officer of your district will decide; you will be notified."))
             return redirect(url_for(".claim", claim_id=item.id), code=303)
@@ -206,31 +242,42 @@ def file_claim(holder_id: int):
 def requests(holder_id: int):
     """The person's transcoding applications and claims, and where each stands."""
     holder = own_holder(holder_id)
-    return render_template("resident/requests.html", holder=holder,
-                           applications=applications.for_holder(holder), claims=claims.for_holder(holder))
+    return render_template(
+        "resident/requests.html",
+        holder=holder,
+        applications=applications.for_holder(holder),
+        claims=claims.for_holder(holder),
+    )
 
 
 @bp.get("/applications/<int:application_id>")
 def application(application_id: int):
     """One transcoding application: what it asks, its evidence and the decision."""
     item = own_request(Application, application_id)
-    return _render_request(item, "resident/application.html",
-                           url_for(".withdraw_application", application_id=item.id))
+    return _render_request(
+        item, "resident/application.html", url_for(".withdraw_application", application_id=item.id)
+    )
 
 
 @bp.post("/applications/<int:application_id>/withdraw")
 def withdraw_application(application_id: int):
     """Withdraw a pending application."""
     item = own_request(Application, application_id)
-    return _withdraw(item, applications, _("Application withdrawn."),
-                     url_for(".application", application_id=item.id))
+    return _withdraw(
+        item,
+        applications,
+        _("Application withdrawn."),
+        url_for(".application", application_id=item.id),
+    )
 
 
 @bp.get("/claims/<int:claim_id>")
 def claim(claim_id: int):
     """One claim: the fact it names, the correct fact and the decision."""
     item = own_request(Claim, claim_id)
-    return _render_request(item, "resident/claim_detail.html", url_for(".withdraw_claim", claim_id=item.id))
+    return _render_request(
+        item, "resident/claim_detail.html", url_for(".withdraw_claim", claim_id=item.id)
+    )
 
 
 @bp.post("/claims/<int:claim_id>/withdraw")
@@ -242,8 +289,14 @@ def withdraw_claim(claim_id: int):
 
 def _render_request(item, template: str, withdraw_url: str):
     """An application's or a claim's page, with who decided it and the button to withdraw it."""
-    return render_template(template, item=item, holder=item.holder, form=WithdrawForm(), withdraw_url=withdraw_url,
-                           decider=db.session.get(User, item.decided_by) if item.decided_by else None)
+    return render_template(
+        template,
+        item=item,
+        holder=item.holder,
+        form=WithdrawForm(),
+        withdraw_url=withdraw_url,
+        decider=db.session.get(User, item.decided_by) if item.decided_by else None,
+    )
 
 
 def _withdraw(item, requests_service, withdrawn: str, back_to: str):

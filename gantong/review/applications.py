@@ -1,4 +1,5 @@
 """Transcoding applications (转码): a yellow or red holder asks an officer to clear named hits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def clearable(hit: rules.Hit) -> bool:
 def pending_keys(holder: Holder) -> set[str]:
     """Return the keys of the holder's hits that a pending application names."""
     rows = db.session.scalars(
-        db.select(Application.hit_keys).where(Application.holder_id == holder.id, Application.status == PENDING)
+        db.select(Application.hit_keys).where(
+            Application.holder_id == holder.id, Application.status == PENDING
+        )
     )
     return {key for row in rows for key in row.split(",") if key}
 
@@ -47,11 +50,20 @@ def pending_keys(holder: Holder) -> set[str]:
 def open_hits(holder: Holder, now: datetime | None = None) -> list[rules.Hit]:
     """Return the active hits the holder may apply to clear now (none pending already)."""
     waiting = pending_keys(holder)
-    return [hit for hit in registry.colour_of(holder, now).hits if clearable(hit) and hit.key not in waiting]
+    return [
+        hit
+        for hit in registry.colour_of(holder, now).hits
+        if clearable(hit) and hit.key not in waiting
+    ]
 
 
-def apply(holder: Holder, hit_keys: list[str], evidence: Evidence, applicant: User | None,
-          now: datetime | None = None) -> Application:
+def apply(
+    holder: Holder,
+    hit_keys: list[str],
+    evidence: Evidence,
+    applicant: User | None,
+    now: datetime | None = None,
+) -> Application:
     """File an application to clear the named hits; raise HitsUnavailable if one can't be named."""
     moment = now or utcnow()
     registry.lock(holder)
@@ -80,8 +92,9 @@ def withdraw(application: Application, user: User, now: datetime | None = None) 
     decisions.withdraw(application, "application", user, now or utcnow())
 
 
-def decide(application: Application, officer: User, approve: bool, reason: str,
-           now: datetime | None = None) -> Application:
+def decide(
+    application: Application, officer: User, approve: bool, reason: str, now: datetime | None = None
+) -> Application:
     """Approve (clearing the named hits) or reject, with a reason; the colour is recomputed."""
     moment = now or utcnow()
     reason = decisions.required_reason(reason)
@@ -92,12 +105,33 @@ def decide(application: Application, officer: User, approve: bool, reason: str,
     decisions.record_decision(application, officer, status, reason, moment)
     if approve:
         for key in application.hit_keys.split(","):
-            db.session.add(Clearance(holder_id=holder.id, hit_key=key, source=f"application:{application.id}",
-                                     officer_id=officer.id, at=moment))
-    audit.append("application.approve" if approve else "application.reject", "application", application.id,
-                 actor=officer, before={"status": PENDING}, after={"status": status}, reason=reason, at=moment)
-    notifications.notify(holder, notifications.APPLICATION_DECIDED, at=moment, number=application.id,
-                         status=status, reason=reason)
+            db.session.add(
+                Clearance(
+                    holder_id=holder.id,
+                    hit_key=key,
+                    source=f"application:{application.id}",
+                    officer_id=officer.id,
+                    at=moment,
+                )
+            )
+    audit.append(
+        "application.approve" if approve else "application.reject",
+        "application",
+        application.id,
+        actor=officer,
+        before={"status": PENDING},
+        after={"status": status},
+        reason=reason,
+        at=moment,
+    )
+    notifications.notify(
+        holder,
+        notifications.APPLICATION_DECIDED,
+        at=moment,
+        number=application.id,
+        status=status,
+        reason=reason,
+    )
     db.session.flush()
     registry.store_colour(holder, moment, actor=officer, reason=reason)
     db.session.flush()
@@ -106,5 +140,9 @@ def decide(application: Application, officer: User, approve: bool, reason: str,
 
 def for_holder(holder: Holder) -> list[Application]:
     """Return the holder's applications, newest first."""
-    query = db.select(Application).where(Application.holder_id == holder.id).order_by(Application.id.desc())
+    query = (
+        db.select(Application)
+        .where(Application.holder_id == holder.id)
+        .order_by(Application.id.desc())
+    )
     return list(db.session.scalars(query))

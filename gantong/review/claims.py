@@ -3,6 +3,7 @@
 An accepted claim never edits the wrong fact: it adds the correction (a new declaration, or an
 official "cleared" record) and a clearance of the hit, and the colour is recomputed.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -46,8 +47,15 @@ def open_hits(holder: Holder, now: datetime | None = None) -> list[rules.Hit]:
     return [hit for hit in registry.colour_of(holder, now).hits if hit.key not in waiting]
 
 
-def file(holder: Holder, hit_key: str, wrong_fact: str, correct_fact: str, explanation: str,
-         applicant: User | None, now: datetime | None = None) -> Claim:
+def file(
+    holder: Holder,
+    hit_key: str,
+    wrong_fact: str,
+    correct_fact: str,
+    explanation: str,
+    applicant: User | None,
+    now: datetime | None = None,
+) -> Claim:
     """File a claim about one fact ("" for something else); the holder has acknowledged the warning."""
     moment = now or utcnow()
     registry.lock(holder)
@@ -72,8 +80,14 @@ def withdraw(claim: Claim, user: User, now: datetime | None = None) -> None:
     decisions.withdraw(claim, "claim", user, now or utcnow())
 
 
-def decide(claim: Claim, officer: User, accept: bool, reason: str, basis: str = "",
-           now: datetime | None = None) -> Claim:
+def decide(
+    claim: Claim,
+    officer: User,
+    accept: bool,
+    reason: str,
+    basis: str = "",
+    now: datetime | None = None,
+) -> Claim:
     """Accept (writing the correction) or reject, with a reason; the colour is recomputed."""
     moment = now or utcnow()
     reason, basis = decisions.required_reason(reason), (basis or "").strip()
@@ -86,44 +100,81 @@ def decide(claim: Claim, officer: User, accept: bool, reason: str, basis: str = 
     decisions.record_decision(claim, officer, status, reason, moment)
     if accept:
         claim.correction = _write_correction(claim, holder, officer, reason, basis, moment)
-    audit.append("claim.accept" if accept else "claim.reject", "claim", claim.id, actor=officer,
-                 before={"status": PENDING}, after={"status": status, "correction": claim.correction},
-                 reason=reason, at=moment)
-    notifications.notify(holder, notifications.CLAIM_DECIDED, at=moment, number=claim.id, status=status,
-                         reason=reason)
+    audit.append(
+        "claim.accept" if accept else "claim.reject",
+        "claim",
+        claim.id,
+        actor=officer,
+        before={"status": PENDING},
+        after={"status": status, "correction": claim.correction},
+        reason=reason,
+        at=moment,
+    )
+    notifications.notify(
+        holder,
+        notifications.CLAIM_DECIDED,
+        at=moment,
+        number=claim.id,
+        status=status,
+        reason=reason,
+    )
     db.session.flush()
     registry.store_colour(holder, moment, actor=officer, reason=reason)
     db.session.flush()
     return claim
 
 
-def _write_correction(claim: Claim, holder: Holder, officer: User, reason: str, basis: str,
-                      moment: datetime) -> str:
+def _write_correction(
+    claim: Claim, holder: Holder, officer: User, reason: str, basis: str, moment: datetime
+) -> str:
     source = hit_source(claim.hit_key)
     if source == "official":
         # "Cleared" ends the wrong case status; it can only lower a colour, so one officer may.
         record = OfficialRecord(
-            holder_id=holder.id, status="cleared", basis=basis, department=officer.department or "",
-            recorded_by=officer.id, recorded_at=moment, state="in_force", decided_at=moment,
+            holder_id=holder.id,
+            status="cleared",
+            basis=basis,
+            department=officer.department or "",
+            recorded_by=officer.id,
+            recorded_at=moment,
+            state="in_force",
+            decided_at=moment,
             decision_reason=reason,
         )
         db.session.add(record)
         db.session.flush()
-        audit.append("official.record", "official_record", record.id, actor=officer,
-                     after={"state": "in_force", "holder_id": holder.id, "claim_id": claim.id},
-                     reason=basis, at=moment)
+        audit.append(
+            "official.record",
+            "official_record",
+            record.id,
+            actor=officer,
+            after={"state": "in_force", "holder_id": holder.id, "claim_id": claim.id},
+            reason=basis,
+            at=moment,
+        )
         return f"official:{record.id}"
     correction = ""
     if source == "decl":
         # The corrected fact as the officer takes it down: a declaration without the wrong part.
-        declaration = Declaration(holder=holder, author_id=officer.id, made_at=moment, symptoms="",
-                                  close_contact=False, acknowledged=True)
+        declaration = Declaration(
+            holder=holder,
+            author_id=officer.id,
+            made_at=moment,
+            symptoms="",
+            close_contact=False,
+            acknowledged=True,
+        )
         db.session.add(declaration)
         db.session.flush()
         correction = f"declaration:{declaration.id}"
     if source:
-        clearance = Clearance(holder_id=holder.id, hit_key=claim.hit_key, source=f"claim:{claim.id}",
-                              officer_id=officer.id, at=moment)
+        clearance = Clearance(
+            holder_id=holder.id,
+            hit_key=claim.hit_key,
+            source=f"claim:{claim.id}",
+            officer_id=officer.id,
+            at=moment,
+        )
         db.session.add(clearance)
         db.session.flush()
         correction = correction or f"clearance:{clearance.id}"

@@ -1,4 +1,5 @@
 """`flask gantong review ...`: a demo application; queue counts of a district."""
+
 from __future__ import annotations
 
 import click
@@ -22,10 +23,16 @@ def review_demo() -> None:
     if not hits:
         click.echo("李小红 has no reason left to apply for (pending already, or green)")
         return
-    evidence = applications.Evidence("negative_test", test_date=local_date(utcnow()),
-                                     institution="南昌大学第一附属医院", report_number="NAT-DEMO-0001")
+    evidence = applications.Evidence(
+        "negative_test",
+        test_date=local_date(utcnow()),
+        institution="南昌大学第一附属医院",
+        report_number="NAT-DEMO-0001",
+    )
     item = applications.apply(holder, [hit.key for hit in hits], evidence, holder.account)
-    click.echo(f"application {item.id} filed for 李小红; log in as 13900000003 or 13900000007 to decide it")
+    click.echo(
+        f"application {item.id} filed for 李小红; log in as 13900000003 or 13900000007 to decide it"
+    )
 
 
 @review_cli.command("pending")

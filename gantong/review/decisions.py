@@ -1,5 +1,6 @@
 """What applications, claims and official records share: the officer's district check, the
 required reason, locking a pending item for a decision, withdrawing, and their exceptions."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,7 +40,11 @@ def required_reason(reason: str | None) -> str:
 
 def check_officer(officer: User, holder: Holder) -> None:
     """:raise OutOfDistrict: unless `officer` is an officer of the holder's district."""
-    if officer.role != "officer" or not officer.district_code or officer.district_code != holder.district_code:
+    if (
+        officer.role != "officer"
+        or not officer.district_code
+        or officer.district_code != holder.district_code
+    ):
         raise OutOfDistrict()
 
 
@@ -66,8 +71,14 @@ def file_pending(item, kind: str, applicant: User | None, moment: datetime):
     """Store a new pending application or claim, with its audit event."""
     db.session.add(item)
     db.session.flush()
-    audit.append(f"{kind}.create", kind, item.id, actor=applicant,
-                 after={"status": PENDING, "holder_id": item.holder_id}, at=moment)
+    audit.append(
+        f"{kind}.create",
+        kind,
+        item.id,
+        actor=applicant,
+        after={"status": PENDING, "holder_id": item.holder_id},
+        at=moment,
+    )
     db.session.flush()
     return item
 
@@ -77,6 +88,13 @@ def withdraw(item, kind: str, user: User, moment: datetime) -> None:
     lock_pending(item)
     item.status = WITHDRAWN
     item.decided_at = moment
-    audit.append(f"{kind}.withdraw", kind, item.id, actor=user,
-                 before={"status": PENDING}, after={"status": WITHDRAWN}, at=moment)
+    audit.append(
+        f"{kind}.withdraw",
+        kind,
+        item.id,
+        actor=user,
+        before={"status": PENDING},
+        after={"status": WITHDRAWN},
+        at=moment,
+    )
     db.session.flush()

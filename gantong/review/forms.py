@@ -1,4 +1,5 @@
 """The officer's forms: queue filters, person search, decisions and official records."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -18,18 +19,26 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("Kind"), validators=[Optional()], choices=[
-        ("", _l("All kinds")),
-        ("application", _l("Transcoding applications")),
-        ("claim", _l("Claims")),
-        ("official", _l("Official records to approve")),
-    ])
-    age = SelectField(_l("Waiting"), validators=[Optional()], choices=[
-        ("", _l("Any time")),
-        ("1", _l("1 day or more")),
-        ("3", _l("3 days or more")),
-        ("7", _l("7 days or more")),
-    ])
+    kind = SelectField(
+        _l("Kind"),
+        validators=[Optional()],
+        choices=[
+            ("", _l("All kinds")),
+            ("application", _l("Transcoding applications")),
+            ("claim", _l("Claims")),
+            ("official", _l("Official records to approve")),
+        ],
+    )
+    age = SelectField(
+        _l("Waiting"),
+        validators=[Optional()],
+        choices=[
+            ("", _l("Any time")),
+            ("1", _l("1 day or more")),
+            ("3", _l("3 days or more")),
+            ("7", _l("7 days or more")),
+        ],
+    )
     page = IntegerField(validators=[Optional()], default=1)
 
 
@@ -37,7 +46,11 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Document number or full name"), validators=[Optional(), Length(max=100)], filters=[strip])
+    q = StringField(
+        _l("Document number or full name"),
+        validators=[Optional(), Length(max=100)],
+        filters=[strip],
+    )
 
 
 DECISIONS = {
@@ -52,7 +65,8 @@ class DecisionForm(FlaskForm):
 
     decision = SelectField(_l("Decision"), validators=[DataRequired(_l("Choose a decision."))])
     reason = TextAreaField(
-        _l("Reason"), filters=[strip],
+        _l("Reason"),
+        filters=[strip],
         validators=[DataRequired(_l("Give the reason for the decision.")), Length(max=1000)],
     )
 
@@ -62,8 +76,11 @@ class DecisionForm(FlaskForm):
 
 
 class ClaimDecisionForm(DecisionForm):
-    basis = StringField(_l("Legal basis (case or notice number)"), filters=[strip],
-                        validators=[Optional(), Length(max=100)])
+    basis = StringField(
+        _l("Legal basis (case or notice number)"),
+        filters=[strip],
+        validators=[Optional(), Length(max=100)],
+    )
 
     def __init__(self, *args, needs_basis: bool = False, **kwargs):
         super().__init__("claim", *args, **kwargs)
@@ -78,17 +95,26 @@ class ClaimDecisionForm(DecisionForm):
 
 
 class OfficialRecordForm(FlaskForm):
-    status = SelectField(_l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES])
-    contact_date = BoundedDateField(_l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future])
+    status = SelectField(
+        _l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES]
+    )
+    contact_date = BoundedDateField(
+        _l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future]
+    )
     basis = StringField(
-        _l("Legal basis (case or notice number)"), filters=[strip],
+        _l("Legal basis (case or notice number)"),
+        filters=[strip],
         validators=[DataRequired(_l("Give the case or notice number.")), Length(max=100)],
     )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
         # Optional() ends the field's own checks when it is empty, so this one lives here.
-        if self.status.data == "close_contact" and not self.contact_date.data and not self.contact_date.errors:
+        if (
+            self.status.data == "close_contact"
+            and not self.contact_date.data
+            and not self.contact_date.errors
+        ):
             self.contact_date.errors.append(_l("Give the date of the contact."))
             valid = False
         return valid

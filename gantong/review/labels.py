@@ -1,5 +1,6 @@
 """What the review shows in words: grounds, the states of applications, claims and official
 records, the queue's kinds, and what an accepted claim corrected."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -21,7 +22,11 @@ QUEUE_KINDS = {
 }
 
 # Applications, claims and official records share "pending" and "rejected": one label each.
-REQUEST_STATES = {**ApplicationState.labels(), **ClaimState.labels(), **OfficialRecordState.labels()}
+REQUEST_STATES = {
+    **ApplicationState.labels(),
+    **ClaimState.labels(),
+    **OfficialRecordState.labels(),
+}
 
 
 def grounds_label(grounds: str) -> str:
@@ -42,8 +47,10 @@ def correction_label(correction: str) -> str:
     """Say what an accepted claim wrote, from its "kind:id" reference."""
     kind, _sep, number = correction.partition(":")
     labels = {
-        "declaration": _l("a new declaration (no. %(number)s) without the wrong fact", number=number),
-        "official": _l("an official record \"cleared\" (no. %(number)s)", number=number),
+        "declaration": _l(
+            "a new declaration (no. %(number)s) without the wrong fact", number=number
+        ),
+        "official": _l('an official record "cleared" (no. %(number)s)', number=number),
         "clearance": _l("the fact was cleared"),
     }
     return str(labels.get(kind, correction))
@@ -51,7 +58,11 @@ def correction_label(correction: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        grounds_label=grounds_label, state_label=state_label, queue_kind=queue_kind,
-        correction_label=correction_label, ApplicationState=ApplicationState, ClaimState=ClaimState,
+        grounds_label=grounds_label,
+        state_label=state_label,
+        queue_kind=queue_kind,
+        correction_label=correction_label,
+        ApplicationState=ApplicationState,
+        ClaimState=ClaimState,
         OfficialRecordState=OfficialRecordState,
     )

@@ -4,6 +4,7 @@ A record that would turn a code red (confirmed, suspected, close contact) stays 
 second, different officer of the holder's district approves it; nobody approves their own. A
 "cleared" record can only lower a colour and is in force at once.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -30,45 +31,73 @@ class InvalidRecord(Exception):
     """The status, basis or contact date is missing or unknown."""
 
 
-def record(holder: Holder, officer: User, status: str, basis: str, contact_date: date | None = None,
-           now: datetime | None = None) -> OfficialRecord:
+def record(
+    holder: Holder,
+    officer: User,
+    status: str,
+    basis: str,
+    contact_date: date | None = None,
+    now: datetime | None = None,
+) -> OfficialRecord:
     """Record a case status; pending if it needs a second officer, else in force at once."""
     moment = now or utcnow()
     basis = (basis or "").strip()
-    if status not in STATUSES or not basis or len(basis) > 100 or (status == "close_contact" and contact_date is None):
+    if (
+        status not in STATUSES
+        or not basis
+        or len(basis) > 100
+        or (status == "close_contact" and contact_date is None)
+    ):
         raise InvalidRecord()
     decisions.check_officer(officer, holder)
     registry.lock(holder)
     state = PENDING if status in NEEDS_SECOND_OFFICER else IN_FORCE
     entry = OfficialRecord(
-        holder_id=holder.id, status=status, basis=basis,
+        holder_id=holder.id,
+        status=status,
+        basis=basis,
         contact_date=contact_date if status == "close_contact" else None,
-        department=officer.department or "", recorded_by=officer.id, recorded_at=moment, state=state,
+        department=officer.department or "",
+        recorded_by=officer.id,
+        recorded_at=moment,
+        state=state,
         decided_at=moment if state == IN_FORCE else None,
     )
     db.session.add(entry)
     db.session.flush()
     # Subject ids only: the status itself is health data and stays out of the trail.
-    audit.append("official.record", "official_record", entry.id, actor=officer,
-                 after={"state": state, "holder_id": holder.id}, reason=basis, at=moment)
+    audit.append(
+        "official.record",
+        "official_record",
+        entry.id,
+        actor=officer,
+        after={"state": state, "holder_id": holder.id},
+        reason=basis,
+        at=moment,
+    )
     if state == IN_FORCE:
         _came_into_force(entry, holder, officer, moment)
     db.session.flush()
     return entry
 
 
-def approve(entry: OfficialRecord, officer: User, reason: str, now: datetime | None = None) -> OfficialRecord:
+def approve(
+    entry: OfficialRecord, officer: User, reason: str, now: datetime | None = None
+) -> OfficialRecord:
     """Put a pending record in force: a second officer of the district, never its author."""
     return _decide(entry, officer, True, reason, now)
 
 
-def reject(entry: OfficialRecord, officer: User, reason: str, now: datetime | None = None) -> OfficialRecord:
+def reject(
+    entry: OfficialRecord, officer: User, reason: str, now: datetime | None = None
+) -> OfficialRecord:
     """Reject a pending record; its author may too (withdrawing a mistake)."""
     return _decide(entry, officer, False, reason, now)
 
 
-def _decide(entry: OfficialRecord, officer: User, approve: bool, reason: str,
-            now: datetime | None) -> OfficialRecord:
+def _decide(
+    entry: OfficialRecord, officer: User, approve: bool, reason: str, now: datetime | None
+) -> OfficialRecord:
     moment = now or utcnow()
     reason = decisions.required_reason(reason)
     holder = entry.holder
@@ -80,24 +109,45 @@ def _decide(entry: OfficialRecord, officer: User, approve: bool, reason: str,
     entry.approved_by = officer.id if approve else None
     entry.decided_at = moment
     entry.decision_reason = reason
-    audit.append("official.approve" if approve else "official.reject", "official_record", entry.id,
-                 actor=officer, before={"state": PENDING}, after={"state": entry.state}, reason=reason, at=moment)
+    audit.append(
+        "official.approve" if approve else "official.reject",
+        "official_record",
+        entry.id,
+        actor=officer,
+        before={"state": PENDING},
+        after={"state": entry.state},
+        reason=reason,
+        at=moment,
+    )
     if approve:
         _came_into_force(entry, holder, officer, moment)
     db.session.flush()
     return entry
 
 
-def _came_into_force(entry: OfficialRecord, holder: Holder, officer: User, moment: datetime) -> None:
-    notifications.notify(holder, notifications.OFFICIAL_RECORD, at=moment, status=entry.status,
-                         basis=entry.basis, department=officer.department or "", badge=officer.badge_number or "")
+def _came_into_force(
+    entry: OfficialRecord, holder: Holder, officer: User, moment: datetime
+) -> None:
+    notifications.notify(
+        holder,
+        notifications.OFFICIAL_RECORD,
+        at=moment,
+        status=entry.status,
+        basis=entry.basis,
+        department=officer.department or "",
+        badge=officer.badge_number or "",
+    )
     db.session.flush()
     registry.store_colour(holder, moment, actor=officer, reason=entry.basis)
 
 
 def for_holder(holder: Holder) -> list[OfficialRecord]:
     """Return the holder's official records, newest first."""
-    query = db.select(OfficialRecord).where(OfficialRecord.holder_id == holder.id).order_by(OfficialRecord.id.desc())
+    query = (
+        db.select(OfficialRecord)
+        .where(OfficialRecord.holder_id == holder.id)
+        .order_by(OfficialRecord.id.desc())
+    )
     return list(db.session.scalars(query))
 
 

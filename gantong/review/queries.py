@@ -1,4 +1,5 @@
 """What a district officer reads: the pending queue, people, and one person's file."""
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,17 @@ class QueuePage:
 
 def _pending(kind: str, district: str, cutoff: datetime | None):
     model, since, pending = {
-        "application": (Application, Application.created_at, Application.status == applications.PENDING),
+        "application": (
+            Application,
+            Application.created_at,
+            Application.status == applications.PENDING,
+        ),
         "claim": (Claim, Claim.created_at, Claim.status == claims.PENDING),
-        "official": (OfficialRecord, OfficialRecord.recorded_at, OfficialRecord.state == official_records.PENDING),
+        "official": (
+            OfficialRecord,
+            OfficialRecord.recorded_at,
+            OfficialRecord.state == official_records.PENDING,
+        ),
     }[kind]
     query = (
         db.select(literal(kind, String).label("kind"), model.id.label("id"), since.label("since"))
@@ -47,8 +56,14 @@ def _pending(kind: str, district: str, cutoff: datetime | None):
     return query.where(since <= cutoff) if cutoff is not None else query
 
 
-def pending_queue(district: str, kind: str = "", min_age_days: int = 0, page: int = 1,
-                  now: datetime | None = None, per_page: int = PER_PAGE) -> QueuePage:
+def pending_queue(
+    district: str,
+    kind: str = "",
+    min_age_days: int = 0,
+    page: int = 1,
+    now: datetime | None = None,
+    per_page: int = PER_PAGE,
+) -> QueuePage:
     """Return one page of the district's pending applications, claims and records, oldest first."""
     cutoff = (now or utcnow()) - timedelta(days=min_age_days) if min_age_days else None
     kinds = [kind] if kind in KINDS else list(KINDS)
@@ -59,7 +74,8 @@ def pending_queue(district: str, kind: str = "", min_age_days: int = 0, page: in
     rows = db.session.execute(
         db.select(everything.c.kind, everything.c.id)
         .order_by(everything.c.since, everything.c.kind, everything.c.id)
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     models = {"application": Application, "claim": Claim, "official": OfficialRecord}
     items = []
@@ -78,7 +94,9 @@ def find_people(district: str, text: str, limit: int = 20) -> list[Holder]:
     number = "".join(text.split()).upper()
     query = (
         db.select(Holder)
-        .where(Holder.district_code == district, (Holder.doc_number == number) | (Holder.name == text))
+        .where(
+            Holder.district_code == district, (Holder.doc_number == number) | (Holder.name == text)
+        )
         .order_by(Holder.id)
         .limit(limit)
     )
@@ -88,9 +106,13 @@ def find_people(district: str, text: str, limit: int = 20) -> list[Holder]:
 def person_file(holder: Holder, now: datetime | None = None) -> dict:
     """Everything an officer weighs about one holder: facts, hits, checks, history, requests."""
     moment = now or utcnow()
-    changes = list(db.session.scalars(
-        db.select(ColourChange).where(ColourChange.holder_id == holder.id).order_by(ColourChange.id.desc())
-    ))
+    changes = list(
+        db.session.scalars(
+            db.select(ColourChange)
+            .where(ColourChange.holder_id == holder.id)
+            .order_by(ColourChange.id.desc())
+        )
+    )
     records = official_records.for_holder(holder)
     holder_applications = applications.for_holder(holder)
     holder_claims = claims.for_holder(holder)
@@ -116,4 +138,6 @@ def users_by_id(ids) -> dict[int, User]:
     wanted = {user_id for user_id in ids if user_id is not None}
     if not wanted:
         return {}
-    return {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(wanted)))}
+    return {
+        user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(wanted)))
+    }

@@ -1,4 +1,5 @@
 """District officers: review queues, decisions, official records."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -58,8 +59,13 @@ def queue():
     page_number = filters.page.data if not filters.page.errors and filters.page.data else 1
     context = {
         "filters": filters,
-        "queue": queries.pending_queue(current_user.district_code, kind, age, page_number,
-                                       per_page=current_app.config.get("REVIEW_PAGE_SIZE", queries.PER_PAGE)),
+        "queue": queries.pending_queue(
+            current_user.district_code,
+            kind,
+            age,
+            page_number,
+            per_page=current_app.config.get("REVIEW_PAGE_SIZE", queries.PER_PAGE),
+        ),
         "kind": kind,
         "age": filters.age.data if age else "",
         "search": SearchForm(formdata=None),
@@ -72,12 +78,18 @@ def queue():
 def people():
     """Find the district's people by document number or full name."""
     search = SearchForm(formdata=request.args)
-    found = queries.find_people(current_user.district_code, search.q.data or "") if search.validate() else []
+    found = (
+        queries.find_people(current_user.district_code, search.q.data or "")
+        if search.validate()
+        else []
+    )
     return render_template("review/people.html", search=search, found=found)
 
 
 def _render_person(holder: Holder, record_form: OfficialRecordForm):
-    return render_template("review/person.html", record_form=record_form, **queries.person_file(holder))
+    return render_template(
+        "review/person.html", record_form=record_form, **queries.person_file(holder)
+    )
 
 
 @bp.get("/people/<int:holder_id>")
@@ -93,7 +105,9 @@ def add_record(holder_id: int):
     form = OfficialRecordForm()
     if not form.validate_on_submit():
         return _render_person(holder, form)
-    entry = official_records.record(holder, officer(), form.status.data, form.basis.data, form.contact_date.data)
+    entry = official_records.record(
+        holder, officer(), form.status.data, form.basis.data, form.contact_date.data
+    )
     if entry.state == official_records.PENDING:
         flash(_("Recorded. It takes effect when a second officer of the district approves it."))
     else:
@@ -119,7 +133,11 @@ def application(application_id: int):
         except applications.NotPending:
             flash(_("This was decided already."))
         else:
-            flash(_("Application approved.") if item.status == applications.APPROVED else _("Application rejected."))
+            flash(
+                _("Application approved.")
+                if item.status == applications.APPROVED
+                else _("Application rejected.")
+            )
         return redirect(url_for(".application", application_id=item.id), code=303)
     return _render_request("review/application.html", item, form)
 
@@ -132,7 +150,9 @@ def claim(claim_id: int):
     form = ClaimDecisionForm(needs_basis=needs_basis)
     if form.validate_on_submit():
         try:
-            claims.decide(item, officer(), form.decision.data == "accept", form.reason.data, form.basis.data)
+            claims.decide(
+                item, officer(), form.decision.data == "accept", form.reason.data, form.basis.data
+            )
         except claims.NotPending:
             flash(_("This was decided already."))
         else:
@@ -161,5 +181,11 @@ def record(record_id: int):
         return redirect(url_for(".record", record_id=item.id), code=303)
     # Nobody approves their own record: its author is offered only the withdrawal.
     own = item.recorded_by == current_user.id
-    return render_template("review/record.html", item=item, form=form, own=own, holder=item.holder,
-                           users=queries.users_by_id({item.recorded_by, item.approved_by}))
+    return render_template(
+        "review/record.html",
+        item=item,
+        form=form,
+        own=own,
+        holder=item.holder,
+        users=queries.users_by_id({item.recorded_by, item.approved_by}),
+    )

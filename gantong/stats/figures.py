@@ -3,6 +3,7 @@
 A scope is the whole province, one city (four digits) or one district (six digits); officers
 only ever get their own district's scope. Days are Asia/Shanghai days.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,10 +50,15 @@ class Scope:
     def areas(self) -> list[str]:
         """The codes one level down that the colour table lists, even when they count nothing."""
         if self.level == "province":
-            return [code for code in divisions.all_divisions()
-                    if len(code) == 4 and code.startswith(divisions.JIANGXI)]
+            return [
+                code
+                for code in divisions.all_divisions()
+                if len(code) == 4 and code.startswith(divisions.JIANGXI)
+            ]
         if self.level == "city":
-            return [code for code in divisions.jiangxi_district_codes() if code.startswith(self.code)]
+            return [
+                code for code in divisions.jiangxi_district_codes() if code.startswith(self.code)
+            ]
         return [self.code]
 
 
@@ -109,8 +115,10 @@ def _as_date(value) -> date:
 
 def _every_day(start: date, end: date, counts: dict[date, int]) -> list[DayCount]:
     days = (end - start).days + 1
-    return [DayCount(start + timedelta(days=n), counts.get(start + timedelta(days=n), 0))
-            for n in range(days)]
+    return [
+        DayCount(start + timedelta(days=n), counts.get(start + timedelta(days=n), 0))
+        for n in range(days)
+    ]
 
 
 def colours_by_area(scope: Scope) -> list[AreaColours]:
@@ -137,20 +145,30 @@ def colours_by_area(scope: Scope) -> list[AreaColours]:
 
 def verifications_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
     """Count verifications at the scope's points on each day from start to end."""
-    return _per_day(VerificationRecord.verified_at, start, end, scope, district=InformationPoint.district_code,
-                    join=(InformationPoint, InformationPoint.id == VerificationRecord.point_id))
+    return _per_day(
+        VerificationRecord.verified_at,
+        start,
+        end,
+        scope,
+        district=InformationPoint.district_code,
+        join=(InformationPoint, InformationPoint.id == VerificationRecord.point_id),
+    )
 
 
-def verifications_per_point(scope: Scope, start: date, end: date, limit: int = POINTS_SHOWN
-                            ) -> list[PointCount]:
+def verifications_per_point(
+    scope: Scope, start: date, end: date, limit: int = POINTS_SHOWN
+) -> list[PointCount]:
     """The scope's busiest points from start to end, busiest first."""
     first, after = day_bounds(start, end)
     count = func.count(VerificationRecord.id).label("count")
     query = (
         db.select(InformationPoint.id, InformationPoint.name, InformationPoint.district_code, count)
         .join(VerificationRecord, VerificationRecord.point_id == InformationPoint.id)
-        .where(VerificationRecord.verified_at >= first, VerificationRecord.verified_at < after,
-               scope.where(InformationPoint.district_code))
+        .where(
+            VerificationRecord.verified_at >= first,
+            VerificationRecord.verified_at < after,
+            scope.where(InformationPoint.district_code),
+        )
         .group_by(InformationPoint.id, InformationPoint.name, InformationPoint.district_code)
         .order_by(count.desc(), InformationPoint.id)
         .limit(limit)
@@ -160,16 +178,29 @@ def verifications_per_point(scope: Scope, start: date, end: date, limit: int = P
 
 def fevers_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
     """Count fevers found at checkpoints (not voided) among the scope's holders, per day."""
-    return _per_day(FeverFinding.at, start, end, scope, FeverFinding.voided_at.is_(None),
-                    district=Holder.district_code, join=(Holder, Holder.id == FeverFinding.holder_id))
+    return _per_day(
+        FeverFinding.at,
+        start,
+        end,
+        scope,
+        FeverFinding.voided_at.is_(None),
+        district=Holder.district_code,
+        join=(Holder, Holder.id == FeverFinding.holder_id),
+    )
 
 
-def _per_day(moment, start: date, end: date, scope: Scope, *conditions, district, join) -> list[DayCount]:
+def _per_day(
+    moment, start: date, end: date, scope: Scope, *conditions, district, join
+) -> list[DayCount]:
     """Count the rows whose `moment` falls on each day from start to end (Asia/Shanghai days) and
     that meet the conditions; within a scope, those whose `district` (reached by `join`) is in it."""
     first, after = day_bounds(start, end)
     day = _local_day(moment).label("day")
-    query = db.select(day, func.count()).where(moment >= first, moment < after, *conditions).group_by(day)
+    query = (
+        db.select(day, func.count())
+        .where(moment >= first, moment < after, *conditions)
+        .group_by(day)
+    )
     if scope.code:
         query = query.join(*join).where(scope.where(district))
     counts = {_as_date(value): count for value, count in db.session.execute(query)}
@@ -178,8 +209,11 @@ def _per_day(moment, start: date, end: date, scope: Scope, *conditions, district
 
 def _pending_ages(model, scope: Scope, now: datetime) -> dict[int, int]:
     bucket = case(
-        *[(model.created_at > now - timedelta(days=high), index)
-          for index, (_low, high) in enumerate(AGE_BUCKETS) if high is not None],
+        *[
+            (model.created_at > now - timedelta(days=high), index)
+            for index, (_low, high) in enumerate(AGE_BUCKETS)
+            if high is not None
+        ],
         else_=len(AGE_BUCKETS) - 1,
     ).label("bucket")
     query = (
@@ -195,8 +229,10 @@ def pending_by_age(scope: Scope, now: datetime) -> list[AgeCount]:
     """Count pending transcoding applications and claims by how long they have waited."""
     applications = _pending_ages(Application, scope, now)
     claims = _pending_ages(Claim, scope, now)
-    return [AgeCount(low, high, applications.get(index, 0), claims.get(index, 0))
-            for index, (low, high) in enumerate(AGE_BUCKETS)]
+    return [
+        AgeCount(low, high, applications.get(index, 0), claims.get(index, 0))
+        for index, (low, high) in enumerate(AGE_BUCKETS)
+    ]
 
 
 def default_range(today: date, days: int = 14) -> tuple[date, date]:
@@ -217,11 +253,19 @@ def districts_overview() -> list[DistrictRow]:
     points = {
         code: (total, active or 0)
         for code, total, active in db.session.execute(
-            db.select(InformationPoint.district_code, func.count(),
-                      func.sum(case((InformationPoint.active, 1), else_=0)))
-            .group_by(InformationPoint.district_code))
+            db.select(
+                InformationPoint.district_code,
+                func.count(),
+                func.sum(case((InformationPoint.active, 1), else_=0)),
+            ).group_by(InformationPoint.district_code)
+        )
     }
-    holders = dict(db.session.execute(
-        db.select(Holder.district_code, func.count()).group_by(Holder.district_code)).all())
-    return [DistrictRow(code, *points.get(code, (0, 0)), holders.get(code, 0))
-            for code in divisions.jiangxi_district_codes()]
+    holders = dict(
+        db.session.execute(
+            db.select(Holder.district_code, func.count()).group_by(Holder.district_code)
+        ).all()
+    )
+    return [
+        DistrictRow(code, *points.get(code, (0, 0)), holders.get(code, 0))
+        for code in divisions.jiangxi_district_codes()
+    ]

@@ -1,4 +1,5 @@
 """Statistics pages: officers see their own district, administrators the province and drill down."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -59,7 +60,9 @@ def scope_for_request() -> figures.Scope:
         if code and code != current_user.district_code:
             abort(404)
         return figures.Scope(current_user.district_code)
-    if code and not (len(code) in (4, 6) and code.startswith(divisions.JIANGXI) and divisions.get(code)):
+    if code and not (
+        len(code) in (4, 6) and code.startswith(divisions.JIANGXI) and divisions.get(code)
+    ):
         abort(404)
     return figures.Scope(code)
 
@@ -98,31 +101,54 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
     per_point = figures.verifications_per_point(scope, start, end)
     fevers = figures.fevers_per_day(scope, start, end)
     pending = figures.pending_by_age(scope, utcnow())
-    colour_series = [charts.Series(_("Green code"), charts.GREEN, "circle"),
-                     charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
-                     charts.Series(_("Red code"), charts.RED, "square")]
+    colour_series = [
+        charts.Series(_("Green code"), charts.GREEN, "circle"),
+        charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
+        charts.Series(_("Red code"), charts.RED, "square"),
+    ]
     day_labels = [day.day.strftime("%m-%d") for day in per_day]
     names = {row.code: _short_name(row.code) for row in colours}
     return {
-        "colours": colours, "names": names, "per_day": per_day, "per_point": per_point, "fevers": fevers,
+        "colours": colours,
+        "names": names,
+        "per_day": per_day,
+        "per_point": per_point,
+        "fevers": fevers,
         "pending": [(bucket, _age_label(bucket)) for bucket in pending],
         "colour_chart": charts.horizontal_bars(
-            "chart-colours", _("Codes by colour"), [names[row.code] for row in colours], colour_series,
-            [[row.green, row.yellow, row.red] for row in colours]),
+            "chart-colours",
+            _("Codes by colour"),
+            [names[row.code] for row in colours],
+            colour_series,
+            [[row.green, row.yellow, row.red] for row in colours],
+        ),
         "day_chart": charts.columns(
-            "chart-days", _("Verifications per day"), day_labels, [day.count for day in per_day]),
+            "chart-days", _("Verifications per day"), day_labels, [day.count for day in per_day]
+        ),
         "point_chart": charts.horizontal_bars(
-            "chart-points", _("Verifications per point"), [row.name for row in per_point],
-            [charts.Series(_("Verifications"), charts.BLUE)], [[row.count] for row in per_point]),
+            "chart-points",
+            _("Verifications per point"),
+            [row.name for row in per_point],
+            [charts.Series(_("Verifications"), charts.BLUE)],
+            [[row.count] for row in per_point],
+        ),
         "fever_chart": charts.columns(
-            "chart-fevers", _("Fevers found per day"), day_labels, [day.count for day in fevers],
-            fill=charts.RED),
+            "chart-fevers",
+            _("Fevers found per day"),
+            day_labels,
+            [day.count for day in fevers],
+            fill=charts.RED,
+        ),
         "pending_chart": charts.horizontal_bars(
-            "chart-pending", _("Pending applications and claims by age"),
+            "chart-pending",
+            _("Pending applications and claims by age"),
             [_age_label(bucket) for bucket in pending],
-            [charts.Series(_("Transcoding applications"), charts.BLUE),
-             charts.Series(_("Claims"), charts.GREY, "triangle")],
-            [[bucket.applications, bucket.claims] for bucket in pending]),
+            [
+                charts.Series(_("Transcoding applications"), charts.BLUE),
+                charts.Series(_("Claims"), charts.GREY, "triangle"),
+            ],
+            [[bucket.applications, bucket.claims] for bucket in pending],
+        ),
     }
 
 
@@ -142,7 +168,13 @@ def index():
     scope = scope_for_request()
     form = RangeForm(request.args)
     start, end = _day_range(form)
-    context = {"scope": scope, "form": form, "start": start, "end": end, "trail": _trail(scope),
-               "can_drill": current_user.role == "admin" and scope.level != "district",
-               **build_panels(scope, start, end)}
+    context = {
+        "scope": scope,
+        "form": form,
+        "start": start,
+        "end": end,
+        "trail": _trail(scope),
+        "can_drill": current_user.role == "admin" and scope.level != "district",
+        **build_panels(scope, start, end),
+    }
     return page_or_fragment("stats/index.html", "stats/_panels.html", "stats", **context)

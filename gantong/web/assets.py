@@ -1,4 +1,5 @@
 """Static files under content-hashed URLs, cached for a year; the code page's inline CSS."""
+
 from __future__ import annotations
 
 import base64
@@ -39,7 +40,11 @@ def init_app(app: Flask) -> None:
                 body = handle.read()
             mimetype = send_from_directory(app.static_folder, filename).mimetype
             compressible = mimetype in app.config["COMPRESS_MIMETYPES"] and len(body) >= 256
-            packed[key] = (body, gzip.compress(body, 9, mtime=0) if compressible else None, mimetype)
+            packed[key] = (
+                body,
+                gzip.compress(body, 9, mtime=0) if compressible else None,
+                mimetype,
+            )
         return packed[key]
 
     @app.get("/a/<digest>/<path:filename>")
@@ -75,9 +80,9 @@ def init_app(app: Flask) -> None:
     for seconds in range(0, ttl, EXPIRY_STEP):
         css += f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number{{animation-delay:{seconds}s}}\n"
     app.config["INLINE_CSS"] = css
-    app.config["INLINE_CSS_HASH"] = "sha256-" + base64.b64encode(
-        hashlib.sha256(css.encode("utf-8")).digest()
-    ).decode()
+    app.config["INLINE_CSS_HASH"] = (
+        "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    )
     app.jinja_env.globals["asset_url"] = asset_url
 
 

@@ -1,4 +1,5 @@
 """Error pages in the user's language."""
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 

@@ -1,4 +1,5 @@
 """One URL, whole page or htmx fragment: the Contact.app pattern, written once."""
+
 from __future__ import annotations
 
 from flask import render_template

@@ -1,4 +1,5 @@
 """Role and district guards shared by the blueprints (who may see a page, and whose data)."""
+
 from __future__ import annotations
 
 from flask import abort
@@ -10,7 +11,9 @@ def require_role(*roles: str) -> None:
 
     :raise 403: for any other account.
     """
-    if current_user.role not in roles or (current_user.role == "officer" and not current_user.district_code):
+    if current_user.role not in roles or (
+        current_user.role == "officer" and not current_user.district_code
+    ):
         abort(403)
 
 

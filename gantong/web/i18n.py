@@ -1,4 +1,5 @@
 """Language choice and the template helpers that depend on the locale."""
+
 from __future__ import annotations
 
 import unicodedata

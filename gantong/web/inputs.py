@@ -4,6 +4,7 @@ Found by fuzzing, each of these used to be a 500: an id beyond the database's in
 body that is not a flat object, a NUL byte (PostgreSQL refuses it in text), a number that is
 not finite, a date the datetime arithmetic cannot move.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,7 +78,9 @@ def json_fields() -> dict[str, str]:
 
 
 def _has_nul(values) -> bool:
-    return any("\x00" in key or any("\x00" in value for value in values.getlist(key)) for key in values)
+    return any(
+        "\x00" in key or any("\x00" in value for value in values.getlist(key)) for key in values
+    )
 
 
 class FiniteDecimalField(DecimalField):

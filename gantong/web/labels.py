@@ -3,6 +3,7 @@
 Each domain package keeps the labels only it shows in its own labels.py (checkpoint, holders,
 review, admin); the kinds themselves and their untranslated labels are in gantong/core/kinds.py.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -67,15 +68,33 @@ _CHINESE_NAMES = {"TW": "中国台湾", "HK": "中国香港", "MO": "中国澳�
 _ENGLISH_NAMES = {"TW": "Taiwan, China", "HK": "Hong Kong, China", "MO": "Macao, China"}
 # The commonest choices first (mainland, the three regions, then the commonest origins of
 # travellers to Jiangxi); then every other country alphabetically (by pinyin in Chinese).
-COMMONEST_COUNTRIES = ("CN", "HK", "MO", "TW", "US", "JP", "KR", "GB", "SG", "MY", "TH", "AU", "CA",
-                       "DE", "FR", "RU")
+COMMONEST_COUNTRIES = (
+    "CN",
+    "HK",
+    "MO",
+    "TW",
+    "US",
+    "JP",
+    "KR",
+    "GB",
+    "SG",
+    "MY",
+    "TH",
+    "AU",
+    "CA",
+    "DE",
+    "FR",
+    "RU",
+)
 
 
 def _sort_key(name: str, language: str) -> str:
     if language == "zh":
         return " ".join(lazy_pinyin(name, style=Style.TONE3))
     # "Åland Islands" with the A's, "Côte d’Ivoire" with the C's.
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+    ).casefold()
 
 
 @lru_cache(maxsize=4)
@@ -84,13 +103,15 @@ def countries(language: str) -> list[tuple[str, str]]:
     names = dict(Locale.parse("zh_Hans_CN" if language == "zh" else "en").territories)
     names.update(_CHINESE_NAMES if language == "zh" else _ENGLISH_NAMES)
     codes = [c for c in names if len(c) == 2 and c.isalpha() and c not in _NOT_COUNTRIES]
-    rest = sorted((c for c in codes if c not in COMMONEST_COUNTRIES), key=lambda c: _sort_key(names[c], language))
+    rest = sorted(
+        (c for c in codes if c not in COMMONEST_COUNTRIES),
+        key=lambda c: _sort_key(names[c], language),
+    )
     return [(c, names[c]) for c in COMMONEST_COUNTRIES] + [(c, names[c]) for c in rest]
 
 
 def country_name(code: str, language: str) -> str:
     return dict(countries(language)).get(code, code)
-
 
 
 # Never colour alone: each colour has its own shape too.
@@ -133,9 +154,15 @@ def nationality(code: str) -> str:
 def init_app(app: Flask) -> None:
     """Register the shared labels, and the kinds that templates compare values with."""
     app.jinja_env.globals.update(
-        colour_word=colour_word, shape=shape, document_label=document_label,
-        symptom_names=symptom_names, inline_css=inline_css, local_today=today,
-        Colour=Colour, fever_threshold=rules.FEVER_THRESHOLD,
+        colour_word=colour_word,
+        shape=shape,
+        document_label=document_label,
+        symptom_names=symptom_names,
+        inline_css=inline_css,
+        local_today=today,
+        Colour=Colour,
+        fever_threshold=rules.FEVER_THRESHOLD,
     )
-    app.jinja_env.filters.update(mask_name=identity.mask_name, moment_seconds=moment_seconds,
-                                 nationality=nationality)
+    app.jinja_env.filters.update(
+        mask_name=identity.mask_name, moment_seconds=moment_seconds, nationality=nationality
+    )

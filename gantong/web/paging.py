@@ -1,4 +1,5 @@
 """Paging for lists: the page number from the query string, and one page of a query."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

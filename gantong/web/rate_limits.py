@@ -11,6 +11,7 @@ the app uses (RATELIMIT_STRATEGY): the previous window's count, weighted by how 
 overlaps, plus the current one's, so a lock-out fades as the attack stops rather than lasting
 to the end of a fixed hour. The weighted count is rounded up: never more than the limit.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,12 +54,18 @@ def _engine(database_uri: str) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = create_engine(key[0], pool_pre_ping=True, pool_size=2, max_overflow=4) \
-                if not key[0].startswith("sqlite") else create_engine(key[0])
+            engine = (
+                create_engine(key[0], pool_pre_ping=True, pool_size=2, max_overflow=4)
+                if not key[0].startswith("sqlite")
+                else create_engine(key[0])
+            )
             with engine.begin() as connection:
-                connection.execute(text(
-                    f"CREATE TABLE IF NOT EXISTS {TABLE} "
-                    "(key VARCHAR(255) PRIMARY KEY, count INTEGER NOT NULL, expires DOUBLE PRECISION NOT NULL)"))
+                connection.execute(
+                    text(
+                        f"CREATE TABLE IF NOT EXISTS {TABLE} "
+                        "(key VARCHAR(255) PRIMARY KEY, count INTEGER NOT NULL, expires DOUBLE PRECISION NOT NULL)"
+                    )
+                )
             _engines[key] = engine
         return engine
 
@@ -68,8 +75,13 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
 
     STORAGE_SCHEME = ["database"]
 
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, database_uri: str = "",
-                 **options):
+    def __init__(
+        self,
+        uri: str | None = None,
+        wrap_exceptions: bool = False,
+        database_uri: str = "",
+        **options,
+    ):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         # create_app writes the app's database into the URI (storage_uri); no app context needed.
         self.database_uri = database_uri or unquote((uri or "").removeprefix("database://"))
@@ -84,22 +96,31 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
         with self._engine().begin() as connection:
-            return int(connection.execute(text(
-                f"INSERT INTO {TABLE} AS r (key, count, expires) VALUES (:key, :amount, :expires) "
-                "ON CONFLICT (key) DO UPDATE SET "
-                "count = CASE WHEN r.expires <= :now THEN :amount ELSE r.count + :amount END, "
-                "expires = CASE WHEN r.expires <= :now THEN :expires ELSE r.expires END "
-                "RETURNING count"), {"key": key, "amount": amount, "expires": now + expiry, "now": now}).scalar())
+            return int(
+                connection.execute(
+                    text(
+                        f"INSERT INTO {TABLE} AS r (key, count, expires) VALUES (:key, :amount, :expires) "
+                        "ON CONFLICT (key) DO UPDATE SET "
+                        "count = CASE WHEN r.expires <= :now THEN :amount ELSE r.count + :amount END, "
+                        "expires = CASE WHEN r.expires <= :now THEN :expires ELSE r.expires END "
+                        "RETURNING count"
+                    ),
+                    {"key": key, "amount": amount, "expires": now + expiry, "now": now},
+                ).scalar()
+            )
 
     def get(self, key: str) -> int:
         with self._engine().connect() as connection:
-            row = connection.execute(text(f"SELECT count, expires FROM {TABLE} WHERE key = :key"),
-                                     {"key": key}).first()
+            row = connection.execute(
+                text(f"SELECT count, expires FROM {TABLE} WHERE key = :key"), {"key": key}
+            ).first()
         return int(row[0]) if row and row[1] > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
         with self._engine().connect() as connection:
-            row = connection.execute(text(f"SELECT expires FROM {TABLE} WHERE key = :key"), {"key": key}).first()
+            row = connection.execute(
+                text(f"SELECT expires FROM {TABLE} WHERE key = :key"), {"key": key}
+            ).first()
         return float(row[0]) if row else time.time()
 
     def check(self) -> bool:
@@ -123,8 +144,12 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
     def _counts(self, *keys: str) -> list[int]:
         """The live counts of these keys, read with one statement (0 for a missing or expired key)."""
         with self._engine().connect() as connection:
-            rows = connection.execute(text(f"SELECT key, count, expires FROM {TABLE} WHERE key IN :keys")
-                                      .bindparams(bindparam("keys", expanding=True)), {"keys": list(keys)}).all()
+            rows = connection.execute(
+                text(f"SELECT key, count, expires FROM {TABLE} WHERE key IN :keys").bindparams(
+                    bindparam("keys", expanding=True)
+                ),
+                {"keys": list(keys)},
+            ).all()
         now = time.time()
         found = {key: int(count) for key, count, expires in rows if expires > now}
         return [found.get(key, 0) for key in keys]
@@ -132,16 +157,22 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
     def _window_info(self, previous_key: str, current_key: str, expiry: int, now: float):
         # Both windows in one read (they were two reads, never one atomic step, before either).
         previous_count, current_count = self._counts(previous_key, current_key)
-        previous_ttl = 0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+        previous_ttl = (
+            0.0 if previous_count == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+        )
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
         return previous_count, previous_ttl, current_count, current_ttl
 
-    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
         if amount > limit:
             return False
         now = time.time()
         previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        previous_count, previous_ttl, current_count, _ = self._window_info(previous_key, current_key, expiry, now)
+        previous_count, previous_ttl, current_count, _ = self._window_info(
+            previous_key, current_key, expiry, now
+        )
         # Rounded up, not down as limits' memory storage does: with floor, the first tenth of a
         # window after a full one let one more through (10 * 0.999 + 0 -> 9), an 11th login
         # attempt where 10 are allowed (a CI run caught it).

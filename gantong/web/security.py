@@ -1,4 +1,5 @@
 """Security headers on every response; a CSP that allows no inline script and no eval."""
+
 from flask import Flask, current_app, request
 
 

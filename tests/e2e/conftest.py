@@ -3,6 +3,7 @@
 In CI (CI=true) a missing Chromium fails the run; elsewhere the browser tests are skipped.
 On PostgreSQL only the `smoke` test runs: the rest prove pages, which the SQLite pass proves,
 and what the database does behind them is proven by the view tests on PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,13 @@ from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROME_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 640}
 
@@ -25,8 +31,11 @@ PHONE = {"width": 360, "height": 640}
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in str(item.fspath) and item.get_closest_marker("smoke") is None:
-            item.add_marker(pytest.mark.sqlite_only(
-                reason="a page in the browser: proven on SQLite; on PostgreSQL the smoke test runs"))
+            item.add_marker(
+                pytest.mark.sqlite_only(
+                    reason="a page in the browser: proven on SQLite; on PostgreSQL the smoke test runs"
+                )
+            )
     if os.path.exists(CHROMIUM):
         return
     if os.environ.get("CI") == "true":
@@ -84,7 +93,8 @@ class RequestLog:
     def foreign_hosts(self, base: str) -> set[str]:
         ours = urlparse(base).netloc
         return {
-            urlparse(url).netloc for url in self.urls
+            urlparse(url).netloc
+            for url in self.urls
             if urlparse(url).scheme in ("http", "https") and urlparse(url).netloc != ours
         }
 

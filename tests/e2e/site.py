@@ -3,6 +3,7 @@ the links a role can follow, one page per route and kind of path, in Chinese or 
 
 The crawl ends with a list of pages; a test checks that it reached every GET route that serves a
 page to that role (tests/e2e/test_every_page.py), so a new page cannot slip past the checks."""
+
 from __future__ import annotations
 
 import re
@@ -23,15 +24,24 @@ LOGINS = {
     "admin": "13900000004",
 }
 HOMES = {
-    "anonymous": ["/", "/login", "/register", "/account/password/forgot", "/account/password/reset", "/entry/",
-                  "/entry/register"],
+    "anonymous": [
+        "/",
+        "/login",
+        "/register",
+        "/account/password/forgot",
+        "/account/password/reset",
+        "/entry/",
+        "/entry/register",
+    ],
     "resident": ["/me", "/me/notifications", "/account/password"],
     "staff": ["/checkpoint/"],
     "officer": ["/review/", "/review/people", "/entry/arrivals", "/entry/holders", "/stats/"],
     "admin": ["/admin/", "/stats/"],
 }
 # Not pages: files, switches, the service worker, the published keys.
-SKIP = re.compile(r"^/(a/|static/|language/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)=")
+SKIP = re.compile(
+    r"^/(a/|static/|language/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
+)
 
 
 def seed(app) -> dict[str, list[str]]:
@@ -49,6 +59,7 @@ def seed(app) -> dict[str, list[str]]:
     assert result.exit_code == 0, result.output
     extra: dict[str, list[str]] = {role: [] for role in LOGINS}
     with app.app_context():
+
         def user(phone):
             return db.session.scalar(db.select(User).where(User.phone == "+86" + phone))
 
@@ -56,14 +67,30 @@ def seed(app) -> dict[str, list[str]]:
         fever = fever_owner.holders[0]
         contact = contact_owner.holders[0]
         key = applications.open_hits(fever)[0].key
-        applications.apply(fever, [key], applications.Evidence("other", note="隔离期满，居家观察结束"), fever_owner)
-        claims.file(contact, claims.open_hits(contact)[0].key, "我没有去过那里", "我当天在南昌上班",
-                    "当天的行程有公司考勤记录可以证明", contact_owner)
+        applications.apply(
+            fever, [key], applications.Evidence("other", note="隔离期满，居家观察结束"), fever_owner
+        )
+        claims.file(
+            contact,
+            claims.open_hits(contact)[0].key,
+            "我没有去过那里",
+            "我当天在南昌上班",
+            "当天的行程有公司考勤记录可以证明",
+            contact_owner,
+        )
         officer = user("13900000003")
         elderly, _ = paper.register_for_paper(
-            registry.Identity(name="赵老太", doc_type="resident_id", doc_number="36010219400101123" + _digit("36010219400101123"),
-                              doc_country="", nationality="CN", district_code="360102", address="南昌市东湖区八一大道 3 号"),
-            officer)
+            registry.Identity(
+                name="赵老太",
+                doc_type="resident_id",
+                doc_number="36010219400101123" + _digit("36010219400101123"),
+                doc_country="",
+                nationality="CN",
+                district_code="360102",
+                address="南昌市东湖区八一大道 3 号",
+            ),
+            officer,
+        )
         staff = user("13900000002")
         point = db.session.get(InformationPoint, staff.point_id)
         holder = db.session.scalar(db.select(Holder).where(Holder.name == "张三"))
@@ -72,8 +99,18 @@ def seed(app) -> dict[str, list[str]]:
         extra["staff"].append(f"/checkpoint/records/{record.record_id}")
         done, _ = verification.open_record(elderly, point, staff, "paper", None, utcnow())
         db.session.commit()
-        verification.submit_record(verification.reference_for(done), done.record_id, verification.RecordBody(
-            temperature=38.2, decision="refer", note="体温偏高", latitude=None, longitude=None, accuracy=None))
+        verification.submit_record(
+            verification.reference_for(done),
+            done.record_id,
+            verification.RecordBody(
+                temperature=38.2,
+                decision="refer",
+                note="体温偏高",
+                latitude=None,
+                longitude=None,
+                accuracy=None,
+            ),
+        )
         extra["staff"].append(f"/checkpoint/records/{done.record_id}")
     return extra
 
@@ -110,7 +147,9 @@ class Crawl:
     statuses: dict[str, int] = field(default_factory=dict)
 
 
-def crawl(page, base: str, role: str, language: str, extra: list[str], visit, limit: int = 80) -> Crawl:
+def crawl(
+    page, base: str, role: str, language: str, extra: list[str], visit, limit: int = 80
+) -> Crawl:
     """Log in, choose the language, then walk the links; call visit(page, path) on each page."""
     log_in(page, base, role)
     page.goto(f"{base}/language/{language}?next=/")
@@ -126,18 +165,27 @@ def crawl(page, base: str, role: str, language: str, extra: list[str], visit, li
         response = page.goto(base + path)
         status = response.status if response else 0
         found.statuses[path] = status
-        if status >= 400 or "text/html" not in (response.headers.get("content-type", "") if response else ""):
+        if status >= 400 or "text/html" not in (
+            response.headers.get("content-type", "") if response else ""
+        ):
             continue
         if urlparse(page.url).path != urlparse(path).path:  # redirected: count where it landed
             landed = pattern(urlparse(page.url).path)
             if landed in seen:
                 continue
             seen.add(landed)
-        found.pages.append(urlparse(page.url).path + (f"?{urlparse(page.url).query}" if urlparse(page.url).query else ""))
+        found.pages.append(
+            urlparse(page.url).path
+            + (f"?{urlparse(page.url).query}" if urlparse(page.url).query else "")
+        )
         visit(page, found.pages[-1])
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
+        for href in page.eval_on_selector_all(
+            "a[href]", "links => links.map(a => a.getAttribute('href'))"
+        ):
             target = urlparse(urljoin(page.url, href))
-            if target.netloc != urlparse(base).netloc or SKIP.search(target.path + "?" + target.query):
+            if target.netloc != urlparse(base).netloc or SKIP.search(
+                target.path + "?" + target.query
+            ):
                 continue
             queue.append(target.path)
     return found

@@ -1,4 +1,5 @@
 """An admin creates a point and a staff account; the new volunteer scans a code there; in Chromium."""
+
 from __future__ import annotations
 
 import re
@@ -26,16 +27,23 @@ def screenshot(page, tmp_path, name):
 
 
 def test_an_admin_creates_a_point_and_staff_who_scan_a_code_there(
-        app, live_server, playwright, make_user, make_holder, screen_token, tmp_path):
+    app, live_server, playwright, make_user, make_holder, screen_token, tmp_path
+):
     _, admin_phone = make_user(role="admin")
     owner_id, _ = make_user()
     holder_id = make_holder(owner_id)
     y4m = tmp_path / "code.y4m"
     write_y4m(y4m, "not yet")
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS + [
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={y4m}"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=CHROME_ARGS
+        + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}",
+        ],
+    )
     try:
         admin_context = browser.new_context(viewport=PHONE, locale="zh-CN")
         page = admin_context.new_page()
@@ -69,9 +77,17 @@ def test_an_admin_creates_a_point_and_staff_who_scan_a_code_there(
         assert csp_violations(console) == []
         with app.app_context():
             point = db.session.get(InformationPoint, point_id)
-            assert (point.name, point.district_code, point.latitude) == ("红谷滩地铁站", "360113", 28.6823)
+            assert (point.name, point.district_code, point.latitude) == (
+                "红谷滩地铁站",
+                "360113",
+                28.6823,
+            )
             staff = db.session.scalar(db.select(User).where(User.phone == "+8613812345678"))
-            assert (staff.role, staff.point_id, staff.must_change_password) == ("staff", point_id, True)
+            assert (staff.role, staff.point_id, staff.must_change_password) == (
+                "staff",
+                point_id,
+                True,
+            )
             staff_id = staff.id
         admin_context.close()
 
@@ -106,18 +122,27 @@ def test_an_admin_creates_a_point_and_staff_who_scan_a_code_there(
         with app.app_context():
             [record] = db.session.scalars(db.select(VerificationRecord)).all()
             assert (record.point_id, record.staff_id, record.holder_id, record.method) == (
-                point_id, staff_id, holder_id, "camera")
+                point_id,
+                staff_id,
+                holder_id,
+                "camera",
+            )
             assert (record.temperature, record.decision) == (36.6, "pass")
             # No GPS in this browser: the point's own position, as the admin entered it.
-            assert (record.position_source, record.latitude, record.longitude) == ("point", 28.6823, 115.8581)
+            assert (record.position_source, record.latitude, record.longitude) == (
+                "point",
+                28.6823,
+                115.8581,
+            )
         assert csp_violations(console) == []
         staff_context.close()
     finally:
         browser.close()
 
 
-def test_admin_pages_and_statistics_in_a_phone_browser(app, live_server, page, request_log, make_user, make_point,
-                                                     make_holder, tmp_path):
+def test_admin_pages_and_statistics_in_a_phone_browser(
+    app, live_server, page, request_log, make_user, make_point, make_holder, tmp_path
+):
     _, admin_phone = make_user(role="admin")
     make_point()
     make_holder(symptoms=["fever"])

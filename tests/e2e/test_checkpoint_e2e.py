@@ -1,4 +1,5 @@
 """A volunteer scans a resident's code, by camera, by photo, and records offline; in Chromium."""
+
 from __future__ import annotations
 
 import io
@@ -40,7 +41,9 @@ def log_in(page, base, phone, landing):
 
 def records(app):
     with app.app_context():
-        return db.session.scalars(db.select(VerificationRecord).order_by(VerificationRecord.id)).all()
+        return db.session.scalars(
+            db.select(VerificationRecord).order_by(VerificationRecord.id)
+        ).all()
 
 
 def poll(check, timeout=20.0, interval=0.2):
@@ -54,16 +57,23 @@ def poll(check, timeout=20.0, interval=0.2):
 
 
 def test_camera_scan_fever_turns_the_residents_code_yellow(
-        app, live_server, playwright, make_staff, make_user, make_holder, screen_token, tmp_path):
+    app, live_server, playwright, make_staff, make_user, make_holder, screen_token, tmp_path
+):
     _, staff_phone, _ = make_staff()
     owner_id, owner_phone = make_user()
     holder_id = make_holder(owner_id)
     y4m = tmp_path / "code.y4m"
     write_y4m(y4m, screen_token(holder_id))
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS + [
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={y4m}"])
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=CHROME_ARGS
+        + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}",
+        ],
+    )
     try:
         staff = browser.new_context(viewport=PHONE, locale="en-US")
         page = staff.new_page()
@@ -97,7 +107,9 @@ def test_camera_scan_fever_turns_the_residents_code_yellow(
         [record] = records(app)
         # The colour at the check; the fever then turned the code yellow, and the page says so.
         assert (record.method, record.colour, record.token_colour) == ("camera", "green", "green")
-        page.wait_for_selector("#server-alerts [data-server-colour=yellow]", state="attached", timeout=10000)
+        page.wait_for_selector(
+            "#server-alerts [data-server-colour=yellow]", state="attached", timeout=10000
+        )
         assert (record.temperature, record.decision) == (38.1, "refer")
         assert record.recorded_at is not None
         assert [text for text in console if "Content Security Policy" in text] == []
@@ -117,12 +129,15 @@ def test_camera_scan_fever_turns_the_residents_code_yellow(
 
 
 def test_photo_of_the_code_is_decoded_in_the_browser(
-        app, live_server, page, request_log, make_staff, make_user, make_holder, screen_token, tmp_path):
+    app, live_server, page, request_log, make_staff, make_user, make_holder, screen_token, tmp_path
+):
     _, staff_phone, _ = make_staff()
     owner_id, _ = make_user()
     holder_id = make_holder(owner_id)
     photo = tmp_path / "code.png"
-    segno.make_qr(screen_token(holder_id), error="m").save(str(photo), kind="png", scale=8, border=4)
+    segno.make_qr(screen_token(holder_id), error="m").save(
+        str(photo), kind="png", scale=8, border=4
+    )
 
     log_in(page, live_server, staff_phone, "**/checkpoint/")
     page.goto(live_server + "/checkpoint/scan")
@@ -183,18 +198,28 @@ class Outage:
 
 
 def waiting(page, count):
-    page.wait_for_selector(f"[data-queue-status][data-waiting='{count}']", state="attached", timeout=20000)
+    page.wait_for_selector(
+        f"[data-queue-status][data-waiting='{count}']", state="attached", timeout=20000
+    )
 
 
 def test_records_wait_offline_and_arrive_once_when_the_network_returns(
-        app, live_server, browser, make_staff, make_user, make_holder):
+    app, live_server, browser, make_staff, make_user, make_holder
+):
     _, staff_phone, _ = make_staff()
     owner_id, _ = make_user()
-    holder_ids = [make_holder(owner_id, name=name, number=resident_id(first17))
-                  for name, first17 in [("张小三", "36010219900101123"), ("李小四", "36010219910202123"),
-                                        ("王小五", "36010219920303123")]]
+    holder_ids = [
+        make_holder(owner_id, name=name, number=resident_id(first17))
+        for name, first17 in [
+            ("张小三", "36010219900101123"),
+            ("李小四", "36010219910202123"),
+            ("王小五", "36010219920303123"),
+        ]
+    ]
     with app.app_context():
-        numbers = [registry.dynamic_number(db.session.get(Holder, holder_id)) for holder_id in holder_ids]
+        numbers = [
+            registry.dynamic_number(db.session.get(Holder, holder_id)) for holder_id in holder_ids
+        ]
 
     context = browser.new_context(viewport=PHONE, locale="en-US")
     try:
@@ -214,7 +239,9 @@ def test_records_wait_offline_and_arrive_once_when_the_network_returns(
         assert len(set(record_ids)) == 3
 
         with Outage(app, context) as outage:
-            for n, (page, temperature) in enumerate(zip(tabs, ["36.5", "36.6", "36.7"], strict=True), start=1):
+            for n, (page, temperature) in enumerate(
+                zip(tabs, ["36.5", "36.6", "36.7"], strict=True), start=1
+            ):
                 page.fill("#temperature", temperature)
                 page.check("input[name=decision][value=pass]")
                 page.click("main button[type=submit]")
@@ -224,7 +251,10 @@ def test_records_wait_offline_and_arrive_once_when_the_network_returns(
                 waiting(page, n)
             for page in tabs:  # the other tabs hear of it through the storage event
                 waiting(page, 3)
-                assert "3 records are waiting to be sent." in page.locator("[data-queue-status]").inner_text()
+                assert (
+                    "3 records are waiting to be sent."
+                    in page.locator("[data-queue-status]").inner_text()
+                )
 
             response = tabs[1].reload()  # the service worker answers from its cache
             assert response.from_service_worker
@@ -241,7 +271,9 @@ def test_records_wait_offline_and_arrive_once_when_the_network_returns(
 
         stored = poll(all_stored, timeout=20)
         assert stored, [(r.record_id, r.recorded_at) for r in records(app)]
-        assert {r.record_id: r.temperature for r in stored} == dict(zip(record_ids, [36.5, 36.6, 36.7], strict=True))
+        assert {r.record_id: r.temperature for r in stored} == dict(
+            zip(record_ids, [36.5, 36.6, 36.7], strict=True)
+        )
         assert {r.decision for r in stored} == {"pass"}
         assert len(records(app)) == 3
         for n, page in enumerate(tabs):
@@ -259,7 +291,11 @@ def test_logging_out_drops_the_cached_checkpoint_pages(app, live_server, page, m
     log_in(page, live_server, phone, "**/checkpoint/")
     # The second load is served through the service worker, which keeps a copy.
     page.wait_for_selector("[data-queue-status]", state="attached")
-    assert poll(lambda: page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))"))
+    assert poll(
+        lambda: page.evaluate(
+            "() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))"
+        )
+    )
     page.reload()
     assert poll(lambda: page.evaluate("() => caches.has('gantong-checkpoint-v1')"))
     page.click("header button[type=submit]")

@@ -1,4 +1,5 @@
 """A foreigner registers before arrival in English; an officer prints a paper code; in Chromium."""
+
 from __future__ import annotations
 
 import io
@@ -46,7 +47,8 @@ def assert_all_english(page):
 
 
 def test_a_foreigner_registers_in_english_before_arrival_and_the_officer_sees_the_arrival(
-        app, live_server, browser, make_user, today, tmp_path):
+    app, live_server, browser, make_user, today, tmp_path
+):
     context, page = english_page(browser)
     requests = RequestLog(page)
     page.goto(live_server + "/entry/")
@@ -93,8 +95,9 @@ def test_a_foreigner_registers_in_english_before_arrival_and_the_officer_sees_th
     assert requests.foreign_hosts(live_server) == set() and requests.csp_violations() == []
     context.close()
 
-    _, officer_phone = make_user(role="officer", district_code="360102", badge_number="DH-1",
-                                 department="东湖区疾控中心")
+    _, officer_phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-1", department="东湖区疾控中心"
+    )
     context, page = english_page(browser)
     log_in(page, live_server, officer_phone, "**/review/")
     page.goto(live_server + "/entry/arrivals")
@@ -112,9 +115,11 @@ def pdf_pages(pdf: bytes) -> int:
 
 
 def test_a_paper_code_prints_on_one_page_is_checked_at_the_checkpoint_and_refused_after_lost(
-        app, live_server, browser, make_user, make_staff, tmp_path):
-    _, officer_phone = make_user(role="officer", district_code="360102", badge_number="DH-1",
-                                 department="东湖区疾控中心")
+    app, live_server, browser, make_user, make_staff, tmp_path
+):
+    _, officer_phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-1", department="东湖区疾控中心"
+    )
     _, staff_phone, _ = make_staff()
 
     officer_context, officer = english_page(browser)
@@ -144,7 +149,10 @@ def test_a_paper_code_prints_on_one_page_is_checked_at_the_checkpoint_and_refuse
     officer.emulate_media(media="print")
     officer.set_viewport_size({"width": 397, "height": 559})  # A6 at 96 dpi
     assert officer.locator("body > header").is_hidden() and officer.locator(".no-print").is_hidden()
-    assert decode(officer.screenshot(path=str(tmp_path / "paper-print-A6.png"), full_page=True)) == old_text
+    assert (
+        decode(officer.screenshot(path=str(tmp_path / "paper-print-A6.png"), full_page=True))
+        == old_text
+    )
     officer.emulate_media(media="screen")
     officer.set_viewport_size(PHONE)
 

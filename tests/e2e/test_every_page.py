@@ -4,6 +4,7 @@ viewport, no control marked hidden shows, and axe-core finds no serious or criti
 One app, seeded once, serves the module (the crawls only read); each role and language is
 crawled once, with every check on every page, and the tests read their part of that crawl.
 GANTONG_SCREENSHOTS=<folder> also saves a screenshot of every page there."""
+
 from __future__ import annotations
 
 import json
@@ -19,18 +20,61 @@ from tests.e2e.site import AXE_JS, LOGINS, crawl, log_in, pattern, seed
 # The routes each role must reach in the crawl (GET pages; the rest of the url map is files or
 # other roles' pages, refused to this role by the role checks the view tests cover).
 MUST_REACH = {
-    "anonymous": {"/", "/login", "/register", "/account/password/forgot", "/account/password/reset",
-                  "/entry/", "/entry/register"},
-    "resident": {"/me", "/me/notifications", "/account/password", "/me/people/N", "/me/people/N/declare",
-                 "/me/people/N/history", "/me/people/N/checks", "/me/people/N/requests", "/me/people/N/apply",
-                 "/me/people/N/claim", "/me/applications/N", "/me/people/new"},
+    "anonymous": {
+        "/",
+        "/login",
+        "/register",
+        "/account/password/forgot",
+        "/account/password/reset",
+        "/entry/",
+        "/entry/register",
+    },
+    "resident": {
+        "/me",
+        "/me/notifications",
+        "/account/password",
+        "/me/people/N",
+        "/me/people/N/declare",
+        "/me/people/N/history",
+        "/me/people/N/checks",
+        "/me/people/N/requests",
+        "/me/people/N/apply",
+        "/me/people/N/claim",
+        "/me/applications/N",
+        "/me/people/new",
+    },
     "staff": {"/checkpoint/", "/checkpoint/scan", "/checkpoint/records/N"},
-    "officer": {"/review/", "/review/people", "/review/people/N", "/review/applications/N", "/review/claims/N",
-                "/entry/arrivals", "/entry/holders", "/entry/holders/new", "/entry/people/N/paper", "/stats/"},
-    "admin": {"/admin/", "/admin/accounts", "/admin/accounts/N", "/admin/accounts/new", "/admin/audit",
-              "/admin/districts", "/admin/exports", "/admin/issuers", "/admin/issuers/new", "/admin/points",
-              "/admin/points/N", "/admin/points/new", "/admin/risk-areas", "/admin/risk-areas/N",
-              "/admin/risk-areas/new", "/admin/retention", "/stats/"},
+    "officer": {
+        "/review/",
+        "/review/people",
+        "/review/people/N",
+        "/review/applications/N",
+        "/review/claims/N",
+        "/entry/arrivals",
+        "/entry/holders",
+        "/entry/holders/new",
+        "/entry/people/N/paper",
+        "/stats/",
+    },
+    "admin": {
+        "/admin/",
+        "/admin/accounts",
+        "/admin/accounts/N",
+        "/admin/accounts/new",
+        "/admin/audit",
+        "/admin/districts",
+        "/admin/exports",
+        "/admin/issuers",
+        "/admin/issuers/new",
+        "/admin/points",
+        "/admin/points/N",
+        "/admin/points/new",
+        "/admin/risk-areas",
+        "/admin/risk-areas/N",
+        "/admin/risk-areas/new",
+        "/admin/retention",
+        "/stats/",
+    },
 }
 # A control the page marks hidden and the stylesheet shows anyway.
 SHOWN_HIDDEN = """() => [...document.querySelectorAll('[hidden]')]
@@ -47,7 +91,8 @@ AXE_RUN = """async () => {
 def _reached(found):
     """The routes the crawl opened: the pages it checked and those that sent it on to one."""
     return {pattern(path.split("?")[0]) for path in found.pages} | {
-        pattern(path.split("?")[0]) for path, status in found.statuses.items() if status < 400}
+        pattern(path.split("?")[0]) for path, status in found.statuses.items() if status < 400
+    }
 
 
 SCREENSHOTS = os.environ.get("GANTONG_SCREENSHOTS")
@@ -103,7 +148,9 @@ def _walk(browser, live_server, site, role, language):
         if SCREENSHOTS:
             name = pattern(path.split("?")[0]).strip("/").replace("/", "_") or "home"
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(SCREENSHOTS) / f"{role}-{language}-{name}.png"), full_page=True)
+            page.screenshot(
+                path=str(Path(SCREENSHOTS) / f"{role}-{language}-{name}.png"), full_page=True
+            )
 
     try:
         found = crawl(page, live_server, role, language, site[role], visit)
@@ -120,10 +167,13 @@ _CRAWLS: dict[tuple[str, str], tuple] = {}
 @pytest.fixture
 def crawls(request):
     """The crawl of a role in a language, made the first time a test asks for it."""
+
     def crawl_of(role, language):
         if (role, language) not in _CRAWLS:
             browser = request.getfixturevalue("browser")
-            _CRAWLS[role, language] = _walk(browser, *request.getfixturevalue("served_site"), role, language)
+            _CRAWLS[role, language] = _walk(
+                browser, *request.getfixturevalue("served_site"), role, language
+            )
         return _CRAWLS[role, language]
 
     return crawl_of
@@ -167,5 +217,7 @@ def test_the_axe_check_finds_a_serious_violation_when_there_is_one(page, live_se
     page.goto(live_server + "/login")
     page.evaluate(AXE_JS.read_text())
     assert page.evaluate(AXE_RUN) == []
-    page.evaluate("() => document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/x.png'}))")
+    page.evaluate(
+        "() => document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/x.png'}))"
+    )
     assert [violation["id"] for violation in page.evaluate(AXE_RUN)] == ["image-alt"]

@@ -3,6 +3,7 @@
 The app runs in a separate server process (flask run) that the test stops and starts again;
 the browser's camera is a canvas stream the test draws codes on, one after another.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,13 @@ class ServerProcess:
 
     def __init__(self, app, port):
         self.port, self.proc = port, None
-        self.env = {**os.environ, "SECRET_KEY": app.config["SECRET_KEY"], "RATELIMIT_STORAGE_URI": "memory://",
-                    "TOKEN_TTL": "1800", "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "TOKEN_TTL": "1800",
+            "PYTHONUNBUFFERED": "1",
+        }
         if not USING_POSTGRES:
             self.env["DATABASE_URL"] = app.config["SQLALCHEMY_DATABASE_URI"]
 
@@ -80,9 +86,25 @@ class ServerProcess:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "run", "--no-reload", "--no-debugger",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "run",
+                "--no-reload",
+                "--no-debugger",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while not self.up():
             assert self.proc.poll() is None, "the server process ended"
@@ -109,8 +131,12 @@ def qr_uri(text: str) -> str:
 
 
 def make_red(app, holder_id, make_user):
-    _, first = make_user(role="officer", district_code="360102", badge_number="A1", department="疾控")
-    _, second = make_user(role="officer", district_code="360102", badge_number="A2", department="疾控")
+    _, first = make_user(
+        role="officer", district_code="360102", badge_number="A1", department="疾控"
+    )
+    _, second = make_user(
+        role="officer", district_code="360102", badge_number="A2", department="疾控"
+    )
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         by_phone = lambda phone: db.session.scalar(db.select(User).where(User.phone == phone))  # noqa: E731
@@ -122,13 +148,19 @@ def make_red(app, holder_id, make_user):
 def declare_fever(app, holder_id):
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        registry.declare(holder, registry.DeclarationFacts(symptoms=["fever"], close_contact=False,
-                                                           contact_date=None, stays=[]), author=None)
+        registry.declare(
+            holder,
+            registry.DeclarationFacts(
+                symptoms=["fever"], close_contact=False, contact_date=None, stays=[]
+            ),
+            author=None,
+        )
         return db.session.get(Holder, holder_id).colour
 
 
 def test_the_scan_page_verifies_and_records_with_the_server_stopped(
-        app, server, playwright, make_staff, make_holder, make_user, screen_token, tmp_path):
+    app, server, playwright, make_staff, make_holder, make_user, screen_token, tmp_path
+):
     _, staff_phone, _ = make_staff()
     green = make_holder(name="张小三")
     yellow = make_holder(name="李四", number=resident_id("36010219800101123"))
@@ -146,13 +178,26 @@ def test_the_scan_page_verifies_and_records_with_the_server_stopped(
         lost = paper.issue(db.session.get(Holder, paper_lost))
         lost_text = paper.token_text(lost)
         paper.report_lost(db.session.get(Holder, paper_lost))
-    over_cap = tokens.sign(tokens.Token(tokens.SCREEN, partner_kid, "a1b2c3d4e5f60718", "green",
-                                        int(utcnow().timestamp()) - 700, 86400), partner_private)
+    over_cap = tokens.sign(
+        tokens.Token(
+            tokens.SCREEN,
+            partner_kid,
+            "a1b2c3d4e5f60718",
+            "green",
+            int(utcnow().timestamp()) - 700,
+            86400,
+        ),
+        partner_private,
+    )
     codes = {
-        "green": screen_token(green), "yellow": screen_token(yellow), "red": screen_token(red),
+        "green": screen_token(green),
+        "yellow": screen_token(yellow),
+        "red": screen_token(red),
         "stale": screen_token(stale),  # green now; the holder turns yellow before it is shown
         "expired": screen_token(green, now=utcnow() - timedelta(seconds=3600)),
-        "revoked_paper": lost_text, "yellow_paper": yellow_paper_text, "over_cap": over_cap,
+        "revoked_paper": lost_text,
+        "yellow_paper": yellow_paper_text,
+        "over_cap": over_cap,
     }
 
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
@@ -181,7 +226,9 @@ def test_the_scan_page_verifies_and_records_with_the_server_stopped(
         def show(name, expect_colour=None, expect_reason=None, temperature=None):
             reads = int(page.locator("#verdict").get_attribute("data-reads") or 0)
             page.evaluate("uri => window.__showCode(uri)", qr_uri(codes[name]))
-            page.wait_for_selector(f"#verdict[data-reads='{reads + 1}']", state="attached", timeout=10000)
+            page.wait_for_selector(
+                f"#verdict[data-reads='{reads + 1}']", state="attached", timeout=10000
+            )
             verdict = page.locator("#verdict")
             elapsed[name] = int(verdict.get_attribute("data-elapsed-ms"))
             page.evaluate("() => window.__showCode(null)")
@@ -214,14 +261,21 @@ def test_the_scan_page_verifies_and_records_with_the_server_stopped(
         queued = json.loads(page.evaluate("localStorage.getItem('gantong-record-queue')"))
         assert len(queued) == 5 and len({item["record_id"] for item in queued}) == 5
         with app.app_context():
-            assert db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord)) == 0
-        assert all("/checkpoint/scan-records" in url or "bundle.json" in url for url in requests[sent_before:])
+            assert (
+                db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord)) == 0
+            )
+        assert all(
+            "/checkpoint/scan-records" in url or "bundle.json" in url
+            for url in requests[sent_before:]
+        )
 
         server.start()
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             with app.app_context():
-                count = db.session.scalar(db.select(db.func.count()).select_from(VerificationRecord))
+                count = db.session.scalar(
+                    db.select(db.func.count()).select_from(VerificationRecord)
+                )
             if count >= 5 and page.evaluate("localStorage.getItem('gantong-record-queue')") == "[]":
                 break
             time.sleep(0.5)
@@ -229,16 +283,23 @@ def test_the_scan_page_verifies_and_records_with_the_server_stopped(
         with app.app_context():
             stored = db.session.scalars(db.select(VerificationRecord)).all()
             assert len(stored) == 5
-            assert sorted(r.record_id for r in stored) == sorted(item["record_id"] for item in queued)
+            assert sorted(r.record_id for r in stored) == sorted(
+                item["record_id"] for item in queued
+            )
             by_holder = {r.holder_id: r for r in stored}
             assert by_holder[stale].stale_colour and by_holder[stale].colour == "yellow"
             assert not by_holder[yellow].stale_colour and not by_holder[green].stale_colour
-            assert by_holder[paper_yellow].paper_serial and by_holder[paper_yellow].token_colour == "yellow"
+            assert (
+                by_holder[paper_yellow].paper_serial
+                and by_holder[paper_yellow].token_colour == "yellow"
+            )
             assert all(r.offline and r.recorded_at for r in stored)
             assert db.session.scalar(db.select(db.func.count()).select_from(FeverFinding)) == 1
             assert db.session.get(Holder, green).colour == "yellow"  # the fever's hit arrived
         # The volunteer is told of the stale colour once the server answers.
-        page.wait_for_selector("#server-alerts [data-server-colour]", state="attached", timeout=10000)
+        page.wait_for_selector(
+            "#server-alerts [data-server-colour]", state="attached", timeout=10000
+        )
         assert "赵*" in page.locator("#server-alerts").inner_text()
         page.screenshot(path=str(tmp_path / "scan-offline-360x640.png"))
         context.close()

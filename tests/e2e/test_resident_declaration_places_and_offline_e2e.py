@@ -1,6 +1,7 @@
 """In Chromium at 360x640 in Chinese and English: no code before a
 declaration, stays rows that fit, the province -> city -> county picker (with and without
 JavaScript), the family's full names, and the code page when the network drops."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,10 +15,26 @@ from tests.conftest import PASSWORD, resident_id
 
 PHONE = {"width": 360, "height": 640}
 LANGUAGES = {
-    "zh": {"locale": "zh-CN", "declare_first": "先填写健康申报", "no_code": "尚未赋码", "me": "本人", "child": "子女",
-           "expired": "已过期", "green": "绿码", "hotline": "咨询热线"},
-    "en": {"locale": "en-GB", "declare_first": "Declare first", "no_code": "No code yet", "me": "Me", "child": "Child",
-           "expired": "Expired", "green": "Green code", "hotline": "hotline"},
+    "zh": {
+        "locale": "zh-CN",
+        "declare_first": "先填写健康申报",
+        "no_code": "尚未赋码",
+        "me": "本人",
+        "child": "子女",
+        "expired": "已过期",
+        "green": "绿码",
+        "hotline": "咨询热线",
+    },
+    "en": {
+        "locale": "en-GB",
+        "declare_first": "Declare first",
+        "no_code": "No code yet",
+        "me": "Me",
+        "child": "Child",
+        "expired": "Expired",
+        "green": "Green code",
+        "hotline": "hotline",
+    },
 }
 # A short token life, so that the expiry is seen in seconds (the number lives longer).
 TTL = 6
@@ -29,7 +46,9 @@ def app_config(app_config):
 
 
 def open_context(browser, lang, javascript=True):
-    return browser.new_context(viewport=PHONE, locale=LANGUAGES[lang]["locale"], java_script_enabled=javascript)
+    return browser.new_context(
+        viewport=PHONE, locale=LANGUAGES[lang]["locale"], java_script_enabled=javascript
+    )
 
 
 def log_in(page, base, phone, lang):
@@ -84,7 +103,9 @@ def test_no_code_until_the_first_declaration(app, live_server, browser, make_use
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_stays_rows_fit_a_360px_screen(live_server, browser, make_user, make_holder, lang, tmp_path):
+def test_the_stays_rows_fit_a_360px_screen(
+    live_server, browser, make_user, make_holder, lang, tmp_path
+):
     user_id, phone = make_user()
     holder_id = make_holder(user_id)
     context = open_context(browser, lang)
@@ -95,7 +116,13 @@ def test_the_stays_rows_fit_a_360px_screen(live_server, browser, make_user, make
     page.locator("#stays-0-city option[value='4201']").wait_for(state="attached")
     page.screenshot(path=str(tmp_path / f"declare-{lang}.png"), full_page=True)
     assert_fits(page)
-    for selector in ("#stays-0-province", "#stays-0-city", "#stays-0-county", "#stays-0-start", "#stays-0-end"):
+    for selector in (
+        "#stays-0-province",
+        "#stays-0-city",
+        "#stays-0-county",
+        "#stays-0-start",
+        "#stays-0-end",
+    ):
         box = page.locator(selector).bounding_box()
         assert box["width"] >= 120, f"{selector} is squeezed to {box['width']}px"
         assert box["x"] + box["width"] <= PHONE["width"]
@@ -105,11 +132,13 @@ def test_the_stays_rows_fit_a_360px_screen(live_server, browser, make_user, make
 def wait_until_htmx_idle(page):
     # No request in flight and no swapped element still waiting to be bound.
     page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
 
 
-def test_a_city_chosen_the_moment_its_list_appears_is_not_lost(app, live_server, browser, make_user,
-                                                              make_holder):
+def test_a_city_chosen_the_moment_its_list_appears_is_not_lost(
+    app, live_server, browser, make_user, make_holder
+):
     # The CI failure: a choice made on the new city list before htmx bound it sent no request.
     # A mutation observer chooses the city as soon as the list is inserted, before the page's
     # next task, so the list must be bound in the same task that inserts it.
@@ -128,14 +157,17 @@ def test_a_city_chosen_the_moment_its_list_appears_is_not_lost(app, live_server,
         }
     }).observe(document.body, {childList: true, subtree: true})""")
     page.select_option("#stays-0-province", "42")
-    page.locator("#stays-0-county option[value='420102']").wait_for(state="attached", timeout=10_000)
+    page.locator("#stays-0-county option[value='420102']").wait_for(
+        state="attached", timeout=10_000
+    )
     context.close()
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_a_county_is_picked_province_city_county(app, live_server, browser, make_user, make_holder, lang,
-                                                 javascript, tmp_path):
+def test_a_county_is_picked_province_city_county(
+    app, live_server, browser, make_user, make_holder, lang, javascript, tmp_path
+):
     user_id, phone = make_user()
     holder_id = make_holder(user_id)
     context = open_context(browser, lang, javascript)
@@ -172,17 +204,31 @@ def test_a_county_is_picked_province_city_county(app, live_server, browser, make
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_account_owner_sees_the_familys_full_names_with_the_relation(app, live_server, browser, make_user,
-                                                                          lang, tmp_path):
+def test_the_account_owner_sees_the_familys_full_names_with_the_relation(
+    app, live_server, browser, make_user, lang, tmp_path
+):
     words = LANGUAGES[lang]
     user_id, phone = make_user()
     with app.app_context():
         account = db.session.get(User, user_id)
-        for name, first17, relation in (("张伟", "36010219800101123", "self"), ("张华", "36010220100101123", "child")):
-            holder = registry.add_holder(account, registry.Identity(
-                name=name, doc_type="resident_id", doc_number=resident_id(first17), doc_country="",
-                nationality="CN", district_code="360102", address="八一大道 1 号"), is_self=relation == "self",
-                relation=relation)
+        for name, first17, relation in (
+            ("张伟", "36010219800101123", "self"),
+            ("张华", "36010220100101123", "child"),
+        ):
+            holder = registry.add_holder(
+                account,
+                registry.Identity(
+                    name=name,
+                    doc_type="resident_id",
+                    doc_number=resident_id(first17),
+                    doc_country="",
+                    nationality="CN",
+                    district_code="360102",
+                    address="八一大道 1 号",
+                ),
+                is_self=relation == "self",
+                relation=relation,
+            )
             registry.declare(holder, registry.DeclarationFacts([], False, None), author=account)
     context = open_context(browser, lang)
     page = context.new_page()
@@ -208,7 +254,8 @@ def grey(page, selector) -> float:
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_offline_the_last_code_stays_greyed_with_a_refresh_link_and_the_hotline(
-        app, live_server, browser, make_user, make_holder, admin_hotline, lang, javascript, tmp_path):
+    app, live_server, browser, make_user, make_holder, admin_hotline, lang, javascript, tmp_path
+):
     words = LANGUAGES[lang]
     user_id, phone = make_user()
     holder_id = make_holder(user_id, symptoms=["fever"])

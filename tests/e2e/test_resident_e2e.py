@@ -1,4 +1,5 @@
 """A new resident registers, declares a fever, and shows a yellow code; in Chromium."""
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,9 @@ def decode_screenshot(png: bytes) -> str:
 
 
 @pytest.mark.smoke
-def test_register_declare_fever_yellow_code_in_chinese_then_english(app, live_server, page, request_log, tmp_path):
+def test_register_declare_fever_yellow_code_in_chinese_then_english(
+    app, live_server, page, request_log, tmp_path
+):
     register_and_declare_fever(page, live_server)
     banner = page.locator("#code-card .banner")
     assert "黄码" in banner.inner_text()
@@ -65,7 +68,9 @@ def test_register_declare_fever_yellow_code_in_chinese_then_english(app, live_se
 def test_code_shows_without_javascript(app, live_server, browser, make_user, make_holder):
     user_id, phone = make_user()
     make_holder(user_id, symptoms=["fever"])
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 640}, locale="zh-CN")
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 360, "height": 640}, locale="zh-CN"
+    )
     page = context.new_page()
     page.goto(live_server + "/login")
     page.fill("#phone", phone)

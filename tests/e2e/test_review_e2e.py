@@ -1,4 +1,5 @@
 """Transcoding, the officer's queue and the second officer, in Chromium."""
+
 from __future__ import annotations
 
 import re
@@ -28,11 +29,13 @@ def colour(app, holder_id):
 
 
 def test_a_yellow_resident_applies_the_officer_approves_and_the_code_turns_green(
-        app, live_server, page, browser, request_log, make_user, make_holder, today, tmp_path):
+    app, live_server, page, browser, request_log, make_user, make_holder, today, tmp_path
+):
     user_id, phone = make_user()
     holder_id = make_holder(user_id, name="李小红", symptoms=["fever"])
-    _, officer_phone = make_user(role="officer", district_code="360102", badge_number="DH-0301",
-                                 department=DEPARTMENT)
+    _, officer_phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-0301", department=DEPARTMENT
+    )
 
     # The resident: yellow, applies with a negative test.
     log_in(page, live_server, phone)
@@ -85,13 +88,18 @@ def test_a_yellow_resident_applies_the_officer_approves_and_the_code_turns_green
     assert request_log.csp_violations() == []
 
 
-def test_officer_a_records_confirmed_only_officer_b_can_make_it_red(app, live_server, browser, make_user,
-                                                                       make_holder, tmp_path):
+def test_officer_a_records_confirmed_only_officer_b_can_make_it_red(
+    app, live_server, browser, make_user, make_holder, tmp_path
+):
     owner_id, _ = make_user()
     number = resident_id("36010219770707345")
     holder_id = make_holder(owner_id, name="王五", number=number)
-    _, phone_a = make_user(role="officer", district_code="360102", badge_number="DH-0301", department=DEPARTMENT)
-    _, phone_b = make_user(role="officer", district_code="360102", badge_number="DH-0307", department=DEPARTMENT)
+    _, phone_a = make_user(
+        role="officer", district_code="360102", badge_number="DH-0301", department=DEPARTMENT
+    )
+    _, phone_b = make_user(
+        role="officer", district_code="360102", badge_number="DH-0307", department=DEPARTMENT
+    )
 
     # Officer A finds the person and records "confirmed".
     officer_a = new_page(browser)
@@ -116,8 +124,10 @@ def test_officer_a_records_confirmed_only_officer_b_can_make_it_red(app, live_se
     assert officer_a.locator("main button[value=approve]").count() == 0
     # Nor can A approve it by posting the form by hand.
     token = officer_a.locator("main input[name=csrf_token]").get_attribute("value")
-    response = officer_a.request.post(f"{live_server}/review/records/{record_id}",
-                                      form={"csrf_token": token, "decision": "approve", "reason": "我自己批准"})
+    response = officer_a.request.post(
+        f"{live_server}/review/records/{record_id}",
+        form={"csrf_token": token, "decision": "approve", "reason": "我自己批准"},
+    )
     assert response.status == 403
     with app.app_context():
         assert db.session.get(OfficialRecord, record_id).state == "pending"
@@ -145,15 +155,17 @@ def test_officer_a_records_confirmed_only_officer_b_can_make_it_red(app, live_se
 def test_the_queue_works_without_javascript(app, live_server, browser, make_user, make_holder):
     owner_id, _ = make_user()
     holder_id = make_holder(owner_id, symptoms=["fever"])
-    _, officer_phone = make_user(role="officer", district_code="360102", badge_number="DH-0301",
-                                 department=DEPARTMENT)
+    _, officer_phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-0301", department=DEPARTMENT
+    )
     with app.app_context():
         from gantong.review import applications
 
         holder = db.session.get(Holder, holder_id)
         key = applications.open_hits(holder)[0].key
-        application_id = applications.apply(holder, [key], applications.Evidence("other", note="隔离期满"),
-                                            holder.account).id
+        application_id = applications.apply(
+            holder, [key], applications.Evidence("other", note="隔离期满"), holder.account
+        ).id
     context = browser.new_context(java_script_enabled=False, viewport=PHONE, locale="zh-CN")
     page = context.new_page()
     log_in(page, live_server, officer_phone)

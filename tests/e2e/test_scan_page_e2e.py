@@ -1,4 +1,5 @@
 """The one-tap scan page at 360x640 in both languages: verdict in place, what to do, the lanes."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,15 +11,19 @@ from tests.e2e.test_offline_checkpoint_e2e import FAKE_CAMERA, make_red, qr_uri
 VIBRATIONS = "window.__vibrations = []; navigator.vibrate = (p) => { window.__vibrations.push(p); return true; };"
 
 TEXTS = {
-    "en-US": {"red": "Entry refused: call the medical staff.", "green": "Let the person through.",
-              "verified": "Verified on this phone at"},
+    "en-US": {
+        "red": "Entry refused: call the medical staff.",
+        "green": "Let the person through.",
+        "verified": "Verified on this phone at",
+    },
     "zh-CN": {"red": "禁止通行，联系医务人员。", "green": "准予通行。", "verified": "本机于"},
 }
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_one_tap_scan_page_shows_the_verdict_in_place_and_the_camera_stays_live(
-        app, live_server, playwright, make_staff, make_holder, make_user, screen_token, tmp_path, locale):
+    app, live_server, playwright, make_staff, make_holder, make_user, screen_token, tmp_path, locale
+):
     _, staff_phone, _ = make_staff()
     green = make_holder(name="张小三")
     red = make_holder(name="王五", number=resident_id("36010219800101124"))
@@ -47,7 +52,12 @@ def test_one_tap_scan_page_shows_the_verdict_in_place_and_the_camera_stays_live(
         page.evaluate("() => window.__showCode(null)")
         assert page.url == scan_url  # no navigation
         assert page.locator("#verdict [data-banner]:visible").count() == 1
-        assert page.locator("#verdict .banner:visible").inner_text().strip().endswith(("红码", "Red code"))
+        assert (
+            page.locator("#verdict .banner:visible")
+            .inner_text()
+            .strip()
+            .endswith(("红码", "Red code"))
+        )
         assert TEXTS[locale]["red"] in page.locator("#verdict [data-instruction]").inner_text()
         assert "王*" in page.locator("#verdict [data-who]").inner_text()
         assert TEXTS[locale]["verified"] in page.locator("#verdict [data-verified-at]").inner_text()

@@ -1,6 +1,7 @@
 """In Chromium at 360x640 (and a desk's 1280 px), in both languages:
 hidden controls stay hidden, the record banner shows the colour now, an API token is made once and
 its revoke button is legible, the audit table is readable, staff pages use a desk's width."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,9 +14,11 @@ from tests.e2e.conftest import PHONE
 from tests.e2e.site import log_in, seed
 
 DESK = {"width": 1280, "height": 800}
-LONG_REASON = ("经区疾控中心流调核实：该人员于 2022 年 4 月 12 日 14:00 至 16:30 在南昌市东湖区八一大道"
-               "某商场与一名确诊病例同一楼层停留，按《新型冠状病毒肺炎防控方案（第九版）》判定为密切接触者，"
-               "需集中隔离医学观察 7 天并进行 5 次核酸检测，居家健康监测 3 天。")
+LONG_REASON = (
+    "经区疾控中心流调核实：该人员于 2022 年 4 月 12 日 14:00 至 16:30 在南昌市东湖区八一大道"
+    "某商场与一名确诊病例同一楼层停留，按《新型冠状病毒肺炎防控方案（第九版）》判定为密切接触者，"
+    "需集中隔离医学观察 7 天并进行 5 次核酸检测，居家健康监测 3 天。"
+)
 
 
 @pytest.fixture
@@ -30,8 +33,11 @@ def shot(page, tmp_path, name):
 
 
 def context(browser, language, viewport=PHONE, javascript=True):
-    return browser.new_context(viewport=viewport, locale="zh-CN" if language == "zh" else "en-US",
-                               java_script_enabled=javascript)
+    return browser.new_context(
+        viewport=viewport,
+        locale="zh-CN" if language == "zh" else "en-US",
+        java_script_enabled=javascript,
+    )
 
 
 def choose(page, base, language, path):
@@ -70,7 +76,9 @@ def test_hidden_controls_stay_hidden(browser, live_server, site, language, tmp_p
 
 
 @LANGUAGES
-def test_after_a_fever_the_record_banner_shows_the_colour_now(browser, live_server, site, language, tmp_path):
+def test_after_a_fever_the_record_banner_shows_the_colour_now(
+    browser, live_server, site, language, tmp_path
+):
     # the record was opened green; the fever recorded on it turns the code yellow.
     staff = context(browser, language)
     page = staff.new_page()
@@ -84,15 +92,18 @@ def test_after_a_fever_the_record_banner_shows_the_colour_now(browser, live_serv
     page.wait_for_url("**/checkpoint/scan")  # the camera again at once: the next person is waiting
     page.goto(live_server + record)
     assert page.get_attribute("#verdict", "class") == "card yellow"
-    assert page.locator("#verdict .banner").inner_text().strip() == ("黄码" if language == "zh" else "Yellow code")
+    assert page.locator("#verdict .banner").inner_text().strip() == (
+        "黄码" if language == "zh" else "Yellow code"
+    )
     assert page.locator("#colour-then").is_visible()
     shot(page, tmp_path, f"record-after-fever-{language}")
     staff.close()
 
 
 @LANGUAGES
-def test_an_api_token_is_made_once_and_its_revoke_button_is_legible(app, browser, live_server, site, language,
-                                                                    tmp_path):
+def test_an_api_token_is_made_once_and_its_revoke_button_is_legible(
+    app, browser, live_server, site, language, tmp_path
+):
     # post, redirect, show once; a reload makes no second token.
     admin = context(browser, language)
     page = admin.new_page()
@@ -121,12 +132,21 @@ def test_an_api_token_is_made_once_and_its_revoke_button_is_legible(app, browser
 
 
 @LANGUAGES
-def test_the_audit_table_reads_at_360_px_with_a_long_reason(app, browser, live_server, site, language, tmp_path):
+def test_the_audit_table_reads_at_360_px_with_a_long_reason(
+    app, browser, live_server, site, language, tmp_path
+):
     # the time-and-actor column keeps a readable width; the reason wraps in its cell.
     with app.app_context():
         officer = db.session.scalar(db.select(User).where(User.role == "officer"))
-        audit.append("colour.change", "holder", 3, actor=officer, before={"colour": "green"},
-                     after={"colour": "red"}, reason=LONG_REASON)
+        audit.append(
+            "colour.change",
+            "holder",
+            3,
+            actor=officer,
+            before={"colour": "green"},
+            after={"colour": "red"},
+            reason=LONG_REASON,
+        )
         db.session.commit()
     admin = context(browser, language)
     page = admin.new_page()
@@ -134,7 +154,9 @@ def test_the_audit_table_reads_at_360_px_with_a_long_reason(app, browser, live_s
     choose(page, live_server, language, "/admin/audit")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     first = page.locator("table.audit tbody tr").first
-    widths = first.locator("td").evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
+    widths = first.locator("td").evaluate_all(
+        "cells => cells.map(c => c.getBoundingClientRect().width)"
+    )
     assert widths[1] >= 130 and widths[2] >= 130, widths
     assert LONG_REASON in first.inner_text()
     # The phone number (a serial) is on one line; the time-and-actor cell is at most four lines.
@@ -142,18 +164,23 @@ def test_the_audit_table_reads_at_360_px_with_a_long_reason(app, browser, live_s
     assert phone.evaluate("s => s.getClientRects().length") == 1
     cell = first.locator("td:nth-child(2)")
     line = cell.evaluate("c => parseFloat(getComputedStyle(c).lineHeight)")
-    content = cell.evaluate("c => { const r = document.createRange(); r.selectNodeContents(c); "
-                            "return r.getBoundingClientRect().height; }")
+    content = cell.evaluate(
+        "c => { const r = document.createRange(); r.selectNodeContents(c); "
+        "return r.getBoundingClientRect().height; }"
+    )
     assert content <= 4 * line + 2, (content, line)
     shot(page, tmp_path, f"audit-{language}")
     admin.close()
 
 
 @LANGUAGES
-@pytest.mark.parametrize("role,path", [("officer", "/review/people"), ("admin", "/admin/accounts"),
-                                       ("admin", "/admin/audit")])
-def test_staff_pages_use_a_desks_width_and_serials_stay_whole(browser, live_server, site, language, role, path,
-                                                             tmp_path):
+@pytest.mark.parametrize(
+    "role,path",
+    [("officer", "/review/people"), ("admin", "/admin/accounts"), ("admin", "/admin/audit")],
+)
+def test_staff_pages_use_a_desks_width_and_serials_stay_whole(
+    browser, live_server, site, language, role, path, tmp_path
+):
     # a 1280 px screen gets more than a phone's column; serials do not break in tables.
     for viewport in (DESK, PHONE):
         desk = context(browser, language, viewport=viewport)
@@ -167,7 +194,11 @@ def test_staff_pages_use_a_desks_width_and_serials_stay_whole(browser, live_serv
         serials = page.locator("table .serial, table a[href^='/admin/accounts/']")
         for index in range(serials.count()):
             assert serials.nth(index).evaluate("s => s.getClientRects().length") == 1
-        shot(page, tmp_path, f"{role}-{path.strip('/').replace('/', '_')}-{language}-{viewport['width']}")
+        shot(
+            page,
+            tmp_path,
+            f"{role}-{path.strip('/').replace('/', '_')}-{language}-{viewport['width']}",
+        )
         desk.close()
 
 

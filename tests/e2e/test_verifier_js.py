@@ -3,13 +3,17 @@
 The same file the Python tests load (tests/unit/core/test_token_vectors.py): both sides are held
 to the same bytes. Run with WebCrypto's Ed25519 and with the @noble/ed25519 fallback forced.
 """
+
 import json
 import pathlib
 
 import pytest
 
-VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "docs" / "token-vectors.json")
-                     .read_text(encoding="utf-8"))
+VECTORS = json.loads(
+    (pathlib.Path(__file__).resolve().parents[2] / "docs" / "token-vectors.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 RUN = """async ([url, nobleUrl, vectors, engine]) => {
   const verifier = await import(url);
@@ -33,12 +37,22 @@ def test_the_browser_verifier_gives_every_vectors_expected_result(app, live_serv
     page.goto(live_server + "/")
     with app.test_request_context():
         from flask import current_app
+
         asset_url = current_app.jinja_env.globals["asset_url"]
         url, noble_url = asset_url("js/verifier.js"), asset_url("vendor/noble-ed25519.js")
-    results = page.evaluate(RUN, [live_server + url, live_server + noble_url, VECTORS,
-                                  "noble" if engine == "noble" else None])
+    results = page.evaluate(
+        RUN,
+        [
+            live_server + url,
+            live_server + noble_url,
+            VECTORS,
+            "noble" if engine == "noble" else None,
+        ],
+    )
     assert results["engine"] == engine  # Chromium has WebCrypto Ed25519; "noble" is forced
-    assert len(results["valid"]) == len(VECTORS["valid"]) and len(results["invalid"]) == len(VECTORS["invalid"])
+    assert len(results["valid"]) == len(VECTORS["valid"]) and len(results["invalid"]) == len(
+        VECTORS["invalid"]
+    )
     for case, got in zip(VECTORS["valid"], results["valid"], strict=True):
         assert got["ok"], (case["name"], got["reason"])
         assert got["colour"] == case["expect"]["colour"], case["name"]

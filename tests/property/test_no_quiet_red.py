@@ -5,6 +5,7 @@ and every colour change has its audit event in an unbroken chain.
 A holder's own declaration (a declared close contact, say) may turn their own code red at once: that
 is their own report, and it is audited too.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,25 +61,60 @@ class NoQuietRed(RuleBasedStateMachine):
         # Accounts straight into the table: hashing real passwords would slow every example.
         resident = User(phone="+8613800000001", password_hash="-", role="resident")
         officers = {
-            "A": User(phone="+8613900000301", password_hash="-", role="officer", district_code=DISTRICT,
-                      badge_number="DH-0301", department="东湖区疾控中心"),
-            "B": User(phone="+8613900000307", password_hash="-", role="officer", district_code=DISTRICT,
-                      badge_number="DH-0307", department="东湖区疾控中心"),
-            "C": User(phone="+8613900000401", password_hash="-", role="officer", district_code=OTHER_DISTRICT,
-                      badge_number="XH-0401", department="西湖区疾控中心"),
+            "A": User(
+                phone="+8613900000301",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0301",
+                department="东湖区疾控中心",
+            ),
+            "B": User(
+                phone="+8613900000307",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0307",
+                department="东湖区疾控中心",
+            ),
+            "C": User(
+                phone="+8613900000401",
+                password_hash="-",
+                role="officer",
+                district_code=OTHER_DISTRICT,
+                badge_number="XH-0401",
+                department="西湖区疾控中心",
+            ),
         }
-        point = InformationPoint(name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9)
+        point = InformationPoint(
+            name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9
+        )
         db.session.add_all([resident, *officers.values(), point])
         db.session.commit()
         staff = User(phone="+8613800000002", password_hash="-", role="staff", point_id=point.id)
         db.session.add(staff)
         db.session.commit()
-        holder = registry.add_holder(resident, registry.Identity(
-            name="王五", doc_type="resident_id", doc_number=resident_id("36010219770707345"), doc_country="",
-            nationality="CN", district_code=DISTRICT, address="八一大道 1 号"), is_self=True)
+        holder = registry.add_holder(
+            resident,
+            registry.Identity(
+                name="王五",
+                doc_type="resident_id",
+                doc_number=resident_id("36010219770707345"),
+                doc_country="",
+                nationality="CN",
+                district_code=DISTRICT,
+                address="八一大道 1 号",
+            ),
+            is_self=True,
+        )
         # Ids, not objects: the chain check empties the session as it goes.
-        self.ids = {"resident": resident.id, "staff": staff.id, "point": point.id, "holder": holder.id,
-                    **{name: officer.id for name, officer in officers.items()}}
+        self.ids = {
+            "resident": resident.id,
+            "staff": staff.id,
+            "point": point.id,
+            "holder": holder.id,
+            **{name: officer.id for name, officer in officers.items()},
+        }
         self.today = rules.local_date(utcnow())
 
     @property
@@ -110,23 +146,37 @@ class NoQuietRed(RuleBasedStateMachine):
         return db.session.scalar(db.select(db.func.max(ColourChange.id))) or 0
 
     def _turned_red_since(self, change_id: int) -> list[ColourChange]:
-        query = db.select(ColourChange).where(ColourChange.id > change_id, ColourChange.after == rules.RED,
-                                              ColourChange.before != rules.RED)
+        query = db.select(ColourChange).where(
+            ColourChange.id > change_id,
+            ColourChange.after == rules.RED,
+            ColourChange.before != rules.RED,
+        )
         return list(db.session.scalars(query))
 
     def _assert_no_red_by(self, change_id: int, step: str) -> None:
         reds = self._turned_red_since(change_id)
-        assert not reds, f"{step} turned the code red without a second officer: {[(c.actor_id, c.reason) for c in reds]}"
+        assert not reds, (
+            f"{step} turned the code red without a second officer: {[(c.actor_id, c.reason) for c in reds]}"
+        )
 
     # The holder's own acts and the checkpoint.
 
-    @rule(symptoms=st.lists(st.sampled_from(rules.SYMPTOMS), max_size=2, unique=True), close_contact=st.booleans(),
-          days_ago=st.integers(0, 20))
+    @rule(
+        symptoms=st.lists(st.sampled_from(rules.SYMPTOMS), max_size=2, unique=True),
+        close_contact=st.booleans(),
+        days_ago=st.integers(0, 20),
+    )
     def declare(self, symptoms, close_contact, days_ago):
         before = self._last_change_id()
-        registry.declare(self.holder, registry.DeclarationFacts(
-            symptoms=symptoms, close_contact=close_contact,
-            contact_date=self.today - timedelta(days=days_ago) if close_contact else None), author=self.resident)
+        registry.declare(
+            self.holder,
+            registry.DeclarationFacts(
+                symptoms=symptoms,
+                close_contact=close_contact,
+                contact_date=self.today - timedelta(days=days_ago) if close_contact else None,
+            ),
+            author=self.resident,
+        )
         for change in self._turned_red_since(before):
             # Only their own report of a close contact can do this, and it is theirs.
             assert change.actor_id == self.ids["resident"] and close_contact
@@ -135,19 +185,30 @@ class NoQuietRed(RuleBasedStateMachine):
     def checkpoint_record(self, temperature):
         before = self._last_change_id()
         now = utcnow()
-        record, _result = verification.open_record(self.holder, self.point, self.staff, "camera", None, now)
-        verification.submit_record(verification.reference_for(record), record.record_id,
-                                   verification.RecordBody(temperature=temperature, decision="pass"), now)
+        record, _result = verification.open_record(
+            self.holder, self.point, self.staff, "camera", None, now
+        )
+        verification.submit_record(
+            verification.reference_for(record),
+            record.record_id,
+            verification.RecordBody(temperature=temperature, decision="pass"),
+            now,
+        )
         self._assert_no_red_by(before, "a checkpoint record")
 
     @rule(data=st.data(), who=st.sampled_from(OFFICERS))
     def void_checkpoint_record(self, data, who):
-        records = [record for record in db.session.scalars(db.select(VerificationRecord))
-                   if verification.can_void(record, self.officer(who))]
+        records = [
+            record
+            for record in db.session.scalars(db.select(VerificationRecord))
+            if verification.can_void(record, self.officer(who))
+        ]
         if not records:
             return
         before = self._last_change_id()
-        verification.void_record(data.draw(st.sampled_from(records)), self.officer(who), "体温计故障")
+        verification.void_record(
+            data.draw(st.sampled_from(records)), self.officer(who), "体温计故障"
+        )
         self._assert_no_red_by(before, "voiding a record")
 
     # Transcoding applications.
@@ -157,16 +218,30 @@ class NoQuietRed(RuleBasedStateMachine):
         hits = applications.open_hits(self.holder)
         if not hits:
             return
-        keys = data.draw(st.lists(st.sampled_from([hit.key for hit in hits]), min_size=1, unique=True))
+        keys = data.draw(
+            st.lists(st.sampled_from([hit.key for hit in hits]), min_size=1, unique=True)
+        )
         before = self._last_change_id()
-        applications.apply(self.holder, keys, applications.Evidence(
-            grounds, test_date=self.today, institution="南昌大学一附院", report_number="NAT-1",
-            isolation_end=self.today, note="已满"), self.resident)
+        applications.apply(
+            self.holder,
+            keys,
+            applications.Evidence(
+                grounds,
+                test_date=self.today,
+                institution="南昌大学一附院",
+                report_number="NAT-1",
+                isolation_end=self.today,
+                note="已满",
+            ),
+            self.resident,
+        )
         assert self._last_change_id() == before
 
     @rule(data=st.data(), who=st.sampled_from(OFFICERS), approve=st.booleans())
     def decide_application(self, data, who, approve):
-        pending = list(db.session.scalars(db.select(Application).where(Application.status == "pending")))
+        pending = list(
+            db.session.scalars(db.select(Application).where(Application.status == "pending"))
+        )
         if not pending:
             return
         item = data.draw(st.sampled_from(pending))
@@ -182,7 +257,9 @@ class NoQuietRed(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def withdraw_application(self, data):
-        pending = list(db.session.scalars(db.select(Application).where(Application.status == "pending")))
+        pending = list(
+            db.session.scalars(db.select(Application).where(Application.status == "pending"))
+        )
         if pending:
             applications.withdraw(data.draw(st.sampled_from(pending)), self.resident)
 
@@ -191,7 +268,9 @@ class NoQuietRed(RuleBasedStateMachine):
     @rule(data=st.data())
     def file_claim(self, data):
         keys = [hit.key for hit in claims.open_hits(self.holder)] + [""]
-        claims.file(self.holder, data.draw(st.sampled_from(keys)), "不实", "更正", "", self.resident)
+        claims.file(
+            self.holder, data.draw(st.sampled_from(keys)), "不实", "更正", "", self.resident
+        )
 
     @rule(data=st.data(), who=st.sampled_from(OFFICERS), accept=st.booleans())
     def decide_claim(self, data, who, accept):
@@ -211,22 +290,32 @@ class NoQuietRed(RuleBasedStateMachine):
 
     # Official records and the second officer.
 
-    @rule(who=st.sampled_from(OFFICERS), status=st.sampled_from(official_records.STATUSES), days_ago=st.integers(0, 20))
+    @rule(
+        who=st.sampled_from(OFFICERS),
+        status=st.sampled_from(official_records.STATUSES),
+        days_ago=st.integers(0, 20),
+    )
     def record_official(self, who, status, days_ago):
         before = self._last_change_id()
         contact = self.today - timedelta(days=days_ago)
         if who == "C":
             db.session.commit()  # what came before was its own request
             with pytest.raises(official_records.OutOfDistrict):
-                official_records.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+                official_records.record(
+                    self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact
+                )
             db.session.rollback()
         else:
-            official_records.record(self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact)
+            official_records.record(
+                self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact
+            )
         self._assert_no_red_by(before, f"officer {who} recording {status}")
 
     @rule(data=st.data(), who=st.sampled_from(OFFICERS), approve=st.booleans())
     def decide_official(self, data, who, approve):
-        pending = list(db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending")))
+        pending = list(
+            db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending"))
+        )
         if not pending:
             return
         entry = data.draw(st.sampled_from(pending))
@@ -259,15 +348,24 @@ class NoQuietRed(RuleBasedStateMachine):
 
     @invariant()
     def every_turn_to_red_has_two_officers_or_is_the_holders_own(self):
-        changes = db.session.scalars(db.select(ColourChange).where(
-            ColourChange.after == rules.RED, ColourChange.before != rules.RED))
+        changes = db.session.scalars(
+            db.select(ColourChange).where(
+                ColourChange.after == rules.RED, ColourChange.before != rules.RED
+            )
+        )
         for change in changes:
             if change.actor_id == self.ids["resident"]:
                 continue
-            approved = db.session.scalars(db.select(OfficialRecord).where(
-                OfficialRecord.holder_id == change.holder_id, OfficialRecord.approved_by == change.actor_id,
-                OfficialRecord.decided_at == change.at)).all()
-            assert approved, f"change {change.id} to red by {change.actor_id} has no approved record behind it"
+            approved = db.session.scalars(
+                db.select(OfficialRecord).where(
+                    OfficialRecord.holder_id == change.holder_id,
+                    OfficialRecord.approved_by == change.actor_id,
+                    OfficialRecord.decided_at == change.at,
+                )
+            ).all()
+            assert approved, (
+                f"change {change.id} to red by {change.actor_id} has no approved record behind it"
+            )
             for entry in approved:
                 assert entry.recorded_by != entry.approved_by
                 assert db.session.get(User, entry.recorded_by).role == "officer"
@@ -277,11 +375,20 @@ class NoQuietRed(RuleBasedStateMachine):
     def every_colour_change_has_its_audit_event(self):
         changes = sorted(
             (change.holder_id, change.at, change.before, change.after)
-            for change in db.session.scalars(db.select(ColourChange).where(ColourChange.before.is_not(None)))
+            for change in db.session.scalars(
+                db.select(ColourChange).where(ColourChange.before.is_not(None))
+            )
         )
         events = sorted(
-            (int(event.subject_id), event.at, json.loads(event.before)["colour"], json.loads(event.after)["colour"])
-            for event in db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "colour.change"))
+            (
+                int(event.subject_id),
+                event.at,
+                json.loads(event.before)["colour"],
+                json.loads(event.after)["colour"],
+            )
+            for event in db.session.scalars(
+                db.select(AuditEvent).where(AuditEvent.action == "colour.change")
+            )
         )
         assert changes == events
         holder = self.holder
@@ -295,9 +402,15 @@ class NoQuietRed(RuleBasedStateMachine):
 
 def test_no_officer_turns_a_code_red_alone_and_every_change_is_audited(app):
     NoQuietRed.app = app
-    run_state_machine_as_test(NoQuietRed, settings=settings(
-        max_examples=40, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck),
-    ))
+    run_state_machine_as_test(
+        NoQuietRed,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
 
 
 # One person with every account they can obtain (nobody alone may make a code red): an administrator account, an officer
@@ -318,23 +431,53 @@ class NobodyAlone(RuleBasedStateMachine):
         _empty_database()
         resident = User(phone="+8613800000001", password_hash="-", role="resident")
         honest = [
-            User(phone="+8613900000301", password_hash="-", role="officer", district_code=DISTRICT,
-                 badge_number="DH-0301", department="东湖区疾控中心"),
-            User(phone="+8613900000307", password_hash="-", role="officer", district_code=DISTRICT,
-                 badge_number="DH-0307", department="东湖区疾控中心"),
+            User(
+                phone="+8613900000301",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0301",
+                department="东湖区疾控中心",
+            ),
+            User(
+                phone="+8613900000307",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0307",
+                department="东湖区疾控中心",
+            ),
             User(phone="+8613900000004", password_hash="-", role="admin"),
         ]
         # What the person holds from the start: their admin account and an officer account
         # of another district (both set up properly before).
         own_admin = User(phone="+8613700000000", password_hash="-", role="admin")
-        own_officer = User(phone="+8613700000009", password_hash="-", role="officer",
-                           district_code=OTHER_DISTRICT, badge_number="XH-0999", department="西湖区疾控中心")
-        point = InformationPoint(name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9)
+        own_officer = User(
+            phone="+8613700000009",
+            password_hash="-",
+            role="officer",
+            district_code=OTHER_DISTRICT,
+            badge_number="XH-0999",
+            department="西湖区疾控中心",
+        )
+        point = InformationPoint(
+            name="南昌站北广场", district_code=DISTRICT, latitude=28.6, longitude=115.9
+        )
         db.session.add_all([resident, *honest, own_admin, own_officer, point])
         db.session.commit()
-        holder = registry.add_holder(resident, registry.Identity(
-            name="王五", doc_type="resident_id", doc_number=resident_id("36010219770707345"), doc_country="",
-            nationality="CN", district_code=DISTRICT, address="八一大道 1 号"), is_self=True)
+        holder = registry.add_holder(
+            resident,
+            registry.Identity(
+                name="王五",
+                doc_type="resident_id",
+                doc_number=resident_id("36010219770707345"),
+                doc_country="",
+                nationality="CN",
+                district_code=DISTRICT,
+                address="八一大道 1 号",
+            ),
+            is_self=True,
+        )
         db.session.commit()
         self.holder_id, self.point_id = holder.id, point.id
         self.start = {own_admin.id, own_officer.id}
@@ -348,23 +491,31 @@ class NobodyAlone(RuleBasedStateMachine):
     def held(self, role: str | None = None) -> list[User]:
         """Every account the person holds: the first two, and any whose password went to their phones."""
         reached = {phone for phone, _text in sms.outbox(self.app) if phone in OWN_PHONES}
-        users = db.session.scalars(db.select(User).where(
-            User.id.in_(self.start) | User.phone.in_(reached))).all()
+        users = db.session.scalars(
+            db.select(User).where(User.id.in_(self.start) | User.phone.in_(reached))
+        ).all()
         return [user for user in users if user.active and (role is None or user.role == role)]
 
     def managed(self) -> list[User]:
-        return list(db.session.scalars(db.select(User).where(User.role != "resident").order_by(User.id)))
+        return list(
+            db.session.scalars(db.select(User).where(User.role != "resident").order_by(User.id))
+        )
 
     @property
     def holder(self) -> Holder:
         return db.session.get(Holder, self.holder_id)
 
-    @rule(data=st.data(), role=st.sampled_from(staff_accounts.MANAGED_ROLES), phone=st.sampled_from(OWN_PHONES),
-          district=st.sampled_from([DISTRICT, OTHER_DISTRICT]))
+    @rule(
+        data=st.data(),
+        role=st.sampled_from(staff_accounts.MANAGED_ROLES),
+        phone=st.sampled_from(OWN_PHONES),
+        district=st.sampled_from([DISTRICT, OTHER_DISTRICT]),
+    )
     def create_account(self, data, role, phone, district):
         admin = data.draw(st.sampled_from(self.held("admin")))
-        binding = staff_accounts.Binding(point_id=self.point_id, district_code=district, badge_number="X-1",
-                                         department="某部门")
+        binding = staff_accounts.Binding(
+            point_id=self.point_id, district_code=district, badge_number="X-1", department="某部门"
+        )
         try:
             staff_accounts.create_account(role, phone, binding, actor=admin)
         except PhoneTaken:
@@ -378,9 +529,16 @@ class NobodyAlone(RuleBasedStateMachine):
         user = data.draw(st.sampled_from(self.managed()))
         if user.role == "admin":
             return
-        staff_accounts.update_binding(user, staff_accounts.Binding(
-            point_id=self.point_id, district_code=district, badge_number=user.badge_number or "X-2",
-            department=user.department or "某部门"), actor=admin)
+        staff_accounts.update_binding(
+            user,
+            staff_accounts.Binding(
+                point_id=self.point_id,
+                district_code=district,
+                badge_number=user.badge_number or "X-2",
+                department=user.department or "某部门",
+            ),
+            actor=admin,
+        )
         db.session.commit()
 
     @rule(data=st.data())
@@ -411,8 +569,13 @@ class NobodyAlone(RuleBasedStateMachine):
         if not officers:
             return
         try:
-            official_records.record(self.holder, data.draw(st.sampled_from(officers)), status, "东卫〔2020〕1号",
-                                    utcnow().date())
+            official_records.record(
+                self.holder,
+                data.draw(st.sampled_from(officers)),
+                status,
+                "东卫〔2020〕1号",
+                utcnow().date(),
+            )
         except official_records.OutOfDistrict:
             db.session.rollback()
         else:
@@ -420,13 +583,16 @@ class NobodyAlone(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def approve_official(self, data):
-        pending = list(db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending")))
+        pending = list(
+            db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "pending"))
+        )
         officers = self.held("officer")
         if not pending or not officers:
             return
         try:
-            official_records.approve(data.draw(st.sampled_from(pending)), data.draw(st.sampled_from(officers)),
-                                     "已核对")
+            official_records.approve(
+                data.draw(st.sampled_from(pending)), data.draw(st.sampled_from(officers)), "已核对"
+            )
         except (official_records.OutOfDistrict, official_records.SelfApproval):
             db.session.rollback()
         else:
@@ -435,17 +601,26 @@ class NobodyAlone(RuleBasedStateMachine):
     @invariant()
     def the_code_is_not_red(self):
         assert self.holder.colour != rules.RED
-        assert not db.session.scalars(db.select(OfficialRecord).where(OfficialRecord.state == "in_force")).all()
+        assert not db.session.scalars(
+            db.select(OfficialRecord).where(OfficialRecord.state == "in_force")
+        ).all()
 
     @invariant()
     def no_credential_reaches_the_person_but_for_their_own_staff_accounts(self):
         held = self.held()
-        assert all(user.role == "staff" or user.id in self.start for user in held), \
-            [(user.id, user.role) for user in held]
+        assert all(user.role == "staff" or user.id in self.start for user in held), [
+            (user.id, user.role) for user in held
+        ]
 
 
 def test_nobody_alone_makes_a_code_red_with_every_account_they_can_obtain(app):
     NobodyAlone.app = app
-    run_state_machine_as_test(NobodyAlone, settings=settings(
-        max_examples=30, stateful_step_count=15, deadline=None, suppress_health_check=list(HealthCheck),
-    ))
+    run_state_machine_as_test(
+        NobodyAlone,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

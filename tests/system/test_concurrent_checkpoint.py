@@ -1,6 +1,7 @@
 """16 threads verify and record at once for 10 s through gunicorn on a database of the test's
 own (a SQLite file, or PostgreSQL when DATABASE_URL is set): every request succeeds and every
 acknowledged record is in the database."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def free_port() -> int:
 
 
 def post_json(url, body, headers):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **headers},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, json.loads(response.read())
 
@@ -55,9 +60,18 @@ def load_app(scratch_database_url):
         point = points.add_point("负载测试站", "360102")
         token = points.new_api_token(point.id)
         holder_ids = [
-            registry.add_holder(None, registry.Identity(
-                name=f"测试{i}", doc_type="resident_id", doc_number=resident_id(f"3601021990010{i:04d}"),
-                doc_country="", nationality="CN", district_code="360102", address="x")).id
+            registry.add_holder(
+                None,
+                registry.Identity(
+                    name=f"测试{i}",
+                    doc_type="resident_id",
+                    doc_number=resident_id(f"3601021990010{i:04d}"),
+                    doc_country="",
+                    nationality="CN",
+                    district_code="360102",
+                    address="x",
+                ),
+            ).id
             for i in range(20)
         ]
         keys.signing_key()
@@ -69,12 +83,29 @@ def load_app(scratch_database_url):
 def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
     app, url, api_token, holder_ids = load_app
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load-secret",
-           "VERIFY_LIMIT_PER_STAFF": "100000 per minute"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "load-secret",
+        "VERIFY_LIMIT_PER_STAFF": "100000 per minute",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "app:app"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -95,10 +126,16 @@ def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
             rng = random.Random(seed)
             while time.monotonic() < deadline:
                 try:
-                    status, verified = post_json(base + "/api/v1/verify", {"token": rng.choice(texts)}, headers)
+                    status, verified = post_json(
+                        base + "/api/v1/verify", {"token": rng.choice(texts)}, headers
+                    )
                     temperature = round(rng.uniform(36.0, 37.6), 1)
-                    body = {"record_id": verified["record_id"], "reference": verified["reference"],
-                            "temperature": str(temperature), "decision": "pass"}
+                    body = {
+                        "record_id": verified["record_id"],
+                        "reference": verified["reference"],
+                        "temperature": str(temperature),
+                        "decision": "pass",
+                    }
                     status, stored = post_json(base + verified["record_url"], body, {})
                     assert status == 201, status
                     with lock:
@@ -120,8 +157,9 @@ def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
     assert len(acknowledged) > THREADS  # the run did real work
     with app.app_context():
         rows = db.session.execute(
-            db.select(VerificationRecord.record_id, VerificationRecord.temperature)
-            .where(VerificationRecord.recorded_at.is_not(None))
+            db.select(VerificationRecord.record_id, VerificationRecord.temperature).where(
+                VerificationRecord.recorded_at.is_not(None)
+            )
         ).all()
     stored = {record_id: temperature for record_id, temperature in rows}
     assert stored == acknowledged

@@ -1,6 +1,7 @@
 """The code page refreshes colours while checkpoints record fevers for the same people, at once,
 on a file-backed SQLite database: no "database is locked", and no colour written from facts
 that a concurrent fever had made stale (the code page reads without the write lock)."""
+
 from __future__ import annotations
 
 import random
@@ -15,17 +16,22 @@ from tests.conftest import PASSWORD, resident_id
 PEOPLE, PAGE_THREADS, ROUNDS = 12, 3, 4
 
 
-def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make_holder, make_staff):
+def test_colour_refreshes_racing_fever_records_lose_nothing(
+    app, make_user, make_holder, make_staff
+):
     account_id, phone = make_user()
     staff_id, _staff_phone, point_id = make_staff()
-    holder_ids = [make_holder(account_id, name=f"测试{i}", number=resident_id(f"3601021990020{i:04d}"))
-                  for i in range(PEOPLE)]
+    holder_ids = [
+        make_holder(account_id, name=f"测试{i}", number=resident_id(f"3601021990020{i:04d}"))
+        for i in range(PEOPLE)
+    ]
     with app.app_context():
         point, staff = db.session.get(InformationPoint, point_id), db.session.get(User, staff_id)
         pending = []
         for holder_id in holder_ids:
-            record, _ = verification.open_record(db.session.get(Holder, holder_id), point, staff,
-                                                 "scan", None, utcnow())
+            record, _ = verification.open_record(
+                db.session.get(Holder, holder_id), point, staff, "scan", None, utcnow()
+            )
             pending.append((record.record_id, verification.reference_for(record)))
         # A stored colour the facts no longer hold: every code page load has to write.
         db.session.execute(db.update(Holder).where(Holder.id.in_(holder_ids)).values(colour="red"))
@@ -55,8 +61,11 @@ def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make
         for record_id, reference in order:
             try:
                 with app.app_context():
-                    verification.submit_record(reference, record_id,
-                                               verification.RecordBody(temperature=38.6, decision="refer"))
+                    verification.submit_record(
+                        reference,
+                        record_id,
+                        verification.RecordBody(temperature=38.6, decision="refer"),
+                    )
             except Exception as error:  # noqa: BLE001
                 with lock:
                     failures.append(repr(error))
@@ -73,35 +82,47 @@ def test_colour_refreshes_racing_fever_records_lose_nothing(app, make_user, make
         for holder_id in holder_ids:
             holder = db.session.get(Holder, holder_id)
             assert holder.colour == registry.colour_of(holder).colour != "green"
-            changes = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
-                                         .order_by(ColourChange.id)).all()
+            changes = db.session.scalars(
+                db.select(ColourChange)
+                .where(ColourChange.holder_id == holder_id)
+                .order_by(ColourChange.id)
+            ).all()
             assert changes[-1].after == holder.colour
             # One unbroken history from the forged red: each change starts where the last one left.
             later = changes[1:]
-            assert [change.before for change in later] == ["red"] + [change.after for change in later[:-1]]
+            assert [change.before for change in later] == ["red"] + [
+                change.after for change in later[:-1]
+            ]
             assert all(change.before != change.after for change in later)
             assert later[-1].after == holder.colour
 
 
 def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overwritten(
-        app, client, make_user, make_holder, make_staff, monkeypatch):
+    app, client, make_user, make_holder, make_staff, monkeypatch
+):
     """The lost update, forced: the code page has read the facts (stored red, facts green) and is
     about to write green when a checkpoint commits a fever; the page must write the fever's colour."""
     account_id, phone = make_user()
     staff_id, _staff_phone, point_id = make_staff()
     holder_id = make_holder(account_id)
     with app.app_context():
-        record, _ = verification.open_record(db.session.get(Holder, holder_id),
-                                             db.session.get(InformationPoint, point_id),
-                                             db.session.get(User, staff_id), "scan", None, utcnow())
+        record, _ = verification.open_record(
+            db.session.get(Holder, holder_id),
+            db.session.get(InformationPoint, point_id),
+            db.session.get(User, staff_id),
+            "scan",
+            None,
+            utcnow(),
+        )
         record_id, reference = record.record_id, verification.reference_for(record)
         db.session.execute(db.update(Holder).where(Holder.id == holder_id).values(colour="red"))
         db.session.commit()
 
     def fever():
         with app.app_context():
-            verification.submit_record(reference, record_id,
-                                       verification.RecordBody(temperature=38.6, decision="refer"))
+            verification.submit_record(
+                reference, record_id, verification.RecordBody(temperature=38.6, decision="refer")
+            )
 
     original, interleaved = registry.lock, []
 
@@ -122,6 +143,9 @@ def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overw
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         assert holder.colour == registry.colour_of(holder).colour != "green"
-        latest = db.session.scalars(db.select(ColourChange).where(ColourChange.holder_id == holder_id)
-                                    .order_by(ColourChange.id.desc())).first()
+        latest = db.session.scalars(
+            db.select(ColourChange)
+            .where(ColourChange.holder_id == holder_id)
+            .order_by(ColourChange.id.desc())
+        ).first()
         assert latest.after == holder.colour

@@ -1,4 +1,5 @@
 """The migrations build the schema the models describe (flask db upgrade, never create_all)."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -12,7 +13,9 @@ from gantong.extensions import db
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades(scratch_database_url):
     # An empty database of its own: SQLite, or PostgreSQL when DATABASE_URL is set.
-    app = create_app({"TESTING": True, "SECRET_KEY": "m", "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "m", "SQLALCHEMY_DATABASE_URI": scratch_database_url}
+    )
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:

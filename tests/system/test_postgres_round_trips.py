@@ -1,5 +1,6 @@
 """On PostgreSQL a reading request costs its SELECTs and no more: no BEGIN/ROLLBACK pair around
 them, no ping at checkout; counted on the wire (libpq's trace of every message), not timed."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from gantong.extensions import db
 from gantong.models import Holder
 from tests.conftest import PASSWORD, USING_POSTGRES
 
-pytestmark = pytest.mark.skipif(not USING_POSTGRES, reason="PostgreSQL's round trips (run on the PostgreSQL pass)")
+pytestmark = pytest.mark.skipif(
+    not USING_POSTGRES, reason="PostgreSQL's round trips (run on the PostgreSQL pass)"
+)
 
 
 @contextmanager
@@ -75,10 +78,17 @@ def test_a_code_page_costs_its_selects_and_at_most_one_round_trip_more(app, clie
         assert client.get(open_code_page).status_code == 200
     selects = [s for s in seen["statements"] if s.startswith("SELECT")]
     assert selects and len(selects) == len(seen["statements"]), seen["statements"]
-    assert round_trips(seen["trace"]) <= len(selects) + 1, (round_trips(seen["trace"]), seen["statements"],
-                                                            simple_queries(seen["trace"]))
+    assert round_trips(seen["trace"]) <= len(selects) + 1, (
+        round_trips(seen["trace"]),
+        seen["statements"],
+        simple_queries(seen["trace"]),
+    )
     # No transaction is opened or closed around the reads, and nothing pings the connection.
-    assert not [q for q in simple_queries(seen["trace"]) if q.upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+    assert not [
+        q
+        for q in simple_queries(seen["trace"])
+        if q.upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))
+    ]
 
 
 def test_a_code_page_that_writes_its_colour_commits_once(app, client, open_code_page):
@@ -101,13 +111,17 @@ def test_the_pool_does_not_ping_on_checkout_in_production():
     assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_recycle"] > 0
 
 
-def test_a_request_that_meets_a_dropped_connection_runs_again_on_a_fresh_one(app, client, open_code_page):
+def test_a_request_that_meets_a_dropped_connection_runs_again_on_a_fresh_one(
+    app, client, open_code_page
+):
     with app.app_context():
         engine = db.engine
     # The pooled connection's server process is ended, as a database restart would.
     with engine.connect() as connection:
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                         autocommit=True) as admin:
+    with psycopg.connect(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+    ) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
     assert client.get(open_code_page).status_code == 200

@@ -1,5 +1,6 @@
 """With RATELIMIT_STORAGE_URI pointing at Redis, the login limit holds across app instances
 (as it must across gunicorn workers and hosts)."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,9 @@ from tests.conftest import TEST_HASH_METHOD
 
 # Redis database 15, 14, … for xdist workers gw0, gw1, …: limiter.reset() empties its own only.
 REDIS = os.environ.get(
-    "TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:])}")
+    "TEST_REDIS_URL",
+    f"redis://127.0.0.1:6379/{15 - int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:])}",
+)
 
 
 @pytest.fixture
@@ -32,20 +35,29 @@ def redis_url():
 
 def test_login_limit_is_shared_through_redis(scratch_database_url, redis_url):
     phone = "+8613" + str(uuid.uuid4().int)[:9]
-    config = {"TESTING": True, "SECRET_KEY": "r", "WTF_CSRF_ENABLED": False,
-              "SQLALCHEMY_DATABASE_URI": scratch_database_url, "RATELIMIT_STORAGE_URI": redis_url,
-              "PASSWORD_HASH_METHOD": TEST_HASH_METHOD}
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "r",
+        "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": scratch_database_url,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+    }
     first = create_app(config)
     with first.app_context():
         db.create_all()
         register(phone, "correct horse")
     try:
-        statuses = [first.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
-                    for _ in range(6)]
+        statuses = [
+            first.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
+            for _ in range(6)
+        ]
         # A second app instance (another worker) sees the same counters.
         second = create_app(config)
-        statuses += [second.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
-                     for _ in range(5)]
+        statuses += [
+            second.test_client().post("/login", data={"phone": phone, "password": "x"}).status_code
+            for _ in range(5)
+        ]
         assert statuses == [200] * 10 + [429]
     finally:
         limiter.reset()

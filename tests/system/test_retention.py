@@ -1,5 +1,6 @@
 """Retention and backups: purge deletes only old verification records, never a hit; the backup
 is a database that opens and passes SQLite's integrity check."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -24,8 +25,16 @@ from gantong.models import (
 
 
 def add_record(point_id, moment, holder_id=None):
-    db.session.add(VerificationRecord(record_id=str(uuid.uuid4()), point_id=point_id, method="camera",
-                                      colour="green", verified_at=moment, holder_id=holder_id))
+    db.session.add(
+        VerificationRecord(
+            record_id=str(uuid.uuid4()),
+            point_id=point_id,
+            method="camera",
+            colour="green",
+            verified_at=moment,
+            holder_id=holder_id,
+        )
+    )
 
 
 def remaining(app):
@@ -48,11 +57,18 @@ def test_purge_deletes_only_records_before_the_cutoff_day_in_batches(app, make_p
     assert (result.deleted, result.batches, result.cutoff) == (5, 3, cutoff)
     assert remaining(app) == kept
     with app.app_context():
-        [event] = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "retention.purge")).all()
+        [event] = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == "retention.purge")
+        ).all()
         assert '"deleted": 5' in event.after
         again = retention.purge_verification_records(28, now=now, batch=2)
         assert again.deleted == 0
-        assert db.session.scalar(db.select(db.func.count()).where(AuditEvent.action == "retention.purge")) == 1
+        assert (
+            db.session.scalar(
+                db.select(db.func.count()).where(AuditEvent.action == "retention.purge")
+            )
+            == 1
+        )
 
 
 def test_purge_never_removes_a_fever_hit(app, make_point, make_holder, make_staff):
@@ -63,8 +79,12 @@ def test_purge_never_removes_a_fever_hit(app, make_point, make_holder, make_staf
         holder = db.session.get(Holder, holder_id)
         point = db.session.get(InformationPoint, point_id)
         record, _ = verification.open_record(holder, point, None, "camera", None, long_ago)
-        verification.submit_record(verification.reference_for(record), record.record_id,
-                                   verification.RecordBody(temperature=38.2, decision="refer"), now=long_ago)
+        verification.submit_record(
+            verification.reference_for(record),
+            record.record_id,
+            verification.RecordBody(temperature=38.2, decision="refer"),
+            now=long_ago,
+        )
         assert db.session.get(Holder, holder_id).colour == "yellow"
         result = retention.purge_verification_records(28)
         assert result.deleted == 1
@@ -100,20 +120,36 @@ def test_the_purge_command_uses_retention_days_and_logs_what_it_deleted(app, mak
 @pytest.fixture
 def sqlite_app(tmp_path):
     """A file-backed SQLite app whatever DATABASE_URL says: backups are SQLite's."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "backup",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "backup",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
+        }
+    )
     with app.app_context():
         db.create_all()
         for n in range(50):
-            registry.add_holder(None, registry.Identity(
-                name=f"测试{n}", doc_type="passport", doc_number=f"E{n:08d}", doc_country="US",
-                nationality="US", district_code="360102", address="x"))
+            registry.add_holder(
+                None,
+                registry.Identity(
+                    name=f"测试{n}",
+                    doc_type="passport",
+                    doc_number=f"E{n:08d}",
+                    doc_country="US",
+                    nationality="US",
+                    district_code="360102",
+                    address="x",
+                ),
+            )
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
-@pytest.mark.sqlite_only(reason="gantong backup copies the SQLite file; on PostgreSQL it prints pg_dump's line")
+@pytest.mark.sqlite_only(
+    reason="gantong backup copies the SQLite file; on PostgreSQL it prints pg_dump's line"
+)
 def test_backup_makes_a_database_that_opens_and_passes_the_integrity_check(sqlite_app, tmp_path):
     target = tmp_path / "backups" / "gantong-2024-06-01.sqlite"
     target.parent.mkdir()
@@ -132,7 +168,9 @@ def test_backup_makes_a_database_that_opens_and_passes_the_integrity_check(sqlit
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no partial file left
 
     # The backup is a database the app runs on: restore is copying it into place.
-    restored = create_app({"TESTING": True, "SECRET_KEY": "backup", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"})
+    restored = create_app(
+        {"TESTING": True, "SECRET_KEY": "backup", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"}
+    )
     with restored.app_context():
         from gantong import audit
 
@@ -147,10 +185,17 @@ def test_backup_makes_a_database_that_opens_and_passes_the_integrity_check(sqlit
 
 @pytest.mark.nodb
 def test_backup_refuses_on_postgresql_and_prints_the_pg_dump_line(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "backup",
-                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://gantong:secret@db.invalid/gantong"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "backup",
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://gantong:secret@db.invalid/gantong",
+        }
+    )
     result = app.test_cli_runner().invoke(args=["gantong", "backup", str(tmp_path / "x.dump")])
     assert result.exit_code == 2
-    assert f'pg_dump --format=custom --file "{tmp_path / "x.dump"}" "$DATABASE_URL"' in result.output
+    assert (
+        f'pg_dump --format=custom --file "{tmp_path / "x.dump"}" "$DATABASE_URL"' in result.output
+    )
     assert "pg_restore" in result.output and "secret" not in result.output
     assert not (tmp_path / "x.dump").exists()

@@ -5,6 +5,7 @@ workers here: on memory:// each counts its own 10 failed logins a minute (20 in 
 measured with two workers); on the default database:// both count in one place and the limit
 holds as configured.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,13 +29,17 @@ def allowed(first, second, key: str, tries: int = 30) -> int:
 
 @pytest.fixture
 def database_uri(tmp_path):
-    return os.environ.get("DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1) \
+    return (
+        os.environ.get("DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
         or f"sqlite:///{tmp_path / 'gantong.sqlite'}"
+    )
 
 
 @pytest.mark.nodb
 def test_memory_storage_doubles_the_limit_with_two_workers():
-    assert allowed(storage_from_string("memory://"), storage_from_string("memory://"), "login:x") == 20
+    assert (
+        allowed(storage_from_string("memory://"), storage_from_string("memory://"), "login:x") == 20
+    )
 
 
 def test_the_default_database_storage_holds_the_limit_across_workers(database_uri):
@@ -62,5 +67,8 @@ def test_a_new_window_starts_from_zero(database_uri):
 
 @pytest.mark.nodb
 def test_sqlite_counters_live_beside_the_database():
-    assert rate_limits.counter_url("sqlite:////srv/gantong.sqlite") == "sqlite:////srv/gantong-limits.sqlite"
+    assert (
+        rate_limits.counter_url("sqlite:////srv/gantong.sqlite")
+        == "sqlite:////srv/gantong-limits.sqlite"
+    )
     assert rate_limits.counter_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"

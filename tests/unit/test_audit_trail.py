@@ -1,4 +1,5 @@
 """The audit trail's hash chain: tampering straight in the database is found and named."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,15 @@ def chain(app):
     """Five events appended as the app appends them."""
     with app.app_context():
         for number in range(1, 6):
-            audit.append("application.approve", "application", number, actor=number,
-                         before={"status": "pending"}, after={"status": "approved"}, reason=f"理由 {number}")
+            audit.append(
+                "application.approve",
+                "application",
+                number,
+                actor=number,
+                before={"status": "pending"},
+                after={"status": "approved"},
+                reason=f"理由 {number}",
+            )
         db.session.commit()
         head = audit.verify_chain()
         assert head.ok and head.count == 5
@@ -101,16 +109,24 @@ def test_a_decision_writes_its_event_in_the_same_transaction(app, make_user, mak
     from gantong.review import applications
 
     user_id, _ = make_user()
-    officer_id, _ = make_user(role="officer", district_code="360102", badge_number="DH-0301", department="东湖区疾控中心")
+    officer_id, _ = make_user(
+        role="officer", district_code="360102", badge_number="DH-0301", department="东湖区疾控中心"
+    )
     holder_id = make_holder(user_id, symptoms=["fever"])
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         hits = applications.open_hits(holder)
-        item = applications.apply(holder, [hits[0].key], applications.Evidence("other", note="隔离期满"), holder.account)
+        item = applications.apply(
+            holder, [hits[0].key], applications.Evidence("other", note="隔离期满"), holder.account
+        )
         applications.decide(item, db.session.get(User, officer_id), True, "同意")
         events = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq)).all()
         decision = next(event for event in events if event.action == "application.approve")
-        assert (decision.actor_id, decision.subject_id, decision.reason) == (officer_id, str(item.id), "同意")
+        assert (decision.actor_id, decision.subject_id, decision.reason) == (
+            officer_id,
+            str(item.id),
+            "同意",
+        )
         # Subject ids only: no health data in the event.
         assert "fever" not in decision.after and "symptoms" not in decision.after
         assert audit.verify_chain().ok

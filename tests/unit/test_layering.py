@@ -1,4 +1,5 @@
 """The layering: the core runs without Flask or a database, and gantong has no import cycle."""
+
 from __future__ import annotations
 
 import pathlib
@@ -17,9 +18,17 @@ CORE = pathlib.Path(gantong.core.__file__).parent
 
 
 def test_every_core_module_imports_without_flask_or_sqlalchemy():
-    modules = sorted(f"gantong.core.{path.stem}" for path in CORE.glob("*.py") if path.stem != "__init__")
-    assert {"gantong.core.rules", "gantong.core.tokens", "gantong.core.identity", "gantong.core.divisions",
-            "gantong.core.charts", "gantong.core.qr"} <= set(modules)
+    modules = sorted(
+        f"gantong.core.{path.stem}" for path in CORE.glob("*.py") if path.stem != "__init__"
+    )
+    assert {
+        "gantong.core.rules",
+        "gantong.core.tokens",
+        "gantong.core.identity",
+        "gantong.core.divisions",
+        "gantong.core.charts",
+        "gantong.core.qr",
+    } <= set(modules)
     # A meta-path finder that refuses the web and database packages: importing any of them fails.
     script = f"""
 import importlib, importlib.abc, sys
@@ -54,7 +63,9 @@ import importlib.util, sys, types
 package = types.ModuleType("gantong"); package.__path__ = [{str(CORE.parent)!r}]
 sys.modules["gantong"] = package
 """
-    result = subprocess.run([sys.executable, "-c", prelude + script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + script], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "loaded: []" in result.stdout
 

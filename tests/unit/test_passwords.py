@@ -1,4 +1,5 @@
 """Production hashes passwords with scrypt; the tests' cheap method is the tests' alone."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The demo prints its logins as one clean table (log lines, SMS among them,
 go to the log, not among the logins); the README names PORT, /login and where SMS go."""
+
 from __future__ import annotations
 
 import logging

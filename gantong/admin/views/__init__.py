@@ -1,6 +1,7 @@
 """Administrators' pages, one module an area, all on the one blueprint `bp` (blueprint.py).
 
 Importing the areas' modules registers their routes on bp; create_app registers bp."""
+
 from __future__ import annotations
 
 from . import (  # each registers its routes on bp
@@ -16,5 +17,15 @@ from . import (  # each registers its routes on bp
 )
 from .blueprint import bp
 
-__all__ = ["bp", "accounts", "audit_trail", "districts", "exports", "hotlines", "issuers", "points",
-           "retention", "risk_areas"]
+__all__ = [
+    "bp",
+    "accounts",
+    "audit_trail",
+    "districts",
+    "exports",
+    "hotlines",
+    "issuers",
+    "points",
+    "retention",
+    "risk_areas",
+]

@@ -1,4 +1,5 @@
 """Staff, officer and admin accounts, and the changes a second administrator confirms."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -34,8 +35,14 @@ def accounts():
     """List staff, officers and admins, filtered by role and number."""
     role, phone = request.args.get("role", ""), request.args.get("phone", "").strip()
     listing = staff_accounts.list_accounts(role, phone, page_number())
-    return page_or_fragment("admin/accounts.html", "admin/_accounts.html", "results", listing=listing,
-                            role=role, phone=phone)
+    return page_or_fragment(
+        "admin/accounts.html",
+        "admin/_accounts.html",
+        "results",
+        listing=listing,
+        role=role,
+        phone=phone,
+    )
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -51,14 +58,22 @@ def new_account():
         form.point.data = request.args.get("point", "")
     if form.validate_on_submit():
         try:
-            made = staff_accounts.create_account(form.role.data, form.phone.e164, form.binding(),
-                                                 actor=current_user._get_current_object())
+            made = staff_accounts.create_account(
+                form.role.data,
+                form.phone.e164,
+                form.binding(),
+                actor=current_user._get_current_object(),
+            )
         except PhoneTaken:
             form.phone.errors.append(_("This number has an account already."))
         else:
             if isinstance(made, AccountChange):
-                flash(_("Asked: a second administrator must confirm this account. The one-time "
-                        "password then goes by text message to its number."))
+                flash(
+                    _(
+                        "Asked: a second administrator must confirm this account. The one-time "
+                        "password then goes by text message to its number."
+                    )
+                )
                 return redirect(url_for(".account_changes"), code=303)
             flash(_("Account created. Its one-time password went by text message to its number."))
             return redirect(url_for(".account", user_id=made.id), code=303)
@@ -69,10 +84,24 @@ def new_account():
 def account_changes():
     """The account changes waiting for a second administrator."""
     changes = staff_accounts.pending_changes()
-    users = {user.id: user for user in db.session.scalars(db.select(User).where(User.id.in_(
-        {change.user_id for change in changes} | {change.requested_by for change in changes})))}
-    return render_template("admin/account_changes.html", changes=changes, users=users,
-                           details=staff_accounts.change_details, confirm_form=ConfirmForm())
+    users = {
+        user.id: user
+        for user in db.session.scalars(
+            db.select(User).where(
+                User.id.in_(
+                    {change.user_id for change in changes}
+                    | {change.requested_by for change in changes}
+                )
+            )
+        )
+    }
+    return render_template(
+        "admin/account_changes.html",
+        changes=changes,
+        users=users,
+        details=staff_accounts.change_details,
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.post("/accounts/changes/<int:change_id>/confirm")
@@ -97,7 +126,9 @@ def _decide_account_change(change_id: int, decision: str):
     try:
         if decision == "confirm":
             staff_accounts.confirm(change, admin)
-            flash(_("Confirmed. Any one-time password went by text message to the account's number."))
+            flash(
+                _("Confirmed. Any one-time password went by text message to the account's number.")
+            )
         else:
             staff_accounts.reject(change, admin)
             flash(_("Rejected."))
@@ -111,8 +142,13 @@ def _decide_account_change(change_id: int, decision: str):
 
 
 def _render_account(user, form: BindingForm | None = None, active_form: ActiveForm | None = None):
-    return render_template("admin/account.html", user=user, form=form or BindingForm.for_account(user),
-                           active_form=active_form or ActiveForm(), confirm_form=ConfirmForm())
+    return render_template(
+        "admin/account.html",
+        user=user,
+        form=form or BindingForm.for_account(user),
+        active_form=active_form or ActiveForm(),
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
@@ -121,7 +157,9 @@ def account(user_id: int):
     user = _account_or_404(user_id)
     form = BindingForm(role=user.role) if request.method == "POST" else None
     if form is not None and form.validate_on_submit():
-        pending = staff_accounts.update_binding(user, form.binding(), actor=current_user._get_current_object())
+        pending = staff_accounts.update_binding(
+            user, form.binding(), actor=current_user._get_current_object()
+        )
         if pending is not None:
             flash(_("Asked: a second administrator must confirm the move to another district."))
             return redirect(url_for(".account_changes"), code=303)
@@ -135,9 +173,14 @@ def account_active(user_id: int):
     """Deactivate an account (its sessions end at once) or reactivate it, with a reason."""
     user = _account_or_404(user_id)
     said = _("Account reactivated."), _("Account deactivated: its sessions have ended.")
-    return toggle_active(user, partial(staff_accounts.set_active, user, actor=current_user),
-                         partial(_render_account, user), url_for(".account", user_id=user.id), said,
-                         refusals={staff_accounts.OwnAccount: _("You cannot deactivate your own account.")})
+    return toggle_active(
+        user,
+        partial(staff_accounts.set_active, user, actor=current_user),
+        partial(_render_account, user),
+        url_for(".account", user_id=user.id),
+        said,
+        refusals={staff_accounts.OwnAccount: _("You cannot deactivate your own account.")},
+    )
 
 
 @bp.post("/accounts/<int:user_id>/password")

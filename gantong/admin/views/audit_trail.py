@@ -1,4 +1,5 @@
 """The audit trail: its search, the chain check, and its signed head."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -21,16 +22,28 @@ def audit_trail():
     before = query_int("before")
     listing = audit_search.search(selection, before)
     next_args = {**request.args.to_dict(), "before": listing.next_before}
-    return page_or_fragment("admin/audit.html", "admin/_audit.html", "results", form=form, listing=listing,
-                            next_args=next_args)
+    return page_or_fragment(
+        "admin/audit.html",
+        "admin/_audit.html",
+        "results",
+        form=form,
+        listing=listing,
+        next_args=next_args,
+    )
 
 
 @bp.get("/audit/check")
 def audit_check():
     """Check the whole hash chain and show the result."""
     check = audit.verify_chain()
-    return page_or_fragment("admin/audit_check.html", "admin/_chain.html", "chain", check=check,
-                            kept_form=KeptHeadForm(formdata=None), head=audit_heads.latest())
+    return page_or_fragment(
+        "admin/audit_check.html",
+        "admin/_chain.html",
+        "chain",
+        check=check,
+        kept_form=KeptHeadForm(formdata=None),
+        head=audit_heads.latest(),
+    )
 
 
 @bp.post("/audit/check")
@@ -47,9 +60,16 @@ def audit_check_kept():
             else:
                 result = audit_heads.check_against(text)
         except audit_heads.BadHead as refusal:
-            form.kept.errors.append(_("This is not a signed head of ours: %(why)s", why=str(refusal)))
-    return render_template("admin/audit_check.html", check=audit.verify_chain(), kept_form=form,
-                           kept_result=result, head=audit_heads.latest())
+            form.kept.errors.append(
+                _("This is not a signed head of ours: %(why)s", why=str(refusal))
+            )
+    return render_template(
+        "admin/audit_check.html",
+        check=audit.verify_chain(),
+        kept_form=form,
+        kept_result=result,
+        head=audit_heads.latest(),
+    )
 
 
 @bp.post("/audit/head")

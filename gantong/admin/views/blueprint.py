@@ -1,4 +1,5 @@
 """The administrators' blueprint `bp`: admins only; and what the areas' pages share."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -31,8 +32,14 @@ def index():
     return render_template("admin/index.html")
 
 
-def toggle_active(thing, switch: Callable[..., object], render: Callable, back_to: str,
-                  said: tuple[str, str], refusals: Mapping[type[Exception], str] | None = None):
+def toggle_active(
+    thing,
+    switch: Callable[..., object],
+    render: Callable,
+    back_to: str,
+    said: tuple[str, str],
+    refusals: Mapping[type[Exception], str] | None = None,
+):
     """Take a point, account or issuer out of use or back into use, with a reason.
 
     `switch(active, reason=…)` makes the change; `render(active_form=…)` shows the page again

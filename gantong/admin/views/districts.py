@@ -1,4 +1,5 @@
 """Jiangxi's districts with their points and holders."""
+
 from __future__ import annotations
 
 from flask import render_template

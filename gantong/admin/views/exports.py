@@ -1,4 +1,5 @@
 """Verification records or applications as CSV."""
+
 from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
@@ -24,12 +25,20 @@ def export():
     if form.validate_on_submit():
         selection = form.selection()
         # ?columns=codes (or the form's choice) keeps the stable codes; else the page's language.
-        language = "" if (request.args.get("columns") or form.columns.data) == "codes" else current_language()
-        header, rows = exports.start_export(form.kind.data, selection, actor=current_user, language=language)
-        response = Response(stream_with_context(exports.csv_chunks(header, rows)),
-                            mimetype="text/csv")
+        language = (
+            ""
+            if (request.args.get("columns") or form.columns.data) == "codes"
+            else current_language()
+        )
+        header, rows = exports.start_export(
+            form.kind.data, selection, actor=current_user, language=language
+        )
+        response = Response(
+            stream_with_context(exports.csv_chunks(header, rows)), mimetype="text/csv"
+        )
         response.headers["Content-Disposition"] = (
-            f'attachment; filename="{exports.filename(form.kind.data, selection)}"')
+            f'attachment; filename="{exports.filename(form.kind.data, selection)}"'
+        )
         response.headers["Cache-Control"] = "no-store"
         return response
     return render_template("admin/export.html", form=form)

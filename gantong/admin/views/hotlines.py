@@ -1,4 +1,5 @@
 """Each district's hotline."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -19,5 +20,6 @@ def hotlines_page():
         hotlines.set_hotline(**form.details(), actor=current_user)
         flash(_("Hotline saved."))
         return redirect(url_for(".hotlines_page"), code=303)
-    return render_template("admin/hotlines.html", form=form, rows=hotlines.all_set(),
-                           default=hotlines.DEFAULT_HOTLINE)
+    return render_template(
+        "admin/hotlines.html", form=form, rows=hotlines.all_set(), default=hotlines.DEFAULT_HOTLINE
+    )

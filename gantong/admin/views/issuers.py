@@ -1,4 +1,5 @@
 """The trust list: issuers whose codes our checkpoints accept."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -16,7 +17,9 @@ from .blueprint import bp, toggle_active
 @bp.get("/issuers")
 def issuers_list():
     """The trust list: issuers whose codes our checkpoints accept."""
-    return render_template("admin/issuers.html", issuers=trust_list.list_issuers(), state=trust_list.state)
+    return render_template(
+        "admin/issuers.html", issuers=trust_list.list_issuers(), state=trust_list.state
+    )
 
 
 def _issuer_error(form, error: trust_list.IssuerError) -> None:
@@ -53,8 +56,13 @@ def _issuer_or_404(issuer_id: int):
 def _render_issuer(issuer, form=None, active_form=None):
     if form is None:
         form = IssuerEditForm.for_issuer(issuer)
-    return render_template("admin/issuer.html", issuer=issuer, form=form, state=trust_list.state,
-                           active_form=active_form or ActiveForm())
+    return render_template(
+        "admin/issuer.html",
+        issuer=issuer,
+        form=form,
+        state=trust_list.state,
+        active_form=active_form or ActiveForm(),
+    )
 
 
 @bp.route("/issuers/<int:issuer_id>", methods=["GET", "POST"])
@@ -78,5 +86,10 @@ def issuer_active(issuer_id: int):
     """Stop or resume trusting an issuer's codes, with a reason."""
     issuer = _issuer_or_404(issuer_id)
     said = _("Issuer trusted again."), _("Issuer no longer trusted: its codes are refused.")
-    return toggle_active(issuer, partial(trust_list.set_active, issuer.id, actor=current_user),
-                         partial(_render_issuer, issuer), url_for(".issuer", issuer_id=issuer.id), said)
+    return toggle_active(
+        issuer,
+        partial(trust_list.set_active, issuer.id, actor=current_user),
+        partial(_render_issuer, issuer),
+        url_for(".issuer", issuer_id=issuer.id),
+        said,
+    )

@@ -1,4 +1,5 @@
 """Information points: their details and position, use, API tokens and staff."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -39,9 +40,16 @@ def list_points():
     """List information points, filtered by district."""
     district = request.args.get("district", "")
     listing = points.list_points(district, page_number())
-    return page_or_fragment("admin/points.html", "admin/_points.html", "results", rows=listing.rows,
-                            has_next=listing.has_next, page=listing.number, district=district,
-                            filter_form=DistrictFilterForm(request.args))
+    return page_or_fragment(
+        "admin/points.html",
+        "admin/_points.html",
+        "results",
+        rows=listing.rows,
+        has_next=listing.has_next,
+        page=listing.number,
+        district=district,
+        filter_form=DistrictFilterForm(request.args),
+    )
 
 
 @bp.route("/points/new", methods=["GET", "POST"])
@@ -50,20 +58,37 @@ def new_point():
     form = PointForm()
     if form.validate_on_submit():
         details = form.details()
-        point = points.add_point(details.name, details.district_code, details.address,
-                                 details.latitude, details.longitude, actor=current_user)
+        point = points.add_point(
+            details.name,
+            details.district_code,
+            details.address,
+            details.latitude,
+            details.longitude,
+            actor=current_user,
+        )
         flash(_("Point added: %(name)s.", name=point.name))
         return redirect(url_for(".point", point_id=point.id), code=303)
     return render_template("admin/point_new.html", form=form)
 
 
-def _render_point(point: InformationPoint, form: PointForm | None = None, new_token: str | None = None,
-                  token_form: TokenForm | None = None, active_form: ActiveForm | None = None):
+def _render_point(
+    point: InformationPoint,
+    form: PointForm | None = None,
+    new_token: str | None = None,
+    token_form: TokenForm | None = None,
+    active_form: ActiveForm | None = None,
+):
     return render_template(
-        "admin/point.html", point=point, form=form or PointForm.for_point(point),
-        tokens=points.api_tokens(point), staff=points.staff_at(point), new_token=new_token,
-        token_form=token_form or TokenForm(), active_form=active_form or ActiveForm(),
-        confirm_form=ConfirmForm())
+        "admin/point.html",
+        point=point,
+        form=form or PointForm.for_point(point),
+        tokens=points.api_tokens(point),
+        staff=points.staff_at(point),
+        new_token=new_token,
+        token_form=token_form or TokenForm(),
+        active_form=active_form or ActiveForm(),
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.route("/points/<int:point_id>", methods=["GET", "POST"])
@@ -87,9 +112,17 @@ def point(point_id: int):
 def point_active(point_id: int):
     """Take a point out of use, or back into use, with a reason."""
     point = _point_or_404(point_id)
-    said = _("Point back in use."), _("Point out of use: its staff and API tokens can no longer verify.")
-    return toggle_active(point, partial(points.set_point_active, point, actor=current_user),
-                         partial(_render_point, point), url_for(".point", point_id=point.id), said)
+    said = (
+        _("Point back in use."),
+        _("Point out of use: its staff and API tokens can no longer verify."),
+    )
+    return toggle_active(
+        point,
+        partial(points.set_point_active, point, actor=current_user),
+        partial(_render_point, point),
+        url_for(".point", point_id=point.id),
+        said,
+    )
 
 
 @bp.post("/points/<int:point_id>/tokens")

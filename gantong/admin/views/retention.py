@@ -1,4 +1,5 @@
 """Retention: the setting, what is kept, and the purge of expired verification records."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -18,15 +19,25 @@ def retention_page():
     form = RetentionForm()
     if request.method == "POST" and form.validate_on_submit():
         total = form.total.data if form.total.data is not None else retention.status(days).expired
-        result = retention.purge_one_batch(days, current_user,
-                                           batch=current_app.config.get("RETENTION_BATCH_SIZE", retention.BATCH_SIZE))
+        result = retention.purge_one_batch(
+            days,
+            current_user,
+            batch=current_app.config.get("RETENTION_BATCH_SIZE", retention.BATCH_SIZE),
+        )
         deleted = (form.deleted.data or 0) + result.deleted
         left = retention.status(days).expired
         if result.deleted and left:
             total = max(total, deleted + left)
-            progress = RetentionForm(formdata=None, data={"confirm": True, "total": total, "deleted": deleted})
-            return render_template("admin/retention_progress.html", form=progress, deleted=deleted, total=total,
-                                   left=left)
+            progress = RetentionForm(
+                formdata=None, data={"confirm": True, "total": total, "deleted": deleted}
+            )
+            return render_template(
+                "admin/retention_progress.html",
+                form=progress,
+                deleted=deleted,
+                total=total,
+                left=left,
+            )
         flash(_("%(count)s expired verification records deleted.", count=deleted))
         return redirect(url_for(".retention_page"), code=303)
     return render_template("admin/retention.html", status=retention.status(days), form=form)

@@ -1,4 +1,5 @@
 """Key areas and their quarantine days."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,7 +15,13 @@ from .blueprint import bp
 
 
 def _area_saved(area: RiskArea, changed: int):
-    flash(_("Key area saved: %(name)s. Stored colours changed: %(count)s.", name=area.name, count=changed))
+    flash(
+        _(
+            "Key area saved: %(name)s. Stored colours changed: %(count)s.",
+            name=area.name,
+            count=changed,
+        )
+    )
     return redirect(url_for(".risk_areas_list"), code=303)
 
 

@@ -1,4 +1,5 @@
 """Signing keys: rotation, retirement, and the paper codes that depend on a key."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,8 @@ def print_paper(app, holder_id) -> tuple[str, str]:
 
 
 def test_a_token_of_the_previous_key_verifies_after_rotation_and_is_refused_after_retirement(
-        app, client, staff, make_holder, screen_token):
+    app, client, staff, make_holder, screen_token
+):
     holder_id = make_holder()
     old_text = screen_token(holder_id)
     with app.app_context():
@@ -45,16 +47,24 @@ def test_a_token_of_the_previous_key_verifies_after_rotation_and_is_refused_afte
         assert keys.retire(old_kid) == []
         assert old_kid not in {key["kid"] for key in keys.jwks()["keys"]}
     refused = verify(client, old_text)
-    assert refused.status_code == 200 and "Code signed by a retired key" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Code signed by a retired key" in refused.get_data(
+        as_text=True
+    )
     assert verify(client, screen_token(holder_id)).status_code == 303
     with app.app_context():
-        actions = list(db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.action.like("key.%"))
-                                          .order_by(AuditEvent.seq)))
+        actions = list(
+            db.session.scalars(
+                db.select(AuditEvent.action)
+                .where(AuditEvent.action.like("key.%"))
+                .order_by(AuditEvent.seq)
+            )
+        )
         assert actions == ["key.rotate", "key.retire"]
 
 
 def test_retiring_a_key_that_live_paper_codes_depend_on_is_refused_with_their_list(
-        app, client, staff, make_holder):
+    app, client, staff, make_holder
+):
     first = make_holder()
     second = make_holder(name="李四", number=resident_id("36010219800101123"))
     serials = {print_paper(app, first)[0], print_paper(app, second)[0]}
@@ -99,7 +109,11 @@ def test_forcing_retirement_ends_the_paper_codes_that_depend_on_it(app, client, 
     assert f"no longer valid: paper code {serial}" in result.output
     with app.app_context():
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "key.retire"))
-        assert json.loads(event.after) == {"retired": True, "forced": True, "live_paper_serials": [serial]}
+        assert json.loads(event.after) == {
+            "retired": True,
+            "forced": True,
+            "live_paper_serials": [serial],
+        }
         holder = db.session.get(Holder, holder_id)
         assert paper.live_paper(holder) is None  # the holder's page offers a new one
         assert paper.issue(holder).kid != old_kid

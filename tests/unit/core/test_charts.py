@@ -1,4 +1,5 @@
 """Server-drawn SVG charts: valid SVG, no style attributes, labels escaped, sizes that add up."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -11,8 +12,11 @@ from gantong.core import charts
 pytestmark = pytest.mark.nodb
 
 SVG = "{http://www.w3.org/2000/svg}"
-COLOURS = [charts.Series("Green code", charts.GREEN, "circle"), charts.Series("Yellow code", charts.YELLOW, "triangle"),
-           charts.Series("Red code", charts.RED)]
+COLOURS = [
+    charts.Series("Green code", charts.GREEN, "circle"),
+    charts.Series("Yellow code", charts.YELLOW, "triangle"),
+    charts.Series("Red code", charts.RED),
+]
 
 
 def parse(markup) -> ET.Element:
@@ -25,25 +29,41 @@ def parse(markup) -> ET.Element:
 
 
 def bars(root, fill=None):
-    return [rect for rect in root.iter(SVG + "rect")
-            if rect.find(SVG + "title") is not None and (fill is None or rect.get("fill") == fill)]
+    return [
+        rect
+        for rect in root.iter(SVG + "rect")
+        if rect.find(SVG + "title") is not None and (fill is None or rect.get("fill") == fill)
+    ]
 
 
 def test_stacked_bars_scale_to_the_largest_row():
-    root = parse(charts.horizontal_bars("c", "Codes by colour", ["南昌市", "赣州市"], COLOURS, [[6, 3, 1], [2, 0, 0]]))
+    root = parse(
+        charts.horizontal_bars(
+            "c", "Codes by colour", ["南昌市", "赣州市"], COLOURS, [[6, 3, 1], [2, 0, 0]]
+        )
+    )
     assert root.find(SVG + "title").text == "Codes by colour"
     assert root.get("aria-labelledby") == "c-title"
     widths = {rect.find(SVG + "title").text: float(rect.get("width")) for rect in bars(root)}
-    assert set(widths) == {"南昌市, Green code: 6", "南昌市, Yellow code: 3", "南昌市, Red code: 1", "赣州市, Green code: 2"}
+    assert set(widths) == {
+        "南昌市, Green code: 6",
+        "南昌市, Yellow code: 3",
+        "南昌市, Red code: 1",
+        "赣州市, Green code: 2",
+    }
     full = charts.WIDTH - charts.LABEL_WIDTH - charts.VALUE_WIDTH
-    assert sum(w for title, w in widths.items() if title.startswith("南昌市")) == pytest.approx(full)
+    assert sum(w for title, w in widths.items() if title.startswith("南昌市")) == pytest.approx(
+        full
+    )
     assert widths["赣州市, Green code: 2"] == pytest.approx(full / 5)
     texts = [text.text for text in root.iter(SVG + "text")]
     assert "10" in texts and "2" in texts and "Yellow code" in texts  # totals and the legend
 
 
 def test_zero_rows_and_empty_charts_draw_no_bars():
-    root = parse(charts.horizontal_bars("z", "Nothing", ["A", "B"], COLOURS, [[0, 0, 0], [0, 0, 0]]))
+    root = parse(
+        charts.horizontal_bars("z", "Nothing", ["A", "B"], COLOURS, [[0, 0, 0], [0, 0, 0]])
+    )
     assert bars(root) == []
     parse(charts.horizontal_bars("e", "Empty", [], [charts.Series("n", charts.BLUE)], []))
     root = parse(charts.columns("d", "Days", ["05-01", "05-02"], [0, 0]))
@@ -52,7 +72,9 @@ def test_zero_rows_and_empty_charts_draw_no_bars():
 
 def test_labels_are_escaped_and_shortened():
     label = '<script>alert("x")</script> & 很长很长很长很长很长的名字'
-    markup = charts.horizontal_bars("x", 'Title with "quotes" & <b>', [label], [charts.Series("n", charts.BLUE)], [[1]])
+    markup = charts.horizontal_bars(
+        "x", 'Title with "quotes" & <b>', [label], [charts.Series("n", charts.BLUE)], [[1]]
+    )
     assert "<script>" not in str(markup)
     root = parse(markup)
     assert root.find(SVG + "title").text == 'Title with "quotes" & <b>'
@@ -63,14 +85,23 @@ def test_labels_are_escaped_and_shortened():
 
 def test_columns_use_a_round_axis_and_label_every_few_days():
     values = list(range(30))
-    root = parse(charts.columns("d", "Verifications per day", [f"05-{d:02d}" for d in range(1, 31)], values))
+    root = parse(
+        charts.columns("d", "Verifications per day", [f"05-{d:02d}" for d in range(1, 31)], values)
+    )
     heights = [float(rect.get("height")) for rect in bars(root)]
     assert len(heights) == 30 and heights[0] == 0
     assert heights[29] == pytest.approx(29 / 50 * 120)  # 29 on an axis that tops at 50
     labels = [text.text for text in root.iter(SVG + "text")]
-    assert "50" in labels and "05-01" in labels and 5 <= sum(1 for t in labels if t.startswith("05-")) <= 8
+    assert (
+        "50" in labels
+        and "05-01" in labels
+        and 5 <= sum(1 for t in labels if t.startswith("05-")) <= 8
+    )
 
 
-@pytest.mark.parametrize("value, ceiling", [(0, 1), (1, 1), (3, 5), (7, 10), (12, 20), (99, 100), (101, 200), (4500, 5000)])
+@pytest.mark.parametrize(
+    "value, ceiling",
+    [(0, 1), (1, 1), (3, 5), (7, 10), (12, 20), (99, 100), (101, 200), (4500, 5000)],
+)
 def test_nice_ceiling(value, ceiling):
     assert charts.nice_ceiling(value) == ceiling

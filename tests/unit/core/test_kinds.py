@@ -1,4 +1,5 @@
 """Kinds are enums equal to the strings stored, signed and sent, with a label each."""
+
 import json
 
 import pytest
@@ -14,7 +15,15 @@ from gantong.core.kinds import (
     OfficialRecordState,
 )
 
-KINDS = (Colour, Decision, CheckMethod, ApplicationState, ClaimState, OfficialRecordState, AuditAction)
+KINDS = (
+    Colour,
+    Decision,
+    CheckMethod,
+    ApplicationState,
+    ClaimState,
+    OfficialRecordState,
+    AuditAction,
+)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,4 +1,5 @@
 """The QR's fast mask choice is segno's own, module for module, and its SVG is segno's."""
+
 import random
 import string
 
@@ -14,8 +15,9 @@ ALPHABET = string.ascii_uppercase + string.digits + " $%*+-./:"
 
 
 def segno_svg(code) -> str:
-    return code.svg_inline(scale=1, border=4, dark="#000", light=None, svgclass="qr-svg",
-                           lineclass=None, omitsize=True)
+    return code.svg_inline(
+        scale=1, border=4, dark="#000", light=None, svgclass="qr-svg", lineclass=None, omitsize=True
+    )
 
 
 def texts(count: int, seed: int):
@@ -44,7 +46,10 @@ def test_the_mask_and_the_drawing_are_segnos_on_many_inputs():
 def test_the_choice_does_not_depend_on_the_mask_the_probe_was_drawn_with(drawn_with):
     for text in texts(20, seed=drawn_with):
         probe = segno.make_qr(text, error="m", boost_error=False, mask=drawn_with)
-        assert qr.best_mask(probe.matrix, drawn_with) == segno.make_qr(text, error="m", boost_error=False).mask
+        assert (
+            qr.best_mask(probe.matrix, drawn_with)
+            == segno.make_qr(text, error="m", boost_error=False).mask
+        )
 
 
 def test_the_svg_is_one_path():

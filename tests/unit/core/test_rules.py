@@ -116,12 +116,8 @@ def test_utc_evening_is_already_the_next_day_in_shanghai():
 def test_evaluate_uses_the_shanghai_date():
     facts = Facts(declarations=(declare(entry_date=date(2026, 1, 1)),))
     # Until 2026-01-15 Shanghai: the UTC date (the 14th) would still say yellow.
-    assert (
-        evaluate(facts, [], datetime(2026, 1, 14, 16, 30, tzinfo=UTC)).colour == GREEN
-    )
-    assert (
-        evaluate(facts, [], datetime(2026, 1, 14, 15, 59, tzinfo=UTC)).colour == YELLOW
-    )
+    assert evaluate(facts, [], datetime(2026, 1, 14, 16, 30, tzinfo=UTC)).colour == GREEN
+    assert evaluate(facts, [], datetime(2026, 1, 14, 15, 59, tzinfo=UTC)).colour == YELLOW
 
 
 def test_naive_time_is_refused():
@@ -255,9 +251,7 @@ def test_official_cleared_ends_an_official_close_contact():
         record("close_contact", 5, at(CONTACT), contact_date=CONTACT),
         record("cleared", 6, at(CONTACT + timedelta(days=2))),
     )
-    result = evaluate(
-        Facts(official_records=records), [], at(CONTACT + timedelta(days=3))
-    )
+    result = evaluate(Facts(official_records=records), [], at(CONTACT + timedelta(days=3)))
     assert result.colour == GREEN
 
 
@@ -406,9 +400,7 @@ def test_risk_area_days_are_the_areas_own():
     ids=["after", "before", "later-window", "last-day", "first-day", "around"],
 )
 def test_risk_area_counts_only_inside_its_window(active_from, active_to, colour):
-    area = RiskArea(
-        code="42", name="湖北省", active_from=active_from, active_to=active_to
-    )
+    area = RiskArea(code="42", name="湖北省", active_from=active_from, active_to=active_to)
     assert evaluate(stayed("420102"), [area], at(LEFT)).colour == colour
 
 
@@ -531,9 +523,7 @@ def test_turns_green_on_is_the_latest_end_of_time_bound_hits():
 
 
 def test_turns_green_on_is_none_when_a_hit_needs_action():
-    facts = Facts(
-        declarations=(declare(entry_date=date(2026, 1, 25), symptoms={"fatigue"}),)
-    )
+    facts = Facts(declarations=(declare(entry_date=date(2026, 1, 25), symptoms={"fatigue"}),))
     assert evaluate(facts, [], NOW).turns_green_on() is None
 
 
@@ -575,9 +565,7 @@ def declarations(decl_id: int):
 def holder_facts(draw, first_id: int = 1, statuses=OFFICIAL_STATUSES) -> Facts:
     """Draw facts whose ids start at `first_id`, so two draws never share a key."""
     count = draw(st.integers(0, 3))
-    drawn_declarations = tuple(
-        draw(declarations(first_id + index)) for index in range(count)
-    )
+    drawn_declarations = tuple(draw(declarations(first_id + index)) for index in range(count))
     drawn_fevers = tuple(
         CheckpointFever(
             id=first_id + index,
@@ -666,12 +654,16 @@ def test_clearing_keys_never_worsens_the_colour(facts, areas, now, data):
 def test_a_retracted_close_contact_ends_at_once():
     """An accepted claim found the contact never happened: red ends now, not after 14 days."""
     now = datetime(2026, 3, 5, 12, tzinfo=SHANGHAI)
-    declaration = Declaration(id=1, made_at=now, symptoms=frozenset(), close_contact=True,
-                              contact_date=date(2026, 3, 4))
+    declaration = Declaration(
+        id=1, made_at=now, symptoms=frozenset(), close_contact=True, contact_date=date(2026, 3, 4)
+    )
     facts = Facts(declarations=(declaration,))
     assert evaluate(facts, [], now).colour == RED
     cleared_only = Facts(declarations=(declaration,), cleared=frozenset({"close_contact:decl:1"}))
     assert evaluate(cleared_only, [], now).colour == RED
-    retracted = Facts(declarations=(declaration,), cleared=frozenset({"close_contact:decl:1"}),
-                      retracted=frozenset({"close_contact:decl:1"}))
+    retracted = Facts(
+        declarations=(declaration,),
+        cleared=frozenset({"close_contact:decl:1"}),
+        retracted=frozenset({"close_contact:decl:1"}),
+    )
     assert evaluate(retracted, [], now).colour == GREEN

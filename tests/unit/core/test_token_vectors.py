@@ -3,6 +3,7 @@
 The browser verifier runs the same file (tests/e2e/test_verifier_js.py): both sides are held to
 the same bytes, not to a round trip through their own code.
 """
+
 import json
 import pathlib
 
@@ -16,8 +17,11 @@ from gantong.core import identity, tokens, verifier
 # Pure: no app, no database; run once, on the SQLite pass.
 pytestmark = pytest.mark.nodb
 
-VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[3] / "docs" / "token-vectors.json")
-                     .read_text(encoding="utf-8"))
+VECTORS = json.loads(
+    (pathlib.Path(__file__).resolve().parents[3] / "docs" / "token-vectors.json").read_text(
+        encoding="utf-8"
+    )
+)
 BUNDLE = VECTORS["bundle"]
 
 
@@ -35,8 +39,17 @@ def test_the_keys_are_rfc_8032s_test_keys():
 def test_there_are_vectors_of_every_kind():
     assert len(VECTORS["valid"]) >= 10
     reasons = {case["reason"] for case in VECTORS["invalid"]}
-    assert {"bad_signature", "unknown_key", "expired", "not_yet_valid", "malformed", "revoked",
-            "over_partner_cap", "key_retired", "bundle_stale"} <= reasons
+    assert {
+        "bad_signature",
+        "unknown_key",
+        "expired",
+        "not_yet_valid",
+        "malformed",
+        "revoked",
+        "over_partner_cap",
+        "key_retired",
+        "bundle_stale",
+    } <= reasons
     assert reasons <= set(verifier.REASONS)
 
 
@@ -44,11 +57,14 @@ def test_there_are_vectors_of_every_kind():
 def test_known_answer_signing_gives_the_expected_text(case):
     fields = dict(case["fields"])
     token = tokens.Token(**fields)
-    signer = _key("partner_secret_hex" if fields["kid"] in {p["kid"] for p in BUNDLE["partners"]}
-                  else "own_secret_hex")
+    signer = _key(
+        "partner_secret_hex"
+        if fields["kid"] in {p["kid"] for p in BUNDLE["partners"]}
+        else "own_secret_hex"
+    )
     text = tokens.sign(token, signer)
     assert text == case["text"]
-    raw = base45.b45decode(text[len(tokens.PREFIX):])
+    raw = base45.b45decode(text[len(tokens.PREFIX) :])
     assert raw[:-64].hex() == case["payload_hex"] and raw[-64:].hex() == case["signature_hex"]
     assert tokens.decode(case["text"]) == token
 
@@ -75,19 +91,33 @@ def test_every_vector_fits_a_version_7_qr_at_level_m(case):
     assert qr.mode == "alphanumeric" and not qr.is_micro and qr.version <= 7
 
 
-@pytest.mark.parametrize("name", [
-    "欧" * 100,  # the longest name a holder may have (100 characters)
-    "阿卜杜热合曼·买买提依明·艾合买提江·吐尔逊",
-    " ".join(["Maximiliana"] * 9),
-    "𠀀𠀁𠀂𠀃𠀄𠀅𠀆",  # 4-byte characters
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "欧" * 100,  # the longest name a holder may have (100 characters)
+        "阿卜杜热合曼·买买提依明·艾合买提江·吐尔逊",
+        " ".join(["Maximiliana"] * 9),
+        "𠀀𠀁𠀂𠀃𠀄𠀅𠀆",  # 4-byte characters
+    ],
+)
 def test_the_longest_names_keep_a_paper_and_a_screen_qr_at_version_7(name):
     masked = tokens.fit_name(identity.mask_name(name))
     assert len(masked.encode("utf-8")) <= tokens.MAX_NAME_BYTES
     key = _key("own_secret_hex")
-    for kind, colour, ttl in ((tokens.SCREEN, tokens.YELLOW, 120), (tokens.PAPER, None, tokens.PAPER_TTL)):
-        token = tokens.Token(kind, "ffffffff", "ffffffffffffffff", colour, 2**32 - 1 - ttl, ttl,
-                             masked_name=masked, doc_tail="ZZZZ")
+    for kind, colour, ttl in (
+        (tokens.SCREEN, tokens.YELLOW, 120),
+        (tokens.PAPER, None, tokens.PAPER_TTL),
+    ):
+        token = tokens.Token(
+            kind,
+            "ffffffff",
+            "ffffffffffffffff",
+            colour,
+            2**32 - 1 - ttl,
+            ttl,
+            masked_name=masked,
+            doc_tail="ZZZZ",
+        )
         text = tokens.sign(token, key)
         qr = segno.make_qr(text, error="m", boost_error=False)
         assert qr.mode == "alphanumeric" and qr.version <= 7

@@ -4,6 +4,7 @@ Make the accounts and holders first (the factories use their own app context and
 then open `ctx` or `with app.app_context():` to call the services: on SQLite every
 transaction begins IMMEDIATE, so an open one would block a factory's write.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ def officer(make_user):
     badges = iter(range(301, 400))
 
     def make(district="360102", role="officer", department=DEPARTMENT):
-        user_id, _ = make_user(role=role, district_code=district, badge_number=f"DH-{next(badges):04d}",
-                               department=department)
+        user_id, _ = make_user(
+            role=role,
+            district_code=district,
+            badge_number=f"DH-{next(badges):04d}",
+            department=department,
+        )
         return user_id
 
     return make

@@ -1,4 +1,5 @@
 """My Claim (gantong.review.claims), called directly: filing, deciding, the correction it writes."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,13 @@ def case(app, officer, make_user, make_holder):
     first, second = officer(), officer()
     at = utcnow() - timedelta(hours=1)
     with app.app_context():
-        entry = official_records.record(db.session.get(Holder, holder_id), db.session.get(User, first), "confirmed",
-                                        "东卫疾控〔2020〕7号", now=at)
+        entry = official_records.record(
+            db.session.get(Holder, holder_id),
+            db.session.get(User, first),
+            "confirmed",
+            "东卫疾控〔2020〕7号",
+            now=at,
+        )
         official_records.approve(entry, db.session.get(User, second), "核酸阳性", now=at)
         assert db.session.get(Holder, holder_id).colour == "red"
         return holder_id, f"case:official:{entry.id}"
@@ -88,7 +94,9 @@ def test_a_claim_may_name_any_active_hit_even_a_case(app, fever, case):
     _, fever_id = fever
     case_holder, case_key = case
     with app.app_context():
-        assert [hit.key for hit in claims.open_hits(db.session.get(Holder, case_holder))] == [case_key]
+        assert [hit.key for hit in claims.open_hits(db.session.get(Holder, case_holder))] == [
+            case_key
+        ]
         holder = db.session.get(Holder, fever_id)
         key = only_key(holder)
         # A pending transcoding of the same hit does not stop a claim that the fact was wrong.
@@ -105,9 +113,18 @@ def test_filing_stores_a_pending_acknowledged_claim_and_takes_the_hit_off_the_op
         claim = file(holder, key, now=moment)
         db.session.commit()  # the caller (a request, a command) commits
         claim = db.session.get(Claim, claim.id)
-        assert (claim.status, claim.hit_key, claim.applicant_id, claim.acknowledged, claim.created_at) == (
-            "pending", key, user_id, True, moment)
-        assert (claim.wrong_fact, claim.correct_fact, claim.explanation) == ("我没有发热", "无症状", "勾错了选项")
+        assert (
+            claim.status,
+            claim.hit_key,
+            claim.applicant_id,
+            claim.acknowledged,
+            claim.created_at,
+        ) == ("pending", key, user_id, True, moment)
+        assert (claim.wrong_fact, claim.correct_fact, claim.explanation) == (
+            "我没有发热",
+            "无症状",
+            "勾错了选项",
+        )
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "claim.create"))
         assert (event.actor_id, event.subject_id, event.at) == (user_id, str(claim.id), moment)
         assert json.loads(event.after) == {"status": "pending", "holder_id": holder_id}
@@ -152,7 +169,9 @@ def test_a_fact_under_a_pending_claim_is_refused(app, fever):
         assert count(Claim) == 1
 
 
-def test_accepting_a_wrong_declaration_adds_the_correction_never_edits_and_turns_green(app, officer, fever):
+def test_accepting_a_wrong_declaration_adds_the_correction_never_edits_and_turns_green(
+    app, officer, fever
+):
     user_id, holder_id = fever
     officer_id = officer()
     moment = utcnow()
@@ -165,34 +184,62 @@ def test_accepting_a_wrong_declaration_adds_the_correction_never_edits_and_turns
         db.session.commit()  # the caller (a request, a command) commits
         claim = db.session.get(Claim, claim.id)
         assert (claim.status, claim.decided_by, claim.decided_at, claim.decision_reason) == (
-            "accepted", officer_id, moment, "核实为误填")
+            "accepted",
+            officer_id,
+            moment,
+            "核实为误填",
+        )
         # The wrong declaration is kept as it was; the correction is a new one, by the officer.
         declarations = db.session.scalars(db.select(Declaration).order_by(Declaration.id)).all()
         assert [d.id for d in declarations] == [original.id, declarations[1].id]
         assert declarations[0].symptoms == "fever"
         correction = declarations[1]
         assert claim.correction == f"declaration:{correction.id}"
-        assert (correction.author_id, correction.symptoms, correction.close_contact, correction.made_at) == (
-            officer_id, "", False, moment)
+        assert (
+            correction.author_id,
+            correction.symptoms,
+            correction.close_contact,
+            correction.made_at,
+        ) == (officer_id, "", False, moment)
         [clearance] = db.session.scalars(db.select(Clearance)).all()
-        assert (clearance.hit_key, clearance.source, clearance.officer_id) == (key, f"claim:{claim.id}", officer_id)
+        assert (clearance.hit_key, clearance.source, clearance.officer_id) == (
+            key,
+            f"claim:{claim.id}",
+            officer_id,
+        )
         # The colour follows at once, stored with the officer's reason.
         assert registry.colour_of(holder, moment).colour == "green"
         holder = db.session.get(Holder, holder_id)
         assert holder.colour == "green"
-        change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
-        assert (change.before, change.after, change.actor_id, change.reason) == ("yellow", "green", officer_id,
-                                                                                 "核实为误填")
+        change = db.session.scalars(
+            db.select(ColourChange).order_by(ColourChange.id.desc())
+        ).first()
+        assert (change.before, change.after, change.actor_id, change.reason) == (
+            "yellow",
+            "green",
+            officer_id,
+            "核实为误填",
+        )
         event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "claim.accept"))
-        assert (event.actor_id, event.subject_id, event.reason) == (officer_id, str(claim.id), "核实为误填")
+        assert (event.actor_id, event.subject_id, event.reason) == (
+            officer_id,
+            str(claim.id),
+            "核实为误填",
+        )
         assert json.loads(event.after) == {"status": "accepted", "correction": claim.correction}
-        notice = db.session.scalar(db.select(Notification).where(Notification.kind == "claim_decided"))
+        notice = db.session.scalar(
+            db.select(Notification).where(Notification.kind == "claim_decided")
+        )
         assert notice.account_id == user_id and json.loads(notice.params)["status"] == "accepted"
 
 
-def test_an_accepted_claim_ends_a_close_contact_at_once(app, officer, make_user, make_holder, today):
+def test_an_accepted_claim_ends_a_close_contact_at_once(
+    app, officer, make_user, make_holder, today
+):
     """The contact never happened, so it does not wait for its 14 days (unlike a transcoding)."""
-    holder_id = make_holder(make_user()[0], close_contact=True, contact_date=today - timedelta(days=2))
+    holder_id = make_holder(
+        make_user()[0], close_contact=True, contact_date=today - timedelta(days=2)
+    )
     officer_id = officer()
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
@@ -213,7 +260,9 @@ def test_correcting_an_official_record_needs_a_legal_basis(app, officer, case):
         records, before = count(OfficialRecord), actions()
         for basis in ("", "   "):
             with pytest.raises(claims.BasisRequired):
-                claims.decide(claim, db.session.get(User, officer_id), True, "复核阴性", basis=basis)
+                claims.decide(
+                    claim, db.session.get(User, officer_id), True, "复核阴性", basis=basis
+                )
         db.session.rollback()
         assert db.session.get(Claim, claim.id).status == "pending"
         assert count(OfficialRecord) == records and actions() == before
@@ -231,16 +280,33 @@ def test_accepting_a_wrong_official_record_writes_a_cleared_record_in_force(app,
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         claim = file(holder, key, now=moment - timedelta(minutes=30))
-        claims.decide(claim, db.session.get(User, officer_id), True, "复核为误报", basis=" 东卫疾控〔2020〕12号 ",
-                      now=moment)
+        claims.decide(
+            claim,
+            db.session.get(User, officer_id),
+            True,
+            "复核为误报",
+            basis=" 东卫疾控〔2020〕12号 ",
+            now=moment,
+        )
         db.session.commit()
         claim = db.session.get(Claim, claim.id)
-        cleared = db.session.scalar(db.select(OfficialRecord).where(OfficialRecord.status == "cleared"))
+        cleared = db.session.scalar(
+            db.select(OfficialRecord).where(OfficialRecord.status == "cleared")
+        )
         assert claim.correction == f"official:{cleared.id}"
         # One officer may: "cleared" can only lower a colour.
-        assert (cleared.state, cleared.basis, cleared.department, cleared.recorded_by, cleared.approved_by) == (
-            "in_force", BASIS, "南昌市疾控中心", officer_id, None)
-        assert (cleared.recorded_at, cleared.decided_at, cleared.decision_reason) == (moment, moment, "复核为误报")
+        assert (
+            cleared.state,
+            cleared.basis,
+            cleared.department,
+            cleared.recorded_by,
+            cleared.approved_by,
+        ) == ("in_force", BASIS, "南昌市疾控中心", officer_id, None)
+        assert (cleared.recorded_at, cleared.decided_at, cleared.decision_reason) == (
+            moment,
+            moment,
+            "复核为误报",
+        )
         # The wrong record stays as it was; no clearance is written for an official fact.
         wrong = db.session.get(OfficialRecord, int(key.rsplit(":", 1)[1]))
         assert (wrong.status, wrong.state) == ("confirmed", "in_force")
@@ -248,18 +314,32 @@ def test_accepting_a_wrong_official_record_writes_a_cleared_record_in_force(app,
         assert db.session.get(Holder, holder_id).colour == "green"
         assert registry.colour_of(db.session.get(Holder, holder_id), moment).hits == ()
         assert actions()[-3:] == ["official.record", "claim.accept", "colour.change"]
-        record_event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "official.record")
-                                          .order_by(AuditEvent.seq.desc())).first()
+        record_event = db.session.scalars(
+            db.select(AuditEvent)
+            .where(AuditEvent.action == "official.record")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
         assert record_event.reason == BASIS
-        assert json.loads(record_event.after) == {"state": "in_force", "holder_id": holder_id, "claim_id": claim.id}
+        assert json.loads(record_event.after) == {
+            "state": "in_force",
+            "holder_id": holder_id,
+            "claim_id": claim.id,
+        }
 
 
 def test_accepting_a_wrong_checkpoint_fever_clears_it(app, officer, make_user, make_holder):
     holder_id = make_holder(make_user()[0])
     officer_id = officer()
     with app.app_context():
-        db.session.add(FeverFinding(holder_id=holder_id, record_id=str(uuid.uuid4()), point_name="东湖站",
-                                    temperature=38.1, at=utcnow()))
+        db.session.add(
+            FeverFinding(
+                holder_id=holder_id,
+                record_id=str(uuid.uuid4()),
+                point_name="东湖站",
+                temperature=38.1,
+                at=utcnow(),
+            )
+        )
         holder = db.session.get(Holder, holder_id)
         registry.store_colour(holder)
         assert holder.colour == "yellow"
@@ -269,7 +349,10 @@ def test_accepting_a_wrong_checkpoint_fever_clears_it(app, officer, make_user, m
         declarations = count(Declaration)
         claims.decide(claim, db.session.get(User, officer_id), True, "体温计故障")
         clearance = db.session.scalar(db.select(Clearance))
-        assert claim.correction == f"clearance:{clearance.id}" and clearance.source == f"claim:{claim.id}"
+        assert (
+            claim.correction == f"clearance:{clearance.id}"
+            and clearance.source == f"claim:{claim.id}"
+        )
         # A clearance, not a new declaration.
         assert count(Declaration) == declarations and holder.colour == "green"
 
@@ -295,10 +378,16 @@ def test_a_rejected_claim_keeps_the_fact_and_the_colour(app, officer, fever):
         key = only_key(holder)
         claim = file(holder, key)
         claims.decide(claim, db.session.get(User, officer_id), False, "申报属实")
-        assert (claim.status, claim.correction, claim.decision_reason) == ("rejected", "", "申报属实")
+        assert (claim.status, claim.correction, claim.decision_reason) == (
+            "rejected",
+            "",
+            "申报属实",
+        )
         assert count(Clearance) == 0 and count(Declaration) == 1 and holder.colour == "yellow"
         assert actions()[-1] == "claim.reject"
-        notice = db.session.scalar(db.select(Notification).where(Notification.kind == "claim_decided"))
+        notice = db.session.scalar(
+            db.select(Notification).where(Notification.kind == "claim_decided")
+        )
         assert json.loads(notice.params)["status"] == "rejected"
         assert [hit.key for hit in claims.open_hits(holder)] == [key]
 
@@ -319,7 +408,9 @@ def test_a_decision_needs_a_reason(app, officer, fever):
         assert count(Declaration) == 1 and count(Clearance) == 0
 
 
-@pytest.mark.parametrize(("role", "district"), [("officer", "360111"), ("resident", "360102"), ("officer", None)])
+@pytest.mark.parametrize(
+    ("role", "district"), [("officer", "360111"), ("resident", "360102"), ("officer", None)]
+)
 def test_only_an_officer_of_the_holders_district_decides(app, officer, fever, role, district):
     _, holder_id = fever
     outsider = officer(district, role=role)
@@ -363,10 +454,20 @@ def test_the_applicant_withdraws_and_may_claim_the_fact_again(app, officer, feve
         claims.withdraw(claim, user, now=moment)
         db.session.commit()
         claim = db.session.get(Claim, claim.id)
-        assert (claim.status, claim.decided_at, claim.decided_by, claim.correction) == ("withdrawn", moment, None, "")
-        event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "claim.withdraw"))
+        assert (claim.status, claim.decided_at, claim.decided_by, claim.correction) == (
+            "withdrawn",
+            moment,
+            None,
+            "",
+        )
+        event = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "claim.withdraw")
+        )
         assert (event.actor_id, event.subject_id) == (user_id, str(claim.id))
-        assert holder.colour == "yellow" and count(Notification, Notification.kind == "claim_decided") == 0
+        assert (
+            holder.colour == "yellow"
+            and count(Notification, Notification.kind == "claim_decided") == 0
+        )
         assert [hit.key for hit in claims.open_hits(holder)] == [key]
         db.session.commit()  # what came before was its own request
         with pytest.raises(claims.NotPending):

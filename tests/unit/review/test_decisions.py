@@ -1,4 +1,5 @@
 """What applications, claims and official records share (gantong.review.decisions), called directly."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ from tests.conftest import USING_POSTGRES
 
 
 def events(action):
-    return list(db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == action)
-                                   .order_by(AuditEvent.seq)))
+    return list(
+        db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        )
+    )
 
 
 def registry_key(holder):
@@ -56,10 +60,10 @@ def test_an_officer_of_the_holders_district_passes_the_check(app, officer, make_
 @pytest.mark.parametrize(
     ("role", "district"),
     [
-        ("officer", "360111"),   # another district
-        ("officer", "3601"),     # the city above is not the district
-        ("officer", None),       # an officer without a district
-        ("admin", "360102"),     # other roles, even with the district set
+        ("officer", "360111"),  # another district
+        ("officer", "3601"),  # the city above is not the district
+        ("officer", None),  # an officer without a district
+        ("admin", "360102"),  # other roles, even with the district set
         ("resident", "360102"),
     ],
 )
@@ -68,7 +72,9 @@ def test_anyone_else_is_out_of_district(app, officer, make_holder, role, distric
     holder_id = make_holder(district="360102")
     with app.app_context():
         with pytest.raises(decisions.OutOfDistrict):
-            decisions.check_officer(db.session.get(User, user_id), db.session.get(Holder, holder_id))
+            decisions.check_officer(
+                db.session.get(User, user_id), db.session.get(Holder, holder_id)
+            )
 
 
 def test_staff_are_out_of_district(app, make_staff, make_holder):
@@ -76,7 +82,9 @@ def test_staff_are_out_of_district(app, make_staff, make_holder):
     holder_id = make_holder()
     with app.app_context():
         with pytest.raises(decisions.OutOfDistrict):
-            decisions.check_officer(db.session.get(User, staff_id), db.session.get(Holder, holder_id))
+            decisions.check_officer(
+                db.session.get(User, staff_id), db.session.get(Holder, holder_id)
+            )
 
 
 def test_file_pending_stores_commits_and_audits(app, make_user, make_holder):
@@ -86,31 +94,48 @@ def test_file_pending_stores_commits_and_audits(app, make_user, make_holder):
     with app.app_context():
         holder, user = db.session.get(Holder, holder_id), db.session.get(User, user_id)
         key = registry_key(holder)
-        item = Claim(holder_id=holder.id, applicant_id=user.id, hit_key=key, wrong_fact="a", correct_fact="b",
-                     acknowledged=True, status=decisions.PENDING, created_at=moment)
+        item = Claim(
+            holder_id=holder.id,
+            applicant_id=user.id,
+            hit_key=key,
+            wrong_fact="a",
+            correct_fact="b",
+            acknowledged=True,
+            status=decisions.PENDING,
+            created_at=moment,
+        )
         returned = decisions.file_pending(item, "claim", user, moment)
         assert returned is item and item.id is not None
         db.session.commit()  # the caller (a request, a command) commits
         stored = db.session.get(Claim, item.id)
         assert stored.status == "pending" and stored.created_at == moment
         [event] = events("claim.create")
-        assert (event.subject_type, event.subject_id, event.actor_id, event.at) == ("claim", str(item.id), user_id,
-                                                                                    moment)
+        assert (event.subject_type, event.subject_id, event.actor_id, event.at) == (
+            "claim",
+            str(item.id),
+            user_id,
+            moment,
+        )
         assert json.loads(event.after) == {"status": "pending", "holder_id": holder_id}
 
 
-def test_lock_pending_rereads_the_item_so_a_decision_made_meanwhile_is_seen(app, make_user, make_holder):
+def test_lock_pending_rereads_the_item_so_a_decision_made_meanwhile_is_seen(
+    app, make_user, make_holder
+):
     user_id, _ = make_user()
     holder_id = make_holder(user_id, symptoms=["fever"])
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        application = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"),
-                                          holder.account)
+        application = applications.apply(
+            holder, [registry_key(holder)], applications.Evidence("negative_test"), holder.account
+        )
         decisions.lock_pending(application)  # pending: passes
         db.session.commit()
         # Another officer decides it past this session's copy (plain SQL: the identity map keeps "pending").
-        db.session.execute(db.text("UPDATE application SET status = 'approved' WHERE id = :id"),
-                           {"id": application.id})
+        db.session.execute(
+            db.text("UPDATE application SET status = 'approved' WHERE id = :id"),
+            {"id": application.id},
+        )
         assert application.status == "pending"
         with pytest.raises(decisions.NotPending):
             decisions.lock_pending(application)
@@ -121,11 +146,18 @@ def test_lock_pending_reads_the_state_of_an_official_record(app, officer, make_h
     officer_id = officer()
     holder_id = make_holder()
     with app.app_context():
-        entry = official_records.record(db.session.get(Holder, holder_id), db.session.get(User, officer_id),
-                                        "suspected", "东卫疾控〔2020〕7号")
+        entry = official_records.record(
+            db.session.get(Holder, holder_id),
+            db.session.get(User, officer_id),
+            "suspected",
+            "东卫疾控〔2020〕7号",
+        )
         decisions.lock_pending(entry, "state")
         db.session.commit()
-        db.session.execute(db.text("UPDATE official_record SET state = 'rejected' WHERE id = :id"), {"id": entry.id})
+        db.session.execute(
+            db.text("UPDATE official_record SET state = 'rejected' WHERE id = :id"),
+            {"id": entry.id},
+        )
         with pytest.raises(decisions.NotPending):
             decisions.lock_pending(entry, "state")
 
@@ -159,7 +191,9 @@ def test_a_decided_item_cannot_be_withdrawn(app, officer, make_user, make_holder
     officer_id = officer()
     with app.app_context():
         holder, user = db.session.get(Holder, holder_id), db.session.get(User, user_id)
-        application = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"), user)
+        application = applications.apply(
+            holder, [registry_key(holder)], applications.Evidence("negative_test"), user
+        )
         applications.decide(application, db.session.get(User, officer_id), False, "报告不清")
         db.session.commit()  # what came before was its own request
         with pytest.raises(decisions.NotPending):
@@ -175,8 +209,9 @@ def test_two_officers_deciding_at_once_cannot_both_pass(app, officer, make_user,
     approver, rejecter = officer(), officer()
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        application_id = applications.apply(holder, [registry_key(holder)], applications.Evidence("negative_test"),
-                                             holder.account).id
+        application_id = applications.apply(
+            holder, [registry_key(holder)], applications.Evidence("negative_test"), holder.account
+        ).id
     start, loaded = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
     outcomes, errors = {}, []
 
@@ -199,8 +234,10 @@ def test_two_officers_deciding_at_once_cannot_both_pass(app, officer, make_user,
         except Exception as error:  # shown by the assertion below
             errors.append(error)
 
-    threads = [threading.Thread(target=decide, args=(approver, True)),
-               threading.Thread(target=decide, args=(rejecter, False))]
+    threads = [
+        threading.Thread(target=decide, args=(approver, True)),
+        threading.Thread(target=decide, args=(rejecter, False)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -213,5 +250,7 @@ def test_two_officers_deciding_at_once_cannot_both_pass(app, officer, make_user,
         assert application.status == ("approved" if winner else "rejected")
         assert application.decided_by == (approver if winner else rejecter)
         assert len(events("application.approve")) + len(events("application.reject")) == 1
-        assert db.session.scalar(db.select(db.func.count()).select_from(Clearance)) == (1 if winner else 0)
+        assert db.session.scalar(db.select(db.func.count()).select_from(Clearance)) == (
+            1 if winner else 0
+        )
         assert db.session.get(Holder, holder_id).colour == ("green" if winner else "yellow")

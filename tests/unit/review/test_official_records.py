@@ -1,4 +1,5 @@
 """Official case records (gantong.review.official_records), called directly: the two-officer rule."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def actions():
 
 
 def event(action):
-    return db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == action)
-                              .order_by(AuditEvent.seq.desc())).first()
+    return db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc())
+    ).first()
 
 
 @pytest.fixture
@@ -47,26 +49,49 @@ def get(model, item_id):
 
 
 @pytest.mark.parametrize("status", ["confirmed", "suspected", "close_contact"])
-def test_a_red_making_record_waits_for_a_second_officer_and_changes_nothing_yet(app, people, status, today):
+def test_a_red_making_record_waits_for_a_second_officer_and_changes_nothing_yet(
+    app, people, status, today
+):
     holder_id, first, _ = people
     moment = utcnow()
     with app.app_context():
         holder = get(Holder, holder_id)
-        entry = official_records.record(holder, get(User, first), status, f"  {BASIS} ",
-                                        contact_date=today - timedelta(days=1), now=moment)
+        entry = official_records.record(
+            holder,
+            get(User, first),
+            status,
+            f"  {BASIS} ",
+            contact_date=today - timedelta(days=1),
+            now=moment,
+        )
         db.session.commit()  # the caller (a request, a command) commits
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.status, entry.basis, entry.recorded_by, entry.recorded_at) == (
-            "pending", status, BASIS, first, moment)
-        assert (entry.approved_by, entry.decided_at, entry.department) == (None, None, "东湖区疾控中心")
-        assert entry.contact_date == (today - timedelta(days=1) if status == "close_contact" else None)
+            "pending",
+            status,
+            BASIS,
+            first,
+            moment,
+        )
+        assert (entry.approved_by, entry.decided_at, entry.department) == (
+            None,
+            None,
+            "东湖区疾控中心",
+        )
+        assert entry.contact_date == (
+            today - timedelta(days=1) if status == "close_contact" else None
+        )
         # Not in force: no hit, no colour change, nothing told to the holder yet.
         assert registry.colour_of(holder).hits == () and get(Holder, holder_id).colour == "green"
         assert count(Notification, Notification.kind == "official_record") == 0
         assert "colour.change" not in actions()
         # The trail names the subject, never the status (health data).
         recorded = event("official.record")
-        assert (recorded.actor_id, recorded.subject_id, recorded.reason) == (first, str(entry.id), BASIS)
+        assert (recorded.actor_id, recorded.subject_id, recorded.reason) == (
+            first,
+            str(entry.id),
+            BASIS,
+        )
         assert json.loads(recorded.after) == {"state": "pending", "holder_id": holder_id}
         assert status not in recorded.before + recorded.after
 
@@ -76,27 +101,52 @@ def test_a_second_officers_approval_puts_it_in_force_and_turns_the_code_red(app,
     recorded_at, approved_at = utcnow() - timedelta(hours=2), utcnow()
     with app.app_context():
         holder = get(Holder, holder_id)
-        entry = official_records.record(holder, get(User, first), "confirmed", BASIS, now=recorded_at)
-        returned = official_records.approve(entry, get(User, second), " 两次核酸阳性 ", now=approved_at)
+        entry = official_records.record(
+            holder, get(User, first), "confirmed", BASIS, now=recorded_at
+        )
+        returned = official_records.approve(
+            entry, get(User, second), " 两次核酸阳性 ", now=approved_at
+        )
         assert returned is entry
         db.session.commit()  # the caller (a request, a command) commits
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.approved_by, entry.decided_at, entry.decision_reason) == (
-            "in_force", second, approved_at, "两次核酸阳性")
+            "in_force",
+            second,
+            approved_at,
+            "两次核酸阳性",
+        )
         [hit] = registry.colour_of(holder, approved_at).hits
         assert (hit.key, hit.rule, hit.colour) == (f"case:official:{entry.id}", "case", "red")
         holder = get(Holder, holder_id)
         assert (holder.colour, holder.colour_at) == ("red", approved_at)
-        change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
+        change = db.session.scalars(
+            db.select(ColourChange).order_by(ColourChange.id.desc())
+        ).first()
         assert (change.before, change.after, change.actor_id, change.reason, change.rules) == (
-            "green", "red", second, BASIS, "case")
+            "green",
+            "red",
+            second,
+            BASIS,
+            "case",
+        )
         approved = event("official.approve")
-        assert (approved.actor_id, approved.subject_id, approved.reason) == (second, str(entry.id), "两次核酸阳性")
+        assert (approved.actor_id, approved.subject_id, approved.reason) == (
+            second,
+            str(entry.id),
+            "两次核酸阳性",
+        )
         assert json.loads(approved.before) == {"state": "pending"}
         assert json.loads(approved.after) == {"state": "in_force"}
-        notice = db.session.scalar(db.select(Notification).where(Notification.kind == "official_record"))
+        notice = db.session.scalar(
+            db.select(Notification).where(Notification.kind == "official_record")
+        )
         params = json.loads(notice.params)
-        assert (params["status"], params["basis"], params["department"]) == ("confirmed", BASIS, "东湖区疾控中心")
+        assert (params["status"], params["basis"], params["department"]) == (
+            "confirmed",
+            BASIS,
+            "东湖区疾控中心",
+        )
         assert params["badge"] == get(User, second).badge_number
 
 
@@ -104,18 +154,25 @@ def test_an_approved_close_contact_counts_from_its_contact_date(app, people, tod
     holder_id, first, second = people
     contact = today - timedelta(days=4)
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "close_contact", BASIS,
-                                        contact_date=contact)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "close_contact", BASIS, contact_date=contact
+        )
         official_records.approve(entry, get(User, second), "流调确认")
         [hit] = registry.colour_of(get(Holder, holder_id)).hits
-        assert (hit.rule, hit.colour, hit.since, hit.until) == ("close_contact", "red", contact,
-                                                               contact + timedelta(days=14))
+        assert (hit.rule, hit.colour, hit.since, hit.until) == (
+            "close_contact",
+            "red",
+            contact,
+            contact + timedelta(days=14),
+        )
 
 
 def test_nobody_approves_their_own_record(app, people):
     holder_id, first, _ = people
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "suspected", BASIS)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "suspected", BASIS
+        )
         db.session.commit()  # what came before was its own request
         before = actions()
         db.session.commit()  # what came before was its own request
@@ -131,12 +188,18 @@ def test_its_author_may_reject_it_and_then_nobody_approves_it(app, people):
     holder_id, first, second = people
     moment = utcnow()
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "confirmed", BASIS
+        )
         official_records.reject(entry, get(User, first), "录错了人", now=moment)
         db.session.commit()
         entry = get(OfficialRecord, entry.id)
         assert (entry.state, entry.approved_by, entry.decided_at, entry.decision_reason) == (
-            "rejected", None, moment, "录错了人")
+            "rejected",
+            None,
+            moment,
+            "录错了人",
+        )
         rejected = event("official.reject")
         assert rejected.actor_id == first and json.loads(rejected.after) == {"state": "rejected"}
         assert get(Holder, holder_id).colour == "green"
@@ -145,14 +208,19 @@ def test_its_author_may_reject_it_and_then_nobody_approves_it(app, people):
         with pytest.raises(official_records.NotPending):
             official_records.approve(entry, get(User, second), "确认")
         db.session.rollback()
-        assert get(OfficialRecord, entry.id).state == "rejected" and get(Holder, holder_id).colour == "green"
+        assert (
+            get(OfficialRecord, entry.id).state == "rejected"
+            and get(Holder, holder_id).colour == "green"
+        )
 
 
 def test_a_record_in_force_is_not_decided_again(app, people, officer):
     holder_id, first, second = people
     third = officer()
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "confirmed", BASIS
+        )
         official_records.approve(entry, get(User, second), "确认")
         db.session.commit()  # what came before was its own request
         before = actions()
@@ -172,7 +240,9 @@ def test_a_record_in_force_is_not_decided_again(app, people, officer):
 def test_a_decision_needs_a_reason(app, people, decide):
     holder_id, first, second = people
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "confirmed", BASIS
+        )
         db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.ReasonRequired):
             decide(entry, get(User, second), "   ")
@@ -180,8 +250,12 @@ def test_a_decision_needs_a_reason(app, people, decide):
         assert get(OfficialRecord, entry.id).state == "pending"
 
 
-@pytest.mark.parametrize(("role", "district"), [("officer", "360111"), ("admin", "360102"), ("officer", None)])
-def test_only_officers_of_the_holders_district_record_or_decide(app, people, officer, role, district):
+@pytest.mark.parametrize(
+    ("role", "district"), [("officer", "360111"), ("admin", "360102"), ("officer", None)]
+)
+def test_only_officers_of_the_holders_district_record_or_decide(
+    app, people, officer, role, district
+):
     holder_id, first, _ = people
     outsider = officer(district, role=role)
     with app.app_context():
@@ -193,24 +267,29 @@ def test_only_officers_of_the_holders_district_record_or_decide(app, people, off
             official_records.record(get(Holder, holder_id), get(User, outsider), "cleared", BASIS)
         db.session.rollback()
         assert count(OfficialRecord) == 0
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "confirmed", BASIS)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "confirmed", BASIS
+        )
         db.session.commit()
         for decide in (official_records.approve, official_records.reject):
             with pytest.raises(official_records.OutOfDistrict):
                 decide(entry, get(User, outsider), "确认")
         db.session.rollback()
-        assert get(OfficialRecord, entry.id).state == "pending" and get(Holder, holder_id).colour == "green"
+        assert (
+            get(OfficialRecord, entry.id).state == "pending"
+            and get(Holder, holder_id).colour == "green"
+        )
 
 
 @pytest.mark.parametrize(
     ("status", "basis", "contact"),
     [
-        ("recovered", BASIS, None),       # not a status
+        ("recovered", BASIS, None),  # not a status
         ("", BASIS, None),
-        ("confirmed", "", None),          # no basis
+        ("confirmed", "", None),  # no basis
         ("confirmed", "  \n ", None),
         ("suspected", "号" * 101, None),  # longer than the column
-        ("close_contact", BASIS, None),   # a close contact needs its date
+        ("close_contact", BASIS, None),  # a close contact needs its date
     ],
 )
 def test_an_invalid_record_is_refused_and_nothing_written(app, people, status, basis, contact):
@@ -220,7 +299,9 @@ def test_an_invalid_record_is_refused_and_nothing_written(app, people, status, b
         before = actions()
         db.session.commit()  # what came before was its own request
         with pytest.raises(official_records.InvalidRecord):
-            official_records.record(get(Holder, holder_id), get(User, first), status, basis, contact_date=contact)
+            official_records.record(
+                get(Holder, holder_id), get(User, first), status, basis, contact_date=contact
+            )
         db.session.rollback()
         assert count(OfficialRecord) == 0 and actions() == before
 
@@ -228,7 +309,9 @@ def test_an_invalid_record_is_refused_and_nothing_written(app, people, status, b
 def test_a_basis_of_100_characters_is_kept_whole(app, people):
     holder_id, first, _ = people
     with app.app_context():
-        entry = official_records.record(get(Holder, holder_id), get(User, first), "suspected", "号" * 100)
+        entry = official_records.record(
+            get(Holder, holder_id), get(User, first), "suspected", "号" * 100
+        )
         db.session.commit()
         assert get(OfficialRecord, entry.id).basis == "号" * 100
 
@@ -243,16 +326,31 @@ def test_one_officer_records_cleared_in_force_at_once_and_it_ends_the_case(app, 
         case = official_records.record(holder, get(User, first), "confirmed", BASIS, now=case_at)
         official_records.approve(case, get(User, second), "确诊", now=case_at)
         assert holder.colour == "red"
-        cleared = official_records.record(holder, get(User, clearing), "cleared", "东卫疾控〔2020〕30号",
-                                          contact_date=moment.date(), now=moment)
+        cleared = official_records.record(
+            holder,
+            get(User, clearing),
+            "cleared",
+            "东卫疾控〔2020〕30号",
+            contact_date=moment.date(),
+            now=moment,
+        )
         db.session.commit()
         cleared = get(OfficialRecord, cleared.id)
         # "Cleared" can only lower a colour, so it needs no second officer.
         assert (cleared.state, cleared.decided_at, cleared.approved_by, cleared.contact_date) == (
-            "in_force", moment, None, None)
-        assert json.loads(event("official.record").after) == {"state": "in_force", "holder_id": holder_id}
+            "in_force",
+            moment,
+            None,
+            None,
+        )
+        assert json.loads(event("official.record").after) == {
+            "state": "in_force",
+            "holder_id": holder_id,
+        }
         assert registry.colour_of(get(Holder, holder_id), moment).hits == ()
-        change = db.session.scalars(db.select(ColourChange).order_by(ColourChange.id.desc())).first()
+        change = db.session.scalars(
+            db.select(ColourChange).order_by(ColourChange.id.desc())
+        ).first()
         assert (change.before, change.after, change.actor_id) == ("red", "green", clearing)
         assert get(Holder, holder_id).colour == "green"
         kinds = list(db.session.scalars(db.select(Notification.kind).order_by(Notification.id)))
@@ -264,8 +362,12 @@ def test_a_case_approved_after_a_cleared_record_is_red_again(app, people):
     start = utcnow() - timedelta(hours=3)
     with app.app_context():
         holder = get(Holder, holder_id)
-        official_records.record(holder, get(User, first), "cleared", "东卫疾控〔2020〕30号", now=start)
-        again = official_records.record(holder, get(User, first), "confirmed", BASIS, now=start + timedelta(hours=1))
+        official_records.record(
+            holder, get(User, first), "cleared", "东卫疾控〔2020〕30号", now=start
+        )
+        again = official_records.record(
+            holder, get(User, first), "confirmed", BASIS, now=start + timedelta(hours=1)
+        )
         assert holder.colour == "green"
         official_records.approve(again, get(User, second), "复阳", now=start + timedelta(hours=2))
         assert holder.colour == "red"

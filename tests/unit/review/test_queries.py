@@ -1,4 +1,5 @@
 """What a district officer reads (gantong.review.queries), called directly: the queue, search, a file."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,20 +19,37 @@ BASIS = "东卫疾控〔2020〕7号"
 def queue(app, officer, make_user, make_holder):
     """Pending items of 360102 filed 10, 5 and 1 days ago, and one of 360111; return the officer's id."""
     here = make_holder(make_user()[0], name="李小红", symptoms=["fever"])
-    there = make_holder(make_user()[0], name="外区人", number=resident_id("36010219700101123"),
-                        district="360111", symptoms=["fever"])
+    there = make_holder(
+        make_user()[0],
+        name="外区人",
+        number=resident_id("36010219700101123"),
+        district="360111",
+        symptoms=["fever"],
+    )
     officer_id = officer()
     now = utcnow()
     with app.app_context():
         holder = db.session.get(Holder, here)
         [hit] = registry.colour_of(holder).hits
         claims.file(holder, hit.key, "发热", "无", "", holder.account, now=now - timedelta(days=10))
-        applications.apply(holder, [hit.key], applications.Evidence("negative_test"), holder.account,
-                           now=now - timedelta(days=5))
-        official_records.record(holder, db.session.get(User, officer_id), "suspected", BASIS,
-                                now=now - timedelta(days=1))
+        applications.apply(
+            holder,
+            [hit.key],
+            applications.Evidence("negative_test"),
+            holder.account,
+            now=now - timedelta(days=5),
+        )
+        official_records.record(
+            holder,
+            db.session.get(User, officer_id),
+            "suspected",
+            BASIS,
+            now=now - timedelta(days=1),
+        )
         elsewhere = db.session.get(Holder, there)
-        claims.file(elsewhere, "", "地址", "新地址", "", elsewhere.account, now=now - timedelta(days=20))
+        claims.file(
+            elsewhere, "", "地址", "新地址", "", elsewhere.account, now=now - timedelta(days=20)
+        )
     return officer_id
 
 
@@ -53,7 +71,11 @@ def test_the_queue_is_the_districts_pending_items_oldest_first(app, queue):
 def test_the_queue_filters_by_kind_and_by_age(app, queue):
     with app.app_context():
         assert kinds(queries.pending_queue("360102", kind="official")) == ["official"]
-        assert kinds(queries.pending_queue("360102", kind="unknown")) == ["claim", "application", "official"]
+        assert kinds(queries.pending_queue("360102", kind="unknown")) == [
+            "claim",
+            "application",
+            "official",
+        ]
         assert kinds(queries.pending_queue("360102", min_age_days=3)) == ["claim", "application"]
         assert kinds(queries.pending_queue("360102", min_age_days=7)) == ["claim"]
 
@@ -69,7 +91,12 @@ def test_a_decided_item_leaves_the_queue(app, queue, officer):
 def test_the_queue_pages_and_a_page_out_of_range_is_the_nearest(app, queue):
     with app.app_context():
         first = queries.pending_queue("360102", per_page=2)
-        assert (kinds(first), first.page, first.pages, first.total) == (["claim", "application"], 1, 2, 3)
+        assert (kinds(first), first.page, first.pages, first.total) == (
+            ["claim", "application"],
+            1,
+            2,
+            3,
+        )
         second = queries.pending_queue("360102", page=2, per_page=2)
         assert kinds(second) == ["official"]
         assert queries.pending_queue("360102", page=9, per_page=2).page == 2
@@ -96,7 +123,9 @@ def test_a_persons_file_gathers_the_facts_requests_and_names(app, queue):
         person = queries.person_file(holder)
         assert person["holder"] is holder and person["account"].id == holder.account_id
         assert person["result"].colour == "yellow"
-        assert [len(person[key]) for key in ("records", "applications", "claims", "declarations")] == [1, 1, 1, 1]
+        assert [
+            len(person[key]) for key in ("records", "applications", "claims", "declarations")
+        ] == [1, 1, 1, 1]
         assert person["changes"][0].after == "yellow"
         assert queue in person["users"] and holder.account_id in person["users"]
         assert queries.users_by_id([None]) == {}

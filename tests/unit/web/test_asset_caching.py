@@ -1,4 +1,5 @@
 """Hashed static files: cached a year without revalidation, and gzipped for gzip-only clients."""
+
 import gzip
 
 import pytest
@@ -13,11 +14,15 @@ def test_a_hashed_asset_is_immutable_and_gzipped(app, client, filename):
     zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Cache-Control"] == "max-age=31536000, public, immutable"
     assert "no-cache" not in zipped.headers["Cache-Control"]
-    assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    assert (
+        zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
+    )
     assert gzip.decompress(zipped.data) == original and len(zipped.data) < len(original)
     plain = client.get(url, headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers and plain.data == original
-    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    again = client.get(
+        url, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 

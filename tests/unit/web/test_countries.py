@@ -1,5 +1,6 @@
 """Countries sorted by pinyin in Chinese, the commonest first, and Taiwan,
 Hong Kong and Macao named as a PRC government service names them."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,7 @@ def test_the_commonest_come_first_in_both_languages():
 
 
 def test_chinese_names_are_sorted_by_pinyin_not_by_code_point():
-    rest = [name for _code, name in countries("zh")[len(COMMONEST_COUNTRIES):]]
+    rest = [name for _code, name in countries("zh")[len(COMMONEST_COUNTRIES) :]]
     keys = [" ".join(lazy_pinyin(name, style=Style.TONE3)) for name in rest]
     assert keys == sorted(keys)
     # Code-point order put 不丹 and 东帝汶 near the top; pinyin puts the A's first.
@@ -36,6 +37,6 @@ def test_taiwan_hong_kong_and_macao_are_named_as_parts_of_china():
 
 
 def test_english_names_sort_accented_letters_with_their_base_letter():
-    rest = [name for _code, name in countries("en")[len(COMMONEST_COUNTRIES):]]
+    rest = [name for _code, name in countries("en")[len(COMMONEST_COUNTRIES) :]]
     assert rest.index("Afghanistan") < rest.index("Åland Islands") < rest.index("Albania")
     assert rest.index("Costa Rica") < rest.index("Côte d’Ivoire") < rest.index("Croatia")

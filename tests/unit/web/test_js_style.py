@@ -1,5 +1,6 @@
 """One style for the JavaScript in static/js: const/let and arrow callbacks, no `var` or
 `function () {}` callbacks (named function declarations are fine)."""
+
 import re
 from pathlib import Path
 
@@ -21,12 +22,17 @@ def style_problems(source):
 
 
 def test_the_checks_catch_the_old_style():
-    assert style_problems("var a = 1;\nlist.forEach(function (x) {});\nx.then(async function(y) {});") == [
+    assert style_problems(
+        "var a = 1;\nlist.forEach(function (x) {});\nx.then(async function(y) {});"
+    ) == [
         "1: `var` declaration: var a = 1;",
         "2: `function (` callback, use an arrow: list.forEach(function (x) {});",
         "3: `function (` callback, use an arrow: x.then(async function(y) {});",
     ]
-    assert style_problems("const a = 1;\nfunction named(x) {}\nlist.forEach((x) => x);\n// a variable") == []
+    assert (
+        style_problems("const a = 1;\nfunction named(x) {}\nlist.forEach((x) => x);\n// a variable")
+        == []
+    )
 
 
 @pytest.mark.parametrize("path", sorted(JS.rglob("*.js")), ids=lambda path: path.name)
@@ -36,4 +42,5 @@ def test_a_script_uses_const_let_and_arrows(path):
 
 def test_every_script_is_checked():
     assert {"clock.js", "queue.js", "scan.js", "sw.js", "print.js", "verifier.js"} <= {
-        path.name for path in JS.rglob("*.js")}
+        path.name for path in JS.rglob("*.js")
+    }

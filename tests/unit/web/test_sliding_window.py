@@ -1,4 +1,5 @@
 """The sliding window counter never lets more than the limit through, at a window's edge too."""
+
 from __future__ import annotations
 
 import pytest

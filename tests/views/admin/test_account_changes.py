@@ -5,6 +5,7 @@ password for either wait for a second, different administrator; no administrator
 one-time password (it goes by SMS to the account's own number); the holder's history names both
 officers of a record and the administrators behind their accounts.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,15 +36,25 @@ def admins(app, make_user):
 
 def pending(app):
     with app.app_context():
-        return [(c.id, c.kind, c.user_id) for c in db.session.scalars(
-            db.select(AccountChange).where(AccountChange.state == "pending"))]
+        return [
+            (c.id, c.kind, c.user_id)
+            for c in db.session.scalars(
+                db.select(AccountChange).where(AccountChange.state == "pending")
+            )
+        ]
 
 
-def test_a_move_to_another_district_and_a_new_password_wait_for_a_second_admin(app, admins, make_user):
+def test_a_move_to_another_district_and_a_new_password_wait_for_a_second_admin(
+    app, admins, make_user
+):
     (first_id, first), (second_id, second) = admins
-    officer_id, phone = make_user(role="officer", district_code="360103", badge_number="XH-1", department="西湖")
-    moved = first.post(f"/admin/accounts/{officer_id}", data={"district": "360102", "badge_number": "XH-1",
-                                                             "department": "西湖"})
+    officer_id, phone = make_user(
+        role="officer", district_code="360103", badge_number="XH-1", department="西湖"
+    )
+    moved = first.post(
+        f"/admin/accounts/{officer_id}",
+        data={"district": "360102", "badge_number": "XH-1", "department": "西湖"},
+    )
     assert moved.status_code == 303 and moved.headers["Location"] == "/admin/accounts/changes"
     assert first.post(f"/admin/accounts/{officer_id}/password").status_code == 303
     with app.app_context():
@@ -55,7 +66,9 @@ def test_a_move_to_another_district_and_a_new_password_wait_for_a_second_admin(a
     for change_id, _, _ in pending(app):
         first.post(f"/admin/accounts/changes/{change_id}/confirm")
     assert len(pending(app)) == 2 and sms.outbox(app) == []
-    assert 'action="/admin/accounts/changes/' in second.get("/admin/accounts/changes").get_data(as_text=True)
+    assert 'action="/admin/accounts/changes/' in second.get("/admin/accounts/changes").get_data(
+        as_text=True
+    )
     for change_id, _, _ in pending(app):
         assert second.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
     with app.app_context():
@@ -71,9 +84,16 @@ def test_a_move_to_another_district_and_a_new_password_wait_for_a_second_admin(a
 
 def test_a_badge_change_and_a_staff_password_need_one_admin(app, admins, make_user, make_staff):
     (_, first), _ = admins
-    officer_id, _ = make_user(role="officer", district_code="360102", badge_number="DH-1", department="东湖")
-    assert first.post(f"/admin/accounts/{officer_id}", data={"district": "360102", "badge_number": "DH-2",
-                                                             "department": "东湖"}).status_code == 303
+    officer_id, _ = make_user(
+        role="officer", district_code="360102", badge_number="DH-1", department="东湖"
+    )
+    assert (
+        first.post(
+            f"/admin/accounts/{officer_id}",
+            data={"district": "360102", "badge_number": "DH-2", "department": "东湖"},
+        ).status_code
+        == 303
+    )
     staff_id, staff_phone, _ = make_staff()
     first.post(f"/admin/accounts/{staff_id}/password")
     assert pending(app) == []
@@ -92,24 +112,37 @@ def test_an_admin_cannot_confirm_a_change_to_their_own_account(app, admins):
     assert pending(app) == [] and sms.outbox(app) == []
 
 
-def test_the_history_names_both_officers_and_the_admins_behind_their_accounts(app, admins, make_user,
-                                                                              make_holder):
+def test_the_history_names_both_officers_and_the_admins_behind_their_accounts(
+    app, admins, make_user, make_holder
+):
     (first_id, first), (second_id, second) = admins
     officer_ids = []
     for badge, phone in (("DH-0301", "13800000301"), ("DH-0307", "13800000307")):
-        first.post("/admin/accounts/new", data={"role": "officer", "phone": phone, "district": "360102",
-                                                "badge_number": badge, "department": "东湖区疾控中心"})
+        first.post(
+            "/admin/accounts/new",
+            data={
+                "role": "officer",
+                "phone": phone,
+                "district": "360102",
+                "badge_number": badge,
+                "department": "东湖区疾控中心",
+            },
+        )
         [(change_id, _, _)] = pending(app)
         second.post(f"/admin/accounts/changes/{change_id}/confirm")
         with app.app_context():
-            officer_ids.append(db.session.scalar(db.select(User.id).where(User.phone == "+86" + phone)))
+            officer_ids.append(
+                db.session.scalar(db.select(User.id).where(User.phone == "+86" + phone))
+            )
     resident_id, resident_phone = make_user()
     holder_id = make_holder(resident_id)
     with app.app_context():
         from gantong.models import Holder
 
         holder = db.session.get(Holder, holder_id)
-        entry = official_records.record(holder, db.session.get(User, officer_ids[0]), "suspected", "东卫〔2020〕7号")
+        entry = official_records.record(
+            holder, db.session.get(User, officer_ids[0]), "suspected", "东卫〔2020〕7号"
+        )
         official_records.approve(entry, db.session.get(User, officer_ids[1]), "已核对")
     resident = app.test_client()
     resident.post("/login", data={"phone": resident_phone, "password": PASSWORD})

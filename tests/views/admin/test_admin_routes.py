@@ -1,4 +1,5 @@
 """Every admin route refuses every role but the admin's: parametrized over routes and roles."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.xdist_group("admin_routes")
 
 def _admin_routes() -> list[tuple[str, str]]:
     """Every (method, URL) of the admin blueprint, ids filled with 1: read from the app itself."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "routes", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "routes", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     routes = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
@@ -34,30 +37,53 @@ ADMIN_ROUTES = _admin_routes()
 @pytest.mark.nodb
 def test_the_route_list_covers_the_admin_blueprint():
     urls = {url for _method, url in ADMIN_ROUTES}
-    assert {"/admin/", "/admin/points", "/admin/accounts/new", "/admin/risk-areas", "/admin/issuers",
-            "/admin/exports", "/admin/audit", "/admin/points/1/tokens"} <= urls
+    assert {
+        "/admin/",
+        "/admin/points",
+        "/admin/accounts/new",
+        "/admin/risk-areas",
+        "/admin/issuers",
+        "/admin/exports",
+        "/admin/audit",
+        "/admin/points/1/tokens",
+    } <= urls
     assert len(ADMIN_ROUTES) >= 25
 
 
 @pytest.fixture(scope="module")
 def clients_by_role(_schema, tmp_path_factory):
     """One logged-in client per role on one app for the whole module: 130 requests, not 130 apps."""
-    config = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-              "RATELIMIT_STORAGE_URI": "memory://", "PASSWORD_HASH_METHOD": TEST_HASH_METHOD}
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PASSWORD_HASH_METHOD": TEST_HASH_METHOD,
+    }
     if not USING_POSTGRES:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path_factory.mktemp('routes') / 'routes.sqlite'}"
+        config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{tmp_path_factory.mktemp('routes') / 'routes.sqlite'}"
+        )
     app = create_app(config)
     with app.app_context():
         if not USING_POSTGRES:
             db.create_all()
         point = points.add_point("东湖站", "360102")
-        fields = {"staff": {"point_id": point.id}, "officer": {"district_code": "360102", "badge_number": "DH-1"}}
-        phones = {role: register(f"+861370000010{n}", PASSWORD, role=role, **fields.get(role, {})).phone
-                  for n, role in enumerate(["resident", "staff", "officer", "admin"])}
+        fields = {
+            "staff": {"point_id": point.id},
+            "officer": {"district_code": "360102", "badge_number": "DH-1"},
+        }
+        phones = {
+            role: register(f"+861370000010{n}", PASSWORD, role=role, **fields.get(role, {})).phone
+            for n, role in enumerate(["resident", "staff", "officer", "admin"])
+        }
     clients = {"anonymous": app.test_client()}
     for role, phone in phones.items():
         clients[role] = app.test_client()
-        assert clients[role].post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 303
+        assert (
+            clients[role].post("/login", data={"phone": phone, "password": PASSWORD}).status_code
+            == 303
+        )
     yield clients
     with app.app_context():
         db.session.remove()

@@ -1,4 +1,5 @@
 """Login, registration, CSRF and rate limits."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,9 @@ from gantong.models import User
 from tests.conftest import PASSWORD
 
 
-@pytest.mark.parametrize("typed", ["13912345678", "139 1234 5678", "+86 139-1234-5678", "8613912345678"])
+@pytest.mark.parametrize(
+    "typed", ["13912345678", "139 1234 5678", "+86 139-1234-5678", "8613912345678"]
+)
 def test_login_with_the_number_typed_any_usual_way(client, make_user, typed):
     make_user(phone="+8613912345678")
     response = client.post("/login", data={"phone": typed, "password": PASSWORD})
@@ -18,7 +21,9 @@ def test_login_with_the_number_typed_any_usual_way(client, make_user, typed):
 
 
 def test_international_number_registers_in_e164(app, client):
-    response = client.post("/register", data={"phone": "+44 7911 123456", "password": PASSWORD, "confirm": PASSWORD})
+    response = client.post(
+        "/register", data={"phone": "+44 7911 123456", "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(db.select(User.phone)) == "+447911123456"
@@ -26,15 +31,22 @@ def test_international_number_registers_in_e164(app, client):
 
 def test_wrong_password_is_refused_with_a_message(client, make_user):
     _, phone = make_user()
-    response = client.post("/login", data={"phone": phone, "password": "wrong"}, headers={"Accept-Language": "en"})
+    response = client.post(
+        "/login", data={"phone": phone, "password": "wrong"}, headers={"Accept-Language": "en"}
+    )
     assert response.status_code == 200
-    assert 'id="password-error">Wrong mobile number or password.<' in response.get_data(as_text=True)
+    assert 'id="password-error">Wrong mobile number or password.<' in response.get_data(
+        as_text=True
+    )
     assert f'value="{phone}"' in response.get_data(as_text=True)
 
 
 def test_bad_number_keeps_what_was_typed(client):
-    response = client.post("/register", data={"phone": "12345", "password": PASSWORD, "confirm": PASSWORD},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/register",
+        data={"phone": "12345", "password": PASSWORD, "confirm": PASSWORD},
+        headers={"Accept-Language": "en"},
+    )
     html = response.get_data(as_text=True)
     assert 'id="phone-error">Enter an 11-digit mainland mobile number' in html
     assert 'value="12345"' in html
@@ -42,8 +54,11 @@ def test_bad_number_keeps_what_was_typed(client):
 
 def test_a_number_registers_once(app, client, make_user):
     make_user(phone="+8613912345678")
-    response = client.post("/register", data={"phone": "13912345678", "password": PASSWORD, "confirm": PASSWORD},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/register",
+        data={"phone": "13912345678", "password": PASSWORD, "confirm": PASSWORD},
+        headers={"Accept-Language": "en"},
+    )
     assert "has an account already" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
@@ -60,8 +75,11 @@ def test_login_is_limited_per_account_across_addresses(client, make_user):
     _, phone = make_user()
     statuses = []
     for attempt in range(12):
-        response = client.post("/login", data={"phone": phone, "password": "wrong"},
-                               environ_base={"REMOTE_ADDR": f"10.0.0.{attempt}"})
+        response = client.post(
+            "/login",
+            data={"phone": phone, "password": "wrong"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{attempt}"},
+        )
         statuses.append(response.status_code)
     assert statuses[:10] == [200] * 10
     assert statuses[10:] == [429, 429]
@@ -100,7 +118,12 @@ def test_csrf_is_required_on_forms(app, make_user):
     import re
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    assert client.post("/login", data={"phone": phone, "password": PASSWORD, "csrf_token": token}).status_code == 303
+    assert (
+        client.post(
+            "/login", data={"phone": phone, "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 303
+    )
     # htmx requests carry the token in a header, handed over by base.html.
     page = client.get("/me", follow_redirects=True).get_data(as_text=True)
     assert 'hx-headers=\'{"X-CSRFToken": "' in page
@@ -133,7 +156,9 @@ class Clock:
         return self.now
 
 
-def test_the_owner_gets_in_soon_after_an_attack_stops_and_is_told(app, client, make_user, monkeypatch):
+def test_the_owner_gets_in_soon_after_an_attack_stops_and_is_told(
+    app, client, make_user, monkeypatch
+):
     """Sliding windows with back-off, not a fixed hour's lock; an SMS to the owner."""
     from gantong.holders import sms
     from gantong.web import rate_limits
@@ -144,8 +169,11 @@ def test_the_owner_gets_in_soon_after_an_attack_stops_and_is_told(app, client, m
     _, phone = make_user()
 
     def attempt(password, address):
-        return client.post("/login", data={"phone": phone, "password": password},
-                           environ_base={"REMOTE_ADDR": address}).status_code
+        return client.post(
+            "/login",
+            data={"phone": phone, "password": password},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
 
     # A sustained attack from many addresses: 10 a minute for five minutes.
     statuses = []

@@ -1,4 +1,5 @@
 """Password reset by a one-time SMS code."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,9 @@ EN = {"Accept-Language": "en"}
 
 
 def sent_code(app, phone):
-    messages = [text for to, text in sms.outbox(app) if to == phone and re.search(r"\b\d{6}\b", text)]
+    messages = [
+        text for to, text in sms.outbox(app) if to == phone and re.search(r"\b\d{6}\b", text)
+    ]
     assert messages, "no text message sent"
     return re.search(r"\b(\d{6})\b", messages[-1]).group(1)
 
@@ -25,12 +28,17 @@ def test_a_texted_code_sets_a_new_password_once(app, client, make_user):
     code = sent_code(app, phone)
     form = {"phone": phone, "code": code, "password": "a new secret", "confirm": "a new secret"}
     assert client.post("/account/password/reset", data=form).status_code == 303
-    assert client.post("/login", data={"phone": phone, "password": "a new secret"}).status_code == 303
+    assert (
+        client.post("/login", data={"phone": phone, "password": "a new secret"}).status_code == 303
+    )
     client.post("/logout")
     assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 200
     # The code dies with the password it was made for.
-    again = client.post("/account/password/reset", data={**form, "password": "third one!", "confirm": "third one!"},
-                        headers=EN)
+    again = client.post(
+        "/account/password/reset",
+        data={**form, "password": "third one!", "confirm": "third one!"},
+        headers=EN,
+    )
     assert 'id="code-error">This code is wrong or has expired.' in again.get_data(as_text=True)
 
 
@@ -40,8 +48,11 @@ def test_a_wrong_code_keeps_the_password_and_what_was_typed(app, client, make_us
     client.post("/account/password/forgot", data={"phone": phone})
     code = sent_code(app, phone)
     wrong = "000000" if code != "000000" else "111111"
-    response = client.post("/account/password/reset", headers=EN,
-                           data={"phone": phone, "code": wrong, "password": "a new secret", "confirm": "a new secret"})
+    response = client.post(
+        "/account/password/reset",
+        headers=EN,
+        data={"phone": phone, "code": wrong, "password": "a new secret", "confirm": "a new secret"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and f'value="{wrong}"' in html and f'value="{phone}"' in html
     assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 303
@@ -97,7 +108,7 @@ def test_wrong_codes_are_limited_per_account_and_the_owner_is_told(app, client, 
     _, phone = make_user()
     client.post("/account/password/forgot", data={"phone": phone})
     code = sent_code(app, phone)
-    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][:password_reset.MAX_ATTEMPTS]
+    wrong = [f"{n:06d}" for n in range(10) if f"{n:06d}" != code][: password_reset.MAX_ATTEMPTS]
     with app.app_context():
         for guess in wrong:
             assert not password_reset.reset(phone, guess, "a new secret")
@@ -123,6 +134,8 @@ def test_the_owner_is_told_when_the_password_was_reset(app, client, make_user):
     _, phone = make_user()
     client.post("/account/password/forgot", data={"phone": phone})
     code = sent_code(app, phone)
-    client.post("/account/password/reset", data={"phone": phone, "code": code, "password": "a new secret",
-                                                 "confirm": "a new secret"})
+    client.post(
+        "/account/password/reset",
+        data={"phone": phone, "code": code, "password": "a new secret", "confirm": "a new secret"},
+    )
     assert "your password was reset" in [text for to, text in sms.outbox(app) if to == phone][-1]

@@ -1,4 +1,5 @@
 """A holder who has not declared has no code: the no-code lane says so, statistics don't count them."""
+
 from __future__ import annotations
 
 from gantong.extensions import db
@@ -9,15 +10,17 @@ from tests.conftest import PASSWORD, resident_id
 EN = {"Accept-Language": "en"}
 
 
-def test_the_no_code_lane_finds_a_holder_without_a_code_and_says_declare_first(app, client, make_staff,
-                                                                                make_holder, make_user):
+def test_the_no_code_lane_finds_a_holder_without_a_code_and_says_declare_first(
+    app, client, make_staff, make_holder, make_user
+):
     staff_id, phone, _point_id = make_staff()
     owner_id, _ = make_user()
     number = resident_id("36010219900101456")
     make_holder(owner_id, name="赵六", number=number, declared=False)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    answer = client.post("/checkpoint/verify/document", data={"doc_number": number, "name": "赵六"},
-                         headers=EN)
+    answer = client.post(
+        "/checkpoint/verify/document", data={"doc_number": number, "name": "赵六"}, headers=EN
+    )
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "No code yet" in html and "Nothing was recorded." in html
     with app.app_context():

@@ -1,4 +1,5 @@
 """On SQLite the checkpoint's pages read without the write lock; only what writes takes it."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,13 +33,16 @@ def station(client, make_staff, make_holder, screen_token):
     _staff_id, phone, _point_id = make_staff()
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     holder_id = make_holder()
-    answer = client.post("/checkpoint/verify/token", data={"method": "camera",
-                                                      "token": screen_token(holder_id)})
+    answer = client.post(
+        "/checkpoint/verify/token", data={"method": "camera", "token": screen_token(holder_id)}
+    )
     assert answer.status_code == 303
     return {"record_path": answer.headers["Location"], "holder_id": holder_id}
 
 
-@pytest.mark.parametrize("path", ["/checkpoint/", "/checkpoint/scan", "RECORD", "/checkpoint/bundle.json"])
+@pytest.mark.parametrize(
+    "path", ["/checkpoint/", "/checkpoint/scan", "RECORD", "/checkpoint/bundle.json"]
+)
 def test_the_checkpoint_pages_read_without_the_write_lock(client, station, begun, path):
     begun.clear()
     assert client.get(station["record_path"] if path == "RECORD" else path).status_code == 200

@@ -1,4 +1,5 @@
 """Paper codes: printing, checking online at the checkpoint, reporting lost; officers' no-phone holders."""
+
 from __future__ import annotations
 
 import re
@@ -80,12 +81,14 @@ def staff_client(app, make_staff):
 
 
 def verify(staff_client, text):
-    return staff_client.post("/checkpoint/verify/token", data={"token": text, "method": "camera"},
-                             headers=EN)
+    return staff_client.post(
+        "/checkpoint/verify/token", data={"token": text, "method": "camera"}, headers=EN
+    )
 
 
 def test_the_checkpoint_looks_the_colour_up_and_refuses_a_paper_code_reported_lost(
-        app, client, resident, staff_client):
+    app, client, resident, staff_client
+):
     url = f"/entry/people/{resident['holder_id']}/paper"
     client.post(url)
     old = only_paper(app)
@@ -110,11 +113,16 @@ def test_the_checkpoint_looks_the_colour_up_and_refuses_a_paper_code_reported_lo
     assert "The old paper code no longer works" in page
     with app.app_context():
         papers = db.session.scalars(db.select(PaperCode).order_by(PaperCode.id)).all()
-        assert len(papers) == 2 and papers[0].revoked_at is not None and papers[1].revoked_at is None
+        assert (
+            len(papers) == 2 and papers[0].revoked_at is not None and papers[1].revoked_at is None
+        )
         assert papers[0].revoked_by == resident["user_id"]
         new_serial = papers[1].serial
-        actions = db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.action.like("paper.%"))
-                                  .order_by(AuditEvent.seq)).all()
+        actions = db.session.scalars(
+            db.select(AuditEvent.action)
+            .where(AuditEvent.action.like("paper.%"))
+            .order_by(AuditEvent.seq)
+        ).all()
         assert actions == ["paper.issue", "paper.revoke", "paper.issue"]
     assert qr.svg(paper_text(app, new_serial)) in page and "reported lost" in page
 
@@ -161,8 +169,10 @@ def test_reporting_lost_needs_the_tick_and_changes_nothing_without_it(app, clien
 def test_an_unknown_serial_is_refused(app, client, resident, staff_client):
     with app.app_context():
         kid, private = keys.signing_key()
-        forged_serial = tokens.sign(tokens.Token(tokens.PAPER, kid, "0123456789abcdef", None,
-                                                 int(time.time()), 3600), private)
+        forged_serial = tokens.sign(
+            tokens.Token(tokens.PAPER, kid, "0123456789abcdef", None, int(time.time()), 3600),
+            private,
+        )
     page = verify(staff_client, forged_serial).get_data(as_text=True)
     assert "Unknown paper code" in page
 
@@ -172,7 +182,10 @@ def test_another_accounts_holder_is_404(client, resident, make_user, make_holder
     other_id, _ = make_user()
     other_holder = make_holder(other_id, number=resident_id("36010219800101123"))
     assert getattr(client, method)(f"/entry/people/{other_holder}/paper").status_code == 404
-    assert client.post(f"/entry/people/{other_holder}/paper/lost", data={"confirm": "y"}).status_code == 404
+    assert (
+        client.post(f"/entry/people/{other_holder}/paper/lost", data={"confirm": "y"}).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("role", ["staff", "admin"])
@@ -194,20 +207,29 @@ def test_the_paper_pages_need_a_login(client, make_holder):
 
 @pytest.fixture
 def officer(client, make_user):
-    user_id, phone = make_user(role="officer", district_code="360102", badge_number="DH-1",
-                               department="东湖区疾控中心")
+    user_id, phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-1", department="东湖区疾控中心"
+    )
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     return user_id
 
 
 def new_holder_form(**overrides):
-    form = {"name": "王奶奶", "doc_type": "resident_id", "doc_number": resident_id("36010219400101123"),
-            "doc_country": "", "nationality": "CN", "address": "东湖区八一大道 9 号"}
+    form = {
+        "name": "王奶奶",
+        "doc_type": "resident_id",
+        "doc_number": resident_id("36010219400101123"),
+        "doc_country": "",
+        "nationality": "CN",
+        "address": "东湖区八一大道 9 号",
+    }
     form.update(overrides)
     return form
 
 
-def test_an_officer_registers_a_person_without_any_account_and_prints_their_paper_code(app, client, officer):
+def test_an_officer_registers_a_person_without_any_account_and_prints_their_paper_code(
+    app, client, officer
+):
     response = client.post("/entry/holders/new", data=new_holder_form(), headers=EN)
     assert response.status_code == 303
     with app.app_context():
@@ -215,7 +237,9 @@ def test_an_officer_registers_a_person_without_any_account_and_prints_their_pape
         assert holder.account_id is None and holder.district_code == "360102"
         printed = db.session.scalars(db.select(PaperCode)).one()
         assert printed.holder_id == holder.id and printed.printed_by == officer
-        created = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "holder.create"))
+        created = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "holder.create")
+        )
         assert created.actor_id == officer
     assert response.headers["Location"].endswith(f"/entry/people/{holder.id}/paper")
     page = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
@@ -225,8 +249,9 @@ def test_an_officer_registers_a_person_without_any_account_and_prints_their_pape
 
 
 def test_a_wrong_document_is_told_next_to_the_field_and_nothing_is_written(app, client, officer):
-    response = client.post("/entry/holders/new", data=new_holder_form(doc_number="360102194001011230"),
-                           headers=EN)
+    response = client.post(
+        "/entry/holders/new", data=new_holder_form(doc_number="360102194001011230"), headers=EN
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'id="doc_number-error"' in page and 'value="王奶奶"' in page
@@ -267,4 +292,4 @@ def test_serials_are_shown_grouped_for_reading_aloud(app, client, resident):
     client.post(url)
     serial = only_paper(app).serial
     page = client.get(url).get_data(as_text=True)
-    assert re.search(" ".join([serial[i:i + 4] for i in range(0, 16, 4)]), page)
+    assert re.search(" ".join([serial[i : i + 4] for i in range(0, 16, 4)]), page)

@@ -1,4 +1,5 @@
 """Pre-entry registration, the officers' arrivals list, and arrival at the first checkpoint."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -49,8 +50,11 @@ def holder_of(app, user_id) -> Holder:
 
 
 def test_an_international_number_signs_up_and_lands_on_the_journey_form(app, client):
-    response = client.post("/entry/register", data={
-        "phone": "+1 415 555 2671", "password": PASSWORD, "confirm": PASSWORD}, headers=EN)
+    response = client.post(
+        "/entry/register",
+        data={"phone": "+1 415 555 2671", "password": PASSWORD, "confirm": PASSWORD},
+        headers=EN,
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/entry/trip")
     with app.app_context():
         assert db.session.scalar(db.select(User.phone)) == "+14155552671"
@@ -62,14 +66,18 @@ def test_an_international_number_signs_up_and_lands_on_the_journey_form(app, cli
 
 def test_a_taken_number_is_told_next_to_the_field(client, make_user):
     _, phone = make_user(phone="+14155552671")
-    response = client.post("/entry/register", data={
-        "phone": "+1 415 555 2671", "password": PASSWORD, "confirm": PASSWORD}, headers=EN)
+    response = client.post(
+        "/entry/register",
+        data={"phone": "+1 415 555 2671", "password": PASSWORD, "confirm": PASSWORD},
+        headers=EN,
+    )
     assert response.status_code == 200
     assert "This number has an account already" in response.get_data(as_text=True)
 
 
 def test_a_foreigner_registers_and_gets_a_yellow_code_that_turns_green_14_days_after_arrival(
-        app, client, traveller, today):
+    app, client, traveller, today
+):
     response = client.post("/entry/trip", data=trip_form(today), headers=EN)
     assert response.status_code == 303
     page = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
@@ -82,7 +90,11 @@ def test_a_foreigner_registers_and_gets_a_yellow_code_that_turns_green_14_days_a
         assert holder.colour == "yellow" and holder.is_self
         # The destination district is their district until they have a residence.
         assert holder.district_code == "360102" and holder.address == ""
-        assert (holder.doc_type, holder.doc_country, holder.doc_number) == ("passport", "GB", "K1234567")
+        assert (holder.doc_type, holder.doc_country, holder.doc_number) == (
+            "passport",
+            "GB",
+            "K1234567",
+        )
         pre_entry = db.session.scalar(db.select(PreEntry))
         assert pre_entry.category == "foreigner" and pre_entry.origin_country == "GB"
         assert pre_entry.transport_number == "MU5043" and pre_entry.contact_phone == "+447911123456"
@@ -98,10 +110,17 @@ def test_a_foreigner_registers_and_gets_a_yellow_code_that_turns_green_14_days_a
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"doc_type": "resident_id", "doc_number": resident_id()}, "doc_number",
-         "Foreigners register with their passport."),
+        (
+            {"doc_type": "resident_id", "doc_number": resident_id()},
+            "doc_number",
+            "Foreigners register with their passport.",
+        ),
         ({"nationality": "CN"}, "nationality", "a foreigner's is not China"),
-        ({"origin_country": ""}, "origin_country", "Choose the country or region you are coming from."),
+        (
+            {"origin_country": ""},
+            "origin_country",
+            "Choose the country or region you are coming from.",
+        ),
         ({"entry_port": ""}, "entry_port", "Give the port where you will enter China."),
         ({"transport_number": ""}, "transport_number", "Give your flight or train number."),
         ({"transport_number": "MU-5043!"}, "transport_number", "2 to 10 letters and digits"),
@@ -109,12 +128,16 @@ def test_a_foreigner_registers_and_gets_a_yellow_code_that_turns_green_14_days_a
         ({"destination": "110101"}, "destination", "Choose the district you are going to."),
         ({"contact_phone": "12345"}, "contact_phone", "international number starting with +"),
         ({"acknowledge": ""}, "acknowledge", "You must confirm that the declaration is true."),
-        ({"category": "hubei", "origin_division": "3601"}, "origin_division",
-         "Choose where in Hubei you are coming from."),
+        (
+            {"category": "hubei", "origin_division": "3601"},
+            "origin_division",
+            "Choose where in Hubei you are coming from.",
+        ),
     ],
 )
 def test_a_wrong_answer_is_told_next_to_its_field_and_nothing_is_written(
-        app, client, traveller, today, overrides, field, message):
+    app, client, traveller, today, overrides, field, message
+):
     response = client.post("/entry/trip", data=trip_form(today, **overrides), headers=EN)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -125,10 +148,14 @@ def test_a_wrong_answer_is_told_next_to_its_field_and_nothing_is_written(
         assert db.session.scalar(db.select(db.func.count()).select_from(PreEntry)) == 0
 
 
-def test_a_registered_document_is_refused_without_saying_whose(app, client, traveller, today, make_holder):
+def test_a_registered_document_is_refused_without_saying_whose(
+    app, client, traveller, today, make_holder
+):
     with app.app_context():
-        registry.add_holder(None, registry.Identity("Someone Else", "passport", "K1234567", "GB", "GB",
-                                                  "360102", "x"))
+        registry.add_holder(
+            None,
+            registry.Identity("Someone Else", "passport", "K1234567", "GB", "GB", "360102", "x"),
+        )
     response = client.post("/entry/trip", data=trip_form(today), headers=EN)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -160,34 +187,64 @@ def test_the_journey_form_needs_a_login(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def register_directly(app, user_id=None, category="foreigner", planned=None, district="360102",
-                      name="John Smith", number="K1234567", **trip):
+def register_directly(
+    app,
+    user_id=None,
+    category="foreigner",
+    planned=None,
+    district="360102",
+    name="John Smith",
+    number="K1234567",
+    **trip,
+):
     with app.app_context():
         account = db.session.get(User, user_id) if user_id else None
         pre_entry = preentry.register(
             account,
             registry.Identity(name, "passport", number, "GB", "GB", district, ""),
-            preentry.Trip(category=category, planned_arrival=planned, destination_district=district,
-                          contact_phone="+447911123456", **trip),
+            preentry.Trip(
+                category=category,
+                planned_arrival=planned,
+                destination_district=district,
+                contact_phone="+447911123456",
+                **trip,
+            ),
         )
         return pre_entry.id, pre_entry.holder_id
 
 
 @pytest.fixture
 def officer(client, make_user):
-    user_id, phone = make_user(role="officer", district_code="360102", badge_number="DH-1",
-                               department="东湖区疾控中心")
+    user_id, phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-1", department="东湖区疾控中心"
+    )
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     return user_id
 
 
-def test_the_destination_districts_officer_sees_the_arrival_with_its_colour(app, client, today, make_user):
+def test_the_destination_districts_officer_sees_the_arrival_with_its_colour(
+    app, client, today, make_user
+):
     user_id, _ = make_user()
-    register_directly(app, user_id, planned=today + timedelta(days=2), origin_country="GB",
-                      entry_port="Changbei", transport_number="MU5043")
-    register_directly(app, None, planned=today + timedelta(days=5), district="360111",
-                      name="Jane Roe", number="K7654321", origin_country="US", entry_port="Changbei",
-                      transport_number="MU5044")
+    register_directly(
+        app,
+        user_id,
+        planned=today + timedelta(days=2),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
+    register_directly(
+        app,
+        None,
+        planned=today + timedelta(days=5),
+        district="360111",
+        name="Jane Roe",
+        number="K7654321",
+        origin_country="US",
+        entry_port="Changbei",
+        transport_number="MU5044",
+    )
     _, phone = make_user(role="officer", district_code="360102")
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     page = client.get("/entry/arrivals", headers=EN).get_data(as_text=True)
@@ -206,11 +263,18 @@ def test_the_arrivals_list_is_for_officers_only(client, make_user):
 
 def test_an_officer_confirms_the_arrival_and_quarantine_counts_from_it(app, client, today, officer):
     pre_entry_id, holder_id = register_directly(
-        app, planned=today + timedelta(days=2), origin_country="GB", entry_port="Changbei",
-        transport_number="MU5043")
+        app,
+        planned=today + timedelta(days=2),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
     arrived = today - timedelta(days=13)  # came much earlier than planned: one day left
-    response = client.post(f"/entry/arrivals/{pre_entry_id}?show=expected",
-                           data={f"arrival{pre_entry_id}-arrived_on": arrived.isoformat()}, headers=EN)
+    response = client.post(
+        f"/entry/arrivals/{pre_entry_id}?show=expected",
+        data={f"arrival{pre_entry_id}-arrived_on": arrived.isoformat()},
+        headers=EN,
+    )
     assert response.status_code == 303
     with app.app_context():
         pre_entry = db.session.get(PreEntry, pre_entry_id)
@@ -218,7 +282,9 @@ def test_an_officer_confirms_the_arrival_and_quarantine_counts_from_it(app, clie
         assert pre_entry.arrival_confirmed_by == officer
         result = registry.colour_of(db.session.get(Holder, holder_id))
         assert result.turns_green_on() == arrived + timedelta(days=14)
-        event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival"))
+        event = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival")
+        )
         assert event.actor_id == officer
         # Fourteen days after the actual arrival the code turns green by itself.
         later = utcnow() + timedelta(days=1)
@@ -228,33 +294,57 @@ def test_an_officer_confirms_the_arrival_and_quarantine_counts_from_it(app, clie
 
 
 def test_a_future_arrival_date_is_refused_next_to_the_field(app, client, today, officer):
-    pre_entry_id, _ = register_directly(app, planned=today + timedelta(days=2), origin_country="GB",
-                                        entry_port="Changbei", transport_number="MU5043")
-    response = client.post(f"/entry/arrivals/{pre_entry_id}",
-                           data={f"arrival{pre_entry_id}-arrived_on": (today + timedelta(days=1)).isoformat()},
-                           headers=EN)
+    pre_entry_id, _ = register_directly(
+        app,
+        planned=today + timedelta(days=2),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
+    response = client.post(
+        f"/entry/arrivals/{pre_entry_id}",
+        data={f"arrival{pre_entry_id}-arrived_on": (today + timedelta(days=1)).isoformat()},
+        headers=EN,
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert f'id="arrival{pre_entry_id}-arrived_on-error"' in page and "This date is in the future." in page
+    assert (
+        f'id="arrival{pre_entry_id}-arrived_on-error"' in page
+        and "This date is in the future." in page
+    )
     with app.app_context():
         assert db.session.get(PreEntry, pre_entry_id).actual_arrival is None
 
 
 def test_another_districts_officer_gets_404(app, client, today, make_user):
-    pre_entry_id, _ = register_directly(app, planned=today + timedelta(days=2), origin_country="GB",
-                                        entry_port="Changbei", transport_number="MU5043")
+    pre_entry_id, _ = register_directly(
+        app,
+        planned=today + timedelta(days=2),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
     _, phone = make_user(role="officer", district_code="360111")
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    response = client.post(f"/entry/arrivals/{pre_entry_id}",
-                           data={f"arrival{pre_entry_id}-arrived_on": today.isoformat()})
+    response = client.post(
+        f"/entry/arrivals/{pre_entry_id}",
+        data={f"arrival{pre_entry_id}-arrived_on": today.isoformat()},
+    )
     assert response.status_code == 404
     with app.app_context():
         assert db.session.get(PreEntry, pre_entry_id).actual_arrival is None
 
 
-def test_the_first_checkpoint_verification_is_the_actual_arrival(app, client, today, make_staff, screen_token):
-    _, holder_id = register_directly(app, planned=today + timedelta(days=4), origin_country="GB",
-                                     entry_port="Changbei", transport_number="MU5043")
+def test_the_first_checkpoint_verification_is_the_actual_arrival(
+    app, client, today, make_staff, screen_token
+):
+    _, holder_id = register_directly(
+        app,
+        planned=today + timedelta(days=4),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
     _, phone, _ = make_staff()
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     for _ in range(2):
@@ -265,18 +355,29 @@ def test_the_first_checkpoint_verification_is_the_actual_arrival(app, client, to
         assert pre_entry.actual_arrival == today and pre_entry.arrival_source == "checkpoint"
         holder = db.session.get(Holder, holder_id)
         assert registry.colour_of(holder).turns_green_on() == today + timedelta(days=14)
-        arrivals = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival")).all()
+        arrivals = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == "preentry.arrival")
+        ).all()
         assert len(arrivals) == 1  # only the first verification
 
 
-def test_from_hubei_the_key_area_counts_from_the_planned_then_the_actual_arrival(app, today, make_user):
+def test_from_hubei_the_key_area_counts_from_the_planned_then_the_actual_arrival(
+    app, today, make_user
+):
     with app.app_context():
         db.session.add(RiskArea(code="42", name="湖北省", days=14))
         db.session.commit()
     planned = today + timedelta(days=1)
     user_id, _ = make_user()
-    _, holder_id = register_directly(app, user_id, category="hubei", planned=planned, origin_division="4201",
-                                     entry_port="南昌西站", transport_number="G1234")
+    _, holder_id = register_directly(
+        app,
+        user_id,
+        category="hubei",
+        planned=planned,
+        origin_division="4201",
+        entry_port="南昌西站",
+        transport_number="G1234",
+    )
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         result = registry.colour_of(holder)
@@ -291,8 +392,9 @@ def test_from_hubei_the_key_area_counts_from_the_planned_then_the_actual_arrival
 
 def test_from_hubei_with_no_key_area_there_is_no_quarantine(app, today, make_user):
     user_id, _ = make_user()
-    _, holder_id = register_directly(app, user_id, category="hubei", planned=today + timedelta(days=1),
-                                     origin_division="42")
+    _, holder_id = register_directly(
+        app, user_id, category="hubei", planned=today + timedelta(days=1), origin_division="42"
+    )
     with app.app_context():
         assert db.session.get(Holder, holder_id).colour == "green"
 
@@ -302,26 +404,50 @@ def test_a_later_journey_keeps_its_own_entry_date():
     """The actual arrival moves the pre-entry's date, not a later entry declared since."""
     today = rules.local_date(utcnow())
     planned, actual, later = today, today - timedelta(days=1), today + timedelta(days=30)
-    first = rules.Declaration(id=1, made_at=utcnow(), symptoms=frozenset(), close_contact=False,
-                              contact_date=None, entry_date=planned)
+    first = rules.Declaration(
+        id=1,
+        made_at=utcnow(),
+        symptoms=frozenset(),
+        close_contact=False,
+        contact_date=None,
+        entry_date=planned,
+    )
     assert rules.with_actual_arrival((first,), None, planned, actual) == ((first,), actual)
-    second = rules.Declaration(id=2, made_at=utcnow(), symptoms=frozenset(), close_contact=False,
-                               contact_date=None, entry_date=later)
+    second = rules.Declaration(
+        id=2,
+        made_at=utcnow(),
+        symptoms=frozenset(),
+        close_contact=False,
+        contact_date=None,
+        entry_date=later,
+    )
     assert rules.with_actual_arrival((first, second), None, planned, actual)[1] is None
 
 
 def test_each_arrival_form_carries_its_own_csrf_token(app, client, today, officer):
     import re
 
-    pre_entry_id, _ = register_directly(app, planned=today + timedelta(days=2), origin_country="GB",
-                                        entry_port="Changbei", transport_number="MU5043")
+    pre_entry_id, _ = register_directly(
+        app,
+        planned=today + timedelta(days=2),
+        origin_country="GB",
+        entry_port="Changbei",
+        transport_number="MU5043",
+    )
     app.config["WTF_CSRF_ENABLED"] = True
     field = f"arrival{pre_entry_id}-arrived_on"
-    assert client.post(f"/entry/arrivals/{pre_entry_id}", data={field: today.isoformat()}).status_code == 400
+    assert (
+        client.post(f"/entry/arrivals/{pre_entry_id}", data={field: today.isoformat()}).status_code
+        == 400
+    )
     page = client.get("/entry/arrivals").get_data(as_text=True)
-    token = re.search(rf'name="arrival{pre_entry_id}-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post(f"/entry/arrivals/{pre_entry_id}",
-                           data={field: today.isoformat(), f"arrival{pre_entry_id}-csrf_token": token})
+    token = re.search(
+        rf'name="arrival{pre_entry_id}-csrf_token" type="hidden" value="([^"]+)"', page
+    ).group(1)
+    response = client.post(
+        f"/entry/arrivals/{pre_entry_id}",
+        data={field: today.isoformat(), f"arrival{pre_entry_id}-csrf_token": token},
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(PreEntry, pre_entry_id).actual_arrival == today

@@ -1,4 +1,5 @@
 """The code page: size budget, security headers, htmx fragment, tokens and keys."""
+
 from __future__ import annotations
 
 import gzip
@@ -35,13 +36,21 @@ def test_code_page_of_the_red_demo_holder_fits_14000_bytes_gzipped(app, client):
     assert 'rel="stylesheet"' not in html
 
 
-def test_worst_case_code_page_with_many_reasons_and_changes_fits(app, client, make_user, make_holder, today):
+def test_worst_case_code_page_with_many_reasons_and_changes_fits(
+    app, client, make_user, make_holder, today
+):
     user_id, phone = make_user()
-    holder_id = make_holder(user_id, symptoms=["fever", "dry_cough", "fatigue", "sore_throat"],
-                            close_contact=True, contact_date=today - timedelta(days=2),
-                            stays=[("4201", today - timedelta(days=6), today - timedelta(days=3)),
-                                   ("4202", today - timedelta(days=5), today - timedelta(days=4)),
-                                   ("42", today - timedelta(days=9), today - timedelta(days=1))])
+    holder_id = make_holder(
+        user_id,
+        symptoms=["fever", "dry_cough", "fatigue", "sore_throat"],
+        close_contact=True,
+        contact_date=today - timedelta(days=2),
+        stays=[
+            ("4201", today - timedelta(days=6), today - timedelta(days=3)),
+            ("4202", today - timedelta(days=5), today - timedelta(days=4)),
+            ("42", today - timedelta(days=9), today - timedelta(days=1)),
+        ],
+    )
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
         for _ in range(5):  # more history than the page shows
@@ -78,6 +87,7 @@ def test_inline_css_is_allowed_by_its_hash(app, client):
     assert f"'{app.config['INLINE_CSS_HASH']}'" in response.headers["Content-Security-Policy"]
     import base64
     import hashlib
+
     css = re.search(r"<style>(.*?)</style>", response.get_data(as_text=True), re.S).group(1)
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     assert app.config["INLINE_CSS_HASH"] == "sha256-" + digest
@@ -108,7 +118,9 @@ def test_code_page_qr_carries_a_valid_screen_token(app, client):
     assert token.ttl == 120
     # The dynamic number under the QR is the holder's, for this minute.
     number = re.search(r'class="number"[^>]*>(\d{4}) (\d{4})<', html)
-    assert tokens.dynamic_number_matches(holder.secret, number.group(1) + number.group(2), int(time.time()))
+    assert tokens.dynamic_number_matches(
+        holder.secret, number.group(1) + number.group(2), int(time.time())
+    )
 
 
 def test_code_page_qr_decodes_at_a_third_of_the_size_blurred(app, client):
@@ -139,7 +151,9 @@ def decode_svg_path(path: str, zxingcpp, shrink: int = 1, blur: float = 0.0) -> 
         else:
             width = float(number)
             top = int((y - 0.5) * scale)
-            draw.rectangle([int(x * scale), top, int((x + width) * scale) - 1, top + scale - 1], fill=0)
+            draw.rectangle(
+                [int(x * scale), top, int((x + width) * scale) - 1, top + scale - 1], fill=0
+            )
             x += width
     if shrink > 1:
         image = image.resize((image.width // shrink, image.height // shrink), Image.BILINEAR)
@@ -199,5 +213,8 @@ def test_recompute_turns_ended_hits_green(app, make_holder, today):
         assert sum(registry.recompute_in_pages(utcnow() + timedelta(days=13, hours=1))) == 1
         assert db.session.get(Holder, holder_id).colour == "green"
         changes = registry.colour_history(db.session.get(Holder, holder_id))
-        assert [(c.before, c.after) for c in changes[:2]] == [("yellow", "green"), ("green", "yellow")]
+        assert [(c.before, c.after) for c in changes[:2]] == [
+            ("yellow", "green"),
+            ("green", "yellow"),
+        ]
     assert app.test_cli_runner().invoke(args=["gantong", "recompute"]).exit_code == 0

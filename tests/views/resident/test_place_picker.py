@@ -1,5 +1,6 @@
 """Travel places are picked province -> city -> county, without JavaScript
 too, and a county stay meets a county key area."""
+
 from __future__ import annotations
 
 import re
@@ -26,10 +27,18 @@ def declarer(client):
     return "/me/people/1/declare"
 
 
-def test_the_refine_button_offers_the_cities_then_the_counties_and_keeps_what_was_typed(app, client, declarer, today):
+def test_the_refine_button_offers_the_cities_then_the_counties_and_keeps_what_was_typed(
+    app, client, declarer, today
+):
     start = (today - timedelta(days=3)).isoformat()
-    form = declaration_form(**{"stays-0-province": "42", "stays-0-start": start, "symptoms": ["dry_cough"],
-                               "refine": "0"})
+    form = declaration_form(
+        **{
+            "stays-0-province": "42",
+            "stays-0-start": start,
+            "symptoms": ["dry_cough"],
+            "refine": "0",
+        }
+    )
     page = client.post(declarer, data=form, headers=EN).get_data(as_text=True)
     assert '<option value="4201">Wuhan</option>' in page
     assert 'value="420102"' not in page
@@ -56,9 +65,18 @@ def test_a_county_stay_is_saved_and_meets_a_county_key_area(app, client, declare
     with app.app_context():
         db.session.add(RiskArea(code="420102", name="江岸区", days=14, active=True))
         db.session.commit()
-    response = client.post(declarer, data=declaration_form(**{
-        "stays-0-province": "42", "stays-0-city": "4201", "stays-0-county": "420102",
-        "stays-0-start": (today - timedelta(days=4)).isoformat(), "stays-0-end": (today - timedelta(days=1)).isoformat()}))
+    response = client.post(
+        declarer,
+        data=declaration_form(
+            **{
+                "stays-0-province": "42",
+                "stays-0-city": "4201",
+                "stays-0-county": "420102",
+                "stays-0-start": (today - timedelta(days=4)).isoformat(),
+                "stays-0-end": (today - timedelta(days=1)).isoformat(),
+            }
+        ),
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(db.select(Stay.place_code)) == "420102"
@@ -69,17 +87,35 @@ def test_a_neighbouring_county_is_not_a_key_area(app, client, declarer, today):
     with app.app_context():
         db.session.add(RiskArea(code="420102", name="江岸区", days=14, active=True))
         db.session.commit()
-    client.post(declarer, data=declaration_form(**{
-        "stays-0-province": "42", "stays-0-city": "4201", "stays-0-county": "420103",
-        "stays-0-start": (today - timedelta(days=4)).isoformat(), "stays-0-end": (today - timedelta(days=1)).isoformat()}))
+    client.post(
+        declarer,
+        data=declaration_form(
+            **{
+                "stays-0-province": "42",
+                "stays-0-city": "4201",
+                "stays-0-county": "420103",
+                "stays-0-start": (today - timedelta(days=4)).isoformat(),
+                "stays-0-end": (today - timedelta(days=1)).isoformat(),
+            }
+        ),
+    )
     with app.app_context():
         assert db.session.get(Holder, 1).colour == "green"
 
 
 def test_a_city_outside_its_province_is_refused_next_to_the_field(app, client, declarer, today):
-    response = client.post(declarer, data=declaration_form(**{
-        "stays-0-province": "36", "stays-0-city": "4201", "stays-0-start": today.isoformat(),
-        "stays-0-end": today.isoformat()}), headers=EN)
+    response = client.post(
+        declarer,
+        data=declaration_form(
+            **{
+                "stays-0-province": "36",
+                "stays-0-city": "4201",
+                "stays-0-start": today.isoformat(),
+                "stays-0-end": today.isoformat(),
+            }
+        ),
+        headers=EN,
+    )
     assert response.status_code == 200
     assert 'id="stays-0-province-error">Choose the place again' in response.get_data(as_text=True)
     assert count(app, Declaration) == 0

@@ -1,4 +1,5 @@
 """Register, add people, declare, see the code: through the test client."""
+
 from __future__ import annotations
 
 import re
@@ -29,17 +30,26 @@ def identity_form(**overrides):
 def declaration_form(**overrides):
     form = {"acknowledge": "y"}
     for index in range(3):
-        form.update({f"stays-{index}-{name}": "" for name in ("province", "city", "county", "start", "end")})
+        form.update(
+            {f"stays-{index}-{name}": "" for name in ("province", "city", "county", "start", "end")}
+        )
     form.update(overrides)
     return form
 
 
 def error_next_to(html: str, field_id: str) -> str:
     """Return the error text rendered right after the field, or fail."""
-    match = re.search(rf'id="{field_id}"[^>]*>\s*(?:</select>)?\s*<p class="error" id="{field_id}-error">([^<]+)</p>', html)
+    match = re.search(
+        rf'id="{field_id}"[^>]*>\s*(?:</select>)?\s*<p class="error" id="{field_id}-error">([^<]+)</p>',
+        html,
+    )
     if match is None:
         # Selects render their options between the tag and the error.
-        match = re.search(rf'id="{field_id}".*?</select>\s*<p class="error" id="{field_id}-error">([^<]+)</p>', html, re.S)
+        match = re.search(
+            rf'id="{field_id}".*?</select>\s*<p class="error" id="{field_id}-error">([^<]+)</p>',
+            html,
+            re.S,
+        )
     assert match, f"no error next to {field_id}"
     return match.group(1)
 
@@ -50,7 +60,9 @@ def count(app, model):
 
 
 def registered(client, phone="13812345678"):
-    response = client.post("/register", data={"phone": phone, "password": PASSWORD, "confirm": PASSWORD})
+    response = client.post(
+        "/register", data={"phone": phone, "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert response.status_code == 303
     return response
 
@@ -66,13 +78,17 @@ def test_register_add_family_declare_and_see_the_code(app, client):
     self_url = response.headers["Location"].removesuffix("/declare")
 
     child_id = resident_id("36010220150606002")
-    response = client.post("/me/people/new", data=identity_form(name="张小明", doc_number=child_id, is_self=""))
+    response = client.post(
+        "/me/people/new", data=identity_form(name="张小明", doc_number=child_id, is_self="")
+    )
     assert response.status_code == 303
     child_declare = response.headers["Location"]
 
     response = client.post(child_declare, data=declaration_form(symptoms=["fever"]))
     assert response.status_code == 303
-    page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert "Yellow code" in page
     assert "Symptoms declared: Fever" in page
     # The card, which the checkpoint sees, masks the name; the account's owner sees it in full.
@@ -84,7 +100,9 @@ def test_register_add_family_declare_and_see_the_code(app, client):
 
     # The account holder has not declared yet: no code, and the way to one.
     page = client.get(self_url, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "绿码" not in page and "class=\"qr-svg\"><path" not in page and 'class="number"' not in page
+    assert (
+        "绿码" not in page and 'class="qr-svg"><path' not in page and 'class="number"' not in page
+    )
     assert f'id="declare-first" href="{self_url}/declare"' in page
 
 
@@ -99,13 +117,27 @@ def test_code_page_in_chinese_by_default(app, client):
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"doc_number": resident_id()[:-1] + ("0" if resident_id()[-1] != "0" else "1")}, "doc_number", "The check digit is wrong."),
-        ({"doc_number": "99010219900101123X"}, "doc_number", "The first two digits are not a province code."),
-        ({"doc_type": "passport", "doc_number": "E12345678", "doc_country": ""}, "doc_country", "Choose the country that issued the passport."),
+        (
+            {"doc_number": resident_id()[:-1] + ("0" if resident_id()[-1] != "0" else "1")},
+            "doc_number",
+            "The check digit is wrong.",
+        ),
+        (
+            {"doc_number": "99010219900101123X"},
+            "doc_number",
+            "The first two digits are not a province code.",
+        ),
+        (
+            {"doc_type": "passport", "doc_number": "E12345678", "doc_country": ""},
+            "doc_country",
+            "Choose the country that issued the passport.",
+        ),
         ({"district": "110101"}, "district", "Choose the district where you live."),
     ],
 )
-def test_identity_errors_are_next_to_the_field_and_keep_what_was_typed(app, client, overrides, field, message):
+def test_identity_errors_are_next_to_the_field_and_keep_what_was_typed(
+    app, client, overrides, field, message
+):
     registered(client)
     form = identity_form(**overrides)
     response = client.post("/me/people/new", data=form, headers={"Accept-Language": "en"})
@@ -121,7 +153,9 @@ def test_duplicate_document_is_refused_without_saying_whose(app, client, make_us
     owner_id, _ = make_user()
     make_holder(owner_id, name="李四")
     registered(client)
-    response = client.post("/me/people/new", data=identity_form(), headers={"Accept-Language": "en"})
+    response = client.post(
+        "/me/people/new", data=identity_form(), headers={"Accept-Language": "en"}
+    )
     html = response.get_data(as_text=True)
     message = error_next_to(html, "doc_number")
     assert "registered already" in message and "claim" in message
@@ -134,11 +168,33 @@ def test_future_dates_and_missing_acknowledgement(app, client, today):
     client.post("/me/people/new", data=identity_form())
     tomorrow = (today + timedelta(days=1)).isoformat()
     cases = [
-        (declaration_form(close_contact="y", contact_date=tomorrow), "contact_date", "This date is in the future."),
-        (declaration_form(**{"stays-0-province": "42", "stays-0-start": today.isoformat(), "stays-0-end": tomorrow}), "stays-0-end", "This date is in the future."),
-        (declaration_form(acknowledge=""), "acknowledge", "You must confirm that the declaration is true."),
+        (
+            declaration_form(close_contact="y", contact_date=tomorrow),
+            "contact_date",
+            "This date is in the future.",
+        ),
+        (
+            declaration_form(
+                **{
+                    "stays-0-province": "42",
+                    "stays-0-start": today.isoformat(),
+                    "stays-0-end": tomorrow,
+                }
+            ),
+            "stays-0-end",
+            "This date is in the future.",
+        ),
+        (
+            declaration_form(acknowledge=""),
+            "acknowledge",
+            "You must confirm that the declaration is true.",
+        ),
         (declaration_form(close_contact="y"), "contact_date", "Give the date of the contact."),
-        (declaration_form(**{"stays-1-province": "42", "stays-1-city": "4201"}), "stays-1-start", "Give the place and both dates, or leave the row empty."),
+        (
+            declaration_form(**{"stays-1-province": "42", "stays-1-city": "4201"}),
+            "stays-1-start",
+            "Give the place and both dates, or leave the row empty.",
+        ),
     ]
     for form, field, message in cases:
         form["symptoms"] = ["dry_cough"]
@@ -158,9 +214,17 @@ def test_declarations_are_added_and_history_kept(app, client, today):
     registered(client)
     client.post("/me/people/new", data=identity_form())
     client.post("/me/people/1/declare", data=declaration_form(symptoms=["fever"]))
-    client.post("/me/people/1/declare", data=declaration_form(**{
-        "stays-0-province": "42", "stays-0-city": "4201", "stays-0-start": (today - timedelta(days=5)).isoformat(),
-        "stays-0-end": (today - timedelta(days=2)).isoformat()}))
+    client.post(
+        "/me/people/1/declare",
+        data=declaration_form(
+            **{
+                "stays-0-province": "42",
+                "stays-0-city": "4201",
+                "stays-0-start": (today - timedelta(days=5)).isoformat(),
+                "stays-0-end": (today - timedelta(days=2)).isoformat(),
+            }
+        ),
+    )
     with app.app_context():
         declarations = db.session.scalars(db.select(Declaration).order_by(Declaration.id)).all()
         assert [d.symptom_list for d in declarations] == [["fever"], []]
@@ -168,7 +232,9 @@ def test_declarations_are_added_and_history_kept(app, client, today):
         holder = db.session.get(Holder, 1)
         # A clean declaration after a symptomatic one leaves the code yellow.
         assert holder.colour == "yellow"
-    page = client.get("/me/people/1/history", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.get("/me/people/1/history", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
     assert page.count("<tr>") >= 4
 
 
@@ -176,9 +242,18 @@ def test_another_accounts_person_is_not_found(app, client, make_user, make_holde
     other_id, _ = make_user()
     holder_id = make_holder(other_id, declared=False)
     registered(client)
-    for path in (f"/me/people/{holder_id}", f"/me/people/{holder_id}/declare", f"/me/people/{holder_id}/history"):
+    for path in (
+        f"/me/people/{holder_id}",
+        f"/me/people/{holder_id}/declare",
+        f"/me/people/{holder_id}/history",
+    ):
         assert client.get(path).status_code == 404
-    assert client.post(f"/me/people/{holder_id}/declare", data=declaration_form(symptoms=["fever"])).status_code == 404
+    assert (
+        client.post(
+            f"/me/people/{holder_id}/declare", data=declaration_form(symptoms=["fever"])
+        ).status_code
+        == 404
+    )
     assert count(app, Declaration) == 0
 
 

@@ -1,6 +1,7 @@
 """Schemathesis over docs/openapi.yaml, and a hypothesis fuzz of every form field and every path
 id. No response is 500 or more, and a refused request (4xx) leaves the database exactly as it was.
 Runs on SQLite and, with DATABASE_URL, on PostgreSQL."""
+
 from __future__ import annotations
 
 import inspect
@@ -18,14 +19,20 @@ from gantong.extensions import db
 from gantong.models import AuditEvent
 from tests.conftest import PASSWORD
 
-SCHEMA = schemathesis.openapi.from_path(pathlib.Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml")
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+SCHEMA = schemathesis.openapi.from_path(
+    pathlib.Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
+)
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
 
 
 def snapshot(app) -> dict:
     with app.app_context():
-        counts = {table.name: db.session.scalar(db.select(db.func.count()).select_from(table))
-                  for table in db.metadata.sorted_tables}
+        counts = {
+            table.name: db.session.scalar(db.select(db.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+        }
         counts["audit_head"] = db.session.scalar(db.select(db.func.max(AuditEvent.seq)))
         db.session.remove()
         return counts
@@ -41,14 +48,21 @@ def point_token(app, make_staff):
 
 
 def _send(client, case, headers):
-    kwargs = {"headers": {**headers, **{k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}}}
+    kwargs = {
+        "headers": {
+            **headers,
+            **{k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"},
+        }
+    }
     if case.body is not None and not isinstance(case.body, type(None)):
         body = case.body
         if isinstance(body, (dict, list, str, int, float, bool)):
             kwargs["json"] = body
         else:
             kwargs["data"] = body
-    return getattr(client, case.method.lower())(case.formatted_path, query_string=case.query, **kwargs)
+    return getattr(client, case.method.lower())(
+        case.formatted_path, query_string=case.query, **kwargs
+    )
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -74,6 +88,7 @@ def test_schemathesis_over_the_openapi_file(app, point_token, path, mode):
 
 # Every form field of the app, by name, and every route.
 
+
 def _form_fields() -> list[str]:
     import gantong.admin.forms
     import gantong.auth.forms
@@ -85,21 +100,56 @@ def _form_fields() -> list[str]:
     import gantong.web.fields
 
     names = set()
-    for module in (gantong.admin.forms, gantong.auth.forms, gantong.checkpoint.forms, gantong.entry.forms,
-                   gantong.resident.forms, gantong.review.forms, gantong.stats.views, gantong.web.fields):
+    for module in (
+        gantong.admin.forms,
+        gantong.auth.forms,
+        gantong.checkpoint.forms,
+        gantong.entry.forms,
+        gantong.resident.forms,
+        gantong.review.forms,
+        gantong.stats.views,
+        gantong.web.fields,
+    ):
         for _name, form in inspect.getmembers(module, inspect.isclass):
-            if issubclass(form, FlaskForm) or form.__module__ == module.__name__ and hasattr(form, "_unbound_fields"):
+            if (
+                issubclass(form, FlaskForm)
+                or form.__module__ == module.__name__
+                and hasattr(form, "_unbound_fields")
+            ):
                 for attribute in dir(form):
-                    if not attribute.startswith("_") and hasattr(getattr(form, attribute), "field_class"):
+                    if not attribute.startswith("_") and hasattr(
+                        getattr(form, attribute), "field_class"
+                    ):
                         names.add(attribute)
     return sorted(names)
 
 
 FIELDS = _form_fields()
 NASTY = st.one_of(
-    st.text(max_size=40), st.sampled_from(["", " ", "\x00", "0", "-1", str(2**31), str(2**63), "9" * 40, "sNaN",
-                                           "NaN", "1e999", "0001-01-01", "9999-12-31", "٣", "<script>", "' OR 1=1",
-                                           "%00", "//evil.example", "\r\nX: y"]),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "0",
+            "-1",
+            str(2**31),
+            str(2**63),
+            "9" * 40,
+            "sNaN",
+            "NaN",
+            "1e999",
+            "0001-01-01",
+            "9999-12-31",
+            "٣",
+            "<script>",
+            "' OR 1=1",
+            "%00",
+            "//evil.example",
+            "\r\nX: y",
+        ]
+    ),
     st.integers(-(2**70), 2**70).map(str),
 )
 ID = st.one_of(st.integers(0, 2**70), st.sampled_from([1, 2, 2**31 - 1, 2**31, 2**63 - 1, 2**63]))
@@ -116,8 +166,15 @@ def _routes(app):
 
 
 def _fill(rule: str, draw) -> str:
-    return re.sub(r"<(?:int:)?(\w+)>", lambda m: str(draw(ID)) if "int:" in m.group(0) else draw(
-        st.sampled_from(["x", "0" * 36, "%00", str(2**63)])), rule)
+    return re.sub(
+        r"<(?:int:)?(\w+)>",
+        lambda m: (
+            str(draw(ID))
+            if "int:" in m.group(0)
+            else draw(st.sampled_from(["x", "0" * 36, "%00", str(2**63)]))
+        ),
+        rule,
+    )
 
 
 @pytest.mark.parametrize("role", ["anonymous", "resident", "staff", "officer", "admin"])
@@ -126,7 +183,9 @@ def test_every_form_field_and_path_id_fuzzed(app, make_user, make_staff, make_ho
     if role == "staff":
         _, phone, _ = make_staff()
     elif role != "anonymous":
-        fields = {"officer": {"district_code": "360102", "badge_number": "DH-1", "department": "东湖"}}.get(role, {})
+        fields = {
+            "officer": {"district_code": "360102", "badge_number": "DH-1", "department": "东湖"}
+        }.get(role, {})
         user_id, phone = make_user(role=role, **fields)
         make_holder(user_id if role == "resident" else None)
     if role != "anonymous":
@@ -134,7 +193,9 @@ def test_every_form_field_and_path_id_fuzzed(app, make_user, make_staff, make_ho
     routes = [route for route in _routes(app) if route[1] != "/logout"]
     baseline = snapshot(app)
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     @given(data=st.data())
     def check(data):
         method, rule = data.draw(st.sampled_from(routes))

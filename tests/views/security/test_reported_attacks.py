@@ -2,6 +2,7 @@
 accounts on the resident pages, an open redirect, a deactivated staff account or point submitting
 a record, a one-time password on the API (inputs that answered 500 are in test_bad_input.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -18,11 +19,21 @@ EN = {"Accept-Language": "en"}
 # Open redirect
 
 
-@pytest.mark.parametrize("target", [
-    "/%09/evil.example", "/%0A/evil.example", "/%0D/evil.example", "//evil.example",
-    "/\\evil.example", "https://evil.example/", "/%20/evil.example", "%2F%2Fevil.example",
-    "/%E3%80%80/evil.example", "/%00/x",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/%20/evil.example",
+        "%2F%2Fevil.example",
+        "/%E3%80%80/evil.example",
+        "/%00/x",
+    ],
+)
 def test_next_never_leaves_the_site(client, make_user, target):
     _, phone = make_user()
     login = client.post(f"/login?next={target}", data={"phone": phone, "password": PASSWORD})
@@ -36,7 +47,9 @@ def test_next_never_leaves_the_site(client, make_user, target):
 
 def test_a_same_site_next_is_kept(client, make_user):
     _, phone = make_user()
-    login = client.post("/login?next=/me/notifications%3Fx%3D1", data={"phone": phone, "password": PASSWORD})
+    login = client.post(
+        "/login?next=/me/notifications%3Fx%3D1", data={"phone": phone, "password": PASSWORD}
+    )
     assert login.headers["Location"] == "/me/notifications?x=1"
     assert client.get("/language/en?next=/stats/").headers["Location"] == "/stats/"
 
@@ -45,22 +58,43 @@ def test_a_same_site_next_is_kept(client, make_user):
 
 
 @pytest.mark.parametrize("role", ["staff", "officer", "admin"])
-@pytest.mark.parametrize("method, path", [
-    ("get", "/me"), ("get", "/me/people/new"), ("post", "/me/people/new"), ("get", "/me/notifications"),
-])
-def test_work_accounts_cannot_use_the_resident_pages(app, client, make_user, make_point, role, method, path):
-    fields = {"staff": {"point_id": make_point()}, "officer": {"district_code": "360102"}, "admin": {}}[role]
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/me"),
+        ("get", "/me/people/new"),
+        ("post", "/me/people/new"),
+        ("get", "/me/notifications"),
+    ],
+)
+def test_work_accounts_cannot_use_the_resident_pages(
+    app, client, make_user, make_point, role, method, path
+):
+    fields = {
+        "staff": {"point_id": make_point()},
+        "officer": {"district_code": "360102"},
+        "admin": {},
+    }[role]
     _, phone = make_user(role=role, **fields)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    data = {"name": "陌生人", "doc_type": "resident_id", "doc_number": "360102199001011234",
-            "nationality": "CN", "district": "360102", "address": "x", "is_self": "y"}
+    data = {
+        "name": "陌生人",
+        "doc_type": "resident_id",
+        "doc_number": "360102199001011234",
+        "nationality": "CN",
+        "district": "360102",
+        "address": "x",
+        "is_self": "y",
+    }
     response = getattr(client, method)(path, data=data if method == "post" else None)
     assert response.status_code == 403
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Holder)) == 0
 
 
-def test_a_work_account_cannot_declare_for_a_holder_it_somehow_owns(app, client, make_user, make_holder):
+def test_a_work_account_cannot_declare_for_a_holder_it_somehow_owns(
+    app, client, make_user, make_holder
+):
     officer_id, phone = make_user(role="officer", district_code="360102")
     holder_id = make_holder(officer_id)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
@@ -79,18 +113,28 @@ def opened(client, make_staff, make_user, make_holder, screen_token):
     staff_id, phone, point_id = make_staff()
     holder_id = make_holder(make_user()[0])
     client.post("/login", data={"phone": phone, "password": PASSWORD})
-    response = client.post("/checkpoint/verify/token", data={"method": "camera",
-                                                       "token": screen_token(holder_id)})
+    response = client.post(
+        "/checkpoint/verify/token", data={"method": "camera", "token": screen_token(holder_id)}
+    )
     record_id = response.headers["Location"].rsplit("/", 1)[1]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     reference = re.search(r'name="reference" type="hidden" value="([^"]+)"', page).group(1)
-    return {"staff_id": staff_id, "point_id": point_id, "record_id": record_id, "reference": reference,
-            "holder_id": holder_id}
+    return {
+        "staff_id": staff_id,
+        "point_id": point_id,
+        "record_id": record_id,
+        "reference": reference,
+        "holder_id": holder_id,
+    }
 
 
 def _body(opened, temperature="38.5"):
-    return {"record_id": opened["record_id"], "reference": opened["reference"],
-            "temperature": temperature, "decision": "refer"}
+    return {
+        "record_id": opened["record_id"],
+        "reference": opened["reference"],
+        "temperature": temperature,
+        "decision": "refer",
+    }
 
 
 def test_a_deactivated_account_cannot_submit_with_an_earlier_reference(app, client, opened):
@@ -113,11 +157,14 @@ def test_a_deactivated_point_cannot_take_records_with_an_earlier_reference(app, 
 
 
 def test_an_active_account_still_submits(app, client, opened):
-    assert app.test_client().post("/checkpoint/records", json=_body(opened, "36.5")).status_code == 201
+    assert (
+        app.test_client().post("/checkpoint/records", json=_body(opened, "36.5")).status_code == 201
+    )
 
 
-def test_a_staff_account_with_its_one_time_password_cannot_call_the_api(app, client, make_staff,
-                                                                        make_holder, make_user, screen_token):
+def test_a_staff_account_with_its_one_time_password_cannot_call_the_api(
+    app, client, make_staff, make_holder, make_user, screen_token
+):
     staff_id, phone, _ = make_staff()
     holder_id = make_holder(make_user()[0])
     with app.app_context():

@@ -67,15 +67,19 @@ def resident_id(first17: str = "36010219900101123") -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, deselect what proves nothing there: tests marked nodb or sqlite_only."""
-    if not USING_POSTGRES:
-        return
+    """Deselect what proves nothing on this database: on PostgreSQL the tests marked nodb or
+    sqlite_only, on SQLite those marked postgres_only (each only marker needs its reason)."""
     kept, deselected = [], []
     for item in items:
-        sqlite_only = item.get_closest_marker("sqlite_only")
-        if sqlite_only is not None and not sqlite_only.kwargs.get("reason"):
-            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
-        (deselected if sqlite_only or item.get_closest_marker("nodb") else kept).append(item)
+        only = {name: item.get_closest_marker(name) for name in ("sqlite_only", "postgres_only")}
+        for name, marker in only.items():
+            if marker is not None and not marker.kwargs.get("reason"):
+                raise pytest.UsageError(f"{item.nodeid}: {name} needs a reason")
+        if USING_POSTGRES:
+            elsewhere = only["sqlite_only"] or item.get_closest_marker("nodb")
+        else:
+            elsewhere = only["postgres_only"]
+        (deselected if elsewhere else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

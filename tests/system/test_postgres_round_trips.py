@@ -11,14 +11,11 @@ import psycopg
 import pytest
 from sqlalchemy import event
 
-from gantong.config import Config
 from gantong.extensions import db
 from gantong.models import Holder
-from tests.conftest import PASSWORD, USING_POSTGRES
+from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.skipif(
-    not USING_POSTGRES, reason="PostgreSQL's round trips (run on the PostgreSQL pass)"
-)
+pytestmark = pytest.mark.postgres_only(reason="PostgreSQL's round trips and connections")
 
 
 @contextmanager
@@ -104,11 +101,6 @@ def test_a_code_page_that_writes_its_colour_commits_once(app, client, open_code_
     assert any(s.startswith("INSERT INTO colour_change") for s in seen["statements"])
     with app.app_context():
         assert db.session.get(Holder, holder_id).colour == "green"
-
-
-def test_the_pool_does_not_ping_on_checkout_in_production():
-    assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is False
-    assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_recycle"] > 0
 
 
 def test_a_request_that_meets_a_dropped_connection_runs_again_on_a_fresh_one(

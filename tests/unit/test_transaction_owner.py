@@ -10,6 +10,8 @@ import pytest
 
 import gantong
 
+pytestmark = pytest.mark.nodb
+
 PACKAGE = pathlib.Path(gantong.__file__).parent
 OWNER = PACKAGE / "unit_of_work.py"
 ENDS_A_TRANSACTION = {"commit", "rollback"}

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.nodb
+
 JS = Path(__file__).resolve().parents[3] / "static" / "js"
 VAR = re.compile(r"\bvar\s+[A-Za-z_$]")
 ANONYMOUS_FUNCTION = re.compile(r"\bfunction\s*\(")

@@ -4,8 +4,8 @@ Services add and flush; they never commit. A request's changes are committed onc
 view has returned a response (any status below 500: a refusal's audit event is kept), and
 rolled back when the view raised or answered 500. An application context outside a request
 (a script, a test) is a unit of work too: it commits when it ends without an error, and
-every CLI command commits when it returns (`committing`). A batch job that must commit as it goes (thousands of holders) says so with
-`commit_each`, at its edge, never inside a service.
+every CLI command commits when it returns (`committing`). A batch job that must commit as it
+goes (thousands of holders) says so with `commit_each`, at its edge, never inside a service.
 
 Each request says once whether it reads or writes, and the engine layer below takes what each
 database needs from that; no domain code knows about it:
@@ -24,8 +24,8 @@ and reads it under the lock with populate_existing: on both databases what it de
 current, and everything it writes is committed together at the edge.
 
 The connection pool does not ping on every checkout (a round trip per request): connections
-are recycled after POOL_RECYCLE seconds, and a request whose very first statement meets a
-dropped connection is run again once on a fresh one (`run_again_on_dropped_connection`).
+are recycled (`pool_recycle` in gantong/config.py), and a request whose very first statement
+meets a dropped connection is run again once on a fresh one (`run_again_on_dropped_connection`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bare Flask app the throughput figures are compared with (issue 14).
+"""The bare Flask app the throughput figures are compared with.
 
 Served with the project's gunicorn settings (sync workers):
     gunicorn -w 2 -b 127.0.0.1:8001 --chdir bench bare_app:app

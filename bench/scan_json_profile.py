@@ -1,4 +1,4 @@
-"""In-process profile of one one-tap scan: `POST /checkpoint/scan-records` (issue 14, item 4).
+"""In-process profile of one one-tap scan: `POST /checkpoint/scan-records`.
 
 Run from the repository root:
     .venv/bin/python bench/scan_json_profile.py --out bench/profiles/scan_json.txt

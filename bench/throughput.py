@@ -1,4 +1,4 @@
-"""Throughput of the project's hot paths beside a bare Flask app, with wrk (issue 14).
+"""Throughput of the project's hot paths beside a bare Flask app, with wrk.
 
 Run from the repository root:
     .venv/bin/python bench/throughput.py            # 10 s a measurement, 3 rounds (~12 min with PostgreSQL)

@@ -156,41 +156,127 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
 
 # The colour's facts and the active risk areas come back as one UNION ALL of plain rows: the
 # code page computes the colour on every load, and this is one query where the ORM took seven
-# (and one more per declaration for its stays). Each kind of row names its fields once, here;
-# they are laid into shared typed columns and read back by the same names (FactRow).
-_COLUMN_TYPES = {"at": UTCDateTime, "d": Date, "s": String, "b": Boolean, "f": Float, "n": Integer}
-_FIELDS = {
-    # kind: {field: kind of column}
-    "declaration": {
-        "made_at": "at",
-        "contact_date": "d",
-        "entry_date": "d",
-        "symptoms": "s",
-        "entry_port": "s",
-        "close_contact": "b",
-    },
-    "stay": {"declaration_id": "n", "start": "d", "end": "d", "place_code": "s"},
-    "fever": {"at": "at", "voided_at": "at", "point_name": "s", "temperature": "f"},
-    "official": {"at": "at", "contact_date": "d", "status": "s", "basis": "s", "department": "s"},
-    "clearance": {"hit_key": "s", "source": "s"},
-    "pre_entry": {"planned_arrival": "d", "actual_arrival": "d", "origin_division": "s"},
-    "risk_area": {"active_from": "d", "active_to": "d", "code": "s", "name": "s", "days": "n"},
-}
+# (and one more per declaration for its stays). Each kind of row names its fields once, in
+# _fact_branches; they are laid into shared columns by their type (at1, d2, s1...) and read
+# back by the same names (FactRow).
+_SLOT_TYPES = (
+    ("at", UTCDateTime),
+    ("d", Date),
+    ("b", Boolean),
+    ("f", Float),
+    ("n", Integer),
+    ("s", String),
+)
 
 
-def _slots(kind: str) -> dict[str, str]:
-    """Each field of a kind of row and the shared column that carries it (at1, d2, s1...)."""
-    used: dict[str, int] = {}
+@cache
+def _fact_branches() -> dict:
+    """Each kind of row: its id, its fields by name, and what narrows its SELECT to the holder."""
+    holder_id = bindparam("holder_id", type_=Integer)
+    latest_pre_entry = (
+        select(PreEntry.id)
+        .where(PreEntry.holder_id == holder_id)
+        .order_by(PreEntry.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return {
+        "declaration": (
+            Declaration.id,
+            {
+                "made_at": Declaration.made_at,
+                "contact_date": Declaration.contact_date,
+                "entry_date": Declaration.entry_date,
+                "symptoms": Declaration.symptoms,
+                "entry_port": Declaration.entry_port,
+                "close_contact": Declaration.close_contact,
+            },
+            lambda query: query.where(Declaration.holder_id == holder_id),
+        ),
+        "stay": (
+            Stay.id,
+            {
+                "declaration_id": Stay.declaration_id,
+                "start": Stay.start,
+                "end": Stay.end,
+                "place_code": Stay.place_code,
+            },
+            lambda query: query.join(Declaration, Declaration.id == Stay.declaration_id).where(
+                Declaration.holder_id == holder_id
+            ),
+        ),
+        "fever": (
+            FeverFinding.id,
+            {
+                "at": FeverFinding.at,
+                "voided_at": FeverFinding.voided_at,
+                "point_name": FeverFinding.point_name,
+                "temperature": FeverFinding.temperature,
+            },
+            lambda query: query.where(FeverFinding.holder_id == holder_id),
+        ),
+        # In force from the second officer's approval, not from the first officer's draft.
+        "official": (
+            OfficialRecord.id,
+            {
+                "at": func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
+                "contact_date": OfficialRecord.contact_date,
+                "status": OfficialRecord.status,
+                "basis": OfficialRecord.basis,
+                "department": OfficialRecord.department,
+            },
+            lambda query: query.where(
+                OfficialRecord.holder_id == holder_id,
+                OfficialRecord.state == OfficialRecordState.IN_FORCE,
+            ),
+        ),
+        "clearance": (
+            Clearance.id,
+            {"hit_key": Clearance.hit_key, "source": Clearance.source},
+            lambda query: query.where(Clearance.holder_id == holder_id),
+        ),
+        "pre_entry": (
+            PreEntry.id,
+            {
+                "planned_arrival": PreEntry.planned_arrival,
+                "actual_arrival": PreEntry.actual_arrival,
+                "origin_division": PreEntry.origin_division,
+            },
+            lambda query: query.where(PreEntry.id == latest_pre_entry),
+        ),
+        "risk_area": (
+            RiskArea.id,
+            {
+                "active_from": RiskArea.active_from,
+                "active_to": RiskArea.active_to,
+                "code": RiskArea.code,
+                "name": RiskArea.name,
+                "days": RiskArea.days,
+            },
+            lambda query: query.where(RiskArea.active),
+        ),
+    }
+
+
+def _slot_type(column) -> str:
+    for prefix, kind in _SLOT_TYPES:
+        if isinstance(column.type, kind):
+            return prefix
+    raise TypeError(f"no shared column for {column.type!r}")
+
+
+@cache
+def _slots() -> dict[str, dict[str, str]]:
+    """Each kind's fields and the shared column that carries each (the first date in d1...)."""
     slots = {}
-    for field_name, column_type in _FIELDS[kind].items():
-        used[column_type] = used.get(column_type, 0) + 1
-        slots[field_name] = f"{column_type}{used[column_type]}"
+    for kind, (_id, fields, _narrow) in _fact_branches().items():
+        used: dict[str, int] = {}
+        slots[kind] = {}
+        for field_name, column in fields.items():
+            prefix = _slot_type(column)
+            used[prefix] = used.get(prefix, 0) + 1
+            slots[kind][field_name] = f"{prefix}{used[prefix]}"
     return slots
-
-
-_SLOTS = {kind: _slots(kind) for kind in _FIELDS}
-# The shared columns: as many of each type as the kind that needs the most.
-_SHARED = sorted({slot for slots in _SLOTS.values() for slot in slots.values()})
 
 
 class FactRow:
@@ -199,7 +285,7 @@ class FactRow:
     __slots__ = ("id", "_row", "_slots")
 
     def __init__(self, row):
-        self.id, self._row, self._slots = row.id, row, _SLOTS[row.kind]
+        self.id, self._row, self._slots = row.id, row, _slots()[row.kind]
 
     def __getattr__(self, field_name: str):
         try:
@@ -210,7 +296,7 @@ class FactRow:
 
 def _fact_rows(holder_id: int) -> dict[str, list[FactRow]]:
     """Every fact the colour rules need about one holder, and the active risk areas, by kind."""
-    by_kind: dict[str, list[FactRow]] = {kind: [] for kind in _FIELDS}
+    by_kind: dict[str, list[FactRow]] = {kind: [] for kind in _fact_branches()}
     for row in db.session.execute(_facts_query(), {"holder_id": holder_id}):
         by_kind[row.kind].append(FactRow(row))
     for rows in by_kind.values():
@@ -223,92 +309,20 @@ def _facts_query():
     # Built once per process: the statement and its cache key are reused by every code page.
     # The columns a branch leaves empty are typed NULLs, because PostgreSQL types a UNION's
     # columns pair by pair and an untyped NULL would become text.
-    holder_id = bindparam("holder_id", type_=Integer)
-
-    def branch(kind, id_, **fields):
-        assert fields.keys() == _FIELDS[kind].keys(), kind  # every field named, and only those
-        filled = {_SLOTS[kind][name]: value for name, value in fields.items()}
+    slots = _slots()
+    shared = sorted({slot for fields in slots.values() for slot in fields.values()})
+    null_of = dict(_SLOT_TYPES)
+    branches = []
+    for kind, (id_, fields, narrow) in _fact_branches().items():
+        filled = {slots[kind][name]: column for name, column in fields.items()}
         columns = [literal_column(f"'{kind}'", String).label("kind"), id_.label("id")]
-        for name in _SHARED:
-            value = filled.get(name)
-            columns.append(
-                (
-                    cast(null(), _COLUMN_TYPES[name.rstrip("0123456789")])
-                    if value is None
-                    else value
-                ).label(name)
-            )
-        return select(*columns)
-
-    latest_pre_entry = (
-        select(PreEntry.id)
-        .where(PreEntry.holder_id == holder_id)
-        .order_by(PreEntry.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return union_all(
-        branch(
-            "declaration",
-            Declaration.id,
-            made_at=Declaration.made_at,
-            contact_date=Declaration.contact_date,
-            entry_date=Declaration.entry_date,
-            symptoms=Declaration.symptoms,
-            entry_port=Declaration.entry_port,
-            close_contact=Declaration.close_contact,
-        ).where(Declaration.holder_id == holder_id),
-        branch(
-            "stay",
-            Stay.id,
-            declaration_id=Stay.declaration_id,
-            start=Stay.start,
-            end=Stay.end,
-            place_code=Stay.place_code,
-        )
-        .join(Declaration, Declaration.id == Stay.declaration_id)
-        .where(Declaration.holder_id == holder_id),
-        branch(
-            "fever",
-            FeverFinding.id,
-            at=FeverFinding.at,
-            voided_at=FeverFinding.voided_at,
-            point_name=FeverFinding.point_name,
-            temperature=FeverFinding.temperature,
-        ).where(FeverFinding.holder_id == holder_id),
-        # In force from the second officer's approval, not from the first officer's draft.
-        branch(
-            "official",
-            OfficialRecord.id,
-            at=func.coalesce(OfficialRecord.decided_at, OfficialRecord.recorded_at),
-            contact_date=OfficialRecord.contact_date,
-            status=OfficialRecord.status,
-            basis=OfficialRecord.basis,
-            department=OfficialRecord.department,
-        ).where(
-            OfficialRecord.holder_id == holder_id,
-            OfficialRecord.state == OfficialRecordState.IN_FORCE,
-        ),
-        branch("clearance", Clearance.id, hit_key=Clearance.hit_key, source=Clearance.source).where(
-            Clearance.holder_id == holder_id
-        ),
-        branch(
-            "pre_entry",
-            PreEntry.id,
-            planned_arrival=PreEntry.planned_arrival,
-            actual_arrival=PreEntry.actual_arrival,
-            origin_division=PreEntry.origin_division,
-        ).where(PreEntry.id == latest_pre_entry),
-        branch(
-            "risk_area",
-            RiskArea.id,
-            active_from=RiskArea.active_from,
-            active_to=RiskArea.active_to,
-            code=RiskArea.code,
-            name=RiskArea.name,
-            days=RiskArea.days,
-        ).where(RiskArea.active),
-    )
+        for slot in shared:
+            value = filled.get(slot)
+            if value is None:
+                value = cast(null(), null_of[slot.rstrip("0123456789")])
+            columns.append(value.label(slot))
+        branches.append(narrow(select(*columns)))
+    return union_all(*branches)
 
 
 def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:

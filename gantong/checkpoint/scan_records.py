@@ -105,9 +105,11 @@ def colour_at(holder: Holder, moment: datetime) -> str:
 
 
 def is_worse(colour: str | None, than: str | None) -> bool:
-    if colour not in Colour.labels() or than not in Colour.labels():
+    """Whether `colour` is worse than `than`; False when either is not a colour (None, a typo)."""
+    try:
+        return Colour(colour).rank > Colour(than).rank
+    except ValueError:
         return False
-    return Colour(colour).rank > Colour(than).rank
 
 
 def submit(
@@ -133,30 +135,26 @@ def submit(
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
     holder, token = verification.holder_for_token(scan.token, scanned)
     issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
-    point_id, point_name, position = point.id, point.name, (point.latitude, point.longitude)
-    staff_id = staff.id
     record = VerificationRecord(
         record_id=scan.record_id,
-        point_id=point_id,
-        staff_id=staff_id,
+        point_id=point.id,
+        staff_id=staff.id,
         method=CheckMethod.CAMERA,
         verified_at=scanned,
         offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
     )
-    holder_id = None
     if holder is None:
         record.issuer_id, record.partner_code_id = issuer_id, token.subject
         record.colour = token.colour
     else:
-        holder_id = holder.id
         _colour_now(holder, moment, staff, scanned)  # locks the holder only for a change
-        record.holder_id = holder_id
+        record.holder_id = holder.id
         record.colour = holder.colour
         if token.type == tokens.PAPER:
             record.paper_serial = token.subject
         record.stale_colour = is_worse(_stored_colour_at(holder, scanned), record.token_colour)
-    verification.fill_record(record, scan.body, position, moment, digest)
+    verification.fill_record(record, scan.body, (point.latitude, point.longitude), moment, digest)
     fever = record.is_fever and holder is not None
     stored = Stored(
         record_id=record.record_id,
@@ -167,16 +165,15 @@ def submit(
         fever=record.is_fever,
     )
     if fever:
-        registry.lock(
-            holder, fresh=True
-        )  # before the record refers to it (verification.record_fever)
+        # Before the record refers to the holder (see verification.record_fever).
+        registry.lock(holder, fresh=True)
     try:
         with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
             db.session.add(record)
     except IntegrityError:  # the same id stored by another request meanwhile
         return _repeat(verification.record_by_id(scan.record_id), digest)
     if fever:
-        verification.record_fever(record, holder, point_name, moment)
+        verification.record_fever(record, holder, point.name, moment)
         stored = dataclasses.replace(stored, colour=holder.colour)
     return stored
 

@@ -16,8 +16,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.expression import false as sa_false
 
 from gantong.core import rules
@@ -75,6 +78,8 @@ class User(UserMixin, db.Model):
     # Accounts made by an admin get a one-time password that must be changed at first login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Carried in the session (see get_id); raising it ends every session of the account.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
     point: Mapped[InformationPoint | None] = relationship()
@@ -82,6 +87,26 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        # Flask-Login's "alternative token": the session holds "<id>.<generation>", and the user
+        # loader (gantong/auth/views.py) refuses a generation that is no longer the account's.
+        return f"{self.id}.{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """End every open session of the account, copied cookies included."""
+        self.session_generation = (self.session_generation or 0) + 1
+
+
+@event.listens_for(User.password_hash, "set", active_history=True)
+@event.listens_for(User.role, "set", active_history=True)
+@event.listens_for(User.active, "set", active_history=True)
+def _end_sessions_on_change(user: User, value, previous, _initiator) -> None:
+    # A new password (own, texted or one-time), a role change, deactivation or reactivation ends
+    # the account's sessions wherever it is made (a view, an admin, the command line): an old
+    # cookie never comes back to life. A new account (not yet in the database) has none.
+    if previous is not NO_VALUE and value != previous and inspect(user).persistent:
+        user.end_sessions()
 
 
 class Holder(db.Model):

@@ -45,7 +45,7 @@ def _rate_key() -> str:
     if header.startswith("Bearer "):
         return "point-token:" + hashlib.sha256(header.encode()).hexdigest()[:24]
     if current_user.is_authenticated:
-        return f"staff:{current_user.get_id()}"
+        return f"staff:{current_user.id}"
     return "api:" + (request.remote_addr or "")
 
 

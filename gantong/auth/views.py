@@ -15,16 +15,28 @@ bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_id: str):
+    """The account of a live session: "<user id>.<session generation>" (User.get_id).
+
+    Sessions are revocable by a generation number on the account rather than by a table of
+    server-side sessions: the account's row is read on every request anyway, so checking costs
+    no statement more, and ending sessions is one UPDATE. The price is that ending one session
+    ends all of the account's sessions (see logout).
+    """
     from sqlalchemy.orm import joinedload
 
     from gantong.extensions import db
     from gantong.models import User
 
+    user_id, _, generation = session_id.partition(".")
+    if not user_id.isdigit() or not generation.isdigit():
+        return None  # a cookie from before generations (or a forged one): log in again
     # A volunteer's point comes in the same query: every checkpoint request checks it.
     user = db.session.get(User, int(user_id), options=[joinedload(User.point)])
-    # A deactivated account loses its open sessions at once.
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_generation != int(generation):
+        # Deactivated, or the session was ended (logout, new password, reset, role change).
+        return None
+    return user
 
 
 login_manager.login_view = "auth.login"
@@ -95,7 +107,12 @@ def register():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out."""
+    """Log out: end every session of the account, on this device and any other.
+
+    A copied cookie must die with the logout, and with one generation per account that means
+    all of its sessions: a resident logged in on a second phone logs in there again.
+    """
+    current_user.end_sessions()
     logout_user()
     return redirect(url_for("public.index"), code=303)
 
@@ -146,6 +163,8 @@ def change_password():
                 _("Choose a password of your own, not the one you were given.")
             )
         else:
+            # The change ended every session (copied cookies too); this one goes on.
+            login_user(current_user._get_current_object())
             flash(_("Password changed."))
             return redirect(session.home_for(current_user), code=303)
     return render_template(

@@ -62,7 +62,7 @@ def require_staff():
 
 
 def staff_key() -> str:
-    return f"staff:{current_user.get_id()}"
+    return f"staff:{current_user.id}"
 
 
 def own_record(record_id: str) -> VerificationRecord:

@@ -496,7 +496,7 @@ class AccountChange(db.Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # create, rebind, password
+    kind: Mapped[str] = mapped_column(String(16))  # create, rebind, password, reactivate
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id"), index=True
     )  # None until created

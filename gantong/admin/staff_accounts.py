@@ -6,8 +6,11 @@ because the user loader refuses it on its next request.
 Nobody alone can make a code red: an administrator never sees or sets another
 account's credential — every one-time password goes by text message to the account's own
 number — and what could give one person a second officer (creating an officer or an
-administrator, moving an officer to another district, a new password for either) takes effect
-only when a second, different administrator confirms it.
+administrator, moving an officer to another district, a new password for either, reactivating
+either) takes effect only when a second, different administrator confirms it. "Different" counts
+people, not accounts: an administrator account asked for by the requester (or by an account the
+requester's own account was asked for by, however far up or down that chain) does not confirm
+the requester's changes, since its phone may be the requester's own.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ class OwnAccount(Exception):
 
 class OwnRequest(Exception):
     """The administrator who asked for a change may not confirm it; a second one must."""
+
+
+class Related(OwnRequest):
+    """The confirming administrator's account and the requester's were asked for one by the
+    other (directly or down a chain): they may be one person."""
 
 
 class NotPending(Exception):
@@ -217,11 +225,24 @@ def _apply_binding(user: User, binding: dict) -> None:
         setattr(user, name, binding.get(name))
 
 
-def set_active(user: User, active: bool, actor: User, reason: str) -> None:
-    """Deactivate (its sessions end at once) or reactivate an account; raise OwnAccount for oneself."""
+def set_active(
+    user: User, active: bool, actor: User, reason: str, now: datetime | None = None
+) -> AccountChange | None:
+    """Deactivate an account (its sessions end at once), or reactivate it; raise OwnAccount for
+    oneself.
+
+    Deactivating takes one administrator (it only takes power away). Reactivating an officer or
+    an administrator gives it back, so it waits for a second administrator like creating one:
+    the pending change is returned. Either way the account's old sessions stay ended.
+    """
     if user.id == actor.id and not active:
         raise OwnAccount()
+    if active and not user.active and needs_second_admin("reactivate", user.role):
+        change = _request("reactivate", user, {"reason": reason}, actor, now or utcnow())
+        db.session.flush()
+        return change
     audit.switch_active(user, "account", "user", active, actor, reason)
+    return None
 
 
 def reset_password(user: User, actor: User, now: datetime | None = None) -> AccountChange | None:
@@ -276,20 +297,62 @@ def _lock_pending(change: AccountChange) -> None:
         raise NotPending()
 
 
-def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> User:
-    """A second administrator confirms a change: it takes effect, a password goes by SMS.
+def asked_for_by(user_id: int) -> list[AccountChange]:
+    """The confirmed creations up the chain from an account: the change that created it, the one
+    that created its requester's account, and so on (empty for an account made otherwise)."""
+    chain: list[AccountChange] = []
+    seen = {user_id}
+    while True:
+        query = db.select(AccountChange).where(
+            AccountChange.kind == "create",
+            AccountChange.user_id == user_id,
+            AccountChange.state == DONE,
+        )
+        created = db.session.scalar(query.limit(1))
+        if created is None or created.requested_by in seen:
+            return chain
+        chain.append(created)
+        user_id = created.requested_by
+        seen.add(user_id)
 
-    :raise OwnRequest: if `admin` asked for it, or it concerns `admin`'s own account.
-    :raise NotPending: if it was decided already.
-    :raise PhoneTaken: if the number got an account meanwhile (the change stays pending).
-    """
-    moment = now or utcnow()
+
+def related(first_id: int, second_id: int) -> bool:
+    """Whether one of two accounts was asked for by the other, directly or down a chain."""
+    return any(link.requested_by == second_id for link in asked_for_by(first_id)) or any(
+        link.requested_by == first_id for link in asked_for_by(second_id)
+    )
+
+
+def check_can_confirm(change: AccountChange, admin: User) -> None:
+    """:raise OwnRequest: unless `admin` may confirm `change` (see the module's docstring)."""
     if admin.role != "admin" or not admin.active:
         raise OwnRequest()
     if change.requested_by == admin.id or (
         change.user_id is not None and change.user_id == admin.id
     ):
         raise OwnRequest()
+    if related(change.requested_by, admin.id):
+        raise Related()
+
+
+def can_confirm(change: AccountChange, admin: User) -> bool:
+    try:
+        check_can_confirm(change, admin)
+    except OwnRequest:
+        return False
+    return True
+
+
+def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> User:
+    """A second administrator confirms a change: it takes effect, a password goes by SMS.
+
+    :raise OwnRequest: if `admin` asked for it, or it concerns `admin`'s own account.
+    :raise Related: if `admin`'s account and the requester's were asked for one by the other.
+    :raise NotPending: if it was decided already.
+    :raise PhoneTaken: if the number got an account meanwhile (the change stays pending).
+    """
+    moment = now or utcnow()
+    check_can_confirm(change, admin)
     _lock_pending(change)
     details = change_details(change)
     if change.kind == "create":
@@ -337,6 +400,9 @@ def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> 
                 },
                 at=moment,
             )
+        elif change.kind == "reactivate":
+            # Its sessions ended when it was deactivated and stay ended (User.session_generation).
+            audit.switch_active(user, "account", "user", True, admin, details.get("reason", ""))
         else:
             _new_password(user)
             audit.append(

@@ -624,3 +624,43 @@ def test_nobody_alone_makes_a_code_red_with_every_account_they_can_obtain(app):
             suppress_health_check=list(HealthCheck),
         ),
     )
+
+
+# The same person, once another administrator has confirmed one of their requests (believing
+# it, as a second administrator does): an administrator account on a phone the person holds.
+# The rule counts people, not accounts, so that account cannot confirm what the person's first
+# account asks (nor the other way round), and the one slip gives them no more than the one
+# account it confirmed.
+class NobodyAloneAfterOneSlip(NobodyAlone):
+    def __init__(self):
+        super().__init__()
+        # The slip, before anything else: the person's administrator account asks for an
+        # administrator account on one of their phones, and another administrator confirms it.
+        [own_admin] = self.held("admin")
+        change = staff_accounts.create_account(
+            "admin", OWN_PHONES[0], staff_accounts.Binding(), actor=own_admin
+        )
+        other_admin = db.session.get(User, self.others[-1])
+        self.slipped = staff_accounts.confirm(change, other_admin).id
+        db.session.commit()
+
+    @invariant()
+    def no_credential_reaches_the_person_but_for_their_own_staff_accounts(self):
+        held = self.held()
+        allowed = self.start | {self.slipped}
+        assert all(user.role == "staff" or user.id in allowed for user in held), [
+            (user.id, user.role) for user in held
+        ]
+
+
+def test_nobody_alone_makes_a_code_red_through_an_account_another_admin_confirmed(app):
+    NobodyAloneAfterOneSlip.app = app
+    run_state_machine_as_test(
+        NobodyAloneAfterOneSlip,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +14,7 @@ from gantong.web.fragments import page_or_fragment
 from gantong.web.paging import page_number
 
 from ..forms import AccountForm, ActiveForm, BindingForm, ConfirmForm
-from .blueprint import bp, toggle_active
+from .blueprint import bp
 
 
 def _account_or_404(user_id: int):
@@ -84,6 +82,13 @@ def new_account():
 def account_changes():
     """The account changes waiting for a second administrator."""
     changes = staff_accounts.pending_changes()
+    admin = current_user._get_current_object()
+    # Who asked for whose account, up the chain from each requester: the confirming
+    # administrator sees whether a request comes from an account they (or theirs) asked for.
+    chains = {
+        requester: staff_accounts.asked_for_by(requester)
+        for requester in {change.requested_by for change in changes}
+    }
     users = {
         user.id: user
         for user in db.session.scalars(
@@ -100,6 +105,8 @@ def account_changes():
         changes=changes,
         users=users,
         details=staff_accounts.change_details,
+        chains=chains,
+        confirmable={change.id for change in changes if staff_accounts.can_confirm(change, admin)},
         confirm_form=ConfirmForm(),
     )
 
@@ -132,6 +139,13 @@ def _decide_account_change(change_id: int, decision: str):
         else:
             staff_accounts.reject(change, admin)
             flash(_("Rejected."))
+    except staff_accounts.Related:
+        flash(
+            _(
+                "Your account and the requester's were asked for one by the other: an "
+                "administrator outside that chain must confirm this."
+            )
+        )
     except staff_accounts.OwnRequest:
         flash(_("A second, different administrator must confirm this."))
     except staff_accounts.NotPending:
@@ -170,17 +184,31 @@ def account(user_id: int):
 
 @bp.post("/accounts/<int:user_id>/active")
 def account_active(user_id: int):
-    """Deactivate an account (its sessions end at once) or reactivate it, with a reason."""
+    """Deactivate an account (its sessions end at once) or reactivate it, with a reason (an
+    officer or an administrator only once a second administrator confirms)."""
     user = _account_or_404(user_id)
-    said = _("Account reactivated."), _("Account deactivated: its sessions have ended.")
-    return toggle_active(
-        user,
-        partial(staff_accounts.set_active, user, actor=current_user),
-        partial(_render_account, user),
-        url_for(".account", user_id=user.id),
-        said,
-        refusals={staff_accounts.OwnAccount: _("You cannot deactivate your own account.")},
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        return _render_account(user, active_form=form)
+    try:
+        pending = staff_accounts.set_active(
+            user,
+            not user.active,
+            actor=current_user._get_current_object(),
+            reason=form.reason_text(),
+        )
+    except staff_accounts.OwnAccount:
+        form.reason.errors.append(_("You cannot deactivate your own account."))
+        return _render_account(user, active_form=form)
+    if pending is not None:
+        flash(_("Asked: a second administrator must confirm the reactivation."))
+        return redirect(url_for(".account_changes"), code=303)
+    flash(
+        _("Account reactivated.")
+        if user.active
+        else _("Account deactivated: its sessions have ended.")
     )
+    return redirect(url_for(".account", user_id=user.id), code=303)
 
 
 @bp.post("/accounts/<int:user_id>/password")

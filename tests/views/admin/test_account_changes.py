@@ -150,3 +150,104 @@ def test_the_history_names_both_officers_and_the_admins_behind_their_accounts(
     assert "recorded by 东湖区疾控中心, badge DH-0301" in page
     assert "approved by 东湖区疾控中心, badge DH-0307" in page
     assert page.count(f"account set up by administrators no. {first_id} and no. {second_id}") == 2
+
+
+def logged_in(app, phone, password=PASSWORD):
+    client = app.test_client()
+    assert client.post("/login", data={"phone": phone, "password": password}).status_code == 303
+    return client
+
+
+def is_in(client) -> bool:
+    return client.get("/account/password").status_code == 200
+
+
+def test_reactivating_an_officer_waits_for_a_second_admin_and_old_cookies_stay_dead(
+    app, admins, make_user
+):
+    (_, first), (_, second) = admins
+    officer_id, phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-9", department="东湖"
+    )
+    officer = logged_in(app, phone)
+    copied = app.test_client()
+    copied.set_cookie("session", officer.get_cookie("session").value)
+    assert first.post(f"/admin/accounts/{officer_id}/active", data={"reason": "离职"}).status_code
+    assert not is_in(officer) and not is_in(copied)
+    # One administrator alone only asks.
+    asked = first.post(f"/admin/accounts/{officer_id}/active", data={"reason": "返岗"})
+    assert asked.headers["Location"] == "/admin/accounts/changes"
+    with app.app_context():
+        assert not db.session.get(User, officer_id).active
+    [(change_id, kind, user_id)] = pending(app)
+    assert (kind, user_id) == ("reactivate", officer_id)
+    page = first.get("/admin/accounts/changes", headers=EN).get_data(as_text=True)
+    assert f"Reactivate {phone}" in page and "/confirm" not in page
+    first.post(f"/admin/accounts/changes/{change_id}/confirm")
+    with app.app_context():
+        assert not db.session.get(User, officer_id).active
+    assert second.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    with app.app_context():
+        assert db.session.get(User, officer_id).active
+    # Back in use, but not the sessions it had before.
+    assert not is_in(officer) and not is_in(copied)
+    assert is_in(logged_in(app, phone))
+
+
+def test_a_staff_account_is_reactivated_by_one_admin(app, admins, make_staff):
+    (_, first), _ = admins
+    staff_id, _, _ = make_staff()
+    for reason in ("休假", "返岗"):
+        first.post(f"/admin/accounts/{staff_id}/active", data={"reason": reason})
+    assert pending(app) == []
+    with app.app_context():
+        assert db.session.get(User, staff_id).active
+
+
+def _admin_on_a_phone_of(app, requester, confirmer, phone):
+    """`requester` asks for an administrator account on `phone`, `confirmer` confirms; its
+    holder logs in with the texted one-time password and replaces it. Returns (id, client)."""
+    requester.post("/admin/accounts/new", data={"role": "admin", "phone": phone})
+    [(change_id, _, _)] = pending(app)
+    assert confirmer.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    [otp] = [OTP.search(text).group(0) for to, text in sms.outbox(app) if to == "+86" + phone]
+    client = logged_in(app, phone, otp)
+    client.post(
+        "/account/password", data={"current": otp, "password": PASSWORD, "confirm": PASSWORD}
+    )
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.phone == "+86" + phone))
+    return user_id, client
+
+
+def test_an_admin_cannot_confirm_through_an_admin_account_they_asked_for(app, admins, make_user):
+    """The rule counts people: an account asked for by the requester (or one that asked for the
+    requester's, however far up) is the requester's own hand."""
+    (first_id, first), (second_id, second) = admins
+    # The first asks for an administrator account on a phone they hold; the second confirms once.
+    own_id, own = _admin_on_a_phone_of(app, first, second, "13700000001")
+    officer = {"role": "officer", "district": "360102", "department": "东湖", "badge_number": "1"}
+    first.post("/admin/accounts/new", data={**officer, "phone": "13700000002"})
+    [(change_id, _, _)] = pending(app)
+    own.post(f"/admin/accounts/changes/{change_id}/confirm")
+    assert len(pending(app)) == 1
+    page = own.get("/admin/accounts/changes", headers=EN).get_data(as_text=True)
+    assert "/confirm" not in page and "another administrator must confirm" in page
+    own.post(f"/admin/accounts/changes/{change_id}/reject")
+    # Nor the other way round: the first does not confirm what their own account asks.
+    own.post("/admin/accounts/new", data={**officer, "phone": "13700000003"})
+    [(change_id, _, _)] = pending(app)
+    page = first.get("/admin/accounts/changes", headers=EN).get_data(as_text=True)
+    assert f"whose account administrator no. {first_id} asked for" in page
+    first.post(f"/admin/accounts/changes/{change_id}/confirm")
+    assert len(pending(app)) == 1
+    # Down the chain too: an administrator account asked for by that one.
+    assert second.post(f"/admin/accounts/changes/{change_id}/reject").status_code == 303
+    third_id, third = _admin_on_a_phone_of(app, own, second, "13700000004")
+    first.post("/admin/accounts/new", data={**officer, "phone": "13700000005"})
+    [(change_id, _, _)] = pending(app)
+    third.post(f"/admin/accounts/changes/{change_id}/confirm")
+    assert len(pending(app)) == 1
+    # An unrelated administrator can.
+    assert second.post(f"/admin/accounts/changes/{change_id}/confirm").status_code == 303
+    assert pending(app) == []

@@ -41,7 +41,13 @@ class Config:
     # Sliding windows with back-off instead of a fixed hour: a burst waits a minute, a sustained
     # attack 15 minutes, and the count fades as soon as it stops, so the owner gets in soon after.
     RATELIMIT_STRATEGY = "sliding-window-counter"
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;30 per 15 minutes"
+    # Failed logins slow the one who fails, not the owner: one address on one account gets 5
+    # tries a minute and 20 per 15 minutes; the owner elsewhere is untouched.
+    LOGIN_LIMIT_PER_PAIR = "5 per minute;20 per 15 minutes"
+    # The account as a whole only past what five addresses at full pace can send; beyond it its
+    # password logins wait, and the owner gets in with the code texted to their phone (a reset
+    # logs them in) and is told by SMS.
+    LOGIN_LIMIT_PER_ACCOUNT = "100 per 15 minutes"
     # Many people share a carrier address (CGNAT): counted in 15-minute sliding windows too.
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.

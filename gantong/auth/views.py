@@ -52,6 +52,11 @@ def _account_key() -> str:
         return "login:" + raw.strip()
 
 
+def _pair_key() -> str:
+    """Rate-limit key for one address trying one account."""
+    return f"{_account_key()}@{request.remote_addr or ''}"
+
+
 def _tell_owner(_limit) -> None:
     """The account's logins are held back: tell its owner by SMS (once per 15 minutes)."""
     accounts.tell_owner_of_failed_logins(_account_key().removeprefix("login:"))
@@ -61,12 +66,23 @@ def _failed(response) -> bool:
     return request.method == "POST" and response.status_code != 303
 
 
+# Failed logins count three ways (figures in gantong/config.py): per address and account pair
+# (slows one attacker on one account, never the owner elsewhere), per address (slows one
+# address spraying many accounts: it only), per account (many addresses at once; the owner then
+# gets in with the SMS reset code, which logs them in). Successful logins never count.
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
     methods=["POST"],
     deduct_when=_failed,
     scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_PAIR"],
+    methods=["POST"],
+    key_func=_pair_key,
+    deduct_when=_failed,
+    scope="login-pair",
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
@@ -193,7 +209,11 @@ def reset_password():
         form.phone.data = request.args["phone"]
     if form.validate_on_submit():
         if password_reset.reset(form.phone.e164, form.code.data, form.password.data):
-            flash(_("Password changed. Log in with the new one."))
-            return redirect(url_for("auth.login"), code=303)
+            # The texted code proves the phone: the owner is in, even while password logins to
+            # the account are held back by an attack (the reset ended every older session).
+            user = accounts.find_by_phone(form.phone.e164)
+            login_user(user)
+            flash(_("Password changed."))
+            return redirect(session.home_for(user), code=303)
         form.code.errors.append(_("This code is wrong or has expired. Ask for a new one."))
     return render_template("auth/reset.html", form=form)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,8 +16,6 @@ from gantong.web.paging import page_number
 
 from ..forms import ActiveForm, ConfirmForm, DistrictFilterForm, PointForm, TokenForm
 from .blueprint import bp, toggle_active
-
-NEW_TOKEN_KEY = "admin_new_api_token"
 
 
 def _shown_once(html: str):
@@ -100,11 +98,6 @@ def point(point_id: int):
         points.update_point(point, form.details(), actor=current_user)
         flash(_("Point saved."))
         return redirect(url_for(".point", point_id=point.id), code=303)
-    shown = session.get(NEW_TOKEN_KEY)
-    if request.method == "GET" and shown and shown.get("point") == point.id:
-        # The token just made, shown this once: taken out of the session as it is shown.
-        session.pop(NEW_TOKEN_KEY)
-        return _shown_once(_render_point(point, new_token=shown["token"]))
     return _render_point(point, form)
 
 
@@ -133,9 +126,10 @@ def new_token(point_id: int):
     if not form.validate_on_submit():
         return _render_point(point, token_form=form)
     token = points.new_api_token(point.id, form.label_text(), actor=current_user)
-    # Post, then redirect: a reload of the page shows the point, it makes no second token.
-    session[NEW_TOKEN_KEY] = {"point": point.id, "token": token}
-    return redirect(url_for(".point", point_id=point.id), code=303)
+    # Shown in this answer only, never carried to a next page in the session: Flask's session
+    # cookie is signed, not encrypted, so anyone holding a copy could read it. (Sending the form
+    # again makes a second token; the list shows both, and either can be revoked.)
+    return _shown_once(_render_point(point, new_token=token))
 
 
 @bp.post("/points/<int:point_id>/tokens/<int:token_id>/revoke")

@@ -141,14 +141,14 @@ def test_an_api_token_is_shown_once_and_stored_hashed(app, client, admin, make_p
     posted = client.post(
         f"/admin/points/{point_id}/tokens", data={"label": "gate tablet"}, headers=EN
     )
-    # Post, redirect, then the page that shows the token once: a reload makes no second token.
-    assert posted.status_code == 303 and posted.headers["Location"].endswith(
-        f"/admin/points/{point_id}"
-    )
-    response = client.get(f"/admin/points/{point_id}", headers=EN)
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    token = re.search(r'id="new-token">([^<]+)<', response.get_data(as_text=True)).group(1)
+    # Shown once, in the answer to the post that made it: never in the session cookie, which
+    # is signed, not encrypted (anyone holding the cookie reads it without the secret).
+    assert posted.status_code == 200 and posted.headers["Cache-Control"] == "no-store"
+    token = re.search(r'id="new-token">([^<]+)<', posted.get_data(as_text=True)).group(1)
     assert token.startswith(points.TOKEN_PREFIX)
+    cookie = client.get_cookie("session").value
+    session = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert token not in json.dumps(session)
     with app.app_context():
         row = db.session.scalar(db.select(PointApiToken))
         assert (
@@ -169,6 +169,26 @@ def test_an_api_token_is_shown_once_and_stored_hashed(app, client, admin, make_p
         "point.api_token.create",
         "point.api_token.revoke",
     ]
+
+
+def test_a_token_stops_with_its_point_and_outlives_the_admin_who_made_it(
+    app, client, admin, make_point, make_user
+):
+    """Tokens are the point's: a point out of use stops them; the administrator who made one
+    leaving (deactivated) does not, as the station's tablet still works (revoke it to stop it)."""
+    point_id = make_point()
+    made = client.post(f"/admin/points/{point_id}/tokens", data={"label": "gate"})
+    token = re.search(r'id="new-token">([^<]+)<', made.get_data(as_text=True)).group(1)
+    _, other_phone = make_user(role="admin")
+    other = app.test_client()
+    other.post("/login", data={"phone": other_phone, "password": PASSWORD})
+    other.post(f"/admin/accounts/{admin}/active", data={"reason": "left"})
+    with app.app_context():
+        assert not db.session.get(User, admin).active
+        assert points.point_for_api_token(token).id == point_id
+    other.post(f"/admin/points/{point_id}/active", data={"reason": "closed"})
+    with app.app_context():
+        assert points.point_for_api_token(token) is None
 
 
 def test_a_token_of_another_point_is_not_found(app, client, admin, make_point):

@@ -259,6 +259,9 @@ class VerificationRecord(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # A pass the volunteer chose explicitly for a yellow or red code, overriding its colour
+    # (rules.record_decision): every page that shows the record says so.
+    pass_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Verified on the volunteer's phone (offline) and re-verified by the server on arrival.
     offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The colour shown at the gate was better than the holder's stored colour at the moment of

@@ -15,7 +15,6 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 
 from gantong.checkpoint import verification
 from gantong.checkpoint.labels import decision_choices
-from gantong.core import rules
 from gantong.core.kinds import CheckMethod, Colour
 from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
@@ -64,29 +63,28 @@ class RecordForm(TranslatedForm):
             NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
         ],
     )
-    # Left unchosen, the decision follows the temperature (rules.decision_for): refer at a fever.
+    # Left unchosen, the decision follows the temperature and the colour (rules.decision_for):
+    # a pass only for a green code without a fever. A pass for a yellow or red code needs the
+    # override ticked too, and the record then names it (rules.record_decision).
     decision = RadioField(_l("Decision"), choices=decision_choices(), validators=[Optional()])
+    pass_override = BooleanField(_l("Let the person through despite the yellow or red code"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     latitude = FiniteDecimalField(validators=[Optional(), NumberRange(-90, 90)])
     longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
     accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
     def body(self) -> verification.RecordBody:
-        """The record as filled in, for verification.submit_record and scan_records.submit."""
-        temperature = float(self.temperature.data)
+        """The record as filled in, for verification.submit_record and scan_records.submit
+        (which settle an unchosen decision for the code's colour)."""
         return verification.RecordBody(
-            temperature=temperature,
-            decision=default_decision(self.decision.data, temperature),
+            temperature=float(self.temperature.data),
+            decision=self.decision.data or "",
             note=(self.note.data or "").strip(),
             latitude=_float(self.latitude.data),
             longitude=_float(self.longitude.data),
             accuracy=_float(self.accuracy.data),
+            override=bool(self.pass_override.data),
         )
-
-
-def default_decision(chosen: str | None, temperature: float) -> str:
-    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
-    return chosen or rules.decision_for(temperature)
 
 
 def _float(value) -> float | None:
@@ -107,6 +105,7 @@ class ScanRecordForm(Form):
     offline = BooleanField()
     temperature = RecordForm.temperature
     decision = RecordForm.decision
+    pass_override = RecordForm.pass_override
     note = RecordForm.note
     latitude = RecordForm.latitude
     longitude = RecordForm.longitude

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from gantong.core.kinds import CheckMethod, Decision
-from gantong.web.labels import kind_choices, kind_label
+from gantong.core import rules
+from gantong.core.kinds import CheckMethod, Colour, Decision
+from gantong.web.labels import colour_word, kind_choices, kind_label
 
 # What each refusal means, and what the volunteer should do about it.
 REFUSALS = {
@@ -150,6 +152,23 @@ def decision_label(decision: str | None) -> str:
     return kind_label(Decision, decision)
 
 
+def record_decision(record) -> str:
+    """The decision a record stores, in words; a pass that overrode a yellow or red code names
+    that colour, so no page shows it as an ordinary pass."""
+    if not record.pass_override:
+        return decision_label(record.decision)
+    overridden = Colour.worst(c for c in (record.token_colour, record.colour) if c)
+    return _("Pass despite %(colour)s (override)", colour=colour_word(overridden))
+
+
+def pass_needs_override() -> str:
+    """What a pass for a yellow or red code without the override is told."""
+    return _(
+        "The code is yellow or red: to let the person through, tick “Let the person through "
+        "despite the yellow or red code”; otherwise refer or deny."
+    )
+
+
 def decision_choices() -> list[tuple[str, str]]:
     return kind_choices(Decision)
 
@@ -173,8 +192,11 @@ def refusal_advice(reason: str) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         decision_label=decision_label,
+        record_decision=record_decision,
+        pass_needs_override=pass_needs_override,
         refusal_title=refusal_title,
         refusal_advice=refusal_advice,
         Decision=Decision,
         CheckMethod=CheckMethod,
+        REFER_COLOURS=sorted(rules.REFER_COLOURS),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -54,15 +55,36 @@ class Conflict(Exception):
 @dataclass
 class RecordBody:
     temperature: float
-    decision: str
+    decision: str  # as chosen; empty when the volunteer chose none (see `decided`)
     note: str = ""
     latitude: float | None = None
     longitude: float | None = None
     accuracy: float | None = None
+    # The volunteer ticked "pass despite the colour": a pass for a yellow or red code needs it.
+    override: bool = False
+
+    def decided(self, colour: str | None) -> RecordBody:
+        """Return the body with its decision settled for a code of `colour`, and `override`
+        true only for a pass that overrides a yellow or red colour (rules.record_decision).
+
+        Raises rules.PassNeedsOverride for a pass of a yellow or red code without the override.
+        """
+        decision, overrides = rules.record_decision(
+            self.decision, self.temperature, colour, self.override
+        )
+        return dataclasses.replace(self, decision=decision.value, override=overrides)
+
+    def canonical(self) -> dict:
+        """The fields a record's digest covers; without `override` when it is false, so the
+        digests of records stored before it existed stay the same."""
+        fields = dict(self.__dict__)
+        if not fields["override"]:
+            del fields["override"]
+        return fields
 
     def digest(self) -> str:
         canonical = json.dumps(
-            self.__dict__, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -260,10 +282,13 @@ def _still_allowed(record: VerificationRecord, data: dict) -> bool:
 def submit_record(
     reference: str, record_id: str, body: RecordBody, now: datetime | None = None
 ) -> tuple[VerificationRecord, bool]:
-    """Store the record once; a repeat returns it, a different body raises Conflict."""
+    """Store the record once; a repeat returns it, a different body raises Conflict.
+
+    The decision is settled for the colour the record page showed (RecordBody.decided): a pass
+    for a yellow or red code without the override raises rules.PassNeedsOverride.
+    """
     data = read_reference(reference, record_id)
     moment = now or utcnow()
-    digest = body.digest()
     # The row locked first (on SQLite the write lock), so two submissions of one id can't both
     # see it empty.
     query = (
@@ -275,6 +300,8 @@ def submit_record(
     record = db.session.scalars(query).one_or_none()
     if record is None or not _still_allowed(record, data):
         raise InvalidReference()
+    body = body.decided(record.colour)
+    digest = body.digest()
     if record.body_hash is not None:
         if record.body_hash != digest:
             raise Conflict()
@@ -316,11 +343,13 @@ def fill_record(
     moment: datetime,
     digest: str,
 ) -> None:
-    """Write the volunteer's part into an opened record (the page's form, or a queued scan record).
+    """Write the volunteer's part, its decision settled (RecordBody.decided), into an opened
+    record (the page's form, or a queued scan record).
 
     Without a GPS fix the record takes the point's position, `point_position` (latitude, longitude).
     """
     record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
+    record.pass_override = body.override
     record.recorded_at = moment
     record.body_hash = digest
     if body.latitude is not None and body.longitude is not None:

@@ -20,9 +20,15 @@ from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
 from gantong.checkpoint import scan_records, verification
-from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
+from gantong.checkpoint.labels import (
+    REFUSALS,
+    decision_label,
+    pass_needs_override,
+    refusal_advice,
+    refusal_title,
+)
 from gantong.codes import bundle
-from gantong.core import identity
+from gantong.core import identity, rules
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
@@ -281,6 +287,19 @@ def submit_record():
         if as_json:
             return jsonify(error="conflict", record_id=form.record_id.data), 409
         abort(409)
+    except rules.PassNeedsOverride:
+        # Never stored as an ordinary pass: the volunteer says it overrides the colour, or
+        # chooses another decision.
+        if as_json:
+            return jsonify(
+                error="override_required",
+                title=pass_needs_override(),
+                errors={"decision": [pass_needs_override()]},
+            ), 422
+        if not current_user.is_authenticated or current_user.role != "staff":
+            abort(403)
+        form.decision.errors = [*form.decision.errors, pass_needs_override()]
+        return _render_record(own_record(form.record_id.data), form), 200
     if as_json:
         return jsonify(
             record_id=stored.record_id,
@@ -334,6 +353,13 @@ def scan_record():
         return jsonify(error="scan_time", record_id=scan.record_id), 422
     except verification.Conflict:
         return jsonify(error="conflict", record_id=scan.record_id), 409
+    except rules.PassNeedsOverride:
+        return jsonify(
+            error="override_required",
+            title=pass_needs_override(),
+            errors={"decision": [pass_needs_override()]},
+            record_id=scan.record_id,
+        ), 422
     # The holder's colour now, after this record (a fever's hit included): the volunteer is told
     # when it is worse than the colour the page showed.
     colour = stored.colour

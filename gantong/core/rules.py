@@ -163,9 +163,40 @@ def worst_colour(colours: Iterable[str]) -> Colour:
     return Colour.worst(colours)
 
 
-def decision_for(temperature: float) -> Decision:
-    """Return the decision a temperature calls for when the volunteer chose none."""
-    return Decision.REFER if temperature >= FEVER_THRESHOLD else Decision.PASS
+# The colours that are not let through by default: the volunteer refers the person. A pass for
+# one of them is the volunteer's explicit override of the colour, and the record names it.
+REFER_COLOURS = frozenset({YELLOW, RED})
+
+
+class PassNeedsOverride(ValueError):
+    """A pass was chosen for a yellow or red code without saying that it overrides the colour."""
+
+
+def decision_for(temperature: float, colour: str | None = None) -> Decision:
+    """Return the decision when the volunteer chose none: a pass only for a green code (or one
+    whose colour is unknown) without a fever, else refer to medical staff."""
+    if temperature >= FEVER_THRESHOLD or colour in REFER_COLOURS:
+        return Decision.REFER
+    return Decision.PASS
+
+
+def record_decision(
+    chosen: str | None, temperature: float, colour: str | None, override: bool
+) -> tuple[Decision, bool]:
+    """Return the decision to store and whether it is a pass that overrides the code's colour.
+
+    Unchosen, the decision follows decision_for, or is a pass when the override was ticked (the
+    override is itself the choice). A pass for a yellow or red code without the override raises
+    PassNeedsOverride: it is never stored as an ordinary pass. The override of any other
+    decision, or of a green code, is no override.
+    """
+    if not chosen:
+        chosen = Decision.PASS if override else decision_for(temperature, colour)
+    decision = Decision(chosen)
+    overrides = decision is Decision.PASS and colour in REFER_COLOURS
+    if overrides and not override:
+        raise PassNeedsOverride(colour)
+    return decision, overrides
 
 
 def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:

@@ -15,8 +15,13 @@ const lastSaved = document.getElementById("last-saved");
 const alerts = document.getElementById("server-alerts");
 const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
 const BUNDLE_KEY = "gantong-verifier-bundle";
-// The fever threshold and the decisions either side of it come from the server's rules.
+// The fever threshold, the decisions either side of it and the colours that are referred by
+// default come from the server's rules (rules.decision_for).
 const FEVER = parseFloat(recordForm.dataset.fever);
+const REFER_COLOURS = JSON.parse(recordForm.dataset.referColours);
+const override = recordForm.elements.pass_override;
+const overrideBox = recordForm.querySelector("[data-override]");
+const decisionError = document.getElementById("scan-decision-error");
 
 let verifier = null;
 let bundle = loadBundle();
@@ -109,10 +114,22 @@ function showVerdict(result, scannedAt) {
   verdict.hidden = false;
 }
 
+// A yellow or red code is referred by default; a pass for one needs the override ticked.
+function needsOverride() { return Boolean(current) && REFER_COLOURS.includes(current.result.colour); }
+
+function defaultDecision() {
+  const value = parseFloat(recordForm.elements.temperature.value);
+  const fever = !Number.isNaN(value) && value >= FEVER;
+  return fever || needsOverride() ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
+}
+
 function openRecord(text, result, scannedAt) {
   current = { text, result, scannedAt };
   recordForm.reset();
   recordForm.dataset.decisionTouched = "";
+  recordForm.elements.decision.value = defaultDecision();
+  overrideBox.hidden = !needsOverride();
+  decisionError.hidden = true;
   recordForm.hidden = false;
   recordForm.elements.temperature.focus({ preventScroll: true });
 }
@@ -156,12 +173,20 @@ function submitToServer(text, method) {
 }
 
 recordForm.elements.temperature.addEventListener("input", () => {
-  if (recordForm.dataset.decisionTouched) return;
-  const value = parseFloat(recordForm.elements.temperature.value);
-  if (!Number.isNaN(value)) recordForm.elements.decision.value = value >= FEVER ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
+  if (!recordForm.dataset.decisionTouched) recordForm.elements.decision.value = defaultDecision();
 });
 recordForm.querySelectorAll("input[name=decision]").forEach((input) => {
-  input.addEventListener("change", () => { recordForm.dataset.decisionTouched = "1"; });
+  input.addEventListener("change", () => {
+    recordForm.dataset.decisionTouched = "1";
+    if (recordForm.elements.decision.value !== recordForm.dataset.belowFever) override.checked = false;
+  });
+});
+// Ticking the override is the choice of a pass.
+override.addEventListener("change", () => {
+  if (!override.checked) return;
+  recordForm.dataset.decisionTouched = "1";
+  recordForm.elements.decision.value = recordForm.dataset.belowFever;
+  decisionError.hidden = true;
 });
 recordForm.querySelector("[data-discard]").addEventListener("click", () => {
   closeRecord();
@@ -171,10 +196,18 @@ recordForm.querySelector("[data-discard]").addEventListener("click", () => {
 recordForm.addEventListener("submit", (event) => {
   event.preventDefault();
   if (!current || !recordForm.reportValidity()) return;
+  const decision = recordForm.elements.decision.value;
+  // Never an ordinary pass for a yellow or red code: the server refuses it too (422).
+  if (decision === recordForm.dataset.belowFever && needsOverride() && !override.checked) {
+    decisionError.hidden = false;
+    override.focus();
+    return;
+  }
   const body = {
     record_id: crypto.randomUUID(), token: current.text, scanned_at: current.scannedAt,
     shown_colour: current.result.colour || "", offline: true,
-    temperature: recordForm.elements.temperature.value, decision: recordForm.elements.decision.value,
+    temperature: recordForm.elements.temperature.value, decision,
+    pass_override: needsOverride() && override.checked,
     note: recordForm.elements.note.value.trim(),
   };
   const who = verdict.querySelector("[data-who]").textContent;

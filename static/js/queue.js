@@ -62,6 +62,12 @@
     render();
   }
 
+  // A scan record that could not go straight through waited on this phone: it is stored as
+  // verified offline (the typed lanes' records carry no such field).
+  function markWaiting() {
+    save(KEY, load(KEY).map((item) => ("offline" in item ? { ...item, offline: true } : item)));
+  }
+
   function remove(recordId) {
     save(KEY, load(KEY).filter((item) => item.record_id !== recordId));
   }
@@ -93,10 +99,15 @@
             body: JSON.stringify(body),
           });
         } catch (_) {
+          markWaiting();
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
           break;
         }
-        if (response.status >= 500) break;
+        if (response.status >= 500) {
+          markWaiting();
+          window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
+          break;
+        }
         const answer = await response.json().catch(() => ({}));
         answers[item.record_id] = response.ok ? answer : null;
         remove(item.record_id);

@@ -12,9 +12,16 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from gantong.checkpoint import verification
-from gantong.checkpoint.labels import decision_choices
+from gantong.checkpoint.labels import (
+    TEMPERATURE_NOT_A_NUMBER,
+    TEMPERATURE_RANGE,
+    TEMPERATURE_REQUIRED,
+    decision_choices,
+)
+from gantong.core import rules
 from gantong.core.kinds import CheckMethod, Colour
 from gantong.web.fields import TranslatedForm
 from gantong.web.inputs import FiniteDecimalField
@@ -49,18 +56,52 @@ class NoCodeForm(FlaskForm):
     )
 
 
+class PlainTextInput(TextInput):
+    """A text input without the validators' required, min, max or step: the browser's own
+    bubbles would speak its language, not the page's; the server and the page check instead."""
+
+    validation_attrs = ["disabled", "readonly"]
+
+
+class TemperatureField(FiniteDecimalField):
+    """A temperature as typed on a phone: a decimal comma is a point ("37,5" is 37.5), and what
+    is not a number gets one message of its own (not also the range's). A text field, so a
+    re-rendered form keeps what was typed (a number field drops "abc" and "37,5")."""
+
+    widget = PlainTextInput()
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str):
+            text = valuelist[0].strip()
+            if text.count(",") == 1 and "." not in text:
+                text = text.replace(",", ".")
+            valuelist = [text]
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(TEMPERATURE_NOT_A_NUMBER) from None
+
+    def validate(self, form, extra_validators=()):
+        if self.process_errors:
+            self.errors = list(self.process_errors)
+            return False
+        return super().validate(form, extra_validators)
+
+
 class RecordForm(TranslatedForm):
     """Posted by the page (plain form) or by the offline queue (JSON); no CSRF token: the
     signed reference is the proof, and a queued record must outlive a session's token."""
 
     record_id = HiddenField(validators=[DataRequired()])
     reference = HiddenField(validators=[DataRequired()])
-    temperature = FiniteDecimalField(
+    temperature = TemperatureField(
         _l("Temperature (°C)"),
         places=1,
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
         validators=[
-            InputRequired(_l("Enter the temperature.")),
-            NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
+            InputRequired(TEMPERATURE_REQUIRED),
+            NumberRange(rules.TEMPERATURE_MIN, rules.TEMPERATURE_MAX, TEMPERATURE_RANGE),
         ],
     )
     # Left unchosen, the decision follows the temperature and the colour (rules.decision_for):

@@ -152,6 +152,23 @@ def decision_label(decision: str | None) -> str:
     return kind_label(Decision, decision)
 
 
+# What a temperature that will not do is told, on the server and by the page's own check.
+TEMPERATURE_REQUIRED = _l("Enter the temperature.")
+TEMPERATURE_RANGE = _l("A temperature is between 34.0 and 43.0 °C.")
+TEMPERATURE_NOT_A_NUMBER = _l("Type the temperature as a number, such as 36.5.")
+
+
+def temperature_checks() -> dict:
+    """The bounds and the messages of the temperature, for the page's own check (queue.js)."""
+    return {
+        "min": rules.TEMPERATURE_MIN,
+        "max": rules.TEMPERATURE_MAX,
+        "required": str(TEMPERATURE_REQUIRED),
+        "range": str(TEMPERATURE_RANGE),
+        "number": str(TEMPERATURE_NOT_A_NUMBER),
+    }
+
+
 def record_decision(record) -> str:
     """The decision a record stores, in words; a pass that overrode a yellow or red code names
     that colour, so no page shows it as an ordinary pass."""
@@ -194,6 +211,7 @@ def init_app(app: Flask) -> None:
         decision_label=decision_label,
         record_decision=record_decision,
         pass_needs_override=pass_needs_override,
+        temperature_checks=temperature_checks,
         refusal_title=refusal_title,
         refusal_advice=refusal_advice,
         Decision=Decision,

@@ -18,6 +18,8 @@ COLOUR_ORDER = {colour: colour.rank for colour in Colour}
 
 QUARANTINE_DAYS = 14
 FEVER_THRESHOLD = 37.3
+# The temperatures a checkpoint record takes (°C): outside them it is a typing mistake.
+TEMPERATURE_MIN, TEMPERATURE_MAX = 34.0, 43.0
 
 SYMPTOMS = (
     "fever",

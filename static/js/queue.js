@@ -138,16 +138,38 @@
     }, () => {}, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   }
 
+  // The temperature as the server reads it (checkpoint/forms.py TemperatureField): a decimal
+  // comma is a point; the bounds and the messages are the server's, in the page's language
+  // (data-checks), shown next to the field instead of the browser's own bubble. Returns the
+  // number, or null after showing the message in `error`.
+  function checkTemperature(input, error) {
+    const checks = JSON.parse(input.dataset.checks);
+    let text = input.value.trim();
+    if ((text.match(/,/g) || []).length === 1 && !text.includes(".")) text = text.replace(",", ".");
+    const value = Number(text);
+    let message = "";
+    if (!text) message = checks.required;
+    else if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) || !Number.isFinite(value)) message = checks.number;
+    else if (value < checks.min || value > checks.max) message = checks.range;
+    error.textContent = message;
+    error.hidden = !message;
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    return message ? null : value;
+  }
+  window.gantongTemperature = checkTemperature;
+
   const form = document.getElementById("record-form");
   if (form) {
     fillPosition(form);
     form.setAttribute("novalidate", "");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      form.removeAttribute("novalidate");
-      const valid = form.reportValidity();
-      form.setAttribute("novalidate", "");
-      if (!valid) return;
+      const temperature = form.elements.temperature;
+      if (checkTemperature(temperature, document.getElementById("temperature-error")) === null) {
+        temperature.focus();
+        return;
+      }
       const body = {};
       for (const [name, value] of new FormData(form)) body[name] = value;
       enqueue(body);

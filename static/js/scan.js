@@ -22,6 +22,7 @@ const REFER_COLOURS = JSON.parse(recordForm.dataset.referColours);
 const override = recordForm.elements.pass_override;
 const overrideBox = recordForm.querySelector("[data-override]");
 const decisionError = document.getElementById("scan-decision-error");
+const temperatureError = document.getElementById("scan-temperature-error");
 
 let verifier = null;
 let bundle = loadBundle();
@@ -126,7 +127,7 @@ function showVerdict(result, scannedAt) {
 function needsOverride() { return Boolean(current) && REFER_COLOURS.includes(current.result.colour); }
 
 function defaultDecision() {
-  const value = parseFloat(recordForm.elements.temperature.value);
+  const value = parseFloat(recordForm.elements.temperature.value.replace(",", "."));
   const fever = !Number.isNaN(value) && value >= FEVER;
   return fever || needsOverride() ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
 }
@@ -138,6 +139,8 @@ function openRecord(text, result, scannedAt) {
   recordForm.elements.decision.value = defaultDecision();
   overrideBox.hidden = !needsOverride();
   decisionError.hidden = true;
+  temperatureError.hidden = true;
+  recordForm.elements.temperature.removeAttribute("aria-invalid");
   recordForm.hidden = false;
   recordForm.elements.temperature.focus({ preventScroll: true });
 }
@@ -211,7 +214,12 @@ recordForm.querySelector("[data-discard]").addEventListener("click", () => {
 
 recordForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (!current || !recordForm.reportValidity()) return;
+  if (!current) return;
+  const temperature = window.gantongTemperature(recordForm.elements.temperature, temperatureError);
+  if (temperature === null) {
+    recordForm.elements.temperature.focus();
+    return;
+  }
   const decision = recordForm.elements.decision.value;
   // Never an ordinary pass for a yellow or red code: the server refuses it too (422).
   if (decision === recordForm.dataset.belowFever && needsOverride() && !override.checked) {
@@ -224,7 +232,7 @@ recordForm.addEventListener("submit", (event) => {
   const body = {
     record_id: crypto.randomUUID(), token: current.text, scanned_at: current.scannedAt,
     shown_colour: current.result.colour || "", offline: !(serverReachable && navigator.onLine),
-    temperature: recordForm.elements.temperature.value, decision,
+    temperature: String(temperature), decision,
     pass_override: needsOverride() && override.checked,
     note: recordForm.elements.note.value.trim(),
     ...(position || {}),
@@ -232,7 +240,7 @@ recordForm.addEventListener("submit", (event) => {
   const who = verdict.querySelector("[data-who]").textContent;
   window.gantongQueue.enqueue(body, script.dataset.records, { who, shown: current.result.colour });
   lastRecordId = body.record_id;
-  lastSaved.dataset.line = who + " · " + body.temperature + " °C · ";
+  lastSaved.dataset.line = who + " · " + temperature.toFixed(1) + " °C · ";
   showSaved("sending");
   closeRecord();
   verdict.hidden = true;

@@ -170,6 +170,17 @@
         temperature.focus();
         return;
       }
+      // A pass for a yellow or red code needs the override (the server refuses it too: 422).
+      const overrideError = document.getElementById("override-error");
+      const passOverride = form.elements.pass_override;
+      if (overrideError && passOverride) {
+        const missing = form.elements.decision.value === overrideError.dataset.pass && !passOverride.checked;
+        overrideError.hidden = !missing;
+        if (missing) {
+          passOverride.focus();
+          return;
+        }
+      }
       const body = {};
       for (const [name, value] of new FormData(form)) body[name] = value;
       enqueue(body);

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from gantong.checkpoint import verification
 from gantong.extensions import db
-from gantong.models import Holder, User, VerificationRecord
+from gantong.models import Holder, InformationPoint, User, VerificationRecord, utcnow
 from gantong.review import official_records
 from tests.conftest import PASSWORD, resident_id
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
@@ -59,6 +60,17 @@ def stored_record(app, holder_id):
     return None
 
 
+def open_record(app, holder_id, staff_id):
+    with app.app_context():
+        staff = db.session.get(User, staff_id)
+        point = db.session.get(InformationPoint, staff.point_id)
+        record, _ = verification.open_record(
+            db.session.get(Holder, holder_id), point, staff, "number", None, utcnow()
+        )
+        db.session.commit()
+        return record.record_id
+
+
 def login(page, base, phone):
     page.goto(base + "/login")
     page.fill("#phone", phone)
@@ -78,10 +90,11 @@ def show(page, token):
 def test_a_red_code_at_36_4_is_referred_by_default_and_an_explicit_pass_is_named(
     app, live_server, playwright, make_staff, make_holder, make_user, screen_token, tmp_path, locale
 ):
-    _, staff_phone, _ = make_staff()
+    staff_id, staff_phone, _ = make_staff()
     first = make_holder(name="王五", number=resident_id("36010219800101124"))
     second = make_holder(name="赵六", number=resident_id("36010219800101125"))
-    make_red(app, [first, second], make_user)
+    third = make_holder(name="孙七", number=resident_id("36010219800101126"))
+    make_red(app, [first, second, third], make_user)
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
     try:
         context = browser.new_context(viewport=PHONE, locale=locale)
@@ -116,6 +129,20 @@ def test_a_red_code_at_36_4_is_referred_by_default_and_an_explicit_pass_is_named
         assert stored_record(app, second) == ("pass", True, 36.4)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width
+
+        # The typed lanes' record page, with its script: the same rule before anything is sent.
+        page.goto(live_server + f"/checkpoint/records/{open_record(app, third, staff_id)}")
+        page.fill("#temperature", "36.4")
+        page.check("#decision-0")  # Pass
+        page.click("#record-form button[type=submit]")
+        error = page.locator("#override-error")
+        assert error.is_visible() and TEXTS[locale]["needs"] in error.inner_text()
+        assert page.evaluate("localStorage.getItem('gantong-record-queue')") in (None, "[]")
+        page.screenshot(path=str(tmp_path / f"record-needs-override-{locale}.png"))
+        page.check("#pass_override")
+        page.click("#record-form button[type=submit]")
+        page.wait_for_url("**/checkpoint/scan")
+        assert stored_record(app, third) == ("pass", True, 36.4)
 
         page.goto(live_server + "/checkpoint/")
         assert TEXTS[locale]["override"] in page.locator("main").inner_text()

@@ -7,13 +7,12 @@ import time
 
 import pytest
 
-from gantong.checkpoint import verification
 from gantong.extensions import db
-from gantong.models import Holder, InformationPoint, User, VerificationRecord, utcnow
+from gantong.models import VerificationRecord
 from tests.conftest import resident_id
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
 from tests.e2e.test_offline_checkpoint_e2e import FAKE_CAMERA
-from tests.e2e.test_scan_decisions_e2e import login, show
+from tests.e2e.test_scan_decisions_e2e import login, open_record, show
 
 MESSAGES = {
     "en-US": "Type the temperature as a number, such as 36.5.",
@@ -43,17 +42,6 @@ def temperatures(app, holder_id):
             return found
         time.sleep(0.1)
     return []
-
-
-def open_record(app, holder_id, staff_id):
-    with app.app_context():
-        staff = db.session.get(User, staff_id)
-        point = db.session.get(InformationPoint, staff.point_id)
-        record, _ = verification.open_record(
-            db.session.get(Holder, holder_id), point, staff, "number", None, utcnow()
-        )
-        db.session.commit()
-        return record.record_id
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])

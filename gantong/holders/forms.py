@@ -47,6 +47,14 @@ class PersonForm(FlaskForm):
         self.doc_country.choices = [("", _l("— choose —"))] + country_list
         self.nationality.choices = country_list
 
+    def validate_name(self, field):
+        # Every form that takes a legal name is this one (adding a person, pre-entry, the
+        # officer's registration): the rule is identity.normalise_legal_name's.
+        try:
+            field.data = identity.normalise_legal_name(field.data or "")
+        except identity.InvalidName as error:
+            raise ValidationError(_l(str(error))) from error
+
     def validate_doc_number(self, field):
         try:
             field.normalised = identity.validate_document(

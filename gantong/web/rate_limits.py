@@ -193,3 +193,39 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
         previous_key, current_key = self.sliding_window_keys(key, expiry, time.time())
         self.clear(previous_key)
         self.clear(current_key)
+
+
+def sliding_window_wait(
+    limit: int, expiry: float, previous_count: int, current_count: int, window_left: float
+) -> float:
+    """Seconds until a sliding window counter lets one more hit through (0: now).
+
+    The rule is DatabaseStorage.acquire_sliding_window_entry's: a hit passes while
+    ceil(previous * window_left / expiry + current) + 1 <= limit, that is while the weighted
+    count is at most limit - 1. A refused hit adds nothing, so the wait does not grow while
+    someone retries. limits' own get_window_stats gives the moment the count next drops by one,
+    which after a full window is not yet room for another try: never shown as the wait.
+    """
+    room = limit - 1
+    if current_count > room:
+        # Nothing fits in this window; in the next, this window's count fades from full.
+        wait = window_left + max(0.0, expiry * (1 - room / current_count))
+    elif previous_count * window_left / expiry + current_count <= room:
+        return 0.0
+    else:
+        wait = max(0.0, window_left - expiry * (room - current_count) / previous_count)
+    # A second more: the weighted count is a float, rounded up, and workers' clocks differ a
+    # little; a try at the very moment computed could still be refused.
+    return wait + 1.0
+
+
+def seconds_until_allowed(storage, item, *identifiers: str) -> float:
+    """Seconds until the rate limit `item` lets one more hit through for these identifiers."""
+    expiry = item.get_expiry()
+    previous_count, _previous_ttl, current_count, current_ttl = storage.get_sliding_window(
+        item.key_for(*identifiers), expiry
+    )
+    # The current window's counter lives two windows from its start (see _window_info).
+    return sliding_window_wait(
+        item.amount, expiry, previous_count, current_count, current_ttl - expiry
+    )

@@ -53,6 +53,9 @@ class Config:
     # the thousand (at most 800 an hour).
     SIGNUP_LIMIT_PER_NUMBER = os.environ.get("SIGNUP_LIMIT_PER_NUMBER", "5 per hour")
     SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "200 per 15 minutes")
+    # An identity document registered (adding a person, pre-entry, an officer's registration):
+    # tries past the form's checks count, as per number; a document is registered once.
+    SIGNUP_LIMIT_PER_DOCUMENT = os.environ.get("SIGNUP_LIMIT_PER_DOCUMENT", "5 per hour")
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")

@@ -22,7 +22,6 @@ from math import ceil
 
 from flask import current_app, make_response, render_template, request
 from flask_babel import ngettext
-from limits import parse_many
 
 from gantong.auth.forms import RegisterForm
 from gantong.core import identity
@@ -42,49 +41,31 @@ def number_key() -> str:
 
 
 def spend_number_try() -> bool:
-    """Count a try that passed the form's checks against its number; False if none is left.
-
-    Checked and counted here, after the form's checks, not by a decorator: Flask-Limiter's
-    deduct_when tests with limits' own rule (weighted count < limit), looser than the one
-    DatabaseStorage counts with (rounded up, at most limit), so the wait shown would lie.
-    """
-    items = parse_many(current_app.config["SIGNUP_LIMIT_PER_NUMBER"])
-    key = number_key()
-    if _wait(items, key, NUMBER_SCOPE):
-        return False
-    return all(limiter.limiter.hit(item, key, NUMBER_SCOPE) for item in items)
-
-
-def _wait(items, key: str, scope: str) -> float:
-    """Seconds until every one of these limits lets a try through (the key as Flask-Limiter
-    builds it for a shared limit: the key function's value, then the scope)."""
-    return max(
-        rate_limits.seconds_until_allowed(limiter.storage, item, key, scope) for item in items
-    )
-
-
-def _minutes(seconds: float) -> int:
-    return max(1, ceil(seconds / 60))
+    """Count a try that passed the form's checks against its number; False if none is left."""
+    limits_text = current_app.config["SIGNUP_LIMIT_PER_NUMBER"]
+    return not rate_limits.spend(limits_text, number_key(), NUMBER_SCOPE)
 
 
 def refused(template: str):
     """The sign-up form again, as typed, saying which budget is spent and for how long."""
     form = RegisterForm()  # bound to what was posted; the password fields never echo it
     config = current_app.config
-    address_wait = _wait(
-        parse_many(config["SIGNUP_LIMIT_PER_ADDRESS"]), remote_address(), ADDRESS_SCOPE
+    address_wait = rate_limits.wait_for(
+        config["SIGNUP_LIMIT_PER_ADDRESS"], remote_address(), ADDRESS_SCOPE
     )
-    number_wait = _wait(parse_many(config["SIGNUP_LIMIT_PER_NUMBER"]), number_key(), NUMBER_SCOPE)
+    number_wait = rate_limits.wait_for(
+        config["SIGNUP_LIMIT_PER_NUMBER"], number_key(), NUMBER_SCOPE
+    )
     network_message = None
     if address_wait:
-        minutes = _minutes(address_wait)
+        minutes = rate_limits.minutes(address_wait)
         network_message = ngettext(
             "Too many sign-ups from this network. Try again in %(num)d minute.",
             "Too many sign-ups from this network. Try again in %(num)d minutes.",
             minutes,
         )
     if number_wait:
-        minutes = _minutes(number_wait)
+        minutes = rate_limits.minutes(number_wait)
         form.phone.errors = [
             ngettext(
                 "This number has been tried too many times. Try again in %(num)d minute.",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
@@ -13,11 +15,13 @@ from wtforms.validators import DataRequired, Length
 from gantong.core import divisions, identity
 from gantong.holders import registry
 from gantong.models import today
+from gantong.web import rate_limits
 from gantong.web.fields import strip
 from gantong.web.i18n import current_language
 from gantong.web.labels import countries, document_types
 
 Registered = TypeVar("Registered")
+DOCUMENT_SCOPE = "signup-document"
 DOCUMENT_TAKEN = _l(
     "This document is registered already. If it is yours, take it to the "
     "epidemic-prevention office of your district and file a claim: they will "
@@ -83,7 +87,25 @@ class PersonForm(FlaskForm):
         self, register: Callable[[], Registered], taken: str = DOCUMENT_TAKEN
     ) -> Registered | None:
         """What `register()` returns; None, with `taken` said by the document number, if the
-        document is registered already (registry.DocumentTaken: nothing was written)."""
+        document is registered already (registry.DocumentTaken: nothing was written), or with
+        the wait if the document's budget of tries is spent (SIGNUP_LIMIT_PER_DOCUMENT)."""
+        # Tries past the form's checks count against the document (a typo costs nothing): one
+        # document tried again and again is someone probing whose it is.
+        wait = rate_limits.spend(
+            current_app.config["SIGNUP_LIMIT_PER_DOCUMENT"],
+            f"{self.doc_type.data}:{self.doc_number.normalised}",
+            DOCUMENT_SCOPE,
+        )
+        if wait:
+            minutes = rate_limits.minutes(wait)
+            self.doc_number.errors.append(
+                ngettext(
+                    "This document has been tried too many times. Try again in %(num)d minute.",
+                    "This document has been tried too many times. Try again in %(num)d minutes.",
+                    minutes,
+                )
+            )
+            return None
         try:
             return register()
         except registry.DocumentTaken:

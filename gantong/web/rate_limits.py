@@ -21,6 +21,7 @@ from math import ceil
 from urllib.parse import quote, unquote
 
 from flask import current_app
+from limits import parse_many
 from limits.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 from sqlalchemy import bindparam, create_engine, text
@@ -229,3 +230,38 @@ def seconds_until_allowed(storage, item, *identifiers: str) -> float:
     return sliding_window_wait(
         item.amount, expiry, previous_count, current_count, current_ttl - expiry
     )
+
+
+# Budgets checked and counted by the code that knows a try counts (a sign-up past the form's
+# checks), not by a decorator: Flask-Limiter's deduct_when tests with limits' own rule
+# (weighted count < limit), looser than the one DatabaseStorage counts with, so the wait said
+# would not be the wait kept. The key is built as Flask-Limiter builds a shared limit's (the
+# key, then the scope), so a decorator and this code may share a budget.
+
+
+def wait_for(limits_text: str, key: str, scope: str) -> float:
+    """Seconds until every limit of a Flask-Limiter string lets one more try through (0: now)."""
+    from gantong.extensions import limiter
+
+    return max(
+        seconds_until_allowed(limiter.storage, item, key, scope) for item in parse_many(limits_text)
+    )
+
+
+def spend(limits_text: str, key: str, scope: str) -> float:
+    """Count one try against every limit of the string: 0.0 if counted, else the seconds to
+    wait (and nothing counted)."""
+    from gantong.extensions import limiter
+
+    wait = wait_for(limits_text, key, scope)
+    if wait:
+        return wait
+    for item in parse_many(limits_text):
+        if not limiter.limiter.hit(item, key, scope):  # another worker took the last one
+            return max(wait_for(limits_text, key, scope), 1.0)
+    return 0.0
+
+
+def minutes(seconds: float) -> int:
+    """Whole minutes, rounded up, to say a wait in."""
+    return max(1, ceil(seconds / 60))

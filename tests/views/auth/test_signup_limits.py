@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.views.entry.test_entry import trip_form
 
 ZH, EN = {"Accept-Language": "zh"}, {"Accept-Language": "en"}
 NUMBER = "13912345678"
@@ -121,3 +122,55 @@ def test_the_pre_entry_sign_up_shares_the_budgets_and_keeps_its_own_form(app, cl
     assert refused.status_code == 429
     assert "Register before arrival" in html and 'value="+44 7911 123456"' in html
     assert 'id="phone-error">This number has been tried too many times.' in html
+
+
+def person_form(path, today, **overrides):
+    if path == "/entry/trip":
+        return trip_form(today, **overrides)
+    form = {
+        "name": "John Smith",
+        "doc_type": "passport",
+        "doc_number": "K1234567",
+        "doc_country": "GB",
+        "nationality": "GB",
+        "district": "360102",
+        "address": "八一大道 9 号",
+    }
+    form.update(overrides)
+    return form
+
+
+@pytest.mark.parametrize("path", ["/entry/trip", "/me/people/new"])
+@pytest.mark.parametrize(
+    "headers, said",
+    [
+        (EN, r"This document has been tried too many times\. Try again in (\d+) minutes\."),
+        (ZH, r"这个证件尝试次数过多，请 (\d+) 分钟后再试。"),
+    ],
+)
+def test_a_document_tried_too_often_is_told_the_wait_and_typos_are_free(
+    app, client, make_user, clock, today, path, headers, said
+):
+    app.config["SIGNUP_LIMIT_PER_DOCUMENT"] = "3 per hour"
+    _, phone = make_user(phone="+447911123456")
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    for _ in range(5):  # a typo elsewhere in the form: told, and not counted
+        typo = client.post(path, data=person_form(path, today, address="", entry_port=""))
+        assert typo.status_code == 200 and 'id="doc_number-error"' not in typo.get_data(
+            as_text=True
+        )
+    registered = client.post(path, data=person_form(path, today), headers=headers)
+    assert registered.status_code == 303  # the first try past the checks, counted
+    for _ in range(2):
+        taken = client.post(path, data=person_form(path, today), headers=headers)
+        assert 'id="doc_number-error"' in taken.get_data(as_text=True)
+        assert not re.search(said, taken.get_data(as_text=True))
+    refused = client.post(path, data=person_form(path, today), headers=headers)
+    html = refused.get_data(as_text=True)
+    wait = re.search(r'id="doc_number-error">' + said + "<", html)
+    assert wait, html
+    assert int(wait.group(1)) == 70  # as for a number: 49.5 + 20 minutes, rounded up
+    assert 'value="K1234567"' in html
+    clock(70 * 60)
+    again = client.post(path, data=person_form(path, today), headers=headers)
+    assert not re.search(said, again.get_data(as_text=True))

@@ -17,7 +17,7 @@ ZH = {"Accept-Language": "zh"}
 REFUSED = {
     "en": "Write the name as the identity document has it: letters of any script, spaces, and "
     "the marks · - ' only; no digits, emoji or other symbols.",
-    "zh": "请按身份证件上的写法填写姓名：只能有各种文字的字母、空格和 · - ' 这几个符号，"
+    "zh": "请按身份证件上的写法填写姓名：只能包含文字（任何语种）、空格和 · - ' 符号，"
     "不能有数字、表情符号或其他符号。",
 }
 

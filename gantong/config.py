@@ -44,6 +44,18 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "10 per minute;30 per 15 minutes"
     # Many people share a carrier address (CGNAT): counted in 15-minute sliding windows too.
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
+    # Sign-up (gantong/auth/signup_limits.py). Per number only tries that pass the form's checks
+    # count (typos are free): a person signs up once, and 5 tries an hour that reach the accounts
+    # is more than anyone honest needs. Per address every post counts: a registration desk of 6
+    # clerks, each signing someone up every 2 minutes with a typo each, sends 6 x 7.5 x 2 = 90
+    # forms in 15 minutes, and a carrier's NAT or an arrival hall's Wi-Fi puts more people still
+    # behind one address; 200 is twice the desk and still stops a machine opening accounts by
+    # the thousand (at most 800 an hour).
+    SIGNUP_LIMIT_PER_NUMBER = os.environ.get("SIGNUP_LIMIT_PER_NUMBER", "5 per hour")
+    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "200 per 15 minutes")
+    # An identity document registered (adding a person, pre-entry, an officer's registration):
+    # tries past the form's checks count, as per number; a document is registered once.
+    SIGNUP_LIMIT_PER_DOCUMENT = os.environ.get("SIGNUP_LIMIT_PER_DOCUMENT", "5 per hour")
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")

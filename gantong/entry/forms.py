@@ -72,6 +72,12 @@ class PreEntryForm(PersonForm):
             if choice[0].startswith(preentry.HUBEI_CODE)
         ]
         self.destination.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
+        # Who registers before arrival mostly carries a passport, and a foreigner's nationality
+        # is theirs to pick: nothing is chosen for them (PersonForm's "China" fits residents).
+        self.nationality.choices = [("", _l("— choose —"))] + self.nationality.choices
+        if not self.is_submitted():
+            self.doc_type.data = identity.DOC_PASSPORT
+            self.nationality.data = ""
 
     @property
     def overseas(self) -> bool:
@@ -97,6 +103,8 @@ class PreEntryForm(PersonForm):
             raise ValidationError(_l("Foreigners register with their passport."))
 
     def validate_nationality(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose your nationality."))
         if self.category.data == preentry.FOREIGNER and field.data == "CN":
             raise ValidationError(_l("Choose your nationality: a foreigner's is not China."))
 

@@ -6,12 +6,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gantong.auth import session
+from gantong.auth import session, signup_limits
 from gantong.auth.forms import RegisterForm
 from gantong.codes import paper
 from gantong.core import identity, qr
 from gantong.entry import preentry
-from gantong.extensions import db, limiter
+from gantong.extensions import db
 from gantong.models import Holder, PreEntry
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language
@@ -58,15 +58,19 @@ def start():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@signup_limits.limited_per_address("entry/register.html")
 def register():
     """Create an account with any phone number, mainland or international, before arrival."""
     if current_user.is_authenticated:
         return redirect(url_for(".trip"))
     form = RegisterForm()
-    if form.validate_on_submit() and session.open_account(form):
-        flash(_("Your account is ready. Now tell us who you are and how you are coming."))
-        return redirect(url_for(".trip"), code=303)
+    if form.validate_on_submit():
+        # A typo is told next to its field and costs nothing; a try past the checks counts.
+        if not signup_limits.spend_number_try():
+            return signup_limits.refused("entry/register.html")
+        if session.open_account(form):
+            flash(_("Your account is ready. Now tell us who you are and how you are coming."))
+            return redirect(url_for(".trip"), code=303)
     return render_template("entry/register.html", form=form)
 
 

@@ -255,4 +255,7 @@ def keys_list() -> None:
 
     for key in db.session.scalars(db.select(SigningKey).order_by(SigningKey.created_at)):
         state = "retired" if key.retired_at else ("signing" if key.signing else "verifying")
-        click.echo(f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}")
+        line = f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}"
+        if state == "verifying" and key.signs_from and key.stopped_at is None:
+            line += f"  prepared: signs from {key.signs_from:%Y-%m-%d %H:%M}"
+        click.echo(line)

@@ -23,6 +23,11 @@ class Config:
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
     # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
     PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))
+    # Replacements of a lost paper code a person may make in the period (officers at a desk are
+    # not limited): each leaves a revoked serial in the bundle every verifier downloads for up to
+    # PAPER_TTL, so 3 in 30 days bounds the list at 3 serials (44 bytes each) per person a month.
+    PAPER_REPLACEMENTS_PER_PERIOD = int(os.environ.get("PAPER_REPLACEMENTS_PER_PERIOD", "3"))
+    PAPER_REPLACEMENT_PERIOD = int(os.environ.get("PAPER_REPLACEMENT_PERIOD", str(30 * 24 * 3600)))
     # A partner's screen code is accepted this long after it was made, whatever TTL it carries.
     PARTNER_MAX_TTL = int(os.environ.get("PARTNER_MAX_TTL", "600"))
     # The verifier bundle: refreshed in the background after this, refused by verifiers after that.

@@ -189,6 +189,9 @@ class SigningKey(db.Model):
     signing: Mapped[bool] = mapped_column(Boolean, default=False)
     # A next key (published, not signing yet) takes over at this moment; None for the others.
     signs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the key stopped signing (a rotation replaced it): a key that has stopped never takes
+    # over again, even with its signs_from still set from the planned rotation that started it.
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
 

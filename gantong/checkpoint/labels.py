@@ -86,6 +86,12 @@ REFUSALS = {
             "This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."
         ),
     ),
+    "key_not_yet_signing": (
+        _l("Code dated before its key"),
+        _l(
+            "This code claims a time before the key that signed it was in use: it was back-dated. Do not accept it: ask for the current code, or check the document in the no-code lane."
+        ),
+    ),
     "paper_revoked": (
         _l("Paper code reported lost"),
         _l(

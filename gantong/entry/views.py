@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -211,6 +212,18 @@ def report_lost(holder_id: int):
     form = LostForm()
     if not form.validate_on_submit():
         return _render_paper(holder, form)
-    paper.report_lost(holder, current_user._get_current_object())
+    actor = current_user._get_current_object()
+    try:
+        # An officer at a desk sees the person and their document: not limited.
+        paper.report_lost(holder, actor, limited=actor.role != "officer")
+    except paper.TooManyReplacements as refused:
+        form.confirm.errors.append(
+            _(
+                "This paper code was replaced as often as allowed for now. Go to a service desk "
+                "with your identity document, or report it lost again after %(when)s.",
+                when=format_datetime(refused.again_at, "short"),
+            )
+        )
+        return _render_paper(holder, form), 429
     flash(_("The old paper code no longer works. Print this new one."))
     return redirect(url_for(".paper_code", holder_id=holder.id), code=303)

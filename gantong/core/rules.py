@@ -116,8 +116,10 @@ class Facts:
     # at once, whatever their own end condition (a close contact that never happened).
     retracted: frozenset[str] = frozenset()
     arrival_date: date | None = None
-    # How arrival_date became known: "checkpoint" (the first scan) or "officer" (confirmed).
+    # How arrival_date became known: "checkpoint" (the first scan) or "officer" (confirmed),
+    # and the day it was recorded.
     arrival_source: str | None = None
+    arrival_noted_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -408,7 +410,7 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
         if facts.arrival_date is not None:
             recorded = (
                 ARRIVAL_RECORDS.get(facts.arrival_source or "", OFFICER_ARRIVAL),
-                facts.arrival_date,
+                facts.arrival_noted_on or facts.arrival_date,
             )
         yield Hit(
             key=key,

@@ -117,6 +117,7 @@ def note_checkpoint_arrival(holder: Holder, now: datetime, actor: User | None = 
         return False
     pre_entry.actual_arrival = rules.local_date(now)
     pre_entry.arrival_source = "checkpoint"
+    pre_entry.arrival_noted_at = now
     audit.append(
         "preentry.arrival",
         "holder",
@@ -153,6 +154,7 @@ def confirm_arrival(
     pre_entry.actual_arrival = arrival
     pre_entry.arrival_source = "officer"
     pre_entry.arrival_confirmed_by = officer.id
+    pre_entry.arrival_noted_at = moment
     audit.append(
         "preentry.arrival",
         "holder",

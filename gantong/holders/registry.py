@@ -243,6 +243,7 @@ def _fact_branches() -> dict:
                 "actual_arrival": PreEntry.actual_arrival,
                 "origin_division": PreEntry.origin_division,
                 "arrival_source": PreEntry.arrival_source,
+                "arrival_noted_at": PreEntry.arrival_noted_at,
             },
             lambda query: query.where(PreEntry.id == latest_pre_entry),
         ),
@@ -352,14 +353,18 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         )
         for row in rows["declaration"]
     )
-    arrival_date = arrival_source = None
+    arrival_date = arrival_source = arrival_noted_on = None
     for row in rows["pre_entry"]:
         # A pre-entry's quarantine counts from the actual arrival once known.
         if row.actual_arrival is not None:
             declarations, arrival_date = rules.with_actual_arrival(
                 declarations, row.origin_division, row.planned_arrival, row.actual_arrival
             )
-            arrival_source = row.arrival_source if arrival_date is not None else None
+            if arrival_date is not None:
+                arrival_source = row.arrival_source
+                # Rows from before the day was kept name the arrival day instead.
+                noted = row.arrival_noted_at
+                arrival_noted_on = rules.local_date(noted) if noted else row.actual_arrival
     fevers = tuple(
         rules.CheckpointFever(
             id=row.id,
@@ -403,6 +408,7 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         retracted=retracted,
         arrival_date=arrival_date,
         arrival_source=arrival_source,
+        arrival_noted_on=arrival_noted_on,
     )
     return facts, areas
 

@@ -130,3 +130,34 @@ def test_an_official_close_contact_names_the_records_day(
     page = client.get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
     assert f"Close contact with a case on {en_day(contact)}" in page
     assert f"Source: official record of {en_day(today)}" in page
+
+
+def test_an_officers_confirmation_names_the_day_it_was_made_not_the_arrival(
+    app, client, make_user, today
+):
+    user_id, phone = make_user(phone="+447911123456")
+    officer_id, _ = make_user(role="officer", district_code="360102", badge_number="DH-1")
+    with app.app_context():
+        pre_entry = preentry.register(
+            db.session.get(User, user_id),
+            registry.Identity("John Smith", "passport", "K1234567", "GB", "GB", "360102", ""),
+            preentry.Trip(
+                category="foreigner",
+                planned_arrival=today - timedelta(days=4),
+                destination_district="360102",
+                contact_phone="+447911123456",
+                origin_country="GB",
+                entry_port="Changbei",
+                transport_number="MU5043",
+            ),
+            now=utcnow() - timedelta(days=10),
+        )
+        arrived = today - timedelta(days=5)
+        preentry.confirm_arrival(pre_entry, arrived, db.session.get(User, officer_id))
+        holder_id = pre_entry.holder_id
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    page = client.get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
+    assert f"Entered from overseas on {en_day(arrived)}" in page
+    assert f"Source: an officer's confirmation of the arrival, {en_day(today)}" in page
+    zh = client.get(f"/me/people/{holder_id}", headers=ZH).get_data(as_text=True)
+    assert f"来源：{zh_day(today)}工作人员确认的抵达" in zh

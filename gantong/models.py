@@ -430,6 +430,9 @@ class PreEntry(db.Model):
     actual_arrival: Mapped[date | None] = mapped_column(Date)
     arrival_source: Mapped[str | None] = mapped_column(String(20))  # checkpoint, officer
     arrival_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # When the actual arrival was recorded (a checkpoint's scan, an officer's confirmation): the
+    # day a reason names as its source, which is not the arrival day an officer types.
+    arrival_noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     holder: Mapped[Holder] = relationship()

@@ -29,6 +29,12 @@ SYMPTOMS = (
 )
 CASE_STATUSES = frozenset({"confirmed", "suspected"})
 OFFICIAL_STATUSES = ("confirmed", "suspected", "close_contact", "cleared")
+# The record a fact came from, which a reason names as its source with the day it was made.
+DECLARATION, REGISTRATION = "declaration", "registration"  # the holder's; a pre-entry's
+OFFICIAL, CHECKPOINT_FEVER = "official", "checkpoint_fever"
+CHECKPOINT_ARRIVAL, OFFICER_ARRIVAL = "checkpoint_arrival", "officer_arrival"
+# How the actual arrival became known (PreEntry.arrival_source) and the record that names it.
+ARRIVAL_RECORDS = {"checkpoint": CHECKPOINT_ARRIVAL, "officer": OFFICER_ARRIVAL}
 RULES = (
     "case",
     "close_contact",
@@ -60,6 +66,8 @@ class Declaration:
     stays: tuple[Stay, ...] = ()
     entry_date: date | None = None
     entry_port: str | None = None
+    # DECLARATION, or REGISTRATION for the one a pre-entry registration wrote.
+    record: str = DECLARATION
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,10 @@ class Facts:
     # at once, whatever their own end condition (a close contact that never happened).
     retracted: frozenset[str] = frozenset()
     arrival_date: date | None = None
+    # How arrival_date became known: "checkpoint" (the first scan) or "officer" (confirmed),
+    # and the day it was recorded.
+    arrival_source: str | None = None
+    arrival_noted_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,10 @@ class Hit:
     since: date
     until: date | None
     needs_transcoding: bool
+    # The record the fact came from (DECLARATION, OFFICIAL...) and the day it was made, which
+    # is not `since` (a contact on 30 Nov declared on 7 Dec starts on the 30th).
+    record: str = ""
+    recorded_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -209,11 +225,19 @@ def _case_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(record.at),
             until=None,
             needs_transcoding=False,
+            record=OFFICIAL,
+            recorded_on=local_date(record.at),
         )
 
 
 def _close_contact_hit(
-    key: str, contact: date, source: str, params: dict, facts: Facts, today: date
+    key: str,
+    contact: date,
+    source: str,
+    params: dict,
+    facts: Facts,
+    today: date,
+    recorded: tuple[str, date],
 ) -> Hit | None:
     until = ends_after(contact)
     # Both must hold to end it: 14 days have passed and a negative test was approved.
@@ -228,6 +252,8 @@ def _close_contact_hit(
         since=contact,
         until=until,
         needs_transcoding=True,
+        record=recorded[0],
+        recorded_on=recorded[1],
     )
 
 
@@ -244,6 +270,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {},
             facts,
             today,
+            (declaration.record, local_date(declaration.made_at)),
         )
         if hit is not None:
             yield hit
@@ -257,6 +284,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {"basis": record.basis, "department": record.department},
             facts,
             today,
+            (OFFICIAL, local_date(record.at)),
         )
         if hit is not None:
             yield hit
@@ -282,6 +310,8 @@ def _symptom_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(declaration.made_at),
             until=None,
             needs_transcoding=True,
+            record=declaration.record,
+            recorded_on=local_date(declaration.made_at),
         )
 
 
@@ -299,6 +329,8 @@ def _fever_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(fever.at),
             until=None,
             needs_transcoding=True,
+            record=CHECKPOINT_FEVER,
+            recorded_on=local_date(fever.at),
         )
 
 
@@ -351,6 +383,8 @@ def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -
                     since=first,
                     until=ends_after(last, area.days),
                     needs_transcoding=False,
+                    record=declaration.record,
+                    recorded_on=local_date(declaration.made_at),
                 )
                 kept = best.get(hit.key)
                 if kept is None or _risk_area_rank(hit) > _risk_area_rank(kept):
@@ -370,6 +404,14 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
         until = ends_after(arrival)
         if today >= until or key in facts.cleared:
             continue
+        # Once the arrival is known, that record is where the day comes from (a checkpoint's
+        # first scan, an officer's confirmation), not the declaration that planned it.
+        recorded = (declaration.record, local_date(declaration.made_at))
+        if facts.arrival_date is not None:
+            recorded = (
+                ARRIVAL_RECORDS.get(facts.arrival_source or "", OFFICER_ARRIVAL),
+                facts.arrival_noted_on or facts.arrival_date,
+            )
         yield Hit(
             key=key,
             rule="overseas_entry",
@@ -383,6 +425,8 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
             since=arrival,
             until=until,
             needs_transcoding=False,
+            record=recorded[0],
+            recorded_on=recorded[1],
         )
 
 

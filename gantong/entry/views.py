@@ -108,7 +108,7 @@ def _render_arrivals(failed_form: ArrivalForm | None = None, failed_id: int | No
     listing = preentry.arrivals(current_user.district_code, ARRIVAL_VIEWS[show], page_number())
     rows, more, page = listing.rows, listing.has_next, listing.number
     # One form per row, each with its own field ids; a failed one keeps what was typed.
-    forms = {row.id: ArrivalForm(formdata=None, prefix=f"arrival{row.id}") for row in rows}
+    forms = {row.id: ArrivalForm.of(row, formdata=None) for row in rows}
     if failed_form is not None:
         forms[failed_id] = failed_form
     language = current_language()
@@ -131,7 +131,7 @@ def confirm_arrival(pre_entry_id: int):
     pre_entry = db.session.get(PreEntry, pre_entry_id)
     if pre_entry is None or pre_entry.destination_district != current_user.district_code:
         abort(404)
-    form = ArrivalForm(prefix=f"arrival{pre_entry.id}")
+    form = ArrivalForm.of(pre_entry)
     if not form.validate_on_submit():
         return _render_arrivals(form, pre_entry.id)
     preentry.confirm_arrival(pre_entry, form.arrived_on.data, current_user._get_current_object())

@@ -238,9 +238,12 @@ def _fact_branches() -> dict:
         "pre_entry": (
             PreEntry.id,
             {
+                "created_at": PreEntry.created_at,
                 "planned_arrival": PreEntry.planned_arrival,
                 "actual_arrival": PreEntry.actual_arrival,
                 "origin_division": PreEntry.origin_division,
+                "arrival_source": PreEntry.arrival_source,
+                "arrival_noted_at": PreEntry.arrival_noted_at,
             },
             lambda query: query.where(PreEntry.id == latest_pre_entry),
         ),
@@ -328,6 +331,9 @@ def _facts_query():
 def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
     rows = _fact_rows(holder.id)
+    # The declaration a pre-entry registration wrote is made in the registration's instant:
+    # its reasons name the registration, not "your declaration".
+    registered_at = {row.created_at for row in rows["pre_entry"]}
     stays: dict[int, list] = {}
     for row in rows["stay"]:
         stays.setdefault(row.declaration_id, []).append(
@@ -343,16 +349,22 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
             stays=tuple(stays.get(row.id, ())),
             entry_date=row.entry_date,
             entry_port=row.entry_port,
+            record=rules.REGISTRATION if row.made_at in registered_at else rules.DECLARATION,
         )
         for row in rows["declaration"]
     )
-    arrival_date = None
+    arrival_date = arrival_source = arrival_noted_on = None
     for row in rows["pre_entry"]:
         # A pre-entry's quarantine counts from the actual arrival once known.
         if row.actual_arrival is not None:
             declarations, arrival_date = rules.with_actual_arrival(
                 declarations, row.origin_division, row.planned_arrival, row.actual_arrival
             )
+            if arrival_date is not None:
+                arrival_source = row.arrival_source
+                # Rows from before the day was kept name the arrival day instead.
+                noted = row.arrival_noted_at
+                arrival_noted_on = rules.local_date(noted) if noted else row.actual_arrival
     fevers = tuple(
         rules.CheckpointFever(
             id=row.id,
@@ -395,6 +407,8 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         cleared=cleared,
         retracted=retracted,
         arrival_date=arrival_date,
+        arrival_source=arrival_source,
+        arrival_noted_on=arrival_noted_on,
     )
     return facts, areas
 

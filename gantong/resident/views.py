@@ -187,7 +187,7 @@ def apply(holder_id: int):
     """Apply for transcoding: name the reasons to clear and give the evidence."""
     holder = own_holder(holder_id)
     hits = applications.open_hits(holder)
-    form = ApplicationForm([hit.key for hit in hits])
+    form = ApplicationForm({hit.key: hit.since for hit in hits})
     if hits and form.validate_on_submit():
         try:
             item = applications.apply(holder, form.hits.data, form.details(), current_user)

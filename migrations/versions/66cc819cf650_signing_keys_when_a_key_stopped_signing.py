@@ -1,7 +1,7 @@
 """signing keys: when a key stopped signing
 
 Revision ID: 66cc819cf650
-Revises: 10566fc70e97
+Revises: 3c1f2a9d8e47
 Create Date: 2026-12-07 02:48:02.673980
 
 """
@@ -13,7 +13,7 @@ import gantong.models
 
 # revision identifiers, used by Alembic.
 revision = '66cc819cf650'
-down_revision = '10566fc70e97'
+down_revision = '3c1f2a9d8e47'
 branch_labels = None
 depends_on = None
 

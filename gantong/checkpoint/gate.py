@@ -23,7 +23,7 @@ class Verdict:
     """What the gate shows for one code."""
 
     colour: str
-    who: str  # the masked name and document, never the whole of either
+    who: str  # the masked name and the document's last four characters
     issuer: str  # a trusted partner's name, or ""
     record_id: str | None  # None where the point keeps no record
 
@@ -55,7 +55,8 @@ def verdict_for(
     else:
         colour, record_id = registry.colour_of(holder, now).colour, None
     if holder is not None:
-        who = f"{identity.mask_name(holder.name)} {identity.mask_document(holder.doc_number)}"
+        # As the phone's own verdict shows it: the masked name and the document's last four.
+        who = f"{identity.mask_name(holder.name)} ···{identity.document_tail(holder.doc_number)}"
         issuer = ""
     else:
         who = token.masked_name + (f" ···{token.doc_tail}" if token.doc_tail else "")

@@ -129,7 +129,6 @@ function signal(kind) {
 
 function show(kind, who, instruction, note) {
   verdict.querySelectorAll("[data-banner]").forEach((el) => { el.hidden = el.dataset.banner !== kind; });
-  verdict.className = "gate-verdict " + kind;
   verdict.dataset.colour = kind;
   verdict.querySelector("[data-who]").textContent = who;
   verdict.querySelector("[data-instruction]").textContent = instruction;
@@ -176,6 +175,7 @@ function keepRecord(text, result, scannedAt) {
 
 async function onRead(text) {
   const at = Date.now();
+  verdict.dataset.sightings = String(Number(verdict.dataset.sightings || 0) + 1);
   const last = seen.get(text);
   for (const [other, when] of seen) if (at - when > HOLD_MS) seen.delete(other);
   if (showing) {

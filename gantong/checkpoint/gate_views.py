@@ -16,9 +16,6 @@ from gantong.web.labels import colour_word
 
 from .forms import NoCodeForm, NumberForm, PhotoForm, TokenForm
 
-# How long the page without scripts shows a verdict before it goes back to the lanes by itself.
-VERDICT_SECONDS = 4
-
 
 def render_gate(verdict: dict | None = None, **forms):
     """The verify-only page; with `verdict`, the server's verdict over it (no script needed)."""
@@ -32,7 +29,6 @@ def render_gate(verdict: dict | None = None, **forms):
         "colour_words": {colour.value: colour_word(colour) for colour in Colour},
         "point": point,
         "verdict": verdict,
-        "verdict_seconds": VERDICT_SECONDS,
         "gate_url": url_for(".gate_page"),
     }
     context.update(forms)

@@ -12,6 +12,8 @@ from gantong.extensions import db
 from gantong.models import InformationPoint, VerificationRecord
 from tests.conftest import PASSWORD, resident_id
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
+from tests.e2e.site import AXE_JS
+from tests.e2e.test_every_page import AXE_RUN, SHOWN_HIDDEN
 from tests.e2e.test_offline_checkpoint_e2e import FAKE_CAMERA, make_red, qr_uri
 
 VIBRATIONS = (
@@ -129,6 +131,42 @@ def test_verify_only_shows_each_verdict_full_screen_and_goes_on_with_no_tap(
         queue = page.evaluate("localStorage.getItem('gantong-record-queue')")
         assert json.loads(queue or "[]") == []
         print("screenshots in", tmp_path)
+        context.close()
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_the_gate_and_a_server_verdict_pass_axe_and_fit_the_phone(
+    app, live_server, playwright, make_staff, locale
+):
+    _, staff_phone, point_id = make_staff()
+    with app.app_context():
+        db.session.get(InformationPoint, point_id).mode = PointMode.VERIFY
+        db.session.commit()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+    try:
+        context = browser.new_context(viewport=PHONE, locale=locale)
+        page = context.new_page()
+        page.goto(live_server + "/login")
+        page.fill("#phone", staff_phone)
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/checkpoint/")
+        page.goto(live_server + "/checkpoint/gate")
+        axe = AXE_JS.read_text()
+        for step in ("page", "verdict"):
+            if step == "verdict":
+                # A number no code shows: the server's refusal fills the screen.
+                page.fill("#number", "00000000")
+                page.click("form[action$='/verify/number'] button")
+                page.wait_for_selector("#verdict[data-server]", state="visible")
+            page.evaluate(axe)
+            assert page.evaluate(AXE_RUN) == [], step
+            assert page.evaluate(SHOWN_HIDDEN) == [], step
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], step
+        # And by itself back to the page for the next person.
+        page.wait_for_url("**/checkpoint/gate", timeout=10000)
         context.close()
     finally:
         browser.close()

@@ -202,7 +202,7 @@ def test_a_green_code_gets_a_full_screen_verdict_and_a_record_without_temperatur
     html = response.get_data(as_text=True)
     assert 'id="verdict"' in html and 'data-colour="green"' in html
     assert "Let the person through." in html and "张*三 ···123X" in html and "Recorded." in html
-    assert 'http-equiv="refresh" content="4;url=/checkpoint/gate"' in html
+    assert 'id="next-person" href="/checkpoint/gate"' in html
     assert 'name="temperature"' not in html
     assert records(app) == [("green", None, Decision.PASS, True)]
 

@@ -94,9 +94,10 @@ function audioContext() {
     const Context = window.AudioContext || window.webkitAudioContext;
     if (!Context) return null;
     audio = new Context();
+    audio.addEventListener("statechange", () => { soundOn.hidden = audio.state !== "suspended"; });
+    soundOn.hidden = audio.state !== "suspended";
   }
   if (audio.state === "suspended") audio.resume().catch(() => {});
-  soundOn.hidden = audio.state !== "suspended";
   return audio;
 }
 

@@ -170,3 +170,33 @@ def test_the_gate_and_a_server_verdict_pass_axe_and_fit_the_phone(
         context.close()
     finally:
         browser.close()
+
+
+def test_where_the_browser_holds_sound_back_one_tap_a_session_turns_it_on(
+    app, live_server, playwright, make_staff
+):
+    _, staff_phone, point_id = make_staff()
+    with app.app_context():
+        db.session.get(InformationPoint, point_id).mode = PointMode.VERIFY
+        db.session.commit()
+    # As on a phone: no sound before the page has been touched.
+    args = [*CHROME_ARGS, "--autoplay-policy=document-user-activation-required"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    try:
+        context = browser.new_context(viewport=PHONE, locale="en-US")
+        context.grant_permissions(["camera"], origin=live_server)
+        context.add_init_script(FAKE_CAMERA)
+        page = context.new_page()
+        page.goto(live_server + "/login")
+        page.fill("#phone", staff_phone)
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/checkpoint/")
+        page.goto(live_server + "/checkpoint/gate")
+        page.wait_for_selector("body[data-scan-ready]", state="attached", timeout=20000)
+        page.wait_for_selector("#sound-on", state="visible")
+        page.click("#sound-on")
+        page.wait_for_selector("#sound-on", state="hidden")
+        context.close()
+    finally:
+        browser.close()

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
 from gantong.checkpoint import gate_views, scan_records, verification
-from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
+from gantong.checkpoint.labels import decision_label, refusal_texts, refusal_title
 from gantong.codes import bundle
 from gantong.core import identity
 from gantong.core.kinds import CheckMethod, Colour, Decision
@@ -105,21 +105,13 @@ def gate_page():
     return gate_views.render_gate()
 
 
-def _refusal_texts() -> dict:
-    """The title and advice of every refusal, for the page's own verifier (by its reasons)."""
-    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
-    texts["revoked"] = texts["paper_revoked"]
-    texts["bundle_invalid"] = texts["bundle_stale"]
-    return texts
-
-
 def _lane_forms(**overrides):
     forms = {
         "token_form": TokenForm(),
         "photo_form": PhotoForm(),
         "number_form": NumberForm(),
         "no_code_form": NoCodeForm(),
-        "refusal_texts": _refusal_texts(),
+        "refusal_texts": refusal_texts(),
         "decision_labels": {decision.value: decision_label(decision) for decision in Decision},
         "colour_words": {colour.value: colour_word(colour) for colour in Colour},
     }

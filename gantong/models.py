@@ -19,9 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false as sa_false
+from sqlalchemy.sql.expression import true as sa_true
 
 from gantong.core import rules
-from gantong.core.kinds import ApplicationState, ClaimState, Colour, OfficialRecordState
+from gantong.core.kinds import ApplicationState, ClaimState, Colour, OfficialRecordState, PointMode
 from gantong.extensions import db
 
 
@@ -207,6 +208,17 @@ class InformationPoint(db.Model):
     longitude: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Record (a temperature and a decision per person) or verify only (a mall entrance, a
+    # station gate: a verdict per scan, nothing to type); a verify-only point keeps a record of
+    # each scan only when `keeps_records`, else nothing about the person is stored.
+    mode: Mapped[str] = mapped_column(
+        String(8), default=PointMode.RECORD, server_default=PointMode.RECORD.value
+    )
+    keeps_records: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    @property
+    def verify_only(self) -> bool:
+        return self.mode == PointMode.VERIFY
 
 
 class PointApiToken(db.Model):

@@ -27,11 +27,13 @@ from wtforms.validators import (
 from gantong.admin import audit_search, exports, risk_areas, staff_accounts
 from gantong.checkpoint import points
 from gantong.core import divisions, rules
+from gantong.core.kinds import PointMode
 from gantong.holders import hotlines
 from gantong.models import InformationPoint
 from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField, db_id
+from gantong.web.labels import kind_choices
 
 
 def district_choices(blank: str | None = None) -> list[SelectChoice]:
@@ -89,6 +91,16 @@ class PointForm(FlaskForm):
         ],
     )
 
+    mode = RadioField(
+        _l("What staff do with each code"),
+        choices=kind_choices(PointMode),
+        default=PointMode.RECORD.value,
+    )
+    # Read at a verify-only point: a record of each scan (no temperature), or nothing stored.
+    keeps_records = BooleanField(
+        _l("Keep a record of each person verified (verify only)"), default=True
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.district.choices = district_choices(blank="—")
@@ -106,6 +118,9 @@ class PointForm(FlaskForm):
             address=(self.address.data or "").strip(),
             latitude=self.latitude.number,
             longitude=self.longitude.number,
+            mode=self.mode.data,
+            # A record-mode point records every person: the box is read at a verify-only one.
+            keeps_records=self.mode.data != PointMode.VERIFY or bool(self.keeps_records.data),
         )
 
     @classmethod
@@ -119,6 +134,8 @@ class PointForm(FlaskForm):
                 "address": point.address,
                 "latitude": "" if point.latitude is None else str(point.latitude),
                 "longitude": "" if point.longitude is None else str(point.longitude),
+                "mode": point.mode,
+                "keeps_records": point.keeps_records,
             },
         )
 

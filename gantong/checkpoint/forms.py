@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from gantong.checkpoint import verification
+from gantong.checkpoint import gate, verification
 from gantong.checkpoint.labels import decision_choices
 from gantong.core import rules
 from gantong.core.kinds import CheckMethod, Colour
@@ -112,6 +112,20 @@ class ScanRecordForm(Form):
     longitude = RecordForm.longitude
     accuracy = RecordForm.accuracy
     body = RecordForm.body
+
+
+class GateRecordForm(Form):
+    """A scan at a verify-only point that keeps records, posted as JSON by its queue: no
+    temperature, and the decision follows the colour the gate showed."""
+
+    record_id = ScanRecordForm.record_id
+    token = ScanRecordForm.token
+    scanned_at = ScanRecordForm.scanned_at
+    shown_colour = ScanRecordForm.shown_colour
+    offline = ScanRecordForm.offline
+
+    def body(self) -> verification.RecordBody:
+        return gate.body_for(self.shown_colour.data or None)
 
 
 class VoidForm(FlaskForm):

@@ -176,6 +176,14 @@ def refusal_advice(reason: str) -> str:
     return str(REFUSALS.get(reason, REFUSALS["malformed"])[1])
 
 
+def refusal_texts() -> dict:
+    """The title and advice of every refusal, for a page's own verifier (by its reasons)."""
+    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
+    texts["revoked"] = texts["paper_revoked"]
+    texts["bundle_invalid"] = texts["bundle_stale"]
+    return texts
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         decision_label=decision_label,

@@ -53,7 +53,7 @@ class Conflict(Exception):
 
 @dataclass
 class RecordBody:
-    temperature: float
+    temperature: float | None  # None at a verify-only point (gantong/checkpoint/gate.py)
     decision: str
     note: str = ""
     latitude: float | None = None

@@ -184,6 +184,12 @@ def decision_for(temperature: float) -> Decision:
     return Decision.REFER if temperature >= FEVER_THRESHOLD else Decision.PASS
 
 
+def decision_for_colour(colour: str | None) -> Decision:
+    """Return the decision a verify-only point records for the colour it showed: only green
+    passes; yellow, red or a colour the gate could not tell are referred to medical staff."""
+    return Decision.PASS if colour == Colour.GREEN else Decision.REFER
+
+
 def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:
     """Return the holder's colour and active hits at `now`."""
     today = local_date(now)

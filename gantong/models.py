@@ -74,6 +74,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Accounts made by an admin get a one-time password that must be changed at first login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language of the account's text messages: the page's at registration, then the last
+    # one chosen while logged in.
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
 
 from gantong.core import divisions
 
@@ -37,10 +38,13 @@ def safe_next(target: str | None) -> str:
 def init_app(app: Flask) -> None:
     @app.get("/language/<code>")
     def set_language(code: str):
-        """Remember the chosen language in a cookie and go back."""
+        """Remember the chosen language in a cookie, and as the account's language for its text
+        messages when logged in; go back."""
         response = redirect(safe_next(request.args.get("next")))
         if code in app.config["LANGUAGES"]:
             response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+            if current_user.is_authenticated and current_user.language != code:
+                current_user.language = code  # committed with the request
         return response
 
     def place(code: str | None) -> str:

@@ -46,7 +46,7 @@ def english_in(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
-        (ZH, "请粘贴头哈希（64位0–9、a–f字符）或签名头的JSON。"),
+        (ZH, "请粘贴链头哈希（64位，0–9、a–f）或签名链头的JSON。"),
         (EN, "Paste a head hash (64 characters, 0–9 and a–f) or the signed head's JSON."),
     ],
 )
@@ -73,7 +73,7 @@ def test_a_copied_hash_with_spaces_and_capitals_is_read_as_the_hash(admin, event
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
-        (ZH, "这不是本系统签名的链头：它既不是头哈希，也不是签名链头的JSON"),
+        (ZH, "这不是本系统签名的链头：它既不是链头哈希，也不是签名链头的JSON"),
         (EN, "This is not a signed head of ours: it is neither a head hash nor the JSON"),
     ],
 )

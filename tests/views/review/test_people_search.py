@@ -173,3 +173,16 @@ def test_the_search_is_served_by_the_district_s_name_and_document_tail_indexes(a
     assert found.rows == []
     assert "ix_holder_district_name" in plan and "ix_holder_district_doc_tail" in plan, plan
     assert "~>=~" in plan, plan  # LIKE 'x%' became an index range, not a filter
+
+
+@pytest.mark.parametrize(
+    ("headers", "written"),
+    [(EN, r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d"), (ZH, r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d")],
+)
+def test_the_person_file_writes_times_day_first_or_in_chinese(
+    make_holder, officer, login, headers, written
+):
+    holder_id = make_holder(name="张小三")
+    page = login(officer()[1]).get(f"/review/people/{holder_id}", headers=headers).text
+    assert re.search(written, page)
+    assert not re.search(r"\d{1,2}/\d{1,2}/\d{2}", page)  # never 12/7/26

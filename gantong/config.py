@@ -15,6 +15,24 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+LOCAL_URL = "http://localhost:5000"
+
+
+def public_url(configured: str, development: bool) -> str:
+    """Return PUBLIC_URL without its trailing slash; refuse a missing or malformed one in
+    production, where every SMS link would otherwise send residents to the wrong host."""
+    url = (configured or "").strip().rstrip("/")
+    if not url and development:
+        return LOCAL_URL
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise RuntimeError(
+            "Set PUBLIC_URL to the address residents open, e.g. PUBLIC_URL=https://gantong.example.cn"
+            f" (the links in text messages start with it); got {configured!r}."
+        )
+    return url
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     # No ping on every checkout (a round trip a request): connections are replaced after half
@@ -84,8 +102,9 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
-    # The address residents open, for the links in text messages (no trailing slash).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000").rstrip("/")
+    # The address residents open, for the links in text messages: required in production
+    # (create_app refuses to start without it); development and tests fall back to LOCAL_URL.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
     # Werkzeug's method for new password hashes; the tests set a cheap one (tests/conftest.py).
     PASSWORD_HASH_METHOD = "scrypt"
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))

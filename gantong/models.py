@@ -17,7 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.sql.expression import true as sa_true
 
@@ -75,6 +75,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Accounts made by an admin get a one-time password that must be changed at first login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language of the account's text messages: the page's at registration, then the last
+    # one chosen while logged in.
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
@@ -88,7 +91,24 @@ class User(UserMixin, db.Model):
 class Holder(db.Model):
     """A person with a code: the account's user or a family member without a phone."""
 
-    __table_args__ = (UniqueConstraint("doc_type", "doc_country", "doc_number"),)
+    __table_args__ = (
+        UniqueConstraint("doc_type", "doc_country", "doc_number"),
+        # An officer finds a person by the start of the name or the tail of the document
+        # number, within the district: LIKE 'x%' on each. PostgreSQL serves LIKE from a
+        # b-tree only with the pattern operator class when the collation is not C.
+        Index(
+            "ix_holder_district_name",
+            "district_code",
+            "name",
+            postgresql_ops={"name": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_holder_district_doc_tail",
+            "district_code",
+            "doc_number_reversed",
+            postgresql_ops={"doc_number_reversed": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -104,8 +124,12 @@ class Holder(db.Model):
     # Issuing country for passports; "" otherwise so the unique constraint holds on NULL-less rows.
     doc_country: Mapped[str] = mapped_column(String(2), default="")
     doc_number: Mapped[str] = mapped_column(String(32))
+    # The number written backwards, kept with it: its tail becomes a prefix an index serves
+    # on both databases (SQLite has no reverse() to index the expression with).
+    doc_number_reversed: Mapped[str] = mapped_column(String(32), default="", server_default="")
     nationality: Mapped[str] = mapped_column(String(2), default="CN")
-    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    # Indexed first in ix_holder_district_name (above), which serves a district on its own too.
+    district_code: Mapped[str] = mapped_column(String(6))
     address: Mapped[str] = mapped_column(String(200))
     colour: Mapped[str] = mapped_column(String(6), default=Colour.GREEN, index=True)
     colour_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -115,6 +139,11 @@ class Holder(db.Model):
     declarations: Mapped[list[Declaration]] = relationship(
         back_populates="holder", order_by="Declaration.id"
     )
+
+    @validates("doc_number")
+    def _keep_reversed_number(self, _key: str, number: str) -> str:
+        self.doc_number_reversed = number[::-1]
+        return number
 
 
 class Declaration(db.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -477,6 +478,9 @@ class HotlineForm(FlaskForm):
         return {"district_code": self.district.data, "phone": (self.phone.data or "").strip()}
 
 
+HEAD_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class KeptHeadForm(FlaskForm):
     """A head kept elsewhere: the JSON of /audit/head.json, or a bare head hash."""
 
@@ -485,3 +489,18 @@ class KeptHeadForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)],
     )
+
+    def is_signed_head(self) -> bool:
+        return (self.kept.data or "").startswith("{")
+
+    def head_hash(self) -> str:
+        """The bare head hash pasted, without the spaces or line breaks a copy may bring."""
+        return "".join((self.kept.data or "").split()).lower()
+
+    def validate_kept(self, field):
+        # A signed head is read (and refused with its reason) by audit_heads; anything else must
+        # be a hash, or a typo would be reported as a tampered trail.
+        if not self.is_signed_head() and not HEAD_HASH.fullmatch(self.head_hash()):
+            raise ValidationError(
+                _l("Paste a head hash (64 characters, 0–9 and a–f) or the signed head's JSON.")
+            )

@@ -15,7 +15,7 @@ from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.models import Holder, PreEntry
 from gantong.web.guards import require_role
-from gantong.web.i18n import current_language
+from gantong.web.i18n import current_language, day
 from gantong.web.labels import country_name
 from gantong.web.paging import page_number
 
@@ -138,7 +138,7 @@ def confirm_arrival(pre_entry_id: int):
     flash(
         _(
             "Arrival recorded: the quarantine now counts from %(date)s.",
-            date=form.arrived_on.data.isoformat(),
+            date=day(form.arrived_on.data),
         )
     )
     return redirect(url_for(".arrivals", show=request.args.get("show", "expected")), code=303)

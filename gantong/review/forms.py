@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from gantong.core import date_windows
@@ -49,7 +50,7 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(
-        _l("Document number or full name"),
+        _l("Name, or the last 4 or more characters of the document number"),
         validators=[Optional(), Length(max=100)],
         filters=[strip],
     )
@@ -97,8 +98,13 @@ class ClaimDecisionForm(DecisionForm):
 
 
 class OfficialRecordForm(FlaskForm):
+    # Starts on the blank choice: a status is a serious record, so nothing is preselected.
     status = SelectField(
-        _l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES]
+        _l("Case status"),
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(key, CASE_STATUSES[key]) for key in official_records.STATUSES],
+        default="",
+        validators=[DataRequired(_l("Choose the case status."))],
     )
     contact_date = BoundedDateField(
         _l("Date of the contact (close contacts)"), validators=[Optional()]

@@ -12,6 +12,7 @@ from gantong.models import Application, Claim, Holder, OfficialRecord
 from gantong.review import applications, claims, official_records, queries
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import in_district, require_role
+from gantong.web.paging import page_number
 
 from .forms import ClaimDecisionForm, DecisionForm, OfficialRecordForm, QueueFilterForm, SearchForm
 
@@ -76,14 +77,18 @@ def queue():
 
 @bp.get("/people")
 def people():
-    """Find the district's people by document number or full name."""
+    """Find the district's people by the start of the name or the tail of the document number;
+    htmx gets the list."""
     search = SearchForm(formdata=request.args)
-    found = (
-        queries.find_people(current_user.district_code, search.q.data or "")
-        if search.validate()
-        else []
+    found = queries.find_people(
+        current_user.district_code,
+        search.q.data or "" if search.validate() else "",
+        page_number(),
+        per_page=current_app.config.get("REVIEW_PAGE_SIZE", queries.PER_PAGE),
     )
-    return render_template("review/people.html", search=search, found=found)
+    return page_or_fragment(
+        "review/people.html", "review/_people_list.html", "people-list", search=search, found=found
+    )
 
 
 def _render_person(holder: Holder, record_form: OfficialRecordForm):

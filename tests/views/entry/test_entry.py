@@ -84,7 +84,7 @@ def test_a_foreigner_registers_and_gets_a_yellow_code_that_turns_green_14_days_a
     assert "Yellow code" in page
     planned = today + timedelta(days=3)
     green_on = planned + timedelta(days=14)
-    assert f"Turns green by itself on {green_on:%b} {green_on.day}, {green_on.year}" in page
+    assert f"Turns green by itself on {green_on.day} {green_on:%b} {green_on.year}" in page
     with app.app_context():
         holder = holder_of(app, traveller)
         assert holder.colour == "yellow" and holder.is_self

@@ -110,7 +110,7 @@ def code(holder_id: int):
         **context,
         people=current_user.holders,
         unread=notifications.unread_count(current_user),
-        can_apply=result is not None and services.can_apply(holder, result),
+        transcoding=services.transcoding(holder, result) if result is not None else None,
         can_claim=result is not None and services.can_claim(holder, result),
         hotline=hotlines.hotline(holder.district_code),
     )

@@ -60,6 +60,15 @@ def people():
     )
 
 
+@bp.get("/code")
+def own_code():
+    """Open the account holder's own code (where a resident lands); without one, the people."""
+    own = next((holder for holder in current_user.holders if holder.is_self), None)
+    if own is None:
+        return redirect(url_for(".people"))
+    return redirect(url_for(".code", holder_id=own.id))
+
+
 @bp.route("/people/new", methods=["GET", "POST"])
 def add_person():
     """Add the account holder or a family member as a code holder."""

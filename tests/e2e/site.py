@@ -40,7 +40,7 @@ HOMES = {
 }
 # Not pages: files, switches, the service worker, the published keys.
 SKIP = re.compile(
-    r"^/(a/|static/|language/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
+    r"^/(a/|static/|language/|text-size/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
 )
 
 

@@ -214,12 +214,18 @@ def test_a_family_account_lands_on_its_own_code_with_the_family_one_tap_away(
     family.click()
     page.wait_for_url(f"**/me/people/{child_id}")
     assert "王*明" in page.locator("#code-card .who").inner_text()
+    # In large text the switcher's chips are 48px targets too.
+    page.click("#text-size")
+    page.wait_for_url(f"**/me/people/{child_id}")
+    assert small_targets(page, 48) == [], small_targets(page, 48)
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/family-{language}-large.png")
     context.close()
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_large_text_mode_is_one_switch_remembered_without_javascript(
-    live_server, browser, approved_contact, language, tmp_path
+    app, live_server, browser, approved_contact, language, tmp_path
 ):
     phone, holder_id = approved_contact
     context = browser.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
@@ -241,7 +247,13 @@ def test_large_text_mode_is_one_switch_remembered_without_javascript(
     page.wait_for_url(f"**/me/people/{holder_id}")
     assert page.locator("html.large").count() == 1
     assert round(page.evaluate(FONT_SIZE), 2) >= round(1.5 * normal, 2)
-    page.screenshot(path=str(folder / f"code-{language}-large.png"))
+    png = page.screenshot(path=str(folder / f"code-{language}-large.png"))
+    # The whole QR is on the first screen, and a camera reads it.
+    with app.app_context():
+        token = tokens.verify(decode_screenshot(png), keys.verification_keys(), int(time.time()))
+    assert token.colour == "red"
+    qr = page.locator("#code-card .qr").bounding_box()
+    assert qr["y"] + qr["height"] <= PHONE["height"]
     if SCREENSHOTS:
         page.screenshot(path=str(folder / f"code-{language}-large-full.png"), full_page=True)
     # The code and its colour fill the screen: the card is as wide as the phone and as high.

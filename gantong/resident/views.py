@@ -217,6 +217,8 @@ def apply(holder_id: int):
         form=form,
         hits=hits,
         pending=applications.pending_keys(holder),
+        # Nothing to apply for because an approval covers it: say so, and when it ends.
+        transcoding=services.transcoding(holder, registry.colour_of(holder)),
         today=today(),
     )
 

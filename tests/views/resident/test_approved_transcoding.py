@@ -94,6 +94,8 @@ def test_after_an_approved_transcoding_the_apply_page_offers_nothing_and_refuses
     approve(app, application_id, officer_id)
     page = client.get(f"/me/people/{contact}/apply", headers=EN).get_data(as_text=True)
     assert f'value="{key}"' not in page
+    nothing = re.search(r'<p id="nothing-to-clear">(.*?)</p>', page, re.S).group(1)
+    assert nothing.startswith("Transcoding approved on")
     response = client.post(
         f"/me/people/{contact}/apply",
         data={"hits": key, "grounds": "other", "note": "again"},

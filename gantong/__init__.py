@@ -58,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
     limiter.init_app(app)
 
-    from gantong.web import assets, errors, i18n, inputs, labels, security
+    from gantong.web import assets, display, errors, i18n, inputs, labels, security
 
     assets.init_app(app)
     labels.init_app(app)
@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for domain_labels in (checkpoint_labels, holder_labels, review_labels, admin_labels):
         domain_labels.init_app(app)
     i18n.init_app(app)
+    display.init_app(app)
     security.init_app(app)
     inputs.init_app(app)
 

@@ -18,7 +18,7 @@ def home_for(user) -> str:
         # An account made by an admin replaces its one-time password first.
         return url_for("auth.change_password")
     homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
-    return url_for(homes.get(user.role, "resident.people"))
+    return url_for(homes.get(user.role, "resident.own_code"))
 
 
 def open_account(form: RegisterForm) -> bool:

@@ -60,6 +60,15 @@ def people():
     )
 
 
+@bp.get("/code")
+def own_code():
+    """Open the account holder's own code (where a resident lands); without one, the people."""
+    own = next((holder for holder in current_user.holders if holder.is_self), None)
+    if own is None:
+        return redirect(url_for(".people"))
+    return redirect(url_for(".code", holder_id=own.id))
+
+
 @bp.route("/people/new", methods=["GET", "POST"])
 def add_person():
     """Add the account holder or a family member as a code holder."""
@@ -110,7 +119,7 @@ def code(holder_id: int):
         **context,
         people=current_user.holders,
         unread=notifications.unread_count(current_user),
-        can_apply=result is not None and services.can_apply(holder, result),
+        transcoding=services.transcoding(holder, result) if result is not None else None,
         can_claim=result is not None and services.can_claim(holder, result),
         hotline=hotlines.hotline(holder.district_code),
     )
@@ -208,6 +217,8 @@ def apply(holder_id: int):
         form=form,
         hits=hits,
         pending=applications.pending_keys(holder),
+        # Nothing to apply for because an approval covers it: say so, and when it ends.
+        transcoding=services.transcoding(holder, registry.colour_of(holder)),
         today=today(),
     )
 

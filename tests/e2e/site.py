@@ -40,7 +40,7 @@ HOMES = {
 }
 # Not pages: files, switches, the service worker, the published keys.
 SKIP = re.compile(
-    r"^/(a/|static/|language/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
+    r"^/(a/|static/|language/|text-size/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
 )
 
 
@@ -148,11 +148,20 @@ class Crawl:
 
 
 def crawl(
-    page, base: str, role: str, language: str, extra: list[str], visit, limit: int = 80
+    page,
+    base: str,
+    role: str,
+    language: str,
+    extra: list[str],
+    visit,
+    limit: int = 80,
+    text_size: str = "standard",
 ) -> Crawl:
-    """Log in, choose the language, then walk the links; call visit(page, path) on each page."""
+    """Log in, choose the language and the text size ("standard" or "large", the 长辈模式),
+    then walk the links; call visit(page, path) on each page."""
     log_in(page, base, role)
     page.goto(f"{base}/language/{language}?next=/")
+    page.goto(f"{base}/text-size/{text_size}?next=/")
     found = Crawl(role, language)
     queue = deque(HOMES[role] + extra)
     seen: set[str] = set()

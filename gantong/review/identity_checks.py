@@ -140,7 +140,7 @@ def confirm(
     decisions.lock_pending(check, "state")
     target = _own_account(check.to_phone, officer, moment)
     before_account = holder.account_id
-    voided = _void(check, officer, reason, moment)
+    voided = _void(check, target, officer, reason, moment)
     if before_account != target.id:
         _move(holder, target, officer, moment)
     suspects = {before_account} | {declaration.author_id for declaration in voided}
@@ -218,9 +218,18 @@ def _own_account(phone: str, officer: User, moment: datetime) -> User:
     return target
 
 
-def _void(check: IdentityCheck, officer: User, reason: str, moment: datetime) -> list[Declaration]:
+def _void(
+    check: IdentityCheck, target: User, officer: User, reason: str, moment: datetime
+) -> list[Declaration]:
+    # What the first officer chose, and whatever another account declared for the person while
+    # the check waited: no officer saw it, and the proxy must not keep the person red that way.
     wanted = set(check.declaration_ids)
-    voided = [d for d in voidable(check.holder) if d.id in wanted]
+    voided = [
+        declaration
+        for declaration in voidable(check.holder)
+        if declaration.id in wanted
+        or (declaration.made_at >= check.checked_at and declaration.author_id != target.id)
+    ]
     for declaration in voided:
         declaration.voided_at = moment
         declaration.voided_by = officer.id

@@ -363,3 +363,24 @@ def test_another_districts_officer_gets_404_and_residents_and_staff_403(
             == 403
         )
     assert state_of(app, holder_id) == ("red", "+86" + PROXY_PHONE)
+
+
+def test_what_the_proxy_declares_while_the_check_waits_is_voided_too(
+    app, squatted, officers, today
+):
+    holder_id = squatted["holder_id"]
+    check_id = record_check(login(app, officers["A"]), holder_id, squatted["declaration_id"])
+    response = squatted["proxy"].post(
+        f"/me/people/{holder_id}/declare",
+        data=declaration_form(close_contact="y", contact_date=today.isoformat()),
+    )
+    assert response.status_code == 303
+    login(app, officers["B"]).post(
+        f"/review/identity/{check_id}", data={"decision": "approve", "reason": "本人核验"}
+    )
+    assert state_of(app, holder_id) == ("green", "+86" + STRANGER_PHONE)
+    with app.app_context():
+        voided = db.session.scalars(
+            db.select(Declaration.voided_at).where(Declaration.holder_id == holder_id)
+        ).all()
+        assert len(voided) == 2 and all(voided)

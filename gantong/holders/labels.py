@@ -95,6 +95,10 @@ def change_by(change) -> str:
         return officer_label(actor)
     if actor.role == "staff":
         return str(_l("checkpoint"))
+    # A declaration by an account that no longer holds the person (moved away after an identity
+    # check in person) was not their own: say whose, masked.
+    if all(holder.id != change.holder_id for holder in actor.holders):
+        return str(_l("declared by account %(phone)s", phone=identity.mask_phone(actor.phone)))
     return str(_l("own declaration"))
 
 

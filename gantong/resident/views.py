@@ -68,6 +68,8 @@ def add_person():
     form = IdentityForm()
     if not form.is_submitted() and not has_self:
         form.is_self.data = True
+    if not form.is_submitted() and current_user.flagged_at is not None:
+        flash(FLAGGED)
     if form.validate_on_submit() and _not_flagged(form.doc_number):
         holder = form.registered(
             lambda: registry.add_holder(

@@ -218,10 +218,12 @@ def test_two_officers_move_the_stranger_to_their_own_account_and_the_code_turns_
     assert stranger.get(f"/me/people/{holder_id}").status_code == 200
     history = stranger.get(f"/me/people/{holder_id}/history", headers=EN).get_data(as_text=True)
     assert "declared by account 138****0000" in history and "voided on" in history
+    assert "own declaration" not in history
 
     # The proxy holds the stranger no more, and may add nobody until reviewed.
     proxy = squatted["proxy"]
     assert proxy.get(f"/me/people/{holder_id}").status_code == 404
+    assert "cannot add people" in proxy.get("/me/people/new", headers=EN).get_data(as_text=True)
     again = proxy.post(
         "/me/people/new", data=person_form(doc_number=resident_id("36010219600101123")), headers=EN
     )

@@ -79,6 +79,11 @@ class User(UserMixin, db.Model):
     # one chosen while logged in.
     language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when officers found the account had registered someone else's document (an identity
+    # check in person moved that person away): it may add no more people, nor declare for
+    # anyone but its own holder, until cleared.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
     point: Mapped[InformationPoint | None] = relationship()
@@ -160,6 +165,10 @@ class Declaration(db.Model):
     entry_date: Mapped[date | None] = mapped_column(Date)
     entry_port: Mapped[str | None] = mapped_column(String(100))
     acknowledged: Mapped[bool] = mapped_column(Boolean)
+    # Voided by two officers (an identity check in person): kept and shown, never counted.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     holder: Mapped[Holder] = relationship(back_populates="declarations")
     stays: Mapped[list[Stay]] = relationship(order_by="Stay.id")
@@ -376,6 +385,39 @@ class OfficialRecord(db.Model):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
 
     holder: Mapped[Holder] = relationship()
+
+
+class IdentityCheck(db.Model):
+    """An officer checked a person's physical document in person, and asks that their code be
+    moved to the person's own account and that declarations others made for them be voided.
+
+    Nothing moves and nothing is voided until a second, different officer of the holder's
+    district confirms it (the move hands the code to an account that can declare for it).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    checked_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The physical document the officer held: its type and number as read from it.
+    doc_type_seen: Mapped[str] = mapped_column(String(16))
+    doc_number_seen: Mapped[str] = mapped_column(String(32))
+    # The account that held the code when checked, and the person's own account's number.
+    from_account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    to_account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Comma-separated ids of the declarations to void.
+    void_ids: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    holder: Mapped[Holder] = relationship()
+
+    @property
+    def declaration_ids(self) -> list[int]:
+        return [int(part) for part in self.void_ids.split(",") if part]
 
 
 class Application(db.Model):

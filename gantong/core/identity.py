@@ -238,3 +238,12 @@ def mask_document(number: str) -> str:
     if length >= 4:
         return "*" * (length - 2) + number[-2:]
     return "*" * length
+
+
+def mask_phone(phone: str) -> str:
+    """Return an account's number as people show it to others: 138****0000 (mainland), or the
+    international number with all but its first and last four digits starred."""
+    digits = phone.removeprefix("+86") if phone.startswith("+86") else phone
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return digits[:3] + "*" * 4 + digits[-4:]

@@ -164,8 +164,9 @@ def new_holder():
                 form.details(current_user.district_code), current_user._get_current_object()
             ),
             taken=_(
-                "This document is registered already. Find the person's code, or handle a claim if "
-                "the document was registered by someone else."
+                "This document is registered already. Find the person's code; if someone else "
+                "registered it, check the document in person under Review, Identity check in "
+                "person, and move the code to the person."
             ),
         )
         if registered is not None:

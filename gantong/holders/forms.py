@@ -22,10 +22,12 @@ from gantong.web.labels import countries, document_types
 
 Registered = TypeVar("Registered")
 DOCUMENT_SCOPE = "signup-document"
+# Only the person, document in hand, can get a code back from an account that took it: an
+# officer checks the document in person and moves the code (review/identity_checks.py).
 DOCUMENT_TAKEN = _l(
-    "This document is registered already. If it is yours, take it to the "
-    "epidemic-prevention office of your district and file a claim: they will "
-    "move it to your account."
+    "This document is registered already. If it is yours and you did not register it, take the "
+    "document itself to a service desk of your district's epidemic-prevention office: an "
+    "officer checks it in person and moves the code to your account."
 )
 
 

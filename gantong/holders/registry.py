@@ -54,6 +54,21 @@ class DocumentTaken(Exception):
     """The document is registered to a holder already."""
 
 
+class AccountFlagged(Exception):
+    """Officers flagged the account for registering someone else's document: it may add no
+    people, nor declare for anyone but its own holder, until the flag is cleared."""
+
+
+def check_not_flagged(account: User | None, holder: Holder | None = None) -> None:
+    """:raise AccountFlagged: if a flagged account adds a person, or declares for anyone but
+    its own holder (`holder` given)."""
+    if account is None or account.flagged_at is None:
+        return
+    if holder is not None and holder.is_self and holder.account_id == account.id:
+        return
+    raise AccountFlagged()
+
+
 @dataclass
 class Identity:
     name: str
@@ -99,6 +114,8 @@ def add_holder(
     issue_code: an officer registering a person in front of them for a paper code.
     `actor` is who registered the person when it is not the account (an officer).
     """
+    if account is not None and account.role == "resident":
+        check_not_flagged(account)
     if document_registered(identity):
         raise DocumentTaken()
     holder = Holder(
@@ -134,7 +151,12 @@ def add_holder(
 
 
 def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Declaration:
-    """Add a declaration (never edit one) and refresh the holder's colour."""
+    """Add a declaration (never edit one) and refresh the holder's colour.
+
+    :raise AccountFlagged: if a flagged account declares for someone but its own holder.
+    """
+    if author is not None and author.role == "resident":
+        check_not_flagged(author, holder)
     declaration = Declaration(
         holder=holder,
         author_id=author.id if author else None,
@@ -191,7 +213,10 @@ def _fact_branches() -> dict:
                 "entry_port": Declaration.entry_port,
                 "close_contact": Declaration.close_contact,
             },
-            lambda query: query.where(Declaration.holder_id == holder_id),
+            # A voided declaration (an identity check in person) stays on file but counts for nothing.
+            lambda query: query.where(
+                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
+            ),
         ),
         "stay": (
             Stay.id,
@@ -202,7 +227,7 @@ def _fact_branches() -> dict:
                 "place_code": Stay.place_code,
             },
             lambda query: query.join(Declaration, Declaration.id == Stay.declaration_id).where(
-                Declaration.holder_id == holder_id
+                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
             ),
         ),
         "fever": (

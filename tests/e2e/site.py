@@ -53,7 +53,7 @@ def seed(app) -> dict[str, list[str]]:
     from gantong.extensions import db
     from gantong.holders import registry
     from gantong.models import Holder, InformationPoint, User, utcnow
-    from gantong.review import applications, claims
+    from gantong.review import applications, claims, identity_checks
 
     result = app.test_cli_runner().invoke(demo.demo)
     assert result.exit_code == 0, result.output
@@ -79,6 +79,15 @@ def seed(app) -> dict[str, list[str]]:
             contact_owner,
         )
         officer = user("13900000003")
+        # An identity check waiting for a second officer (the crawling officer is the second).
+        identity_checks.record(
+            contact,
+            user("13900000007"),
+            contact.doc_type,
+            contact.doc_number,
+            contact_owner.phone,
+            [declaration.id for declaration in identity_checks.voidable(contact)],
+        )
         elderly, _ = paper.register_for_paper(
             registry.Identity(
                 name="赵老太",

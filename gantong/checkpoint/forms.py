@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import TextInput
 
-from gantong.checkpoint import verification
+from gantong.checkpoint import gate, verification
 from gantong.checkpoint.labels import (
     TEMPERATURE_NOT_A_NUMBER,
     TEMPERATURE_RANGE,
@@ -152,6 +152,20 @@ class ScanRecordForm(Form):
     longitude = RecordForm.longitude
     accuracy = RecordForm.accuracy
     body = RecordForm.body
+
+
+class GateRecordForm(Form):
+    """A scan at a verify-only point that keeps records, posted as JSON by its queue: no
+    temperature, and the decision follows the colour the gate showed."""
+
+    record_id = ScanRecordForm.record_id
+    token = ScanRecordForm.token
+    scanned_at = ScanRecordForm.scanned_at
+    shown_colour = ScanRecordForm.shown_colour
+    offline = ScanRecordForm.offline
+
+    def body(self) -> verification.RecordBody:
+        return gate.body_for(self.shown_colour.data or None)
 
 
 class VoidForm(FlaskForm):

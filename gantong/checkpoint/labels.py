@@ -88,6 +88,12 @@ REFUSALS = {
             "This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."
         ),
     ),
+    "key_not_yet_signing": (
+        _l("Code dated before its key"),
+        _l(
+            "This code claims a time before the key that signed it was in use: it was back-dated. Do not accept it: ask for the current code, or check the document in the no-code lane."
+        ),
+    ),
     "paper_revoked": (
         _l("Paper code reported lost"),
         _l(
@@ -204,6 +210,14 @@ def refusal_title(reason: str) -> str:
 
 def refusal_advice(reason: str) -> str:
     return str(REFUSALS.get(reason, REFUSALS["malformed"])[1])
+
+
+def refusal_texts() -> dict:
+    """The title and advice of every refusal, for a page's own verifier (by its reasons)."""
+    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
+    texts["revoked"] = texts["paper_revoked"]
+    texts["bundle_invalid"] = texts["bundle_stale"]
+    return texts
 
 
 def init_app(app: Flask) -> None:

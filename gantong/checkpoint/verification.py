@@ -54,7 +54,7 @@ class Conflict(Exception):
 
 @dataclass
 class RecordBody:
-    temperature: float
+    temperature: float | None  # None at a verify-only point (gantong/checkpoint/gate.py)
     decision: str  # as chosen; empty when the volunteer chose none (see `decided`)
     note: str = ""
     latitude: float | None = None
@@ -93,6 +93,10 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verification-reference")
 
 
+def _seconds(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
 def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | None]:
     """Verify a scanned token, ours or a trusted issuer's; raise Refused with the reason.
 
@@ -117,6 +121,10 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
     # Checked after the signature, so only a genuine code learns that its key is no longer trusted.
     if own_key is not None and own_key.retired_at is not None:
         raise Refused("key_retired")
+    if own_key is not None and tokens.issued_before_its_key(
+        token, _seconds(own_key.signs_from), _seconds(own_key.created_at)
+    ):
+        raise Refused("key_not_yet_signing")
     if issuer is not None:
         issuer_state = trust_list.state(issuer, now)
         if issuer_state != trust_list.TRUSTED:

@@ -31,6 +31,12 @@ SYMPTOMS = (
 )
 CASE_STATUSES = frozenset({"confirmed", "suspected"})
 OFFICIAL_STATUSES = ("confirmed", "suspected", "close_contact", "cleared")
+# The record a fact came from, which a reason names as its source with the day it was made.
+DECLARATION, REGISTRATION = "declaration", "registration"  # the holder's; a pre-entry's
+OFFICIAL, CHECKPOINT_FEVER = "official", "checkpoint_fever"
+CHECKPOINT_ARRIVAL, OFFICER_ARRIVAL = "checkpoint_arrival", "officer_arrival"
+# How the actual arrival became known (PreEntry.arrival_source) and the record that names it.
+ARRIVAL_RECORDS = {"checkpoint": CHECKPOINT_ARRIVAL, "officer": OFFICER_ARRIVAL}
 RULES = (
     "case",
     "close_contact",
@@ -62,6 +68,8 @@ class Declaration:
     stays: tuple[Stay, ...] = ()
     entry_date: date | None = None
     entry_port: str | None = None
+    # DECLARATION, or REGISTRATION for the one a pre-entry registration wrote.
+    record: str = DECLARATION
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,10 @@ class Facts:
     # at once, whatever their own end condition (a close contact that never happened).
     retracted: frozenset[str] = frozenset()
     arrival_date: date | None = None
+    # How arrival_date became known: "checkpoint" (the first scan) or "officer" (confirmed),
+    # and the day it was recorded.
+    arrival_source: str | None = None
+    arrival_noted_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,10 @@ class Hit:
     since: date
     until: date | None
     needs_transcoding: bool
+    # The record the fact came from (DECLARATION, OFFICIAL...) and the day it was made, which
+    # is not `since` (a contact on 30 Nov declared on 7 Dec starts on the 30th).
+    record: str = ""
+    recorded_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +217,12 @@ def record_decision(
     return decision, overrides
 
 
+def decision_for_colour(colour: str | None) -> Decision:
+    """Return the decision a verify-only point records for the colour it showed: only green
+    passes; yellow, red or a colour the gate could not tell are referred to medical staff."""
+    return Decision.PASS if colour == Colour.GREEN else Decision.REFER
+
+
 def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:
     """Return the holder's colour and active hits at `now`."""
     today = local_date(now)
@@ -242,11 +264,19 @@ def _case_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(record.at),
             until=None,
             needs_transcoding=False,
+            record=OFFICIAL,
+            recorded_on=local_date(record.at),
         )
 
 
 def _close_contact_hit(
-    key: str, contact: date, source: str, params: dict, facts: Facts, today: date
+    key: str,
+    contact: date,
+    source: str,
+    params: dict,
+    facts: Facts,
+    today: date,
+    recorded: tuple[str, date],
 ) -> Hit | None:
     until = ends_after(contact)
     # Both must hold to end it: 14 days have passed and a negative test was approved.
@@ -261,6 +291,8 @@ def _close_contact_hit(
         since=contact,
         until=until,
         needs_transcoding=True,
+        record=recorded[0],
+        recorded_on=recorded[1],
     )
 
 
@@ -277,6 +309,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {},
             facts,
             today,
+            (declaration.record, local_date(declaration.made_at)),
         )
         if hit is not None:
             yield hit
@@ -290,6 +323,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {"basis": record.basis, "department": record.department},
             facts,
             today,
+            (OFFICIAL, local_date(record.at)),
         )
         if hit is not None:
             yield hit
@@ -315,6 +349,8 @@ def _symptom_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(declaration.made_at),
             until=None,
             needs_transcoding=True,
+            record=declaration.record,
+            recorded_on=local_date(declaration.made_at),
         )
 
 
@@ -332,6 +368,8 @@ def _fever_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(fever.at),
             until=None,
             needs_transcoding=True,
+            record=CHECKPOINT_FEVER,
+            recorded_on=local_date(fever.at),
         )
 
 
@@ -384,6 +422,8 @@ def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -
                     since=first,
                     until=ends_after(last, area.days),
                     needs_transcoding=False,
+                    record=declaration.record,
+                    recorded_on=local_date(declaration.made_at),
                 )
                 kept = best.get(hit.key)
                 if kept is None or _risk_area_rank(hit) > _risk_area_rank(kept):
@@ -403,6 +443,14 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
         until = ends_after(arrival)
         if today >= until or key in facts.cleared:
             continue
+        # Once the arrival is known, that record is where the day comes from (a checkpoint's
+        # first scan, an officer's confirmation), not the declaration that planned it.
+        recorded = (declaration.record, local_date(declaration.made_at))
+        if facts.arrival_date is not None:
+            recorded = (
+                ARRIVAL_RECORDS.get(facts.arrival_source or "", OFFICER_ARRIVAL),
+                facts.arrival_noted_on or facts.arrival_date,
+            )
         yield Hit(
             key=key,
             rule="overseas_entry",
@@ -416,6 +464,8 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
             since=arrival,
             until=until,
             needs_transcoding=False,
+            record=recorded[0],
+            recorded_on=recorded[1],
         )
 
 

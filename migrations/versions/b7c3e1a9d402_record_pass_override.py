@@ -1,7 +1,7 @@
 """A record's pass for a yellow or red code is an explicit override of the colour, and says so.
 
 Revision ID: b7c3e1a9d402
-Revises: 10566fc70e97
+Revises: ac6c70567b24
 Create Date: 2026-12-07 03:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c3e1a9d402'
-down_revision = '10566fc70e97'
+down_revision = 'ac6c70567b24'
 branch_labels = None
 depends_on = None
 

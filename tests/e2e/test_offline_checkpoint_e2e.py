@@ -69,6 +69,7 @@ class ServerProcess:
             "RATELIMIT_STORAGE_URI": "memory://",
             "TOKEN_TTL": "1800",
             "PYTHONUNBUFFERED": "1",
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
         if not USING_POSTGRES:
             self.env["DATABASE_URL"] = app.config["SQLALCHEMY_DATABASE_URI"]

@@ -49,7 +49,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite", "SECRET_KEY": "bench"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite",
+        "SECRET_KEY": "bench",
+        "PUBLIC_URL": "http://127.0.0.1",
+    }
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run(flask + ["gantong", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)

@@ -41,6 +41,7 @@ def demo_database(path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{path}",
         "SECRET_KEY": "bench-profile",
         "FLASK_DEBUG": "0",
+        "PUBLIC_URL": "http://127.0.0.1",
     }
     flask = str(Path(sys.executable).parent / "flask")
     subprocess.run(
@@ -77,6 +78,7 @@ def main() -> None:
         SECRET_KEY="bench-profile",
         TOKEN_TTL="3600",
         FLASK_DEBUG="0",
+        PUBLIC_URL="http://127.0.0.1",
     )
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event

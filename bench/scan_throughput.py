@@ -97,6 +97,7 @@ def run(mode: str, persons: int) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite'}",
         "TOKEN_TTL": 3600,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "PUBLIC_URL": "http://127.0.0.1",
     }
     os.environ["TOKEN_TTL"] = "3600"
     app = create_app(config)

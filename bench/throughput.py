@@ -287,6 +287,7 @@ def prepare_database(kind: str, args, workdir: Path) -> dict:
         # One staff account stands for a whole station's volunteers: no per-staff rate limit.
         "VERIFY_LIMIT_PER_STAFF": "1000000 per minute",
         "FLASK_DEBUG": "0",
+        "PUBLIC_URL": "http://127.0.0.1",  # production refuses to start without it
     }
     if kind == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{workdir}/bench.sqlite"

@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gantong import unit_of_work
-from gantong.config import Config, database_url
+from gantong.config import Config, database_url, public_url
 from gantong.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, migrate
 
 
@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
     if test_config:
         app.config.update(test_config)
+    app.config["PUBLIC_URL"] = public_url(
+        app.config.get("PUBLIC_URL", ""), app.debug or app.testing
+    )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     if os.environ.get("PROXY_COUNT"):
@@ -55,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
     limiter.init_app(app)
 
-    from gantong.web import assets, errors, i18n, inputs, labels, security
+    from gantong.web import assets, display, errors, i18n, inputs, labels, security
 
     assets.init_app(app)
     labels.init_app(app)
@@ -68,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for domain_labels in (checkpoint_labels, holder_labels, review_labels, admin_labels):
         domain_labels.init_app(app)
     i18n.init_app(app)
+    display.init_app(app)
     security.init_app(app)
     inputs.init_app(app)
 

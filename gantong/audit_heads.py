@@ -158,11 +158,18 @@ def read_kept(text: str) -> KeptHead:
     return KeptHead(seq, head_hash)
 
 
+# Why a chain fails against a kept head, for a page to say in the user's language.
+BROKEN, NOT_GENESIS, NOT_HELD = "broken", "not_genesis", "not_held"
+
+
 @dataclass(frozen=True)
 class HeadCheck:
     ok: bool
     chain: audit.ChainCheck
-    problem: str = ""
+    problem: str = ""  # in English, as the command line prints it
+    reason: str = ""  # BROKEN, NOT_GENESIS or NOT_HELD
+    seq: int | None = None  # the kept head's event, when it names one
+    kept_hash: str = ""
 
 
 def check_against(expected_hash: str, seq: int | None = None) -> HeadCheck:
@@ -175,7 +182,10 @@ def check_against(expected_hash: str, seq: int | None = None) -> HeadCheck:
     chain = audit.verify_chain()
     if not chain.ok:
         return HeadCheck(
-            False, chain, f"the chain is broken at event {chain.first_broken}: {chain.problem}"
+            False,
+            chain,
+            f"the chain is broken at event {chain.first_broken}: {chain.problem}",
+            BROKEN,
         )
     expected_hash = (expected_hash or "").strip().lower()
     if seq == 0 or (seq is None and expected_hash == audit.GENESIS):
@@ -185,6 +195,7 @@ def check_against(expected_hash: str, seq: int | None = None) -> HeadCheck:
             ""
             if expected_hash == audit.GENESIS
             else "the kept head of an empty trail must be the genesis hash",
+            "" if expected_hash == audit.GENESIS else NOT_GENESIS,
         )
     query = db.select(AuditEvent).where(AuditEvent.hash == expected_hash)
     if seq is not None:
@@ -197,5 +208,8 @@ def check_against(expected_hash: str, seq: int | None = None) -> HeadCheck:
             chain,
             f"the kept head {expected_hash[:16]}… is not the hash of {where}: "
             "events up to it were deleted or changed",
+            NOT_HELD,
+            seq,
+            expected_hash,
         )
     return HeadCheck(True, chain)

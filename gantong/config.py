@@ -15,6 +15,24 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+LOCAL_URL = "http://localhost:5000"
+
+
+def public_url(configured: str, development: bool) -> str:
+    """Return PUBLIC_URL without its trailing slash; refuse a missing or malformed one in
+    production, where every SMS link would otherwise send residents to the wrong host."""
+    url = (configured or "").strip().rstrip("/")
+    if not url and development:
+        return LOCAL_URL
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise RuntimeError(
+            "Set PUBLIC_URL to the address residents open, e.g. PUBLIC_URL=https://gantong.example.cn"
+            f" (the links in text messages start with it); got {configured!r}."
+        )
+    return url
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     # No ping on every checkout (a round trip a request): connections are replaced after half
@@ -23,6 +41,11 @@ class Config:
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
     # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
     PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))
+    # Replacements of a lost paper code a person may make in the period (officers at a desk are
+    # not limited): each leaves a revoked serial in the bundle every verifier downloads for up to
+    # PAPER_TTL, so 3 in 30 days bounds the list at 3 serials (44 bytes each) per person a month.
+    PAPER_REPLACEMENTS_PER_PERIOD = int(os.environ.get("PAPER_REPLACEMENTS_PER_PERIOD", "3"))
+    PAPER_REPLACEMENT_PERIOD = int(os.environ.get("PAPER_REPLACEMENT_PERIOD", str(30 * 24 * 3600)))
     # A partner's screen code is accepted this long after it was made, whatever TTL it carries.
     PARTNER_MAX_TTL = int(os.environ.get("PARTNER_MAX_TTL", "600"))
     # The verifier bundle: refreshed in the background after this, refused by verifiers after that.
@@ -50,6 +73,18 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "100 per 15 minutes"
     # Many people share a carrier address (CGNAT): counted in 15-minute sliding windows too.
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
+    # Sign-up (gantong/auth/signup_limits.py). Per number only tries that pass the form's checks
+    # count (typos are free): a person signs up once, and 5 tries an hour that reach the accounts
+    # is more than anyone honest needs. Per address every post counts: a registration desk of 6
+    # clerks, each signing someone up every 2 minutes with a typo each, sends 6 x 7.5 x 2 = 90
+    # forms in 15 minutes, and a carrier's NAT or an arrival hall's Wi-Fi puts more people still
+    # behind one address; 200 is twice the desk and still stops a machine opening accounts by
+    # the thousand (at most 800 an hour).
+    SIGNUP_LIMIT_PER_NUMBER = os.environ.get("SIGNUP_LIMIT_PER_NUMBER", "5 per hour")
+    SIGNUP_LIMIT_PER_ADDRESS = os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "200 per 15 minutes")
+    # An identity document registered (adding a person, pre-entry, an officer's registration):
+    # tries past the form's checks count, as per number; a document is registered once.
+    SIGNUP_LIMIT_PER_DOCUMENT = os.environ.get("SIGNUP_LIMIT_PER_DOCUMENT", "5 per hour")
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")
@@ -73,8 +108,9 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
-    # The address residents open, for the links in text messages (no trailing slash).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000").rstrip("/")
+    # The address residents open, for the links in text messages: required in production
+    # (create_app refuses to start without it); development and tests fall back to LOCAL_URL.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
     # Werkzeug's method for new password hashes; the tests set a cheap one (tests/conftest.py).
     PASSWORD_HASH_METHOD = "scrypt"
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))

@@ -19,12 +19,13 @@ from sqlalchemy import (
     event,
     inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.expression import false as sa_false
+from sqlalchemy.sql.expression import true as sa_true
 
 from gantong.core import rules
-from gantong.core.kinds import ApplicationState, ClaimState, Colour, OfficialRecordState
+from gantong.core.kinds import ApplicationState, ClaimState, Colour, OfficialRecordState, PointMode
 from gantong.extensions import db
 
 
@@ -77,9 +78,17 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Accounts made by an admin get a one-time password that must be changed at first login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language of the account's text messages: the page's at registration, then the last
+    # one chosen while logged in.
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Carried in the session (see get_id); raising it ends every session of the account.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when officers found the account had registered someone else's document (an identity
+    # check in person moved that person away): it may add no more people, nor declare for
+    # anyone but its own holder, until cleared.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
     point: Mapped[InformationPoint | None] = relationship()
@@ -112,7 +121,24 @@ def _end_sessions_on_change(user: User, value, previous, _initiator) -> None:
 class Holder(db.Model):
     """A person with a code: the account's user or a family member without a phone."""
 
-    __table_args__ = (UniqueConstraint("doc_type", "doc_country", "doc_number"),)
+    __table_args__ = (
+        UniqueConstraint("doc_type", "doc_country", "doc_number"),
+        # An officer finds a person by the start of the name or the tail of the document
+        # number, within the district: LIKE 'x%' on each. PostgreSQL serves LIKE from a
+        # b-tree only with the pattern operator class when the collation is not C.
+        Index(
+            "ix_holder_district_name",
+            "district_code",
+            "name",
+            postgresql_ops={"name": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_holder_district_doc_tail",
+            "district_code",
+            "doc_number_reversed",
+            postgresql_ops={"doc_number_reversed": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
@@ -128,8 +154,12 @@ class Holder(db.Model):
     # Issuing country for passports; "" otherwise so the unique constraint holds on NULL-less rows.
     doc_country: Mapped[str] = mapped_column(String(2), default="")
     doc_number: Mapped[str] = mapped_column(String(32))
+    # The number written backwards, kept with it: its tail becomes a prefix an index serves
+    # on both databases (SQLite has no reverse() to index the expression with).
+    doc_number_reversed: Mapped[str] = mapped_column(String(32), default="", server_default="")
     nationality: Mapped[str] = mapped_column(String(2), default="CN")
-    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    # Indexed first in ix_holder_district_name (above), which serves a district on its own too.
+    district_code: Mapped[str] = mapped_column(String(6))
     address: Mapped[str] = mapped_column(String(200))
     colour: Mapped[str] = mapped_column(String(6), default=Colour.GREEN, index=True)
     colour_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -139,6 +169,11 @@ class Holder(db.Model):
     declarations: Mapped[list[Declaration]] = relationship(
         back_populates="holder", order_by="Declaration.id"
     )
+
+    @validates("doc_number")
+    def _keep_reversed_number(self, _key: str, number: str) -> str:
+        self.doc_number_reversed = number[::-1]
+        return number
 
 
 class Declaration(db.Model):
@@ -155,6 +190,10 @@ class Declaration(db.Model):
     entry_date: Mapped[date | None] = mapped_column(Date)
     entry_port: Mapped[str | None] = mapped_column(String(100))
     acknowledged: Mapped[bool] = mapped_column(Boolean)
+    # Voided by two officers (an identity check in person): kept and shown, never counted.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     holder: Mapped[Holder] = relationship(back_populates="declarations")
     stays: Mapped[list[Stay]] = relationship(order_by="Stay.id")
@@ -214,6 +253,9 @@ class SigningKey(db.Model):
     signing: Mapped[bool] = mapped_column(Boolean, default=False)
     # A next key (published, not signing yet) takes over at this moment; None for the others.
     signs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the key stopped signing (a rotation replaced it): a key that has stopped never takes
+    # over again, even with its signs_from still set from the planned rotation that started it.
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
 
@@ -229,6 +271,17 @@ class InformationPoint(db.Model):
     longitude: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Record (a temperature and a decision per person) or verify only (a mall entrance, a
+    # station gate: a verdict per scan, nothing to type); a verify-only point keeps a record of
+    # each scan only when `keeps_records`, else nothing about the person is stored.
+    mode: Mapped[str] = mapped_column(
+        String(8), default=PointMode.RECORD, server_default=PointMode.RECORD.value
+    )
+    keeps_records: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    @property
+    def verify_only(self) -> bool:
+        return self.mode == PointMode.VERIFY
 
 
 class PointApiToken(db.Model):
@@ -284,6 +337,9 @@ class VerificationRecord(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # A pass the volunteer chose explicitly for a yellow or red code, overriding its colour
+    # (rules.record_decision): every page that shows the record says so.
+    pass_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Verified on the volunteer's phone (offline) and re-verified by the server on arrival.
     offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The colour shown at the gate was better than the holder's stored colour at the moment of
@@ -357,6 +413,39 @@ class OfficialRecord(db.Model):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
 
     holder: Mapped[Holder] = relationship()
+
+
+class IdentityCheck(db.Model):
+    """An officer checked a person's physical document in person, and asks that their code be
+    moved to the person's own account and that declarations others made for them be voided.
+
+    Nothing moves and nothing is voided until a second, different officer of the holder's
+    district confirms it (the move hands the code to an account that can declare for it).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    checked_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The physical document the officer held: its type and number as read from it.
+    doc_type_seen: Mapped[str] = mapped_column(String(16))
+    doc_number_seen: Mapped[str] = mapped_column(String(32))
+    # The account that held the code when checked, and the person's own account's number.
+    from_account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    to_account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Comma-separated ids of the declarations to void.
+    void_ids: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    holder: Mapped[Holder] = relationship()
+
+    @property
+    def declaration_ids(self) -> list[int]:
+        return [int(part) for part in self.void_ids.split(",") if part]
 
 
 class Application(db.Model):
@@ -452,6 +541,9 @@ class PreEntry(db.Model):
     actual_arrival: Mapped[date | None] = mapped_column(Date)
     arrival_source: Mapped[str | None] = mapped_column(String(20))  # checkpoint, officer
     arrival_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # When the actual arrival was recorded (a checkpoint's scan, an officer's confirmation): the
+    # day a reason names as its source, which is not the arrival day an officer types.
+    arrival_noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     holder: Mapped[Holder] = relationship()

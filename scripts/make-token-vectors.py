@@ -23,6 +23,7 @@ from gantong.core import tokens, verifier  # noqa: E402
 OWN_SECRET = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 PARTNER_SECRET = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
 OWN_KID, RETIRED_KID, PARTNER_KID, OLD_PARTNER_KID = "0a1b2c3d", "0badc0de", "7e57beef", "0ddba11a"
+FUTURE_PARTNER_KID = "f00dfeed"
 NOW = 1_700_000_000
 
 
@@ -46,9 +47,9 @@ def main() -> None:
                 "kty": "OKP",
                 "crv": "Ed25519",
                 "x": own_x,
-                "not_before": NOW - 86400,
+                "not_before": NOW - 90 * 86400,
                 "not_after": None,
-                "signs_from": NOW - 86400,
+                "signs_from": NOW - 60 * 86400,
             },
             # The same key material under another kid, retired an hour ago: only the window differs.
             {
@@ -83,6 +84,17 @@ def main() -> None:
                 "max_ttl": 600,
                 "not_before": NOW - 10 * 86400,
                 "not_after": NOW - 60,
+            },
+            {
+                "kid": FUTURE_PARTNER_KID,
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": partner_x,
+                "name": "Partner recognised from tomorrow",
+                "region": "TEST",
+                "max_ttl": 600,
+                "not_before": NOW + 86400,
+                "not_after": None,
             },
         ],
         "revoked": [{"id": "5e5e5e5e5e5e5e5e", "from": NOW - 7200}],
@@ -127,28 +139,42 @@ def main() -> None:
 
     valid, invalid = [], []
 
-    def add_valid(name, t, key=own, now=NOW):
+    def add_valid(name, t, key=own, now=NOW, own_bundle=None):
         text = tokens.sign(t, key)
         raw = base45.b45decode(text[len(tokens.PREFIX) :])
-        verdict = verifier.verify(text, bundle, now)
+        verdict = verifier.verify(text, own_bundle or bundle, now)
         assert verdict.ok, (name, verdict)
-        valid.append(
-            {
-                "name": name,
-                "fields": fields(t),
-                "payload_hex": raw[:-64].hex(),
-                "signature_hex": raw[-64:].hex(),
-                "text": text,
-                "now": now,
-                "expect": {"colour": verdict.colour, "issuer": verdict.issuer},
-            }
-        )
+        case = {
+            "name": name,
+            "fields": fields(t),
+            "payload_hex": raw[:-64].hex(),
+            "signature_hex": raw[-64:].hex(),
+            "text": text,
+            "now": now,
+            "expect": {"colour": verdict.colour, "issuer": verdict.issuer},
+        }
+        if own_bundle is not None:
+            case["bundle"] = own_bundle
+        valid.append(case)
         return text
 
-    def add_invalid(name, text, reason, now=NOW):
-        verdict = verifier.verify(text, bundle, now)
+    def add_invalid(name, text, reason, now=NOW, own_bundle=None):
+        verdict = verifier.verify(text, own_bundle or bundle, now)
         assert not verdict.ok and verdict.reason == reason, (name, verdict)
-        invalid.append({"name": name, "text": text, "now": now, "reason": reason})
+        case = {"name": name, "text": text, "now": now, "reason": reason}
+        if own_bundle is not None:
+            case["bundle"] = own_bundle
+        invalid.append(case)
+
+    def signed_payload(payload: bytes, key=own) -> str:
+        """A text whose payload breaks a layout rule, properly signed (tokens.sign refuses it)."""
+        return tokens.PREFIX + base45.b45encode(payload + key.sign(payload)).decode()
+
+    def edited(t: tokens.Token, offset: int, value: bytes) -> bytes:
+        """The token's payload with bytes replaced at offset."""
+        payload = bytearray(tokens._payload(t))
+        payload[offset : offset + len(value)] = value
+        return bytes(payload)
 
     green = add_valid("v2 screen green, Chinese masked name", token())
     add_valid("v2 screen yellow", token(colour="yellow", subject="1111111111111111"))
@@ -220,6 +246,26 @@ def main() -> None:
     add_valid(
         "clock skew: issued 299 s in the future",
         token(subject="6666666666666666", issued_at=NOW + 299),
+    )
+    add_valid(
+        "clock skew: issued exactly 300 s in the future (max_clock_skew absent: 300)",
+        token(subject="6767676767676767", issued_at=NOW + 300),
+    )
+    public_bundle = {name: value for name, value in bundle.items() if name != "paper_colours"}
+    add_valid(
+        "v2 paper under the public bundle (no paper_colours): colour unknown",
+        token(
+            kind="paper",
+            subject="9a9a9a9a9a9a9a9a",
+            colour=None,
+            issued_at=NOW - 86400 * 30,
+            ttl=tokens.PAPER_TTL,
+        ),
+        own_bundle=public_bundle,
+    )
+    add_valid(
+        "v2 screen, Uyghur name in Arabic script and a tail with a letter",
+        token(subject="6868686868686868", masked_name="ئا*", doc_tail="001X"),
     )
 
     raw = bytearray(base45.b45decode(green[len(tokens.PREFIX) :]))
@@ -307,11 +353,69 @@ def main() -> None:
         "issuer_expired",
     )
     add_invalid("bundle past refuse-after", green, "bundle_stale", now=bundle["refuse_after"])
+    add_invalid(
+        "bundle lacking a required member (revoked)",
+        green,
+        "bundle_invalid",
+        own_bundle={name: value for name, value in bundle.items() if name != "revoked"},
+    )
+    add_invalid(
+        "bundle with a negative max_clock_skew",
+        green,
+        "bundle_invalid",
+        own_bundle={**bundle, "max_clock_skew": -1},
+    )
+    add_invalid(
+        "the bundle's max_clock_skew (60) replaces the default: issued 61 s ahead",
+        tokens.sign(token(subject="6969696969696969", issued_at=NOW + 61), own),
+        "not_yet_valid",
+        own_bundle={**bundle, "max_clock_skew": 60},
+    )
+    add_invalid(
+        "partner not recognised yet (not_before tomorrow)",
+        tokens.sign(token(kid=FUTURE_PARTNER_KID, issued_at=NOW - 30), partner),
+        "issuer_not_yet_valid",
+    )
+    add_invalid(
+        "issued 301 s before its key's signs_from (back-dated)",
+        tokens.sign(token(issued_at=bundle["keys"][0]["signs_from"] - 301, ttl=400 * 86400), own),
+        "key_not_yet_signing",
+    )
+    base = token(subject="7070707070707070")
+    add_invalid("ttl 0", signed_payload(edited(base, 19, (0).to_bytes(4, "big"))), "malformed")
+    add_invalid(
+        "screen code without a colour", signed_payload(edited(base, 14, b"\x00")), "malformed"
+    )
+    paper_base = token(
+        kind="paper", subject="7171717171717171", colour=None, issued_at=NOW - 60, ttl=86400
+    )
+    add_invalid(
+        "paper code with a colour", signed_payload(edited(paper_base, 14, b"\x01")), "malformed"
+    )
+
+    def with_identity(name: bytes, tail: bytes) -> bytes:
+        head = tokens._payload(token(masked_name="", doc_tail="", subject="7272727272727272"))
+        return head[:23] + bytes([len(name)]) + name + bytes([len(tail)]) + tail
+
+    for label, name, tail in (
+        ("masked name with a control character (U+0007)", "张*\x07".encode(), b"0014"),
+        ("masked name with a format character (U+200B)", "张*\u200b三".encode(), b"0014"),
+        ("masked name with a private-use character (U+E000)", "张*\ue000".encode(), b"0014"),
+        ("masked name with a trailing space", "张*三 ".encode(), b"0014"),
+        ("masked name not in NFC (e + U+0301)", "Jose\u0301*".encode(), b"0014"),
+        ("masked name of 24 bytes", ("张" * 8).encode(), b"0014"),
+        ("masked name that is not UTF-8", b"\xff\xfe", b"0014"),
+        ("document tail in lower case", "张*三".encode(), b"001x"),
+        ("document tail of 5 characters", "张*三".encode(), b"00140"),
+    ):
+        add_invalid(label, signed_payload(with_identity(name, tail)), "malformed")
 
     document = {
         "description": "Known-answer and negative vectors for docs/token-format.md. Keys: RFC 8032 section "
         "7.1 test 1 (own, secret below) and test 2 (partner). Ed25519 is deterministic, so "
-        "signing 'fields' with the secret gives exactly 'text'.",
+        "signing 'fields' with the secret gives exactly 'text'. Each case is verified with "
+        "'bundle' below at 'now', or with the case's own 'bundle' when it has one. Negative "
+        "cases that break the layout are signed properly: only the rule they break refuses them.",
         "own_secret_hex": OWN_SECRET,
         "partner_secret_hex": PARTNER_SECRET,
         "bundle": bundle,

@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 export FLASK_APP=app
+port="${PORT:-5000}"
+# The links in text messages start with it; the app refuses to start without it (not debug).
+export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:${port}}"
 mkdir -p instance
 .venv/bin/flask db upgrade 2>>instance/demo.log
 .venv/bin/flask gantong demo 2>>instance/demo.log
-port="${PORT:-5000}"
 echo
 echo "Open http://127.0.0.1:${port}/login (set PORT to serve on another port)."
 echo "SMS (password-reset codes) are written to the server log below; the demo's own in instance/demo.log."

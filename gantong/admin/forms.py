@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -27,11 +28,13 @@ from wtforms.validators import (
 from gantong.admin import audit_search, exports, risk_areas, staff_accounts
 from gantong.checkpoint import points
 from gantong.core import divisions, rules
+from gantong.core.kinds import PointMode
 from gantong.holders import hotlines
 from gantong.models import InformationPoint
 from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField, db_id
+from gantong.web.labels import kind_choices
 
 
 def district_choices(blank: str | None = None) -> list[SelectChoice]:
@@ -89,6 +92,16 @@ class PointForm(FlaskForm):
         ],
     )
 
+    mode = RadioField(
+        _l("What staff do with each code"),
+        choices=kind_choices(PointMode),
+        default=PointMode.RECORD.value,
+    )
+    # Read at a verify-only point: a record of each scan (no temperature), or nothing stored.
+    keeps_records = BooleanField(
+        _l("Keep a record of each person verified (verify only)"), default=True
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.district.choices = district_choices(blank="—")
@@ -106,6 +119,9 @@ class PointForm(FlaskForm):
             address=(self.address.data or "").strip(),
             latitude=self.latitude.number,
             longitude=self.longitude.number,
+            mode=self.mode.data,
+            # A record-mode point records every person: the box is read at a verify-only one.
+            keeps_records=self.mode.data != PointMode.VERIFY or bool(self.keeps_records.data),
         )
 
     @classmethod
@@ -119,6 +135,8 @@ class PointForm(FlaskForm):
                 "address": point.address,
                 "latitude": "" if point.latitude is None else str(point.latitude),
                 "longitude": "" if point.longitude is None else str(point.longitude),
+                "mode": point.mode,
+                "keeps_records": point.keeps_records,
             },
         )
 
@@ -460,6 +478,9 @@ class HotlineForm(FlaskForm):
         return {"district_code": self.district.data, "phone": (self.phone.data or "").strip()}
 
 
+HEAD_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class KeptHeadForm(FlaskForm):
     """A head kept elsewhere: the JSON of /audit/head.json, or a bare head hash."""
 
@@ -468,3 +489,18 @@ class KeptHeadForm(FlaskForm):
         filters=[strip],
         validators=[DataRequired(_l("Paste the kept signed head or head hash.")), Length(max=4000)],
     )
+
+    def is_signed_head(self) -> bool:
+        return (self.kept.data or "").startswith("{")
+
+    def head_hash(self) -> str:
+        """The bare head hash pasted, without the spaces or line breaks a copy may bring."""
+        return "".join((self.kept.data or "").split()).lower()
+
+    def validate_kept(self, field):
+        # A signed head is read (and refused with its reason) by audit_heads; anything else must
+        # be a hash, or a typo would be reported as a tampered trail.
+        if not self.is_signed_head() and not HEAD_HASH.fullmatch(self.head_hash()):
+            raise ValidationError(
+                _l("Paste a head hash (64 characters, 0–9 and a–f) or the signed head's JSON.")
+            )

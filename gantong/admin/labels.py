@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from gantong import audit_heads
 from gantong.checkpoint.labels import POSITION_SOURCES
 from gantong.core.kinds import AuditAction, CheckMethod, Colour, Decision
 from gantong.review.labels import GROUNDS_LABELS, REQUEST_STATES
@@ -45,6 +46,44 @@ CHAIN_PROBLEMS = {
     "does not follow the event before it": _l("it does not follow the event before it"),
     "its content was changed": _l("its content was changed"),
 }
+
+
+# A kept head that is not ours is refused with an English reason (the CLI prints it as is).
+KEPT_HEAD_REFUSALS = {
+    "not a signed head": _l("it is neither a head hash nor the JSON of a signed head"),
+    "signed with a key that is not ours": _l("it is signed with a key that is not ours"),
+    "the signature does not verify": _l("its signature does not verify"),
+}
+
+
+def kept_head_refusal(refusal: str) -> str:
+    return str(KEPT_HEAD_REFUSALS.get(refusal, refusal))
+
+
+def kept_head_problem(result) -> str:
+    """Why the chain does not hold a kept head (an audit_heads.HeadCheck), in the user's language."""
+    if result.reason == audit_heads.BROKEN:
+        return _(
+            "the chain is broken at event %(seq)s: %(problem)s",
+            seq=result.chain.first_broken,
+            problem=chain_problem(result.chain.problem),
+        )
+    if result.reason == audit_heads.NOT_GENESIS:
+        return _("the kept head of an empty trail must be the genesis hash")
+    if result.reason == audit_heads.NOT_HELD and result.seq is not None:
+        return _(
+            "the kept head %(hash)s… is not the hash of event %(seq)s: events up to it were "
+            "deleted or changed",
+            hash=result.kept_hash[:16],
+            seq=result.seq,
+        )
+    if result.reason == audit_heads.NOT_HELD:
+        return _(
+            "the kept head %(hash)s… is not the hash of any event: events up to it were deleted "
+            "or changed",
+            hash=result.kept_hash[:16],
+        )
+    return result.problem
 
 
 def account_role(role: str) -> str:
@@ -142,4 +181,5 @@ def init_app(app: Flask) -> None:
         audit_action=audit_action,
         audit_subject=audit_subject,
         chain_problem=chain_problem,
+        kept_head_problem=kept_head_problem,
     )

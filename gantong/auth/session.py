@@ -9,6 +9,7 @@ from flask_login import login_user
 
 from gantong.auth import accounts
 from gantong.auth.forms import RegisterForm
+from gantong.web.i18n import current_language
 
 
 def home_for(user) -> str:
@@ -17,13 +18,14 @@ def home_for(user) -> str:
         # An account made by an admin replaces its one-time password first.
         return url_for("auth.change_password")
     homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
-    return url_for(homes.get(user.role, "resident.people"))
+    return url_for(homes.get(user.role, "resident.own_code"))
 
 
 def open_account(form: RegisterForm) -> bool:
     """Create the account of a valid registration form and log it in; False if the number is taken."""
     try:
-        user = accounts.register(form.phone.e164, form.password.data)
+        # Its text messages go in the language the page was read in.
+        user = accounts.register(form.phone.e164, form.password.data, language=current_language())
     except accounts.PhoneTaken:
         form.phone.errors.append(
             _("This number has an account already. Log in, or reset the password.")

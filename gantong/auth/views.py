@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from gantong.auth import accounts, password_reset, session
+from gantong.auth import accounts, password_reset, session, signup_limits
 from gantong.core import identity
 from gantong.extensions import htmx, limiter, login_manager
 from gantong.web.i18n import safe_next
@@ -110,13 +110,17 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@signup_limits.limited_per_address("auth/register.html")
 def register():
     """Create an account with a mobile number and a password."""
     form = RegisterForm()
-    if form.validate_on_submit() and session.open_account(form):
-        flash(_("Your account is ready. Now add your identity."))
-        return redirect(url_for("resident.add_person"), code=303)
+    if form.validate_on_submit():
+        # A typo is told next to its field and costs nothing; a try past the checks counts.
+        if not signup_limits.spend_number_try():
+            return signup_limits.refused("auth/register.html")
+        if session.open_account(form):
+            flash(_("Your account is ready. Now add your identity."))
+            return redirect(url_for("resident.add_person"), code=303)
     return render_template("auth/register.html", form=form)
 
 

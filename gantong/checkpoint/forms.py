@@ -12,9 +12,15 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
-from gantong.checkpoint import verification
-from gantong.checkpoint.labels import decision_choices
+from gantong.checkpoint import gate, verification
+from gantong.checkpoint.labels import (
+    TEMPERATURE_NOT_A_NUMBER,
+    TEMPERATURE_RANGE,
+    TEMPERATURE_REQUIRED,
+    decision_choices,
+)
 from gantong.core import rules
 from gantong.core.kinds import CheckMethod, Colour
 from gantong.web.fields import TranslatedForm
@@ -50,43 +56,76 @@ class NoCodeForm(FlaskForm):
     )
 
 
+class PlainTextInput(TextInput):
+    """A text input without the validators' required, min, max or step: the browser's own
+    bubbles would speak its language, not the page's; the server and the page check instead."""
+
+    validation_attrs = ["disabled", "readonly"]
+
+
+class TemperatureField(FiniteDecimalField):
+    """A temperature as typed on a phone: a decimal comma is a point ("37,5" is 37.5), and what
+    is not a number gets one message of its own (not also the range's). A text field, so a
+    re-rendered form keeps what was typed (a number field drops "abc" and "37,5")."""
+
+    widget = PlainTextInput()
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str):
+            text = valuelist[0].strip()
+            if text.count(",") == 1 and "." not in text:
+                text = text.replace(",", ".")
+            valuelist = [text]
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(TEMPERATURE_NOT_A_NUMBER) from None
+
+    def validate(self, form, extra_validators=()):
+        if self.process_errors:
+            self.errors = list(self.process_errors)
+            return False
+        return super().validate(form, extra_validators)
+
+
 class RecordForm(TranslatedForm):
     """Posted by the page (plain form) or by the offline queue (JSON); no CSRF token: the
     signed reference is the proof, and a queued record must outlive a session's token."""
 
     record_id = HiddenField(validators=[DataRequired()])
     reference = HiddenField(validators=[DataRequired()])
-    temperature = FiniteDecimalField(
+    temperature = TemperatureField(
         _l("Temperature (°C)"),
         places=1,
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
         validators=[
-            InputRequired(_l("Enter the temperature.")),
-            NumberRange(34.0, 43.0, _l("A temperature is between 34.0 and 43.0 °C.")),
+            InputRequired(TEMPERATURE_REQUIRED),
+            NumberRange(rules.TEMPERATURE_MIN, rules.TEMPERATURE_MAX, TEMPERATURE_RANGE),
         ],
     )
-    # Left unchosen, the decision follows the temperature (rules.decision_for): refer at a fever.
+    # Left unchosen, the decision follows the temperature and the colour (rules.decision_for):
+    # a pass only for a green code without a fever. A pass for a yellow or red code needs the
+    # override ticked too, and the record then names it (rules.record_decision).
     decision = RadioField(_l("Decision"), choices=decision_choices(), validators=[Optional()])
+    pass_override = BooleanField(_l("Let the person through despite the yellow or red code"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
     latitude = FiniteDecimalField(validators=[Optional(), NumberRange(-90, 90)])
     longitude = FiniteDecimalField(validators=[Optional(), NumberRange(-180, 180)])
     accuracy = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100000)])
 
     def body(self) -> verification.RecordBody:
-        """The record as filled in, for verification.submit_record and scan_records.submit."""
-        temperature = float(self.temperature.data)
+        """The record as filled in, for verification.submit_record and scan_records.submit
+        (which settle an unchosen decision for the code's colour)."""
         return verification.RecordBody(
-            temperature=temperature,
-            decision=default_decision(self.decision.data, temperature),
+            temperature=float(self.temperature.data),
+            decision=self.decision.data or "",
             note=(self.note.data or "").strip(),
             latitude=_float(self.latitude.data),
             longitude=_float(self.longitude.data),
             accuracy=_float(self.accuracy.data),
+            override=bool(self.pass_override.data),
         )
-
-
-def default_decision(chosen: str | None, temperature: float) -> str:
-    """Return the decision chosen, or the one the temperature implies (refer at a fever)."""
-    return chosen or rules.decision_for(temperature)
 
 
 def _float(value) -> float | None:
@@ -107,11 +146,26 @@ class ScanRecordForm(Form):
     offline = BooleanField()
     temperature = RecordForm.temperature
     decision = RecordForm.decision
+    pass_override = RecordForm.pass_override
     note = RecordForm.note
     latitude = RecordForm.latitude
     longitude = RecordForm.longitude
     accuracy = RecordForm.accuracy
     body = RecordForm.body
+
+
+class GateRecordForm(Form):
+    """A scan at a verify-only point that keeps records, posted as JSON by its queue: no
+    temperature, and the decision follows the colour the gate showed."""
+
+    record_id = ScanRecordForm.record_id
+    token = ScanRecordForm.token
+    scanned_at = ScanRecordForm.scanned_at
+    shown_colour = ScanRecordForm.shown_colour
+    offline = ScanRecordForm.offline
+
+    def body(self) -> verification.RecordBody:
+        return gate.body_for(self.shown_colour.data or None)
 
 
 class VoidForm(FlaskForm):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from gantong.core.kinds import CheckMethod, Decision
-from gantong.web.labels import kind_choices, kind_label
+from gantong.core import rules
+from gantong.core.kinds import CheckMethod, Colour, Decision
+from gantong.web.labels import colour_word, kind_choices, kind_label
 
 # What each refusal means, and what the volunteer should do about it.
 REFUSALS = {
@@ -86,6 +88,12 @@ REFUSALS = {
             "This code was signed by a key that is no longer in use. Ask the person to refresh their code; a paper code must be printed again."
         ),
     ),
+    "key_not_yet_signing": (
+        _l("Code dated before its key"),
+        _l(
+            "This code claims a time before the key that signed it was in use: it was back-dated. Do not accept it: ask for the current code, or check the document in the no-code lane."
+        ),
+    ),
     "paper_revoked": (
         _l("Paper code reported lost"),
         _l(
@@ -150,6 +158,40 @@ def decision_label(decision: str | None) -> str:
     return kind_label(Decision, decision)
 
 
+# What a temperature that will not do is told, on the server and by the page's own check.
+TEMPERATURE_REQUIRED = _l("Enter the temperature.")
+TEMPERATURE_RANGE = _l("A temperature is between 34.0 and 43.0 °C.")
+TEMPERATURE_NOT_A_NUMBER = _l("Type the temperature as a number, such as 36.5.")
+
+
+def temperature_checks() -> dict:
+    """The bounds and the messages of the temperature, for the page's own check (queue.js)."""
+    return {
+        "min": rules.TEMPERATURE_MIN,
+        "max": rules.TEMPERATURE_MAX,
+        "required": str(TEMPERATURE_REQUIRED),
+        "range": str(TEMPERATURE_RANGE),
+        "number": str(TEMPERATURE_NOT_A_NUMBER),
+    }
+
+
+def record_decision(record) -> str:
+    """The decision a record stores, in words; a pass that overrode a yellow or red code names
+    that colour, so no page shows it as an ordinary pass."""
+    if not record.pass_override:
+        return decision_label(record.decision)
+    overridden = Colour.worst(c for c in (record.token_colour, record.colour) if c)
+    return _("Pass despite %(colour)s (override)", colour=colour_word(overridden))
+
+
+def pass_needs_override() -> str:
+    """What a pass for a yellow or red code without the override is told."""
+    return _(
+        "The code is yellow or red: to let the person through, tick “Let the person through "
+        "despite the yellow or red code”; otherwise refer or deny."
+    )
+
+
 def decision_choices() -> list[tuple[str, str]]:
     return kind_choices(Decision)
 
@@ -170,11 +212,23 @@ def refusal_advice(reason: str) -> str:
     return str(REFUSALS.get(reason, REFUSALS["malformed"])[1])
 
 
+def refusal_texts() -> dict:
+    """The title and advice of every refusal, for a page's own verifier (by its reasons)."""
+    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
+    texts["revoked"] = texts["paper_revoked"]
+    texts["bundle_invalid"] = texts["bundle_stale"]
+    return texts
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         decision_label=decision_label,
+        record_decision=record_decision,
+        pass_needs_override=pass_needs_override,
+        temperature_checks=temperature_checks,
         refusal_title=refusal_title,
         refusal_advice=refusal_advice,
         Decision=Decision,
         CheckMethod=CheckMethod,
+        REFER_COLOURS=sorted(rules.REFER_COLOURS),
     )

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import asdict, dataclass
 
 from gantong import audit
+from gantong.core.kinds import PointMode
 from gantong.extensions import db
 from gantong.models import InformationPoint, PointApiToken, User, utcnow
 from gantong.web.paging import Page, page_of
@@ -20,7 +21,14 @@ def find_by_name(name: str) -> InformationPoint | None:
 
 
 def add_point(
-    name: str, district_code: str, address: str = "", latitude=None, longitude=None, actor=None
+    name: str,
+    district_code: str,
+    address: str = "",
+    latitude=None,
+    longitude=None,
+    actor=None,
+    mode: str = PointMode.RECORD,
+    keeps_records: bool = True,
 ) -> InformationPoint:
     point = InformationPoint(
         name=name,
@@ -28,6 +36,8 @@ def add_point(
         address=address,
         latitude=latitude,
         longitude=longitude,
+        mode=mode,
+        keeps_records=keeps_records,
     )
     db.session.add(point)
     db.session.flush()
@@ -36,7 +46,12 @@ def add_point(
         "point",
         point.id,
         actor=actor,
-        after={"name": name, "district_code": district_code},
+        after={
+            "name": name,
+            "district_code": district_code,
+            "mode": mode,
+            "keeps_records": keeps_records,
+        },
     )
     db.session.flush()
     return point
@@ -97,6 +112,8 @@ class PointDetails:
     address: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    mode: str = PointMode.RECORD
+    keeps_records: bool = True  # read only at a verify-only point
 
 
 def _details_of(point: InformationPoint) -> dict:
@@ -106,11 +123,13 @@ def _details_of(point: InformationPoint) -> dict:
         "address": point.address,
         "latitude": point.latitude,
         "longitude": point.longitude,
+        "mode": point.mode,
+        "keeps_records": point.keeps_records,
     }
 
 
 def update_point(point: InformationPoint, details: PointDetails, actor: User) -> None:
-    """Change a point's name, district, address or position."""
+    """Change a point's name, district, address, position or mode."""
     before = _details_of(point)
     for name, value in asdict(details).items():
         setattr(point, name, value)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gantong.checkpoint import verification
 from gantong.codes import trust_list
-from gantong.core import tokens
+from gantong.core import rules, tokens
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.entry import preentry
 from gantong.extensions import db
@@ -45,13 +45,22 @@ class ScanRecord:
         default_factory=lambda: verification.RecordBody(0.0, Decision.PASS)
     )
 
+    def colour_seen(self) -> str | None:
+        """The colour the volunteer decided on: a screen code's own (its signature is verified
+        before anything is stored), else the colour the page showed (a paper code's)."""
+        try:
+            token = tokens.decode(self.token)
+        except tokens.TokenError:
+            return self.shown_colour  # refused later, by the verification
+        return token.colour if token.type == tokens.SCREEN else self.shown_colour
+
     def digest(self) -> str:
         canonical = json.dumps(
             {
                 "token": self.token.strip(),
                 "scanned_at": self.scanned_at,
                 "shown": self.shown_colour,
-                "body": self.body.__dict__,
+                "body": self.body.canonical(),
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -119,7 +128,8 @@ def submit(
 
     Raises verification.Refused (nothing stored) for a code the server does not accept,
     verification.Conflict when the id was stored with another body, TooOld for a scan time out
-    of range. The checks read without a lock (a reading request: on SQLite without the write
+    of range, rules.PassNeedsOverride for a pass of a yellow or red code without the override
+    (the decision is settled for the colour the volunteer saw, ScanRecord.colour_seen). The checks read without a lock (a reading request: on SQLite without the write
     lock); the record's insert takes it.
     """
     moment = now or utcnow()
@@ -128,12 +138,21 @@ def submit(
         seconds=verification.REFERENCE_MAX_AGE
     ):
         raise TooOld()
+    try:
+        scan = dataclasses.replace(scan, body=scan.body.decided(scan.colour_seen()))
+        needs_override = None
+    except rules.PassNeedsOverride as error:
+        # Said after the verification: a forged code is refused as forged first. A repeat of a
+        # record stored before the rule existed is still answered as the repeat it is.
+        needs_override = error
     digest = scan.digest()
     existing = verification.record_by_id(scan.record_id)
     if existing is not None:
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
     holder, token = verification.holder_for_token(scan.token, scanned)
+    if needs_override is not None:
+        raise needs_override
     issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
     record = VerificationRecord(
         record_id=scan.record_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -53,22 +54,47 @@ class Conflict(Exception):
 
 @dataclass
 class RecordBody:
-    temperature: float
-    decision: str
+    temperature: float | None  # None at a verify-only point (gantong/checkpoint/gate.py)
+    decision: str  # as chosen; empty when the volunteer chose none (see `decided`)
     note: str = ""
     latitude: float | None = None
     longitude: float | None = None
     accuracy: float | None = None
+    # The volunteer ticked "pass despite the colour": a pass for a yellow or red code needs it.
+    override: bool = False
+
+    def decided(self, colour: str | None) -> RecordBody:
+        """Return the body with its decision settled for a code of `colour`, and `override`
+        true only for a pass that overrides a yellow or red colour (rules.record_decision).
+
+        Raises rules.PassNeedsOverride for a pass of a yellow or red code without the override.
+        """
+        decision, overrides = rules.record_decision(
+            self.decision, self.temperature, colour, self.override
+        )
+        return dataclasses.replace(self, decision=decision.value, override=overrides)
+
+    def canonical(self) -> dict:
+        """The fields a record's digest covers; without `override` when it is false, so the
+        digests of records stored before it existed stay the same."""
+        fields = dict(self.__dict__)
+        if not fields["override"]:
+            del fields["override"]
+        return fields
 
     def digest(self) -> str:
         canonical = json.dumps(
-            self.__dict__, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verification-reference")
+
+
+def _seconds(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
 
 
 def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | None]:
@@ -95,6 +121,10 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
     # Checked after the signature, so only a genuine code learns that its key is no longer trusted.
     if own_key is not None and own_key.retired_at is not None:
         raise Refused("key_retired")
+    if own_key is not None and tokens.issued_before_its_key(
+        token, _seconds(own_key.signs_from), _seconds(own_key.created_at)
+    ):
+        raise Refused("key_not_yet_signing")
     if issuer is not None:
         issuer_state = trust_list.state(issuer, now)
         if issuer_state != trust_list.TRUSTED:
@@ -260,10 +290,13 @@ def _still_allowed(record: VerificationRecord, data: dict) -> bool:
 def submit_record(
     reference: str, record_id: str, body: RecordBody, now: datetime | None = None
 ) -> tuple[VerificationRecord, bool]:
-    """Store the record once; a repeat returns it, a different body raises Conflict."""
+    """Store the record once; a repeat returns it, a different body raises Conflict.
+
+    The decision is settled for the colour the record page showed (RecordBody.decided): a pass
+    for a yellow or red code without the override raises rules.PassNeedsOverride.
+    """
     data = read_reference(reference, record_id)
     moment = now or utcnow()
-    digest = body.digest()
     # The row locked first (on SQLite the write lock), so two submissions of one id can't both
     # see it empty.
     query = (
@@ -275,6 +308,8 @@ def submit_record(
     record = db.session.scalars(query).one_or_none()
     if record is None or not _still_allowed(record, data):
         raise InvalidReference()
+    body = body.decided(record.colour)
+    digest = body.digest()
     if record.body_hash is not None:
         if record.body_hash != digest:
             raise Conflict()
@@ -316,11 +351,13 @@ def fill_record(
     moment: datetime,
     digest: str,
 ) -> None:
-    """Write the volunteer's part into an opened record (the page's form, or a queued scan record).
+    """Write the volunteer's part, its decision settled (RecordBody.decided), into an opened
+    record (the page's form, or a queued scan record).
 
     Without a GPS fix the record takes the point's position, `point_position` (latitude, longitude).
     """
     record.temperature, record.decision, record.note = body.temperature, body.decision, body.note
+    record.pass_override = body.override
     record.recorded_at = moment
     record.body_hash = digest
     if body.latitude is not None and body.longitude is not None:

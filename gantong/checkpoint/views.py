@@ -19,10 +19,15 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
-from gantong.checkpoint import scan_records, verification
-from gantong.checkpoint.labels import REFUSALS, decision_label, refusal_advice, refusal_title
+from gantong.checkpoint import gate_views, scan_records, verification
+from gantong.checkpoint.labels import (
+    decision_label,
+    pass_needs_override,
+    refusal_texts,
+    refusal_title,
+)
 from gantong.codes import bundle
-from gantong.core import identity
+from gantong.core import identity, rules
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
@@ -31,6 +36,7 @@ from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import colour_word
 
 from .forms import (
+    GateRecordForm,
     NoCodeForm,
     NumberForm,
     PhotoForm,
@@ -91,15 +97,17 @@ def station():
 @bp.get("/scan")
 def scan():
     """Scan Code Verification: the camera, with a photo, a number and a no-code lane beside it."""
+    if current_user.point.verify_only:
+        return redirect(url_for(".gate_page"), code=303)  # a page cached before the mode changed
     return render_template("checkpoint/scan.html", **_lane_forms())
 
 
-def _refusal_texts() -> dict:
-    """The title and advice of every refusal, for the page's own verifier (by its reasons)."""
-    texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
-    texts["revoked"] = texts["paper_revoked"]
-    texts["bundle_invalid"] = texts["bundle_stale"]
-    return texts
+@bp.get("/gate")
+def gate_page():
+    """Verify only: the camera, a full-screen verdict per code, the next person at once."""
+    if not current_user.point.verify_only:
+        abort(403)  # a record-mode point records a temperature: its page is the scan page
+    return gate_views.render_gate()
 
 
 def _lane_forms(**overrides):
@@ -108,7 +116,7 @@ def _lane_forms(**overrides):
         "photo_form": PhotoForm(),
         "number_form": NumberForm(),
         "no_code_form": NoCodeForm(),
-        "refusal_texts": _refusal_texts(),
+        "refusal_texts": refusal_texts(),
         "decision_labels": {decision.value: decision_label(decision) for decision in Decision},
         "colour_words": {colour.value: colour_word(colour) for colour in Colour},
     }
@@ -161,7 +169,7 @@ def verify_photo():
     """Verify the code in an uploaded photo, read here (the page without scripts)."""
     form = PhotoForm()
     if not form.validate_on_submit():
-        return render_template("checkpoint/scan.html", **_lane_forms(photo_form=form)), 200
+        return _lanes_page(photo_form=form)
     now = utcnow()
     return _open_record(
         CheckMethod.PHOTO,
@@ -177,7 +185,7 @@ def verify_number():
     """Verify the code whose 8-digit number was typed."""
     form = NumberForm()
     if not form.validate_on_submit():
-        return render_template("checkpoint/scan.html", **_lane_forms(number_form=form)), 200
+        return _lanes_page(number_form=form)
     now = utcnow()
     return _open_record(
         CheckMethod.NUMBER,
@@ -194,7 +202,7 @@ def verify_document():
     """The no-code lane: find the person by their document and name (each lookup audited)."""
     form = NoCodeForm()
     if not form.validate_on_submit():
-        return render_template("checkpoint/scan.html", **_lane_forms(no_code_form=form)), 200
+        return _lanes_page(no_code_form=form)
     point, staff = current_user.point, current_user._get_current_object()
     return _open_record(
         CheckMethod.NO_CODE,
@@ -206,9 +214,18 @@ def verify_document():
     )
 
 
+def _lanes_page(**forms):
+    """The page of the lanes again, with a form's errors: the verify-only page at such a point."""
+    if current_user.point.verify_only:
+        return gate_views.render_gate(**forms)
+    return render_template("checkpoint/scan.html", **_lane_forms(**forms)), 200
+
+
 def _open_record(method: str, now, find_holder):
     """Open a record for the holder `find_holder()` returns (with the token read, if any) and
-    go to it; a refusal shows its page."""
+    go to it; a refusal shows its page. A verify-only point shows its verdict instead."""
+    if current_user.point.verify_only:
+        return gate_views.show_verdict(method, now, find_holder)
     try:
         holder, token = find_holder()
     except verification.Refused as refusal:
@@ -220,12 +237,16 @@ def _open_record(method: str, now, find_holder):
 
 
 def _refused(refusal: verification.Refused):
+    if current_user.point.verify_only:
+        return gate_views.show_refusal(refusal)
     return render_template("checkpoint/refused.html", reason=refusal.reason), 200
 
 
 @bp.get("/records/<record_id>")
 def record(record_id: str):
     """The Verification Record: colour, masked identity, reasons, and the form to fill in."""
+    if current_user.point.verify_only:
+        return redirect(url_for(".gate_page"), code=303)  # no form to fill in at the gate
     record = own_record(record_id)
     form = RecordForm(
         data={"record_id": record.record_id, "reference": verification.reference_for(record)}
@@ -281,6 +302,19 @@ def submit_record():
         if as_json:
             return jsonify(error="conflict", record_id=form.record_id.data), 409
         abort(409)
+    except rules.PassNeedsOverride:
+        # Never stored as an ordinary pass: the volunteer says it overrides the colour, or
+        # chooses another decision.
+        if as_json:
+            return jsonify(
+                error="override_required",
+                title=pass_needs_override(),
+                errors={"decision": [pass_needs_override()]},
+            ), 422
+        if not current_user.is_authenticated or current_user.role != "staff":
+            abort(403)
+        form.decision.errors = [*form.decision.errors, pass_needs_override()]
+        return _render_record(own_record(form.record_id.data), form), 200
     if as_json:
         return jsonify(
             record_id=stored.record_id,
@@ -307,7 +341,12 @@ def scan_record():
     """
     if not request.is_json:
         abort(415)
-    form = ScanRecordForm(MultiDict(request.get_json(silent=True) or {}))
+    point = current_user.point
+    if point.verify_only and not point.keeps_records:
+        return jsonify(error="not_kept", message="This point keeps no records."), 403
+    # At a verify-only point the record has no temperature; its decision follows the colour.
+    form_class = GateRecordForm if point.verify_only else ScanRecordForm
+    form = form_class(MultiDict(request.get_json(silent=True) or {}))
     if not form.validate() or not scan_records.valid_record_id(form.record_id.data):
         return jsonify(
             errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
@@ -334,6 +373,13 @@ def scan_record():
         return jsonify(error="scan_time", record_id=scan.record_id), 422
     except verification.Conflict:
         return jsonify(error="conflict", record_id=scan.record_id), 409
+    except rules.PassNeedsOverride:
+        return jsonify(
+            error="override_required",
+            title=pass_needs_override(),
+            errors={"decision": [pass_needs_override()]},
+            record_id=scan.record_id,
+        ), 422
     # The holder's colour now, after this record (a fever's hit included): the volunteer is told
     # when it is worse than the colour the page showed.
     colour = stored.colour

@@ -190,9 +190,19 @@ keys_cli = AppGroup("keys", help="Signing keys.")
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Make a new signing key; the previous key keeps verifying."""
-    key = keys.rotate()
-    click.echo(f"new signing key {key.kid}")
+    """Make a new signing key at once (an emergency); the previous key keeps verifying.
+
+    A prepared next key that has not taken over yet is cancelled (retired): the emergency wins.
+    """
+    rotation = keys.rotate()
+    click.echo(f"new signing key {rotation.kid}, signing now on every host")
+    for kid in rotation.stopped:
+        click.echo(
+            f"key {kid} stopped signing and still verifies; if it leaked, retire it now: "
+            f"flask gantong keys retire {kid} --force"
+        )
+    for kid in rotation.cancelled:
+        click.echo(f"prepared key {kid} cancelled (retired: it had signed nothing)")
 
 
 @keys_cli.command("prepare")
@@ -227,9 +237,15 @@ def keys_retire(kid, force) -> None:
                 err=True,
             )
         raise SystemExit(1) from None
-    click.echo(f"key {kid} retired")
+    click.echo(f"key {kid} retired: its codes are refused from now on")
     for paper in dependants:
         click.echo(f"  no longer valid: paper code {paper.serial} (holder {paper.holder_id})")
+    if dependants:
+        # A retired key's paper code no longer counts as live, so the next print makes a new one.
+        click.echo(
+            f"{len(dependants)} paper codes orphaned: their holders (or an officer at "
+            "/entry/people/<holder id>/paper) print a new one, signed by the key that signs now"
+        )
 
 
 @keys_cli.command("list")
@@ -239,4 +255,7 @@ def keys_list() -> None:
 
     for key in db.session.scalars(db.select(SigningKey).order_by(SigningKey.created_at)):
         state = "retired" if key.retired_at else ("signing" if key.signing else "verifying")
-        click.echo(f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}")
+        line = f"{key.kid}  {state:9}  created {key.created_at:%Y-%m-%d %H:%M}"
+        if state == "verifying" and key.signs_from and key.stopped_at is None:
+            line += f"  prepared: signs from {key.signs_from:%Y-%m-%d %H:%M}"
+        click.echo(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -65,18 +66,26 @@ def rotation_lead() -> int:
     )
 
 
+def _prepared_keys():
+    """Published keys waiting to sign: never signed, not retired; the latest moment first."""
+    return (
+        db.select(SigningKey)
+        .where(
+            ~SigningKey.signing,
+            SigningKey.signs_from.is_not(None),
+            SigningKey.stopped_at.is_(None),
+            SigningKey.retired_at.is_(None),
+        )
+        .order_by(SigningKey.signs_from.desc())
+    )
+
+
 def next_key(lock: bool = False) -> SigningKey | None:
     """Return the published key that is due to take over signing, if one is prepared.
 
     lock=True reads it under its row lock (on SQLite the write lock), as it is now.
     """
-    query = (
-        db.select(SigningKey)
-        .where(
-            ~SigningKey.signing, SigningKey.signs_from.is_not(None), SigningKey.retired_at.is_(None)
-        )
-        .order_by(SigningKey.signs_from.desc())
-    )
+    query = _prepared_keys()
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalars(query).first()
@@ -112,10 +121,7 @@ def _take_over(moment: datetime) -> None:
     pending = next_key(lock=True)
     if pending is None or pending.signs_from > moment:
         return
-    previous = []
-    for old in db.session.scalars(db.select(SigningKey).where(SigningKey.signing)):
-        old.signing = False
-        previous.append(old.kid)
+    previous = _stop_signing(moment)
     pending.signing = True
     audit.append(
         "key.rotate",
@@ -136,7 +142,9 @@ def _signing_rows(lock: bool = False):
     query = (
         db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
         .where(
-            SigningKey.retired_at.is_(None), SigningKey.signing | SigningKey.signs_from.is_not(None)
+            SigningKey.retired_at.is_(None),
+            SigningKey.signing
+            | (SigningKey.signs_from.is_not(None) & SigningKey.stopped_at.is_(None)),
         )
         .order_by(SigningKey.created_at.desc())
     )
@@ -175,16 +183,47 @@ def _unsealed(sealed: bytes, secret: str, kid: str) -> Ed25519PrivateKey:
     return tokens.decrypt_private_key(sealed, secret, kid)
 
 
-def rotate(actor: User | None = None) -> SigningKey:
+def _stop_signing(moment: datetime) -> list[str]:
+    """End the signing of every key that signs now (under their locks); return their kids."""
+    stopped = []
+    for old in db.session.scalars(
+        db.select(SigningKey).where(SigningKey.signing).with_for_update()
+    ):
+        old.signing = False
+        old.stopped_at = moment
+        stopped.append(old.kid)
+    return stopped
+
+
+@dataclass
+class Rotation:
+    """An emergency rotation: the new signing key and the prepared keys it cancelled."""
+
+    key: SigningKey
+    stopped: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    @property
+    def kid(self) -> str:
+        return self.key.kid
+
+
+def rotate(actor: User | None = None, now: datetime | None = None) -> Rotation:
     """Make a new signing key at once; the previous one stops signing but keeps verifying (audited).
 
     For an emergency (a leaked key): verifiers that cached the keys refuse the new key's codes
-    until they refresh. A planned rotation is prepare_next().
+    until they refresh. A planned rotation is prepare_next(). The emergency wins over a planned
+    one: a prepared key that has not taken over yet is retired (it signed nothing, and whatever
+    leaked the signing key may have leaked it too), so it can never take over later; a prepared
+    key that did take over is stopped like any signing key and never signs again.
     """
-    previous = []
-    for old in db.session.scalars(db.select(SigningKey).where(SigningKey.signing)):
-        old.signing = False
-        previous.append(old.kid)
+    moment = now or utcnow()
+    stopped = _stop_signing(moment)
+    cancelled = []
+    for pending in db.session.scalars(_prepared_keys().with_for_update()).all():
+        pending.retired_at = moment
+        pending.notes = (pending.notes + " cancelled by an emergency rotation").strip()
+        cancelled.append(pending.kid)
     key = _create_key(signing=True)
     db.session.flush()
     audit.append(
@@ -192,11 +231,12 @@ def rotate(actor: User | None = None) -> SigningKey:
         "signing_key",
         key.kid,
         actor=actor,
-        before={"signing": previous},
-        after={"signing": [key.kid]},
+        at=moment,
+        before={"signing": stopped, "prepared": cancelled},
+        after={"signing": [key.kid], "cancelled": cancelled},
     )
     db.session.flush()
-    return key
+    return Rotation(key=key, stopped=stopped, cancelled=cancelled)
 
 
 def live_paper_codes(kid: str, now: datetime | None = None) -> list[PaperCode]:

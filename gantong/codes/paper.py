@@ -18,6 +18,14 @@ from gantong.holders import registry
 from gantong.models import Holder, PaperCode, SigningKey, User, utcnow
 
 
+class TooManyReplacements(Exception):
+    """The person replaced lost paper codes as often as the period allows; again at `again_at`."""
+
+    def __init__(self, again_at: datetime):
+        super().__init__(f"too many replacements; again at {again_at.isoformat()}")
+        self.again_at = again_at
+
+
 def ttl_seconds() -> int:
     """Seconds a paper code printed now lives (PAPER_TTL)."""
     return int(current_app.config["PAPER_TTL"])
@@ -112,13 +120,43 @@ def issue(holder: Holder, actor: User | None = None, now: datetime | None = None
     return paper
 
 
+def _replacement_refused_until(holder: Holder, moment: datetime) -> datetime | None:
+    """When the holder may replace a lost paper code again, or None if they may now.
+
+    Read under the holder's lock, so two reports at once cannot both pass the limit.
+    """
+    config = current_app.config
+    period = timedelta(seconds=int(config["PAPER_REPLACEMENT_PERIOD"]))
+    recent = list(
+        db.session.scalars(
+            db.select(PaperCode.revoked_at)
+            .where(PaperCode.holder_id == holder.id, PaperCode.revoked_at > moment - period)
+            .order_by(PaperCode.revoked_at.desc())
+        )
+    )
+    limit = int(config["PAPER_REPLACEMENTS_PER_PERIOD"])
+    if len(recent) < limit:
+        return None
+    # The window slides: the oldest replacement that still counts leaves it first.
+    return recent[limit - 1] + period
+
+
 def report_lost(
-    holder: Holder, actor: User | None = None, now: datetime | None = None
+    holder: Holder,
+    actor: User | None = None,
+    now: datetime | None = None,
+    limited: bool = True,
 ) -> PaperCode:
-    """Revoke every unrevoked paper code of the holder and issue a new one, in one transaction."""
+    """Revoke every unrevoked paper code of the holder and issue a new one, in one transaction.
+
+    limited: the person themselves (not an officer who sees them at a desk) may do it
+    PAPER_REPLACEMENTS_PER_PERIOD times a period; beyond that TooManyReplacements.
+    """
     moment = now or utcnow()
     keys.signing_key()  # the first key is made before anything is revoked
     registry.lock(holder)
+    if limited and (again_at := _replacement_refused_until(holder, moment)) is not None:
+        raise TooManyReplacements(again_at)
     query = db.select(PaperCode).where(
         PaperCode.holder_id == holder.id, PaperCode.revoked_at.is_(None)
     )

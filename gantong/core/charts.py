@@ -15,11 +15,15 @@ from markupsafe import Markup, escape
 
 # In user units; on a 360 px phone one unit is about one pixel, so the text reads at 12 px.
 WIDTH = 320
+# The chart's own size in CSS pixels: the page may shrink it to a phone's width (max-width in
+# app.css) but never stretches it, so on a 1280 px screen the text reads at 15 px, not 48.
+DISPLAY_SCALE = 1.25
 FONT_SIZE = 12
 ROW_HEIGHT = 24
 LABEL_WIDTH = 104
 VALUE_WIDTH = 40
 LEGEND_HEIGHT = 20
+LABEL_GAP = 8  # between two labels of an axis
 AXIS_COLOUR = "#888"
 TEXT_COLOUR = "#1a1a1a"
 
@@ -67,7 +71,8 @@ def _number(value: float) -> str:
 def _open(chart_id: str, title: str, height: float) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" '
-        f'viewBox="0 0 {WIDTH} {_number(height)}" width="100%" role="img" '
+        f'viewBox="0 0 {WIDTH} {_number(height)}" width="{_number(WIDTH * DISPLAY_SCALE)}" '
+        f'height="{_number(height * DISPLAY_SCALE)}" role="img" '
         f'aria-labelledby="{escape(chart_id)}-title" font-family="system-ui,sans-serif" '
         f'font-size="{FONT_SIZE}" fill="{TEXT_COLOUR}">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
@@ -154,7 +159,11 @@ def columns(
     parts.append(f'<text x="{left - 4}" y="{bottom + 4}" text-anchor="end">0</text>')
     count = max(len(values), 1)
     slot = (WIDTH - left) / count
-    every = max(1, math.ceil(count / 7))
+    # At most seven labels, and never closer than the widest one and a gap ("12月24日" is wider
+    # than "12-24"): the table beneath names every day.
+    widest = max((_text_width(label) for label in labels), default=0)
+    every = max(1, math.ceil(count / 7), math.ceil((widest + LABEL_GAP) / slot))
+    shown_until = -LABEL_GAP
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + index * slot
         bar_height = value / top_value * plot_height
@@ -163,9 +172,14 @@ def columns(
             f'width="{_number(slot * 0.7)}" height="{_number(bar_height)}" fill="{fill}">'
             f"<title>{escape(label)}: {value}</title></rect>"
         )
-        if index % every == 0:
+        # Centred under its column, but kept inside the chart at either end; a label pushed
+        # in from the end onto the one before it is left out.
+        half = _text_width(label) / 2
+        centre = min(max(x + slot / 2, half), WIDTH - half)
+        if index % every == 0 and centre - half >= shown_until + LABEL_GAP / 2:
+            shown_until = centre + half
             parts.append(
-                f'<text x="{_number(x + slot / 2)}" y="{bottom + 16}" '
+                f'<text x="{_number(centre)}" y="{bottom + 16}" '
                 f'text-anchor="middle">{escape(label)}</text>'
             )
     parts.append("</svg>")

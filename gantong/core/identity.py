@@ -33,6 +33,10 @@ MSG_ID_CHECK = N_("The check digit is wrong.")
 MSG_PASSPORT = N_("A passport number has 5 to 20 letters and digits.")
 MSG_PERMIT = N_("A permit number has 8 to 11 letters and digits.")
 MSG_DOC_TYPE = N_("Choose a document type.")
+MSG_NAME_CHARACTERS = N_(
+    "Write the name as the identity document has it: letters of any script, spaces, and the "
+    "marks · - ' only; no digits, emoji or other symbols."
+)
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -51,6 +55,10 @@ class InvalidDocument(ValueError):
 
 class InvalidPhone(ValueError):
     """A phone number was refused; str() is a message id for translation."""
+
+
+class InvalidName(ValueError):
+    """A legal name was refused; str() is a message id for translation."""
 
 
 def _compact(raw: str) -> str:
@@ -163,6 +171,41 @@ def validate_document(
     raise InvalidDocument(MSG_DOC_TYPE)
 
 
+# What a legal name may hold, by Unicode general category: letters of every script (L*: Lu,
+# Ll, Lt, Lm, Lo: Han, Arabic for Uyghur, Latin, Cyrillic, kana...), combining marks (M*: Mn,
+# Mc, Me), which Devanagari, Thai, Vietnamese and decomposed accents need, and the space; plus
+# the punctuation identity documents print inside names: the middle dots of minority and
+# transliterated names (U+00B7 ·, U+30FB ・, and U+2022 • and U+2027 ‧ that phones and
+# Taiwanese documents use for it), the hyphen (U+002D, U+2010) and the apostrophe of
+# O'Brien or N'Diaye (U+0027, and U+2019 ’ that phones type for it). Any space separator (Zs)
+# counts as a space. Digits (N*), symbols and emoji (S*), other punctuation (P*), control and
+# invisible characters (C*) and line or paragraph separators (Zl, Zp) are refused.
+_NAME_PUNCTUATION = frozenset("\u00b7\u30fb\u2022\u2027-\u2010'\u2019")
+
+
+def normalise_legal_name(raw: str) -> str:
+    """Return the name composed (NFC), with its spaces collapsed, or raise InvalidName."""
+    if not isinstance(raw, str):
+        raise InvalidName(MSG_NAME_CHARACTERS)
+    # Every space separator (Zs: the ideographic space of Chinese input methods, the no-break
+    # space) is one space; a tab or a newline (Cc) is refused below, not folded into a space.
+    spaced = "".join(
+        " " if unicodedata.category(character) == "Zs" else character
+        for character in unicodedata.normalize("NFC", raw)
+    )
+    name = " ".join(part for part in spaced.split(" ") if part)
+    has_letter = False
+    for character in name:
+        category = unicodedata.category(character)
+        if category[0] == "L":
+            has_letter = True
+        elif category[0] != "M" and character != " " and character not in _NAME_PUNCTUATION:
+            raise InvalidName(MSG_NAME_CHARACTERS)
+    if not has_letter:
+        raise InvalidName(MSG_NAME_CHARACTERS)
+    return name
+
+
 def _mask_word(word: str) -> str:
     return word[:1] + "*" * (len(word) - 1)
 
@@ -195,3 +238,12 @@ def mask_document(number: str) -> str:
     if length >= 4:
         return "*" * (length - 2) + number[-2:]
     return "*" * length
+
+
+def mask_phone(phone: str) -> str:
+    """Return an account's number as people show it to others: 138****0000 (mainland), or the
+    international number with all but its first and last four digits starred."""
+    digits = phone.removeprefix("+86") if phone.startswith("+86") else phone
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return digits[:3] + "*" * 4 + digits[-4:]

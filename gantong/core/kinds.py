@@ -75,6 +75,13 @@ class CheckMethod(Labelled):
     PAPER = "paper", N_("paper code")
 
 
+class PointMode(Labelled):
+    """What staff do at an information point with each code."""
+
+    RECORD = "record", N_("Record: temperature and decision for each person")
+    VERIFY = "verify", N_("Verify only: a full-screen verdict per scan, nothing to type")
+
+
 class ApplicationState(Labelled):
     """Where a transcoding application stands."""
 

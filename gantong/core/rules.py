@@ -18,6 +18,8 @@ COLOUR_ORDER = {colour: colour.rank for colour in Colour}
 
 QUARANTINE_DAYS = 14
 FEVER_THRESHOLD = 37.3
+# The temperatures a checkpoint record takes (°C): outside them it is a typing mistake.
+TEMPERATURE_MIN, TEMPERATURE_MAX = 34.0, 43.0
 
 SYMPTOMS = (
     "fever",
@@ -29,6 +31,12 @@ SYMPTOMS = (
 )
 CASE_STATUSES = frozenset({"confirmed", "suspected"})
 OFFICIAL_STATUSES = ("confirmed", "suspected", "close_contact", "cleared")
+# The record a fact came from, which a reason names as its source with the day it was made.
+DECLARATION, REGISTRATION = "declaration", "registration"  # the holder's; a pre-entry's
+OFFICIAL, CHECKPOINT_FEVER = "official", "checkpoint_fever"
+CHECKPOINT_ARRIVAL, OFFICER_ARRIVAL = "checkpoint_arrival", "officer_arrival"
+# How the actual arrival became known (PreEntry.arrival_source) and the record that names it.
+ARRIVAL_RECORDS = {"checkpoint": CHECKPOINT_ARRIVAL, "officer": OFFICER_ARRIVAL}
 RULES = (
     "case",
     "close_contact",
@@ -60,6 +68,8 @@ class Declaration:
     stays: tuple[Stay, ...] = ()
     entry_date: date | None = None
     entry_port: str | None = None
+    # DECLARATION, or REGISTRATION for the one a pre-entry registration wrote.
+    record: str = DECLARATION
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,10 @@ class Facts:
     # at once, whatever their own end condition (a close contact that never happened).
     retracted: frozenset[str] = frozenset()
     arrival_date: date | None = None
+    # How arrival_date became known: "checkpoint" (the first scan) or "officer" (confirmed),
+    # and the day it was recorded.
+    arrival_source: str | None = None
+    arrival_noted_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,10 @@ class Hit:
     since: date
     until: date | None
     needs_transcoding: bool
+    # The record the fact came from (DECLARATION, OFFICIAL...) and the day it was made, which
+    # is not `since` (a contact on 30 Nov declared on 7 Dec starts on the 30th).
+    record: str = ""
+    recorded_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -163,9 +181,46 @@ def worst_colour(colours: Iterable[str]) -> Colour:
     return Colour.worst(colours)
 
 
-def decision_for(temperature: float) -> Decision:
-    """Return the decision a temperature calls for when the volunteer chose none."""
-    return Decision.REFER if temperature >= FEVER_THRESHOLD else Decision.PASS
+# The colours that are not let through by default: the volunteer refers the person. A pass for
+# one of them is the volunteer's explicit override of the colour, and the record names it.
+REFER_COLOURS = frozenset({YELLOW, RED})
+
+
+class PassNeedsOverride(ValueError):
+    """A pass was chosen for a yellow or red code without saying that it overrides the colour."""
+
+
+def decision_for(temperature: float, colour: str | None = None) -> Decision:
+    """Return the decision when the volunteer chose none: a pass only for a green code (or one
+    whose colour is unknown) without a fever, else refer to medical staff."""
+    if temperature >= FEVER_THRESHOLD or colour in REFER_COLOURS:
+        return Decision.REFER
+    return Decision.PASS
+
+
+def record_decision(
+    chosen: str | None, temperature: float, colour: str | None, override: bool
+) -> tuple[Decision, bool]:
+    """Return the decision to store and whether it is a pass that overrides the code's colour.
+
+    Unchosen, the decision follows decision_for, or is a pass when the override was ticked (the
+    override is itself the choice). A pass for a yellow or red code without the override raises
+    PassNeedsOverride: it is never stored as an ordinary pass. The override of any other
+    decision, or of a green code, is no override.
+    """
+    if not chosen:
+        chosen = Decision.PASS if override else decision_for(temperature, colour)
+    decision = Decision(chosen)
+    overrides = decision is Decision.PASS and colour in REFER_COLOURS
+    if overrides and not override:
+        raise PassNeedsOverride(colour)
+    return decision, overrides
+
+
+def decision_for_colour(colour: str | None) -> Decision:
+    """Return the decision a verify-only point records for the colour it showed: only green
+    passes; yellow, red or a colour the gate could not tell are referred to medical staff."""
+    return Decision.PASS if colour == Colour.GREEN else Decision.REFER
 
 
 def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:
@@ -209,11 +264,19 @@ def _case_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(record.at),
             until=None,
             needs_transcoding=False,
+            record=OFFICIAL,
+            recorded_on=local_date(record.at),
         )
 
 
 def _close_contact_hit(
-    key: str, contact: date, source: str, params: dict, facts: Facts, today: date
+    key: str,
+    contact: date,
+    source: str,
+    params: dict,
+    facts: Facts,
+    today: date,
+    recorded: tuple[str, date],
 ) -> Hit | None:
     until = ends_after(contact)
     # Both must hold to end it: 14 days have passed and a negative test was approved.
@@ -228,6 +291,8 @@ def _close_contact_hit(
         since=contact,
         until=until,
         needs_transcoding=True,
+        record=recorded[0],
+        recorded_on=recorded[1],
     )
 
 
@@ -244,6 +309,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {},
             facts,
             today,
+            (declaration.record, local_date(declaration.made_at)),
         )
         if hit is not None:
             yield hit
@@ -257,6 +323,7 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
             {"basis": record.basis, "department": record.department},
             facts,
             today,
+            (OFFICIAL, local_date(record.at)),
         )
         if hit is not None:
             yield hit
@@ -282,6 +349,8 @@ def _symptom_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(declaration.made_at),
             until=None,
             needs_transcoding=True,
+            record=declaration.record,
+            recorded_on=local_date(declaration.made_at),
         )
 
 
@@ -299,6 +368,8 @@ def _fever_hits(facts: Facts) -> Iterator[Hit]:
             since=local_date(fever.at),
             until=None,
             needs_transcoding=True,
+            record=CHECKPOINT_FEVER,
+            recorded_on=local_date(fever.at),
         )
 
 
@@ -351,6 +422,8 @@ def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -
                     since=first,
                     until=ends_after(last, area.days),
                     needs_transcoding=False,
+                    record=declaration.record,
+                    recorded_on=local_date(declaration.made_at),
                 )
                 kept = best.get(hit.key)
                 if kept is None or _risk_area_rank(hit) > _risk_area_rank(kept):
@@ -370,6 +443,14 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
         until = ends_after(arrival)
         if today >= until or key in facts.cleared:
             continue
+        # Once the arrival is known, that record is where the day comes from (a checkpoint's
+        # first scan, an officer's confirmation), not the declaration that planned it.
+        recorded = (declaration.record, local_date(declaration.made_at))
+        if facts.arrival_date is not None:
+            recorded = (
+                ARRIVAL_RECORDS.get(facts.arrival_source or "", OFFICER_ARRIVAL),
+                facts.arrival_noted_on or facts.arrival_date,
+            )
         yield Hit(
             key=key,
             rule="overseas_entry",
@@ -383,6 +464,8 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
             since=arrival,
             until=until,
             needs_transcoding=False,
+            record=recorded[0],
+            recorded_on=recorded[1],
         )
 
 

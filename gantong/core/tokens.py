@@ -145,6 +145,18 @@ def _valid_name(name: object) -> bool:
     return all(unicodedata.category(ch)[0] != "C" for ch in name)
 
 
+def issued_before_its_key(
+    token: Token, signs_from: int | None, not_before: int | None, skew: int = MAX_CLOCK_SKEW
+) -> bool:
+    """Whether an own key's token claims a time before the key could sign (beyond the skew).
+
+    A key signs from its signs_from (a prepared key) or, when that is unset, from its creation
+    (not_before); a token stamped earlier was back-dated with the key, so it is refused.
+    """
+    start = signs_from if signs_from is not None else not_before
+    return start is not None and token.issued_at < start - skew
+
+
 def fit_name(masked: str) -> str:
     """Return the masked name as a version 2 token carries it: at most 23 UTF-8 bytes.
 

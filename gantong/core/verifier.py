@@ -23,6 +23,7 @@ REASONS = (
     "unknown_key",
     "bad_signature",
     "key_retired",
+    "key_not_yet_signing",
     "issuer_not_yet_valid",
     "issuer_expired",
     "partner_paper",
@@ -67,14 +68,21 @@ def check_bundle(bundle: object) -> bool:
     for name in ("issued_at", "refresh_after", "refuse_after"):
         if not isinstance(bundle.get(name), int):
             return False
+    skew = bundle.get("max_clock_skew", tokens.MAX_CLOCK_SKEW)
+    if not isinstance(skew, int) or isinstance(skew, bool) or skew < 0:
+        return False
     for group in ("keys", "partners", "revoked"):
         if not isinstance(bundle.get(group), list):
             return False
     for entry in bundle["keys"] + bundle["partners"]:
         if not isinstance(entry, Mapping) or not _KID.fullmatch(str(entry.get("kid", ""))):
             return False
+        if not isinstance(entry.get("x"), str):
+            return False
         if not _int_or_none(entry.get("not_before")) or not _int_or_none(entry.get("not_after")):
             return False
+    if not all(_int_or_none(entry.get("signs_from")) for entry in bundle["keys"]):
+        return False
     for entry in bundle["partners"]:
         if not isinstance(entry.get("max_ttl"), int) or entry["max_ttl"] <= 0:
             return False
@@ -120,9 +128,12 @@ def verify(text: str, bundle: Mapping, now: int) -> Verdict:
     except tokens.TokenError as error:
         return _refuse(error.reason, claimed)
     not_before, not_after = entry.get("not_before"), entry.get("not_after")
+    skew = bundle.get("max_clock_skew", tokens.MAX_CLOCK_SKEW)
     if own:
         if not_after is not None and now >= not_after:
             return _refuse("key_retired", token)
+        if tokens.issued_before_its_key(token, entry.get("signs_from"), not_before, skew):
+            return _refuse("key_not_yet_signing", token)
     else:
         if not_before is not None and now < not_before:
             return _refuse("issuer_not_yet_valid", token)
@@ -130,7 +141,7 @@ def verify(text: str, bundle: Mapping, now: int) -> Verdict:
             return _refuse("issuer_expired", token)
         if token.type == tokens.PAPER:
             return _refuse("partner_paper", token)
-    if token.issued_at - now > tokens.MAX_CLOCK_SKEW:
+    if token.issued_at - now > skew:
         return _refuse("not_yet_valid", token)
     if now >= token.expires_at:
         return _refuse("expired", token)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from gantong.core import divisions, identity
+from gantong.core import date_windows, divisions, identity, rules
+from gantong.core.date_windows import Refusal
 from gantong.entry import preentry
 from gantong.holders import registry
 from gantong.holders.forms import PersonForm
 from gantong.models import today
-from gantong.web.fields import PhoneField, strip
+from gantong.web.fields import PhoneField, refuse_outside, strip
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import countries
@@ -27,6 +28,22 @@ CATEGORY_LABELS = {
 }
 
 _TRANSPORT_NUMBER = re.compile(r"[A-Z0-9]{2,10}")
+
+# Each window's own message; %(date)s is the first day the window takes.
+PLANNED_ARRIVAL_WINDOW = {
+    Refusal.PASSED: _l(
+        "This date has passed. Registration is for arrivals to come; if you have arrived, make a declaration instead."
+    ),
+    Refusal.TOO_FAR_AHEAD: _l("Register no more than 90 days before you arrive."),
+}
+ARRIVAL_WINDOW = {
+    Refusal.BEFORE_PLANNED: _l(
+        "Too early for this registration (planned arrival %(planned)s): give a date on or after %(date)s."
+    ),
+    Refusal.BEFORE_REGISTRATION: _l(
+        "Too early for this registration, made on %(registered)s: give a date on or after %(date)s."
+    ),
+}
 
 
 class PreEntryForm(PersonForm):
@@ -72,6 +89,12 @@ class PreEntryForm(PersonForm):
             if choice[0].startswith(preentry.HUBEI_CODE)
         ]
         self.destination.choices = [("", _l("— choose —"))] + divisions.district_choices(language)
+        # Who registers before arrival mostly carries a passport, and a foreigner's nationality
+        # is theirs to pick: nothing is chosen for them (PersonForm's "China" fits residents).
+        self.nationality.choices = [("", _l("— choose —"))] + self.nationality.choices
+        if not self.is_submitted():
+            self.doc_type.data = identity.DOC_PASSPORT
+            self.nationality.data = ""
 
     @property
     def overseas(self) -> bool:
@@ -97,6 +120,8 @@ class PreEntryForm(PersonForm):
             raise ValidationError(_l("Foreigners register with their passport."))
 
     def validate_nationality(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose your nationality."))
         if self.category.data == preentry.FOREIGNER and field.data == "CN":
             raise ValidationError(_l("Choose your nationality: a foreigner's is not China."))
 
@@ -123,14 +148,7 @@ class PreEntryForm(PersonForm):
             )
 
     def validate_planned_arrival(self, field):
-        if field.data < today():
-            raise ValidationError(
-                _l(
-                    "This date has passed. Registration is for arrivals to come; if you have arrived, make a declaration instead."
-                )
-            )
-        if field.data > today() + timedelta(days=preentry.MAX_DAYS_AHEAD):
-            raise ValidationError(_l("Register no more than 90 days before you arrive."))
+        refuse_outside(date_windows.planned_arrival(today()), field.data, PLANNED_ARRIVAL_WINDOW)
 
     def validate_destination(self, field):
         if field.data not in divisions.jiangxi_district_codes():
@@ -144,9 +162,28 @@ class ArrivalForm(FlaskForm):
         _l("Arrived on"), validators=[DataRequired(_l("Give the arrival date."))]
     )
 
+    def __init__(self, *args, planned: date, registered_on: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.planned, self.registered_on = planned, registered_on
+
+    @classmethod
+    def of(cls, pre_entry, **kwargs) -> ArrivalForm:
+        """The form for one registration, whose planned day and own day bound the arrival."""
+        return cls(
+            planned=pre_entry.planned_arrival,
+            registered_on=rules.local_date(pre_entry.created_at),
+            prefix=f"arrival{pre_entry.id}",
+            **kwargs,
+        )
+
     def validate_arrived_on(self, field):
-        if field.data > today():
-            raise ValidationError(_l("This date is in the future."))
+        refuse_outside(
+            date_windows.arrival(self.planned, self.registered_on, today()),
+            field.data,
+            ARRIVAL_WINDOW,
+            planned=self.planned,
+            registered=self.registered_on,
+        )
 
 
 class NewHolderForm(PersonForm):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from gantong import audit
-from gantong.core import rules
+from gantong.core import date_windows, rules
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import Declaration, Holder, PreEntry, Stay, User, utcnow
@@ -28,8 +28,8 @@ OVERSEAS_RETURNEE, FOREIGNER, HUBEI = "overseas_returnee", "foreigner", "hubei"
 CATEGORIES = (OVERSEAS_RETURNEE, FOREIGNER, HUBEI)
 OVERSEAS = frozenset({OVERSEAS_RETURNEE, FOREIGNER})
 HUBEI_CODE = "42"
-# How far ahead one may register; further plans change too often to start a quarantine count.
-MAX_DAYS_AHEAD = 90
+# How far ahead one may register (the window is in the pure core, beside the rules).
+MAX_DAYS_AHEAD = date_windows.MAX_DAYS_AHEAD
 ARRIVALS_PAGE = 50
 
 
@@ -117,6 +117,7 @@ def note_checkpoint_arrival(holder: Holder, now: datetime, actor: User | None = 
         return False
     pre_entry.actual_arrival = rules.local_date(now)
     pre_entry.arrival_source = "checkpoint"
+    pre_entry.arrival_noted_at = now
     audit.append(
         "preentry.arrival",
         "holder",
@@ -133,16 +134,27 @@ def note_checkpoint_arrival(holder: Holder, now: datetime, actor: User | None = 
 def confirm_arrival(
     pre_entry: PreEntry, arrival: date, officer: User, now: datetime | None = None
 ) -> None:
-    """An officer confirms (or corrects) the actual arrival date; the colour follows (audited)."""
+    """An officer confirms (or corrects) the actual arrival date; the colour follows (audited).
+
+    Raises ValueError (nothing written) for a day outside date_windows.arrival.
+    """
     moment = now or utcnow()
-    if arrival > rules.local_date(moment):
-        raise ValueError("an arrival cannot be in the future")
+    window = date_windows.arrival(
+        pre_entry.planned_arrival, rules.local_date(pre_entry.created_at), rules.local_date(moment)
+    )
+    refusal = window.refusal(arrival)
+    if refusal is not None:
+        # The form refuses it with a message; a caller that skipped the form gets no clamping.
+        raise ValueError(
+            f"arrival {arrival} refused: {refusal} ({window.earliest}..{window.latest})"
+        )
     registry.lock(pre_entry.holder)
     db.session.refresh(pre_entry)
     before = {"actual_arrival": pre_entry.actual_arrival, "source": pre_entry.arrival_source}
     pre_entry.actual_arrival = arrival
     pre_entry.arrival_source = "officer"
     pre_entry.arrival_confirmed_by = officer.id
+    pre_entry.arrival_noted_at = moment
     audit.append(
         "preentry.arrival",
         "holder",

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gantong.auth import session
+from gantong.auth import session, signup_limits
 from gantong.auth.forms import RegisterForm
 from gantong.codes import paper
 from gantong.core import identity, qr
 from gantong.entry import preentry
-from gantong.extensions import db, limiter
+from gantong.extensions import db
 from gantong.models import Holder, PreEntry
 from gantong.web.guards import require_role
-from gantong.web.i18n import current_language
+from gantong.web.i18n import current_language, day
 from gantong.web.labels import country_name
 from gantong.web.paging import page_number
 
@@ -58,15 +59,19 @@ def start():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@signup_limits.limited_per_address("entry/register.html")
 def register():
     """Create an account with any phone number, mainland or international, before arrival."""
     if current_user.is_authenticated:
         return redirect(url_for(".trip"))
     form = RegisterForm()
-    if form.validate_on_submit() and session.open_account(form):
-        flash(_("Your account is ready. Now tell us who you are and how you are coming."))
-        return redirect(url_for(".trip"), code=303)
+    if form.validate_on_submit():
+        # A typo is told next to its field and costs nothing; a try past the checks counts.
+        if not signup_limits.spend_number_try():
+            return signup_limits.refused("entry/register.html")
+        if session.open_account(form):
+            flash(_("Your account is ready. Now tell us who you are and how you are coming."))
+            return redirect(url_for(".trip"), code=303)
     return render_template("entry/register.html", form=form)
 
 
@@ -103,7 +108,7 @@ def _render_arrivals(failed_form: ArrivalForm | None = None, failed_id: int | No
     listing = preentry.arrivals(current_user.district_code, ARRIVAL_VIEWS[show], page_number())
     rows, more, page = listing.rows, listing.has_next, listing.number
     # One form per row, each with its own field ids; a failed one keeps what was typed.
-    forms = {row.id: ArrivalForm(formdata=None, prefix=f"arrival{row.id}") for row in rows}
+    forms = {row.id: ArrivalForm.of(row, formdata=None) for row in rows}
     if failed_form is not None:
         forms[failed_id] = failed_form
     language = current_language()
@@ -126,14 +131,14 @@ def confirm_arrival(pre_entry_id: int):
     pre_entry = db.session.get(PreEntry, pre_entry_id)
     if pre_entry is None or pre_entry.destination_district != current_user.district_code:
         abort(404)
-    form = ArrivalForm(prefix=f"arrival{pre_entry.id}")
+    form = ArrivalForm.of(pre_entry)
     if not form.validate_on_submit():
         return _render_arrivals(form, pre_entry.id)
     preentry.confirm_arrival(pre_entry, form.arrived_on.data, current_user._get_current_object())
     flash(
         _(
             "Arrival recorded: the quarantine now counts from %(date)s.",
-            date=form.arrived_on.data.isoformat(),
+            date=day(form.arrived_on.data),
         )
     )
     return redirect(url_for(".arrivals", show=request.args.get("show", "expected")), code=303)
@@ -159,8 +164,9 @@ def new_holder():
                 form.details(current_user.district_code), current_user._get_current_object()
             ),
             taken=_(
-                "This document is registered already. Find the person's code, or handle a claim if "
-                "the document was registered by someone else."
+                "This document is registered already. Find the person's code; if someone else "
+                "registered it, check the document in person under Review, Identity check in "
+                "person, and move the code to the person."
             ),
         )
         if registered is not None:
@@ -207,6 +213,18 @@ def report_lost(holder_id: int):
     form = LostForm()
     if not form.validate_on_submit():
         return _render_paper(holder, form)
-    paper.report_lost(holder, current_user._get_current_object())
+    actor = current_user._get_current_object()
+    try:
+        # An officer at a desk sees the person and their document: not limited.
+        paper.report_lost(holder, actor, limited=actor.role != "officer")
+    except paper.TooManyReplacements as refused:
+        form.confirm.errors.append(
+            _(
+                "This paper code was replaced as often as allowed for now. Go to a service desk "
+                "with your identity document, or report it lost again after %(when)s.",
+                when=format_datetime(refused.again_at, "short"),
+            )
+        )
+        return _render_paper(holder, form), 429
     flash(_("The old paper code no longer works. Print this new one."))
     return redirect(url_for(".paper_code", holder_id=holder.id), code=303)

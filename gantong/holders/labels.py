@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from gantong.core import identity
 from gantong.core.kinds import ApplicationState, ClaimState
 from gantong.web.labels import colour_word
 
@@ -74,6 +75,17 @@ def officer_label(user) -> str:
     )
 
 
+def declared_by(author, holder) -> str:
+    """Say which account made a declaration: the holder's own, or another (its number masked),
+    so a person sees what someone else declared for them."""
+    if author is None or author.role == "officer":
+        return ""
+    phone = identity.mask_phone(author.phone)
+    if author.id == holder.account_id:
+        return str(_l("declared by the account holding the code (%(phone)s)", phone=phone))
+    return str(_l("declared by account %(phone)s", phone=phone))
+
+
 def change_by(change) -> str:
     """Say who made a colour change: an officer's department and badge, or where it came from."""
     actor = change.actor
@@ -83,6 +95,10 @@ def change_by(change) -> str:
         return officer_label(actor)
     if actor.role == "staff":
         return str(_l("checkpoint"))
+    # A declaration by an account that no longer holds the person (moved away after an identity
+    # check in person) was not their own: say whose, masked.
+    if all(holder.id != change.holder_id for holder in actor.holders):
+        return str(_l("declared by account %(phone)s", phone=identity.mask_phone(actor.phone)))
     return str(_l("own declaration"))
 
 
@@ -161,6 +177,7 @@ def init_app(app: Flask) -> None:
         case_status=case_status,
         change_reason=change_reason,
         officer_label=officer_label,
+        declared_by=declared_by,
         change_by=change_by,
         change_why=change_why,
         hit_rule=hit_rule,

@@ -46,7 +46,9 @@ def notify(holder: Holder, kind: str, at: datetime | None = None, **params) -> N
     account = db.session.get(User, holder.account_id) if holder.account_id else None
     if account is not None and account.phone:
         db.session.flush()  # the notification's id, for the link
-        db.session.info.setdefault(_OUTBOX, []).append((account.phone, sms_text(notification)))
+        db.session.info.setdefault(_OUTBOX, []).append(
+            (account.phone, sms_text(notification, account.language))
+        )
     return notification
 
 
@@ -55,11 +57,12 @@ def link(notification: Notification) -> str:
     return f"{current_app.config['PUBLIC_URL']}/me/notifications#n{notification.id}"
 
 
-def sms_text(notification: Notification) -> str:
-    """The SMS: what happened, without the officer's reason, and the link to the notification;
-    within two segments however long the reason or the names are."""
-    # SMS go out in the default language: we keep no language per account.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+def sms_text(notification: Notification, language: str | None = None) -> str:
+    """The SMS in the account's language: what happened, without the officer's reason, and the
+    link to the notification; within two segments however long the reason or the names are."""
+    if language not in current_app.config["LANGUAGES"]:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
         message = _(
             "Gantong Code: %(message)s", message=notification_text(notification, with_reason=False)
         )

@@ -54,6 +54,21 @@ class DocumentTaken(Exception):
     """The document is registered to a holder already."""
 
 
+class AccountFlagged(Exception):
+    """Officers flagged the account for registering someone else's document: it may add no
+    people, nor declare for anyone but its own holder, until the flag is cleared."""
+
+
+def check_not_flagged(account: User | None, holder: Holder | None = None) -> None:
+    """:raise AccountFlagged: if a flagged account adds a person, or declares for anyone but
+    its own holder (`holder` given)."""
+    if account is None or account.flagged_at is None:
+        return
+    if holder is not None and holder.is_self and holder.account_id == account.id:
+        return
+    raise AccountFlagged()
+
+
 @dataclass
 class Identity:
     name: str
@@ -99,6 +114,8 @@ def add_holder(
     issue_code: an officer registering a person in front of them for a paper code.
     `actor` is who registered the person when it is not the account (an officer).
     """
+    if account is not None and account.role == "resident":
+        check_not_flagged(account)
     if document_registered(identity):
         raise DocumentTaken()
     holder = Holder(
@@ -134,7 +151,12 @@ def add_holder(
 
 
 def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Declaration:
-    """Add a declaration (never edit one) and refresh the holder's colour."""
+    """Add a declaration (never edit one) and refresh the holder's colour.
+
+    :raise AccountFlagged: if a flagged account declares for someone but its own holder.
+    """
+    if author is not None and author.role == "resident":
+        check_not_flagged(author, holder)
     declaration = Declaration(
         holder=holder,
         author_id=author.id if author else None,
@@ -191,7 +213,10 @@ def _fact_branches() -> dict:
                 "entry_port": Declaration.entry_port,
                 "close_contact": Declaration.close_contact,
             },
-            lambda query: query.where(Declaration.holder_id == holder_id),
+            # A voided declaration (an identity check in person) stays on file but counts for nothing.
+            lambda query: query.where(
+                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
+            ),
         ),
         "stay": (
             Stay.id,
@@ -202,7 +227,7 @@ def _fact_branches() -> dict:
                 "place_code": Stay.place_code,
             },
             lambda query: query.join(Declaration, Declaration.id == Stay.declaration_id).where(
-                Declaration.holder_id == holder_id
+                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
             ),
         ),
         "fever": (
@@ -238,9 +263,12 @@ def _fact_branches() -> dict:
         "pre_entry": (
             PreEntry.id,
             {
+                "created_at": PreEntry.created_at,
                 "planned_arrival": PreEntry.planned_arrival,
                 "actual_arrival": PreEntry.actual_arrival,
                 "origin_division": PreEntry.origin_division,
+                "arrival_source": PreEntry.arrival_source,
+                "arrival_noted_at": PreEntry.arrival_noted_at,
             },
             lambda query: query.where(PreEntry.id == latest_pre_entry),
         ),
@@ -328,6 +356,9 @@ def _facts_query():
 def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
     rows = _fact_rows(holder.id)
+    # The declaration a pre-entry registration wrote is made in the registration's instant:
+    # its reasons name the registration, not "your declaration".
+    registered_at = {row.created_at for row in rows["pre_entry"]}
     stays: dict[int, list] = {}
     for row in rows["stay"]:
         stays.setdefault(row.declaration_id, []).append(
@@ -343,16 +374,22 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
             stays=tuple(stays.get(row.id, ())),
             entry_date=row.entry_date,
             entry_port=row.entry_port,
+            record=rules.REGISTRATION if row.made_at in registered_at else rules.DECLARATION,
         )
         for row in rows["declaration"]
     )
-    arrival_date = None
+    arrival_date = arrival_source = arrival_noted_on = None
     for row in rows["pre_entry"]:
         # A pre-entry's quarantine counts from the actual arrival once known.
         if row.actual_arrival is not None:
             declarations, arrival_date = rules.with_actual_arrival(
                 declarations, row.origin_division, row.planned_arrival, row.actual_arrival
             )
+            if arrival_date is not None:
+                arrival_source = row.arrival_source
+                # Rows from before the day was kept name the arrival day instead.
+                noted = row.arrival_noted_at
+                arrival_noted_on = rules.local_date(noted) if noted else row.actual_arrival
     fevers = tuple(
         rules.CheckpointFever(
             id=row.id,
@@ -395,6 +432,8 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         cleared=cleared,
         retracted=retracted,
         arrival_date=arrival_date,
+        arrival_source=arrival_source,
+        arrival_noted_on=arrival_noted_on,
     )
     return facts, areas
 

@@ -1,6 +1,6 @@
 """Pages for everyone: the landing page and our public keys."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
 
 from gantong import audit_heads
@@ -8,6 +8,26 @@ from gantong.auth import session
 from gantong.codes import bundle, keys
 
 bp = Blueprint("public", __name__)
+
+# The documents a partner's verifier page on another site reads: keys, bundle, audit head.
+CROSS_SITE_READABLE = {"public.jwks", "public.verifier_bundle", "public.audit_head"}
+
+
+@bp.after_request
+def allow_cross_site_reads(response):
+    """Let any site's page GET the public documents (and revalidate them with If-None-Match).
+
+    A wildcard origin and no Allow-Credentials: browsers then send no cookies, and these
+    documents are the same for everyone, so nothing of a session can leak through them.
+    """
+    if request.endpoint in CROSS_SITE_READABLE:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Date"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+            response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 @bp.get("/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,17 +17,46 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from gantong.core import divisions, rules
+from gantong.core import date_windows, divisions
+from gantong.core.date_windows import Refusal
 from gantong.holders import registry
 from gantong.holders.forms import PersonForm
 from gantong.holders.labels import family_relation_choices
 from gantong.models import today
 from gantong.review import applications
 from gantong.review.labels import GROUNDS_LABELS
-from gantong.web.fields import MultiCheckboxField, TranslatedForm, not_in_future, strip
+from gantong.web.fields import (
+    CONTACT_WINDOW,
+    MultiCheckboxField,
+    TranslatedForm,
+    not_in_future,
+    refuse_outside,
+    strip,
+)
 from gantong.web.i18n import current_language
 from gantong.web.inputs import BoundedDateField
 from gantong.web.labels import symptom_choices
+
+# Each window's own message; %(date)s is the first day the window takes.
+ENTRY_WINDOW = {
+    Refusal.LOOK_BACK: _l(
+        "Only entries in the last %(days)s days are asked for: give a date on or after %(date)s."
+    )
+}
+STAY_WINDOW = {Refusal.LOOK_BACK: _l("Only stays in the last 14 days are asked for.")}
+TEST_WINDOW = {
+    Refusal.EXPIRED: _l(
+        "A negative test counts for %(days)s days: give a test taken on or after %(date)s."
+    ),
+    Refusal.BEFORE_REASONS: _l(
+        "The test must be taken on or after %(date)s, when the reasons to clear began."
+    ),
+}
+ISOLATION_WINDOW = {
+    Refusal.BEFORE_REASONS: _l(
+        "The isolation cannot end before the reasons to clear began (%(date)s)."
+    )
+}
 
 
 class IdentityForm(PersonForm):
@@ -108,8 +137,10 @@ class StayForm(TranslatedForm):
             if self.end.data < self.start.data:
                 self.end.errors.append(_l("The stay ends before it starts."))
                 return False
-            if self.end.data < today() - timedelta(days=rules.QUARANTINE_DAYS):
-                self.end.errors.append(_l("Only stays in the last 14 days are asked for."))
+            try:
+                refuse_outside(date_windows.recent(today()), self.end.data, STAY_WINDOW)
+            except ValidationError as refusal:
+                self.end.errors.append(refusal.args[0])
                 return False
         return True
 
@@ -129,13 +160,10 @@ class StayForm(TranslatedForm):
 class DeclarationForm(FlaskForm):
     symptoms = MultiCheckboxField(_l("Symptoms now"), validators=[Optional()])
     close_contact = BooleanField(_l("I was in close contact with a confirmed or suspected case"))
-    contact_date = BoundedDateField(
-        _l("Date of the contact"), validators=[Optional(), not_in_future]
-    )
+    # The window checks of these dates (validate_<name>) refuse the future too.
+    contact_date = BoundedDateField(_l("Date of the contact"), validators=[Optional()])
     stays = FieldList(FormField(StayForm), min_entries=3, max_entries=5)
-    entry_date = BoundedDateField(
-        _l("Date of entry from overseas"), validators=[Optional(), not_in_future]
-    )
+    entry_date = BoundedDateField(_l("Date of entry from overseas"), validators=[Optional()])
     entry_port = StringField(_l("Port of entry"), validators=[Optional(), Length(max=100)])
     acknowledge = BooleanField(
         _l("I declare that the information above is true and complete."),
@@ -148,6 +176,22 @@ class DeclarationForm(FlaskForm):
         for stay in self.stays:
             stay.form.set_choices(current_language())
 
+    def validate_contact_date(self, field):
+        refuse_outside(
+            date_windows.recent(today()),
+            field.data,
+            CONTACT_WINDOW,
+            days=date_windows.LOOK_BACK_DAYS,
+        )
+
+    def validate_entry_date(self, field):
+        refuse_outside(
+            date_windows.recent(today()),
+            field.data,
+            ENTRY_WINDOW,
+            days=date_windows.LOOK_BACK_DAYS,
+        )
+
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
         # Optional() stops the field's own checks when it is empty, so these live here.
@@ -156,6 +200,14 @@ class DeclarationForm(FlaskForm):
             valid = False
         if self.entry_date.data and not (self.entry_port.data or "").strip():
             self.entry_port.errors.append(_l("Give the port where you entered."))
+            valid = False
+        # The overseas rule counts from the entry date: without one it would count from today.
+        if (
+            (self.entry_port.data or "").strip()
+            and not self.entry_date.data
+            and not self.entry_date.errors
+        ):
+            self.entry_date.errors.append(_l("Give the date you entered China."))
             valid = False
         return valid
 
@@ -183,22 +235,39 @@ class ApplicationForm(FlaskForm):
         validators=[DataRequired(_l("Choose at least one reason to clear."))],
     )
     grounds = RadioField(_l("Grounds"), validators=[DataRequired(_l("Choose the grounds."))])
-    test_date = BoundedDateField(_l("Test date"), validators=[Optional(), not_in_future])
+    # The window checks of these dates (validate_<name>) refuse the future too.
+    test_date = BoundedDateField(_l("Test date"), validators=[Optional()])
     institution = StringField(
         _l("Testing institution"), validators=[Optional(), Length(max=100)], filters=[strip]
     )
     report_number = StringField(
         _l("Report number"), validators=[Optional(), Length(max=64)], filters=[strip]
     )
-    isolation_end = BoundedDateField(
-        _l("Isolation end date"), validators=[Optional(), not_in_future]
-    )
+    isolation_end = BoundedDateField(_l("Isolation end date"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
 
-    def __init__(self, hit_keys: list[str], *args, **kwargs):
+    def __init__(self, hits_since: dict[str, date], *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.hits.choices = [(key, key) for key in hit_keys]
+        # Each reason that may be named, with the day it began: the evidence must come after.
+        self.hits_since = hits_since
+        self.hits.choices = [(key, key) for key in hits_since]
         self.grounds.choices = list(GROUNDS_LABELS.items())
+
+    def _named_since(self) -> list[date]:
+        return [self.hits_since[key] for key in self.hits.data or [] if key in self.hits_since]
+
+    def validate_test_date(self, field):
+        refuse_outside(
+            date_windows.negative_test(self._named_since(), today()),
+            field.data,
+            TEST_WINDOW,
+            days=date_windows.NEGATIVE_TEST_VALID_DAYS,
+        )
+
+    def validate_isolation_end(self, field):
+        refuse_outside(
+            date_windows.isolation_end(self._named_since(), today()), field.data, ISOLATION_WINDOW
+        )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

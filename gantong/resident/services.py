@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from gantong.codes import keys
 from gantong.core import rules, tokens
@@ -49,10 +49,37 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     return ScreenCode(result, token, text, number, expires_at, recent_changes)
 
 
-def can_apply(holder: Holder, result: rules.Result) -> bool:
-    """Whether a transcoding application could change the colour: a hit it may clear, not pending."""
+@dataclass(frozen=True)
+class Transcoding:
+    """Where the holder's transcoding stands for the reasons behind the code of now."""
+
+    can_apply: bool  # a reason an application may clear, that none pending or approved names
+    pending: bool  # an application waits for an officer's decision on one of the reasons
+    approved_on: date | None  # the latest approval of a reason still behind the code
+    ends_on: date | None  # the day the approved reasons end (the latest of them)
+    green_on: date | None  # the day the code turns green with nothing more to do, if it will
+
+
+def transcoding(holder: Holder, result: rules.Result) -> Transcoding:
+    """What the code page says about transcoding: apply, waiting, or approved and when it ends."""
     pending = applications.pending_keys(holder)
-    return any(applications.clearable(hit) and hit.key not in pending for hit in result.hits)
+    approved = applications.approved_on(holder)
+    # An approved reason may stay until its own end (a close contact: 14 days after it).
+    covered = [hit for hit in result.hits if hit.key in approved and hit.until is not None]
+    ends_by_itself = all(
+        (hit in covered) or (hit.until is not None and not hit.needs_transcoding)
+        for hit in result.hits
+    )
+    return Transcoding(
+        can_apply=any(
+            applications.clearable(hit) and hit.key not in pending and hit.key not in approved
+            for hit in result.hits
+        ),
+        pending=any(hit.key in pending for hit in result.hits),
+        approved_on=max((rules.local_date(approved[hit.key]) for hit in covered), default=None),
+        ends_on=max((hit.until for hit in covered), default=None),
+        green_on=max(hit.until for hit in result.hits) if covered and ends_by_itself else None,
+    )
 
 
 def can_claim(holder: Holder, result: rules.Result) -> bool:

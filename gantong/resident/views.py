@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from gantong.admin import staff_accounts
@@ -13,7 +14,7 @@ from gantong.extensions import db, htmx
 from gantong.holders import hotlines, notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
-from gantong.review import applications, claims, official_records
+from gantong.review import applications, claims, official_records, queries
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 
@@ -60,6 +61,15 @@ def people():
     )
 
 
+@bp.get("/code")
+def own_code():
+    """Open the account holder's own code (where a resident lands); without one, the people."""
+    own = next((holder for holder in current_user.holders if holder.is_self), None)
+    if own is None:
+        return redirect(url_for(".people"))
+    return redirect(url_for(".code", holder_id=own.id))
+
+
 @bp.route("/people/new", methods=["GET", "POST"])
 def add_person():
     """Add the account holder or a family member as a code holder."""
@@ -67,7 +77,9 @@ def add_person():
     form = IdentityForm()
     if not form.is_submitted() and not has_self:
         form.is_self.data = True
-    if form.validate_on_submit():
+    if not form.is_submitted() and current_user.flagged_at is not None:
+        flash(FLAGGED)
+    if form.validate_on_submit() and _not_flagged(form.doc_number):
         holder = form.registered(
             lambda: registry.add_holder(
                 current_user,
@@ -81,6 +93,22 @@ def add_person():
     return render_template("resident/add_person.html", form=form, has_self=has_self)
 
 
+FLAGGED = _l(
+    "Officers found that this account registered someone else's document: it cannot add "
+    "people or declare for them until an officer of your district has reviewed it."
+)
+
+
+def _not_flagged(field) -> bool:
+    """Whether the account may add people; if flagged, say why beside the field."""
+    try:
+        registry.check_not_flagged(current_user)
+    except registry.AccountFlagged:
+        field.errors.append(FLAGGED)
+        return False
+    return True
+
+
 @bp.route("/people/<int:holder_id>/declare", methods=["GET", "POST"])
 def declare(holder_id: int):
     """Add a health and travel declaration."""
@@ -91,7 +119,11 @@ def declare(holder_id: int):
         # next step's choices, keep everything typed, save nothing.
         return render_template("resident/declare.html", form=form, holder=holder, today=today())
     if form.validate_on_submit():
-        registry.declare(holder, form.details(), author=current_user)
+        try:
+            registry.declare(holder, form.details(), author=current_user)
+        except registry.AccountFlagged:
+            flash(FLAGGED)
+            return redirect(url_for(".code", holder_id=holder.id), code=303)
         flash(_("Declaration saved."))
         return redirect(url_for(".code", holder_id=holder.id), code=303)
     return render_template("resident/declare.html", form=form, holder=holder, today=today())
@@ -110,7 +142,7 @@ def code(holder_id: int):
         **context,
         people=current_user.holders,
         unread=notifications.unread_count(current_user),
-        can_apply=result is not None and services.can_apply(holder, result),
+        transcoding=services.transcoding(holder, result) if result is not None else None,
         can_claim=result is not None and services.can_claim(holder, result),
         hotline=hotlines.hotline(holder.district_code),
     )
@@ -156,6 +188,8 @@ def history(holder_id: int):
             + [user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)]
         ),
         records=records,
+        # Every account that declared for the person, so the page says who (masked).
+        authors=queries.users_by_id(declaration.author_id for declaration in holder.declarations),
         set_up=staff_accounts.set_up_by(
             user_id for entry in records for user_id in (entry.recorded_by, entry.approved_by)
         ),
@@ -187,7 +221,7 @@ def apply(holder_id: int):
     """Apply for transcoding: name the reasons to clear and give the evidence."""
     holder = own_holder(holder_id)
     hits = applications.open_hits(holder)
-    form = ApplicationForm([hit.key for hit in hits])
+    form = ApplicationForm({hit.key: hit.since for hit in hits})
     if hits and form.validate_on_submit():
         try:
             item = applications.apply(holder, form.hits.data, form.details(), current_user)
@@ -208,6 +242,8 @@ def apply(holder_id: int):
         form=form,
         hits=hits,
         pending=applications.pending_keys(holder),
+        # Nothing to apply for because an approval covers it: say so, and when it ends.
+        transcoding=services.transcoding(holder, registry.colour_of(holder)),
         today=today(),
     )
 

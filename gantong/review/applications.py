@@ -47,9 +47,23 @@ def pending_keys(holder: Holder) -> set[str]:
     return {key for row in rows for key in row.split(",") if key}
 
 
+def approved_on(holder: Holder) -> dict[str, datetime]:
+    """Return the keys of the holder's hits an approved application named, with its decision time.
+
+    Such a hit can still be active (a close contact ends 14 days after the contact, and only
+    then with the approval): it needs no second application.
+    """
+    rows = db.session.execute(
+        db.select(Application.hit_keys, Application.decided_at).where(
+            Application.holder_id == holder.id, Application.status == APPROVED
+        )
+    )
+    return {key: decided_at for keys, decided_at in rows for key in keys.split(",") if key}
+
+
 def open_hits(holder: Holder, now: datetime | None = None) -> list[rules.Hit]:
-    """Return the active hits the holder may apply to clear now (none pending already)."""
-    waiting = pending_keys(holder)
+    """Return the active hits the holder may apply to clear now (none pending or approved)."""
+    waiting = {*pending_keys(holder), *approved_on(holder)}
     return [
         hit
         for hit in registry.colour_of(holder, now).hits

@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from gantong.core import date_windows
 from gantong.holders.labels import CASE_STATUSES
+from gantong.models import today
 from gantong.review import official_records
-from gantong.web.fields import not_in_future, strip
+from gantong.web.fields import CONTACT_WINDOW, not_in_future, refuse_outside, strip
 from gantong.web.inputs import BoundedDateField
 
 
@@ -47,7 +50,7 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(
-        _l("Document number or full name"),
+        _l("Name, or the last 4 or more characters of the document number"),
         validators=[Optional(), Length(max=100)],
         filters=[strip],
     )
@@ -95,17 +98,34 @@ class ClaimDecisionForm(DecisionForm):
 
 
 class OfficialRecordForm(FlaskForm):
+    # Starts on the blank choice: a status is a serious record, so nothing is preselected.
     status = SelectField(
-        _l("Case status"), choices=[(key, CASE_STATUSES[key]) for key in official_records.STATUSES]
+        _l("Case status"),
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(key, CASE_STATUSES[key]) for key in official_records.STATUSES],
+        default="",
+        validators=[DataRequired(_l("Choose the case status."))],
     )
     contact_date = BoundedDateField(
-        _l("Date of the contact (close contacts)"), validators=[Optional(), not_in_future]
+        _l("Date of the contact (close contacts)"), validators=[Optional()]
     )
     basis = StringField(
         _l("Legal basis (case or notice number)"),
         filters=[strip],
         validators=[DataRequired(_l("Give the case or notice number.")), Length(max=100)],
     )
+
+    def validate_contact_date(self, field):
+        # The same look-back as a declared contact: the rules count both the same way.
+        if self.status.data != "close_contact":
+            not_in_future(self, field)
+            return
+        refuse_outside(
+            date_windows.recent(today()),
+            field.data,
+            CONTACT_WINDOW,
+            days=date_windows.LOOK_BACK_DAYS,
+        )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

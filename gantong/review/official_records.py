@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from gantong import audit
-from gantong.core import rules
+from gantong.core import date_windows, rules
 from gantong.core.kinds import OfficialRecordState
 from gantong.extensions import db
 from gantong.holders import notifications, registry
@@ -28,7 +28,8 @@ class SelfApproval(Exception):
 
 
 class InvalidRecord(Exception):
-    """The status, basis or contact date is missing or unknown."""
+    """The status or basis is missing or unknown, or the contact date missing or outside the
+    rules' look-back (date_windows.recent)."""
 
 
 def record(
@@ -46,7 +47,13 @@ def record(
         status not in STATUSES
         or not basis
         or len(basis) > 100
-        or (status == "close_contact" and contact_date is None)
+        or (
+            status == "close_contact"
+            and (
+                contact_date is None
+                or contact_date not in date_windows.recent(rules.local_date(moment))
+            )
+        )
     ):
         raise InvalidRecord()
     decisions.check_officer(officer, holder)

@@ -6,13 +6,14 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, literal, union_all
+from sqlalchemy import String, literal, or_, union_all
 
 from gantong.checkpoint import verification
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import Application, Claim, ColourChange, Holder, OfficialRecord, User, utcnow
 from gantong.review import applications, claims, official_records
+from gantong.web.paging import Page
 
 KINDS = ("application", "claim", "official")
 PER_PAGE = 20
@@ -86,21 +87,36 @@ def pending_queue(
     return QueuePage(items, page, pages, total)
 
 
-def find_people(district: str, text: str, limit: int = 20) -> list[Holder]:
-    """Find the district's holders by document number or by full name."""
+# Fewer characters of a number match too many people to be a tail worth showing.
+DOCUMENT_TAIL_MIN = 4
+
+
+def _starting_with(text: str) -> str:
+    """A LIKE pattern for values that start with `text`, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def find_people(district: str, text: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Find the district's holders whose name starts with `text` or whose document number ends
+    with it (4 characters or more), by name; one page, and whether another follows."""
     text = text.strip()
     if not text:
-        return []
+        return Page([], 1, False)
+    matches = [Holder.name.like(_starting_with(text), escape="\\")]
     number = "".join(text.split()).upper()
+    if len(number) >= DOCUMENT_TAIL_MIN:
+        # The tail of the number is the start of the number reversed (see the model).
+        matches.append(Holder.doc_number_reversed.like(_starting_with(number[::-1]), escape="\\"))
     query = (
         db.select(Holder)
-        .where(
-            Holder.district_code == district, (Holder.doc_number == number) | (Holder.name == text)
-        )
-        .order_by(Holder.id)
-        .limit(limit)
+        .where(Holder.district_code == district, or_(*matches))
+        .order_by(Holder.name, Holder.id)
+        .limit(per_page + 1)  # one more than shown says whether a next page exists
+        .offset((page - 1) * per_page)
     )
-    return list(db.session.scalars(query))
+    rows = list(db.session.scalars(query))
+    return Page(rows[:per_page], page, len(rows) > per_page)
 
 
 def person_file(holder: Holder, now: datetime | None = None) -> dict:

@@ -6,14 +6,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from gantong.auth import accounts
 from gantong.checkpoint import scan_records
 from gantong.extensions import db
-from gantong.models import Application, Claim, Holder, OfficialRecord
-from gantong.review import applications, claims, official_records, queries
+from gantong.models import Application, Claim, Holder, IdentityCheck, OfficialRecord, User
+from gantong.review import applications, claims, identity_checks, official_records, queries
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import in_district, require_role
+from gantong.web.paging import page_number
 
 from .forms import ClaimDecisionForm, DecisionForm, OfficialRecordForm, QueueFilterForm, SearchForm
+from .identity_forms import FindByDocumentForm, IdentityCheckForm, IdentityDecisionForm
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -76,14 +79,18 @@ def queue():
 
 @bp.get("/people")
 def people():
-    """Find the district's people by document number or full name."""
+    """Find the district's people by the start of the name or the tail of the document number;
+    htmx gets the list."""
     search = SearchForm(formdata=request.args)
-    found = (
-        queries.find_people(current_user.district_code, search.q.data or "")
-        if search.validate()
-        else []
+    found = queries.find_people(
+        current_user.district_code,
+        search.q.data or "" if search.validate() else "",
+        page_number(),
+        per_page=current_app.config.get("REVIEW_PAGE_SIZE", queries.PER_PAGE),
     )
-    return render_template("review/people.html", search=search, found=found)
+    return page_or_fragment(
+        "review/people.html", "review/_people_list.html", "people-list", search=search, found=found
+    )
 
 
 def _render_person(holder: Holder, record_form: OfficialRecordForm):
@@ -188,4 +195,121 @@ def record(record_id: int):
         own=own,
         holder=item.holder,
         users=queries.users_by_id({item.recorded_by, item.approved_by}),
+    )
+
+
+# Identity check in person: the remedy when someone else registered a person's document.
+
+
+@bp.get("/identity")
+def identity_desk():
+    """The service desk: find a person of the district by the document they hand over; the
+    checks waiting for a second officer."""
+    find = FindByDocumentForm(formdata=request.args if request.args else None)
+    found, searched = None, False
+    if request.args and find.validate():
+        searched = True
+        found = identity_checks.find_by_document(
+            current_user.district_code, find.doc_type.data, find.doc_number.normalised
+        )
+    return render_template(
+        "review/identity_desk.html",
+        find=find,
+        found=found,
+        searched=searched,
+        pending=identity_checks.for_district(current_user.district_code),
+    )
+
+
+def _render_identity_check(holder: Holder, form: IdentityCheckForm, voidable):
+    authors = queries.users_by_id({declaration.author_id for declaration in voidable})
+    return render_template(
+        "review/identity_check.html",
+        holder=holder,
+        form=form,
+        voidable=voidable,
+        authors=authors,
+        account=db.session.get(User, holder.account_id) if holder.account_id else None,
+        pending=identity_checks.pending_for(holder),
+        checks=identity_checks.for_holder(holder),
+    )
+
+
+@bp.route("/people/<int:holder_id>/identity", methods=["GET", "POST"])
+def identity_check(holder_id: int):
+    """Record that the person's physical document was checked in person, and ask for the move
+    to their own account and the voiding of what others declared for them."""
+    holder = district_holder(holder_id)
+    voidable = identity_checks.voidable(holder)
+    form = IdentityCheckForm(voidable=voidable)
+    if not form.is_submitted():
+        form.void.data = [declaration.id for declaration in voidable]
+    if form.validate_on_submit():
+        try:
+            check = identity_checks.record(
+                holder,
+                officer(),
+                form.doc_type.data,
+                form.doc_number.normalised,
+                form.phone.e164,
+                form.void.data or [],
+            )
+        except identity_checks.DocumentMismatch:
+            form.doc_number.errors.append(
+                _("This is not the document the code was registered with.")
+            )
+        except identity_checks.WorkAccount:
+            form.phone.errors.append(
+                _("This number belongs to a work account, which holds no people.")
+            )
+        except identity_checks.CheckPending:
+            form.doc_number.errors.append(
+                _("A check of this person waits for a second officer already.")
+            )
+        except identity_checks.NotVoidable:
+            form.void.errors.append(_("A declaration chosen cannot be voided any more."))
+        else:
+            flash(
+                _(
+                    "Recorded. Nothing moves until a second officer of the district confirms "
+                    "the check."
+                )
+            )
+            return redirect(url_for(".identity_decision", check_id=check.id), code=303)
+    return _render_identity_check(holder, form, voidable)
+
+
+@bp.route("/identity/<int:check_id>", methods=["GET", "POST"])
+def identity_decision(check_id: int):
+    """An identity check; a second officer confirms it (it then takes effect), anyone of the
+    district may reject it."""
+    item = district_item(IdentityCheck, check_id)
+    form = IdentityDecisionForm()
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == "approve":
+                identity_checks.confirm(item, officer(), form.reason.data)
+                flash(_("Confirmed: the person's code is on their own account."))
+            else:
+                identity_checks.reject(item, officer(), form.reason.data)
+                flash(_("Rejected: nothing was changed."))
+        except identity_checks.SelfConfirmation:
+            abort(403)
+        except identity_checks.WorkAccount:
+            flash(_("This number belongs to a work account, which holds no people."))
+        except identity_checks.NotPending:
+            flash(_("This was decided already."))
+        return redirect(url_for(".identity_decision", check_id=item.id), code=303)
+    declarations = [d for d in item.holder.declarations if d.id in set(item.declaration_ids)]
+    named = {item.checked_by, item.decided_by, item.from_account_id, item.to_account_id}
+    named |= {declaration.author_id for declaration in declarations}
+    return render_template(
+        "review/identity_decision.html",
+        item=item,
+        form=form,
+        own=item.checked_by == current_user.id,
+        holder=item.holder,
+        declarations=declarations,
+        users=queries.users_by_id(named),
+        target=accounts.find_by_phone(item.to_phone),
     )

@@ -16,7 +16,7 @@ from gantong.models import today, utcnow
 from gantong.stats import figures
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
-from gantong.web.i18n import current_language
+from gantong.web.i18n import current_language, short_day
 from gantong.web.inputs import BoundedDateField
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -106,7 +106,7 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
         charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
         charts.Series(_("Red code"), charts.RED, "square"),
     ]
-    day_labels = [day.day.strftime("%m-%d") for day in per_day]
+    day_labels = [short_day(day.day) for day in per_day]
     names = {row.code: _short_name(row.code) for row in colours}
     return {
         "colours": colours,

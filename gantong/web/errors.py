@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
+        # A view that answers its own refusals (the sign-up form, kept as typed) made it already.
+        if getattr(error, "response", None) is not None:
+            return error.response
         return render_template("errors/error.html", status=429), 429
 
     @app.errorhandler(CSRFError)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import Form, SelectMultipleField, StringField, ValidationError, widgets
 
-from gantong.core import identity
+from gantong.core import date_windows, identity
 from gantong.models import today
 
 
@@ -21,7 +25,37 @@ class TranslatedForm(Form):
 
 def not_in_future(form, field):
     if field.data and field.data > today():
-        raise ValidationError(_l("This date is in the future."))
+        raise ValidationError(IN_FUTURE)
+
+
+IN_FUTURE = _l("This date is in the future.")
+# A close contact, declared or recorded by an officer: the rules count both the same way.
+CONTACT_WINDOW = {
+    date_windows.Refusal.LOOK_BACK: _l(
+        "Only contacts in the last %(days)s days are asked for: give a date on or after %(date)s."
+    )
+}
+
+
+def refuse_outside(
+    window: date_windows.Window, day: date | None, messages: Mapping, **params
+) -> None:
+    """Raise the window's own message when `day` is outside it (the form never moves a date in).
+
+    `messages` maps each refusal the window can give to its text; the text may name the first
+    day the window takes (%(date)s) and any of `params`. A date in the future has a shared text.
+    """
+    if day is None:
+        return
+    refusal = window.refusal(day)
+    if refusal is None:
+        return
+    text = messages.get(refusal) or IN_FUTURE
+    shown = {
+        name: format_date(value, "medium") if isinstance(value, date) else value
+        for name, value in params.items()
+    }
+    raise ValidationError(str(text) % {"date": format_date(window.earliest, "medium"), **shown})
 
 
 class PhoneField(StringField):

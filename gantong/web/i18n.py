@@ -8,12 +8,47 @@ from urllib.parse import urlsplit
 
 from flask import Flask, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
 
 from gantong.core import divisions
 
 
 def current_language() -> str:
     return str(get_locale() or "zh")
+
+
+# Every date and time people read is written here. English puts the day first and names the
+# month ("7 Dec 2026": "12/7/26" reads as July to most of the world); Chinese keeps 年月日.
+# Both read a 24-hour clock, in Asia/Shanghai (BABEL_DEFAULT_TIMEZONE).
+DATE_PATTERNS = {
+    "en": {"day": "d MMM y", "moment": "d MMM y, HH:mm", "short_day": "d MMM"},
+    "zh": {"day": "y年M月d日", "moment": "y年M月d日 HH:mm", "short_day": "M月d日"},
+}
+# The code card's ticking clock: the same in every language, and as its script writes it.
+SECONDS_PATTERN = "yyyy-MM-dd HH:mm:ss"
+
+
+def _pattern(kind: str) -> str:
+    return DATE_PATTERNS.get(current_language(), DATE_PATTERNS["zh"])[kind]
+
+
+def day(value: date | None) -> str:
+    """A day: "7 Dec 2026", "2026年12月7日"."""
+    return format_date(value, _pattern("day")) if value else ""
+
+
+def short_day(value: date | None) -> str:
+    """A day of a chart's axis, without its year: "7 Dec", "12月7日"."""
+    return format_date(value, _pattern("short_day")) if value else ""
+
+
+def moment(value: datetime | None) -> str:
+    """A time: "7 Dec 2026, 07:25", "2026年12月7日 07:25"."""
+    return format_datetime(value, _pattern("moment")) if value else ""
+
+
+def moment_seconds(value: datetime | None) -> str:
+    return format_datetime(value, SECONDS_PATTERN) if value else ""
 
 
 def safe_next(target: str | None) -> str:
@@ -37,22 +72,19 @@ def safe_next(target: str | None) -> str:
 def init_app(app: Flask) -> None:
     @app.get("/language/<code>")
     def set_language(code: str):
-        """Remember the chosen language in a cookie and go back."""
+        """Remember the chosen language in a cookie, and as the account's language for its text
+        messages when logged in; go back."""
         response = redirect(safe_next(request.args.get("next")))
         if code in app.config["LANGUAGES"]:
             response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
+            if current_user.is_authenticated and current_user.language != code:
+                current_user.language = code  # committed with the request
         return response
 
     def place(code: str | None) -> str:
         return divisions.display_name(code, current_language()) if code else ""
 
-    def day(value: date | None) -> str:
-        return format_date(value, "medium") if value else ""
-
-    def moment(value: datetime | None) -> str:
-        return format_datetime(value, "short") if value else ""
-
     app.jinja_env.globals.update(
         current_language=current_language, place=place, day=day, moment=moment
     )
-    app.jinja_env.filters.update(place=place, day=day, moment=moment)
+    app.jinja_env.filters.update(place=place, day=day, moment=moment, moment_seconds=moment_seconds)

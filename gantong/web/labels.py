@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import Flask
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -141,10 +141,6 @@ def symptom_names(keys) -> str:
     return separator.join(str(SYMPTOM_LABELS.get(key, key)) for key in keys)
 
 
-def moment_seconds(value) -> str:
-    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
-
-
 def nationality(code: str) -> str:
     """The country's name in the user's language (the stored value is its ISO code)."""
     language = "zh" if str(get_locale() or "zh").startswith("zh") else "en"
@@ -163,6 +159,4 @@ def init_app(app: Flask) -> None:
         Colour=Colour,
         fever_threshold=rules.FEVER_THRESHOLD,
     )
-    app.jinja_env.filters.update(
-        mask_name=identity.mask_name, moment_seconds=moment_seconds, nationality=nationality
-    )
+    app.jinja_env.filters.update(mask_name=identity.mask_name, nationality=nationality)

@@ -21,6 +21,7 @@ from math import ceil
 from urllib.parse import quote, unquote
 
 from flask import current_app
+from limits import parse_many
 from limits.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 from sqlalchemy import bindparam, create_engine, text
@@ -193,3 +194,74 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
         previous_key, current_key = self.sliding_window_keys(key, expiry, time.time())
         self.clear(previous_key)
         self.clear(current_key)
+
+
+def sliding_window_wait(
+    limit: int, expiry: float, previous_count: int, current_count: int, window_left: float
+) -> float:
+    """Seconds until a sliding window counter lets one more hit through (0: now).
+
+    The rule is DatabaseStorage.acquire_sliding_window_entry's: a hit passes while
+    ceil(previous * window_left / expiry + current) + 1 <= limit, that is while the weighted
+    count is at most limit - 1. A refused hit adds nothing, so the wait does not grow while
+    someone retries. limits' own get_window_stats gives the moment the count next drops by one,
+    which after a full window is not yet room for another try: never shown as the wait.
+    """
+    room = limit - 1
+    if current_count > room:
+        # Nothing fits in this window; in the next, this window's count fades from full.
+        wait = window_left + max(0.0, expiry * (1 - room / current_count))
+    elif previous_count * window_left / expiry + current_count <= room:
+        return 0.0
+    else:
+        wait = max(0.0, window_left - expiry * (room - current_count) / previous_count)
+    # A second more: the weighted count is a float, rounded up, and workers' clocks differ a
+    # little; a try at the very moment computed could still be refused.
+    return wait + 1.0
+
+
+def seconds_until_allowed(storage, item, *identifiers: str) -> float:
+    """Seconds until the rate limit `item` lets one more hit through for these identifiers."""
+    expiry = item.get_expiry()
+    previous_count, _previous_ttl, current_count, current_ttl = storage.get_sliding_window(
+        item.key_for(*identifiers), expiry
+    )
+    # The current window's counter lives two windows from its start (see _window_info).
+    return sliding_window_wait(
+        item.amount, expiry, previous_count, current_count, current_ttl - expiry
+    )
+
+
+# Budgets checked and counted by the code that knows a try counts (a sign-up past the form's
+# checks), not by a decorator: Flask-Limiter's deduct_when tests with limits' own rule
+# (weighted count < limit), looser than the one DatabaseStorage counts with, so the wait said
+# would not be the wait kept. The key is built as Flask-Limiter builds a shared limit's (the
+# key, then the scope), so a decorator and this code may share a budget.
+
+
+def wait_for(limits_text: str, key: str, scope: str) -> float:
+    """Seconds until every limit of a Flask-Limiter string lets one more try through (0: now)."""
+    from gantong.extensions import limiter
+
+    return max(
+        seconds_until_allowed(limiter.storage, item, key, scope) for item in parse_many(limits_text)
+    )
+
+
+def spend(limits_text: str, key: str, scope: str) -> float:
+    """Count one try against every limit of the string: 0.0 if counted, else the seconds to
+    wait (and nothing counted)."""
+    from gantong.extensions import limiter
+
+    wait = wait_for(limits_text, key, scope)
+    if wait:
+        return wait
+    for item in parse_many(limits_text):
+        if not limiter.limiter.hit(item, key, scope):  # another worker took the last one
+            return max(wait_for(limits_text, key, scope), 1.0)
+    return 0.0
+
+
+def minutes(seconds: float) -> int:
+    """Whole minutes, rounded up, to say a wait in."""
+    return max(1, ceil(seconds / 60))

@@ -2,7 +2,7 @@
 password, a reset, deactivation, a role change), copied cookies included.
 
 Revision ID: a7c3e91d2b40
-Revises: 10566fc70e97
+Revises: b7c3e1a9d402
 Create Date: 2026-12-07 03:10:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e91d2b40'
-down_revision = '10566fc70e97'
+down_revision = 'b7c3e1a9d402'
 branch_labels = None
 depends_on = None
 

@@ -62,6 +62,12 @@
     render();
   }
 
+  // A scan record that could not go straight through waited on this phone: it is stored as
+  // verified offline (the typed lanes' records carry no such field).
+  function markWaiting() {
+    save(KEY, load(KEY).map((item) => ("offline" in item ? { ...item, offline: true } : item)));
+  }
+
   function remove(recordId) {
     save(KEY, load(KEY).filter((item) => item.record_id !== recordId));
   }
@@ -93,10 +99,15 @@
             body: JSON.stringify(body),
           });
         } catch (_) {
+          markWaiting();
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
           break;
         }
-        if (response.status >= 500) break;
+        if (response.status >= 500) {
+          markWaiting();
+          window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
+          break;
+        }
         const answer = await response.json().catch(() => ({}));
         answers[item.record_id] = response.ok ? answer : null;
         remove(item.record_id);
@@ -127,16 +138,49 @@
     }, () => {}, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   }
 
+  // The temperature as the server reads it (checkpoint/forms.py TemperatureField): a decimal
+  // comma is a point; the bounds and the messages are the server's, in the page's language
+  // (data-checks), shown next to the field instead of the browser's own bubble. Returns the
+  // number, or null after showing the message in `error`.
+  function checkTemperature(input, error) {
+    const checks = JSON.parse(input.dataset.checks);
+    let text = input.value.trim();
+    if ((text.match(/,/g) || []).length === 1 && !text.includes(".")) text = text.replace(",", ".");
+    const value = Number(text);
+    let message = "";
+    if (!text) message = checks.required;
+    else if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) || !Number.isFinite(value)) message = checks.number;
+    else if (value < checks.min || value > checks.max) message = checks.range;
+    error.textContent = message;
+    error.hidden = !message;
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    return message ? null : value;
+  }
+  window.gantongTemperature = checkTemperature;
+
   const form = document.getElementById("record-form");
   if (form) {
     fillPosition(form);
     form.setAttribute("novalidate", "");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      form.removeAttribute("novalidate");
-      const valid = form.reportValidity();
-      form.setAttribute("novalidate", "");
-      if (!valid) return;
+      const temperature = form.elements.temperature;
+      if (checkTemperature(temperature, document.getElementById("temperature-error")) === null) {
+        temperature.focus();
+        return;
+      }
+      // A pass for a yellow or red code needs the override (the server refuses it too: 422).
+      const overrideError = document.getElementById("override-error");
+      const passOverride = form.elements.pass_override;
+      if (overrideError && passOverride) {
+        const missing = form.elements.decision.value === overrideError.dataset.pass && !passOverride.checked;
+        overrideError.hidden = !missing;
+        if (missing) {
+          passOverride.focus();
+          return;
+        }
+      }
       const body = {};
       for (const [name, value] of new FormData(form)) body[name] = value;
       enqueue(body);

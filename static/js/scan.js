@@ -15,14 +15,28 @@ const lastSaved = document.getElementById("last-saved");
 const alerts = document.getElementById("server-alerts");
 const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
 const BUNDLE_KEY = "gantong-verifier-bundle";
-// The fever threshold and the decisions either side of it come from the server's rules.
+// The fever threshold, the decisions either side of it and the colours that are referred by
+// default come from the server's rules (rules.decision_for).
 const FEVER = parseFloat(recordForm.dataset.fever);
+const REFER_COLOURS = JSON.parse(recordForm.dataset.referColours);
+const override = recordForm.elements.pass_override;
+const overrideBox = recordForm.querySelector("[data-override]");
+const decisionError = document.getElementById("scan-decision-error");
+const temperatureError = document.getElementById("scan-temperature-error");
 
 let verifier = null;
 let bundle = loadBundle();
 let current = null; // the read awaiting its record: {text, verdict, scannedAt}
 let lastRead = { text: "", at: 0 };
 let serverReachable = navigator.onLine;
+// After a person's record (or Discard) their code is ignored for this long: they are still in
+// front of the camera for a few seconds while they put the phone away and walk on, and a person
+// coming back through the same gate within half a minute is rare; "Scan again" lifts it.
+const HOLD_MS = 30000;
+let held = { text: "", until: 0 };
+let position = null; // the phone's latest GPS fix: {latitude, longitude, accuracy}
+let lastRecordId = null; // the record #last-saved speaks of
+const scanAgain = document.getElementById("scan-again");
 
 function nowSeconds() { return Math.floor(Date.now() / 1000); }
 function clock(seconds, withSeconds) {
@@ -109,21 +123,43 @@ function showVerdict(result, scannedAt) {
   verdict.hidden = false;
 }
 
+// A yellow or red code is referred by default; a pass for one needs the override ticked.
+function needsOverride() { return Boolean(current) && REFER_COLOURS.includes(current.result.colour); }
+
+function defaultDecision() {
+  const value = parseFloat(recordForm.elements.temperature.value.replace(",", "."));
+  const fever = !Number.isNaN(value) && value >= FEVER;
+  return fever || needsOverride() ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
+}
+
 function openRecord(text, result, scannedAt) {
   current = { text, result, scannedAt };
   recordForm.reset();
   recordForm.dataset.decisionTouched = "";
+  recordForm.elements.decision.value = defaultDecision();
+  overrideBox.hidden = !needsOverride();
+  decisionError.hidden = true;
+  temperatureError.hidden = true;
+  recordForm.elements.temperature.removeAttribute("aria-invalid");
   recordForm.hidden = false;
   recordForm.elements.temperature.focus({ preventScroll: true });
 }
 
 function closeRecord() {
+  if (current) {
+    held = { text: current.text, until: Date.now() + HOLD_MS };
+    scanAgain.hidden = false;
+  }
   current = null;
   recordForm.hidden = true;
 }
 
 async function onRead(text, method) {
   const at = Date.now();
+  if (text === held.text && at < held.until) {
+    verdict.dataset.held = String(Number(verdict.dataset.held || 0) + 1);
+    return;
+  }
   // The camera sees the same code many times a second: one read per code.
   if (text === lastRead.text && at - lastRead.at < 4000) return;
   lastRead = { text, at };
@@ -156,12 +192,20 @@ function submitToServer(text, method) {
 }
 
 recordForm.elements.temperature.addEventListener("input", () => {
-  if (recordForm.dataset.decisionTouched) return;
-  const value = parseFloat(recordForm.elements.temperature.value);
-  if (!Number.isNaN(value)) recordForm.elements.decision.value = value >= FEVER ? recordForm.dataset.atFever : recordForm.dataset.belowFever;
+  if (!recordForm.dataset.decisionTouched) recordForm.elements.decision.value = defaultDecision();
 });
 recordForm.querySelectorAll("input[name=decision]").forEach((input) => {
-  input.addEventListener("change", () => { recordForm.dataset.decisionTouched = "1"; });
+  input.addEventListener("change", () => {
+    recordForm.dataset.decisionTouched = "1";
+    if (recordForm.elements.decision.value !== recordForm.dataset.belowFever) override.checked = false;
+  });
+});
+// Ticking the override is the choice of a pass.
+override.addEventListener("change", () => {
+  if (!override.checked) return;
+  recordForm.dataset.decisionTouched = "1";
+  recordForm.elements.decision.value = recordForm.dataset.belowFever;
+  decisionError.hidden = true;
 });
 recordForm.querySelector("[data-discard]").addEventListener("click", () => {
   closeRecord();
@@ -170,26 +214,58 @@ recordForm.querySelector("[data-discard]").addEventListener("click", () => {
 
 recordForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (!current || !recordForm.reportValidity()) return;
+  if (!current) return;
+  const temperature = window.gantongTemperature(recordForm.elements.temperature, temperatureError);
+  if (temperature === null) {
+    recordForm.elements.temperature.focus();
+    return;
+  }
+  const decision = recordForm.elements.decision.value;
+  // Never an ordinary pass for a yellow or red code: the server refuses it too (422).
+  if (decision === recordForm.dataset.belowFever && needsOverride() && !override.checked) {
+    decisionError.hidden = false;
+    override.focus();
+    return;
+  }
+  // Offline: verified on this phone while the server could not be reached; the queue marks it
+  // so too when it cannot go straight through (queue.js).
   const body = {
     record_id: crypto.randomUUID(), token: current.text, scanned_at: current.scannedAt,
-    shown_colour: current.result.colour || "", offline: true,
-    temperature: recordForm.elements.temperature.value, decision: recordForm.elements.decision.value,
+    shown_colour: current.result.colour || "", offline: !(serverReachable && navigator.onLine),
+    temperature: String(temperature), decision,
+    pass_override: needsOverride() && override.checked,
     note: recordForm.elements.note.value.trim(),
+    ...(position || {}),
   };
   const who = verdict.querySelector("[data-who]").textContent;
   window.gantongQueue.enqueue(body, script.dataset.records, { who, shown: current.result.colour });
-  lastSaved.textContent = who + " · " + body.temperature + " °C · " + verdict.dataset.saved;
-  lastSaved.hidden = false;
+  lastRecordId = body.record_id;
+  lastSaved.dataset.line = who + " · " + temperature.toFixed(1) + " °C · ";
+  showSaved("sending");
   closeRecord();
   verdict.hidden = true;
   window.gantongQueue.flush(false);
+});
+
+// What became of the last record: sending, saved (the server answered), queued on this phone
+// (the server could not be reached), or refused.
+function showSaved(state) {
+  lastSaved.dataset.state = state;
+  lastSaved.textContent = lastSaved.dataset.line + lastSaved.dataset[state];
+  lastSaved.hidden = false;
+}
+
+scanAgain.addEventListener("click", () => {
+  held = { text: "", until: 0 };
+  lastRead = { text: "", at: 0 };
+  scanAgain.hidden = true;
 });
 
 // The server's answer to a record: alert when the stored colour is worse than the one shown.
 window.addEventListener("gantong-record-answer", (event) => {
   const { answer, meta } = event.detail;
   serverReachable = true;
+  if (event.detail.record_id === lastRecordId) showSaved(answer ? "saved" : "refused");
   if (!answer || !answer.worse || !meta) return;
   const words = JSON.parse(alerts.dataset.words || "{}");
   const line = document.createElement("span");
@@ -202,7 +278,19 @@ window.addEventListener("gantong-record-answer", (event) => {
   alerts.hidden = false;
   if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
 });
-window.addEventListener("gantong-server-unreachable", () => { serverReachable = false; });
+window.addEventListener("gantong-server-unreachable", () => {
+  serverReachable = false;
+  if (lastRecordId && lastSaved.dataset.state === "sending") showSaved("queued");
+});
+
+// The phone's own position for each record, when the browser gives it (else the point's).
+function watchPosition() {
+  if (!navigator.geolocation) return;
+  navigator.geolocation.watchPosition((fix) => {
+    position = { latitude: fix.coords.latitude.toFixed(6), longitude: fix.coords.longitude.toFixed(6),
+                 accuracy: Math.round(fix.coords.accuracy) };
+  }, () => {}, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+}
 
 // The typed number and the no-code lane need the server: say so at once when it is gone.
 document.querySelectorAll("form[data-needs-server]").forEach((form) => {
@@ -259,6 +347,7 @@ async function decodePhoto(QrScanner, file) {
 }
 
 async function start() {
+  watchPosition();
   try {
     verifier = await import(script.dataset.verifier);
     verifier.configure({ nobleUrl: script.dataset.noble });
@@ -283,6 +372,7 @@ async function start() {
     const text = await decodePhoto(QrScanner, file).catch(() => null);
     if (text) {
       lastRead = { text: "", at: 0 };
+      held = { text: "", until: 0 }; // a photo is taken on purpose: no hold
       onRead(text, tokenForm.dataset.photo);
     } else photoForm.submit(); // let the server try, and say what it found
   });

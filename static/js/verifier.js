@@ -143,15 +143,21 @@ async function signatureOk(x, signature, payload, force) {
 const isInt = (v) => Number.isInteger(v);
 const intOrNull = (v) => v === null || v === undefined || Number.isInteger(v);
 
+const skewOf = (bundle) => (bundle.max_clock_skew === undefined ? MAX_SKEW : bundle.max_clock_skew);
+
 export function checkBundle(bundle) {
   if (!bundle || typeof bundle !== "object" || bundle.format !== BUNDLE_FORMAT) return false;
   if (!["issued_at", "refresh_after", "refuse_after"].every((name) => isInt(bundle[name]))) return false;
+  const skew = skewOf(bundle);
+  if (!isInt(skew) || skew < 0) return false;
   if (!["keys", "partners", "revoked"].every((name) => Array.isArray(bundle[name]))) return false;
   for (const entry of [...bundle.keys, ...bundle.partners]) {
-    if (!entry || !KID.test(String(entry.kid)) || !intOrNull(entry.not_before) || !intOrNull(entry.not_after)) {
+    if (!entry || !KID.test(String(entry.kid)) || typeof entry.x !== "string"
+        || !intOrNull(entry.not_before) || !intOrNull(entry.not_after)) {
       return false;
     }
   }
+  if (!bundle.keys.every((entry) => intOrNull(entry.signs_from))) return false;
   if (!bundle.partners.every((entry) => isInt(entry.max_ttl) && entry.max_ttl > 0)) return false;
   if (!bundle.revoked.every((entry) => entry && typeof entry.id === "string" && intOrNull(entry.from))) {
     return false;
@@ -186,14 +192,18 @@ export async function verify(text, bundle, now, options = {}) {
   }
   if (!good) return refuse("bad_signature", token);
   const { not_before: notBefore, not_after: notAfter } = entry;
+  const skew = skewOf(bundle);
   if (own) {
     if (notAfter != null && now >= notAfter) return refuse("key_retired", token);
+    // A key signs from signs_from (a prepared key), else from its creation: earlier is back-dated.
+    const start = own.signs_from != null ? own.signs_from : notBefore;
+    if (start != null && token.issued_at < start - skew) return refuse("key_not_yet_signing", token);
   } else {
     if (notBefore != null && now < notBefore) return refuse("issuer_not_yet_valid", token);
     if (notAfter != null && now >= notAfter) return refuse("issuer_expired", token);
     if (token.type === "paper") return refuse("partner_paper", token);
   }
-  if (token.issued_at - now > MAX_SKEW) return refuse("not_yet_valid", token);
+  if (token.issued_at - now > skew) return refuse("not_yet_valid", token);
   if (now >= token.issued_at + token.ttl) return refuse("expired", token);
   if (partner && now >= token.issued_at + partner.max_ttl) return refuse("over_partner_cap", token);
   for (const revoked of bundle.revoked) {

@@ -40,7 +40,7 @@ HOMES = {
 }
 # Not pages: files, switches, the service worker, the published keys.
 SKIP = re.compile(
-    r"^/(a/|static/|language/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
+    r"^/(a/|static/|language/|text-size/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
 )
 
 
@@ -53,7 +53,7 @@ def seed(app) -> dict[str, list[str]]:
     from gantong.extensions import db
     from gantong.holders import registry
     from gantong.models import Holder, InformationPoint, User, utcnow
-    from gantong.review import applications, claims
+    from gantong.review import applications, claims, identity_checks
 
     result = app.test_cli_runner().invoke(demo.demo)
     assert result.exit_code == 0, result.output
@@ -79,6 +79,15 @@ def seed(app) -> dict[str, list[str]]:
             contact_owner,
         )
         officer = user("13900000003")
+        # An identity check waiting for a second officer (the crawling officer is the second).
+        identity_checks.record(
+            contact,
+            user("13900000007"),
+            contact.doc_type,
+            contact.doc_number,
+            contact_owner.phone,
+            [declaration.id for declaration in identity_checks.voidable(contact)],
+        )
         elderly, _ = paper.register_for_paper(
             registry.Identity(
                 name="赵老太",
@@ -148,11 +157,20 @@ class Crawl:
 
 
 def crawl(
-    page, base: str, role: str, language: str, extra: list[str], visit, limit: int = 80
+    page,
+    base: str,
+    role: str,
+    language: str,
+    extra: list[str],
+    visit,
+    limit: int = 80,
+    text_size: str = "standard",
 ) -> Crawl:
-    """Log in, choose the language, then walk the links; call visit(page, path) on each page."""
+    """Log in, choose the language and the text size ("standard" or "large", the 长辈模式),
+    then walk the links; call visit(page, path) on each page."""
     log_in(page, base, role)
     page.goto(f"{base}/language/{language}?next=/")
+    page.goto(f"{base}/text-size/{text_size}?next=/")
     found = Crawl(role, language)
     queue = deque(HOMES[role] + extra)
     seen: set[str] = set()

@@ -7,6 +7,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 import zxingcpp
 from babel.dates import format_date
 from PIL import Image
@@ -83,7 +84,7 @@ def test_a_foreigner_registers_in_english_before_arrival_and_the_officer_sees_th
     page.wait_for_url("**/me/people/*")
 
     assert "Yellow code" in page.locator("#code-card .banner").inner_text()
-    green_on = format_date(planned + timedelta(days=14), "medium", locale="en")
+    green_on = format_date(planned + timedelta(days=14), "d MMM y", locale="en")
     assert f"Turns green by itself on {green_on}" in page.locator(".reasons").inner_text()
     assert "J*** S****" in page.locator("#code-card .who").inner_text()
     assert_all_english(page)
@@ -103,7 +104,7 @@ def test_a_foreigner_registers_in_english_before_arrival_and_the_officer_sees_th
     page.goto(live_server + "/entry/arrivals")
     row = page.locator("#arrivals tbody tr").first
     assert "John Smith" in row.inner_text()
-    assert format_date(planned, "medium", locale="en") in row.inner_text()
+    assert format_date(planned, "d MMM y", locale="en") in row.inner_text()
     assert "Foreigner entering the province" in row.inner_text()
     assert "Yellow code" in row.inner_text()
     page.screenshot(path=str(tmp_path / "entry-arrivals-360x640.png"))
@@ -188,3 +189,49 @@ def test_a_paper_code_prints_on_one_page_is_checked_at_the_checkpoint_and_refuse
     assert requests.foreign_hosts(live_server) == set() and requests.csp_violations() == []
     staff_context.close()
     officer_context.close()
+
+
+@pytest.mark.parametrize(
+    "locale, path, said",
+    [
+        ("zh-CN", "/register", r"这个号码尝试次数过多，请 (\d+) 分钟后再试。"),
+        (
+            "en-US",
+            "/entry/register",
+            r"This number has been tried too many times\. Try again in (\d+) minutes\.",
+        ),
+    ],
+)
+def test_a_sign_up_refused_for_too_many_tries_keeps_the_form_on_a_phone(
+    app, live_server, browser, make_user, tmp_path, locale, path, said
+):
+    app.config["SIGNUP_LIMIT_PER_NUMBER"] = "2 per hour"
+    make_user(phone="+447911123456")  # each try meets "has an account already", and counts
+    context = browser.new_context(locale=locale, viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server + path)
+    for _ in range(2):
+        page.fill("#phone", "+44 7911 123456")
+        page.fill("#password", PASSWORD)
+        page.fill("#confirm", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#phone-error")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    with page.expect_response(lambda response: response.request.method == "POST") as answered:
+        page.click("main button[type=submit]")
+    assert answered.value.status == 429
+    page.wait_for_load_state()
+    page.screenshot(path=str(tmp_path / f"signup-refused-{locale}-360x640.png"))
+    # The form again, as typed (the passwords excepted), the wait beside the number, in view.
+    assert page.input_value("#phone") == "+44 7911 123456"
+    assert page.input_value("#password") == "" and page.input_value("#confirm") == ""
+    message = page.locator("#phone-error")
+    assert re.fullmatch(said, message.inner_text()), message.inner_text()
+    assert int(re.fullmatch(said, message.inner_text()).group(1)) > 1
+    box = message.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["y"] + box["height"] <= PHONE["height"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page.locator("#phone").get_attribute("aria-describedby") == "phone-error"
+    context.close()

@@ -1,5 +1,6 @@
 """Every page of every role, in both languages, in Chromium at 360x640: no page is wider than its
-viewport, no control marked hidden shows, and axe-core finds no serious or critical violation.
+viewport, no control marked hidden shows, and axe-core finds no serious or critical violation;
+in standard and in large text (长辈模式).
 
 One app, seeded once, serves the module (the crawls only read); each role and language is
 crawled once, with every check on every page, and the tests read their part of that crawl.
@@ -50,6 +51,9 @@ MUST_REACH = {
         "/review/people/N",
         "/review/applications/N",
         "/review/claims/N",
+        "/review/identity",
+        "/review/people/N/identity",
+        "/review/identity/N",
         "/entry/arrivals",
         "/entry/holders",
         "/entry/holders/new",
@@ -132,7 +136,7 @@ def _axe_problems(page, axe):
     return page.evaluate(AXE_RUN) or None
 
 
-def _walk(browser, live_server, site, role, language):
+def _walk(browser, live_server, site, role, language, text_size):
     """Crawl a role's pages once: (the crawl, layout problems by path, axe problems by path)."""
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
     page = context.new_page()
@@ -143,47 +147,53 @@ def _walk(browser, live_server, site, role, language):
     def visit(page, path):
         if found := _layout_problems(page):
             layout[path] = found
+        if text_size == "large" and page.locator("html.large").count() != 1:
+            layout[path] = "not in large text"
         if found := _axe_problems(page, axe):
             accessibility[path] = found
         if SCREENSHOTS:
             name = pattern(path.split("?")[0]).strip("/").replace("/", "_") or "home"
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(
-                path=str(Path(SCREENSHOTS) / f"{role}-{language}-{name}.png"), full_page=True
+                path=str(Path(SCREENSHOTS) / f"{role}-{language}-{text_size}-{name}.png"),
+                full_page=True,
             )
 
     try:
-        found = crawl(page, live_server, role, language, site[role], visit)
+        found = crawl(page, live_server, role, language, site[role], visit, text_size=text_size)
     finally:
         context.close()
     return found, layout, accessibility
 
 
-# Each role and language is crawled once a process, whichever of its two tests asks first: the
+# Each role, language and text size is crawled once a process, whichever of its two tests asks first: the
 # results outlive the module's fixtures (a worker may run other tests between the two).
-_CRAWLS: dict[tuple[str, str], tuple] = {}
+_CRAWLS: dict[tuple[str, str, str], tuple] = {}
 
 
 @pytest.fixture
 def crawls(request):
-    """The crawl of a role in a language, made the first time a test asks for it."""
+    """The crawl of a role in a language and text size, made the first time a test asks for it."""
 
-    def crawl_of(role, language):
-        if (role, language) not in _CRAWLS:
+    def crawl_of(role, language, text_size):
+        if (role, language, text_size) not in _CRAWLS:
             browser = request.getfixturevalue("browser")
-            _CRAWLS[role, language] = _walk(
-                browser, *request.getfixturevalue("served_site"), role, language
+            _CRAWLS[role, language, text_size] = _walk(
+                browser, *request.getfixturevalue("served_site"), role, language, text_size
             )
-        return _CRAWLS[role, language]
+        return _CRAWLS[role, language, text_size]
 
     return crawl_of
 
 
+@pytest.mark.parametrize("text_size", ["standard", "large"])
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("role", list(LOGINS))
-def test_no_page_is_wider_than_a_phone_and_no_hidden_control_shows(crawls, role, language):
-    found, layout, _ = crawls(role, language)
-    print(f"{role}/{language}: {len(found.pages)} pages")
+def test_no_page_is_wider_than_a_phone_and_no_hidden_control_shows(
+    crawls, role, language, text_size
+):
+    found, layout, _ = crawls(role, language, text_size)
+    print(f"{role}/{language}/{text_size}: {len(found.pages)} pages")
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
     assert layout == {}
@@ -203,10 +213,11 @@ def test_the_declaration_page_is_no_wider_than_a_phone(browser, live_server, sit
         context.close()
 
 
+@pytest.mark.parametrize("text_size", ["standard", "large"])
 @pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("role", list(LOGINS))
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(crawls, role, language):
-    found, _, accessibility = crawls(role, language)
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(crawls, role, language, text_size):
+    found, _, accessibility = crawls(role, language, text_size)
     reached = _reached(found)
     assert MUST_REACH[role] - reached == set(), found.statuses
     assert accessibility == {}, json.dumps(accessibility, ensure_ascii=False, indent=1)

@@ -63,7 +63,10 @@ def test_one_tap_scan_page_shows_the_verdict_in_place_and_the_camera_stays_live(
         assert TEXTS[locale]["verified"] in page.locator("#verdict [data-verified-at]").inner_text()
         assert page.evaluate("window.__vibrations.length") >= 1
         page.fill("#scan-temperature", "36.5")
-        assert page.locator("#scan-decision-pass").is_checked()
+        # A red code is referred whatever the temperature; a pass would need the override.
+        assert page.locator("#scan-decision-refer").is_checked()
+        assert not page.locator("#scan-decision-pass").is_checked()
+        assert page.locator("#scan-pass-override").is_visible()
         page.fill("#scan-temperature", "37.3")
         assert page.locator("#scan-decision-refer").is_checked()
         page.screenshot(path=str(tmp_path / f"scan-red-{locale}.png"))

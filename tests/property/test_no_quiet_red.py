@@ -14,10 +14,17 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from gantong import audit
 from gantong.admin import staff_accounts
+from gantong.auth import accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import verification
 from gantong.core import rules
@@ -29,13 +36,14 @@ from gantong.models import (
     Claim,
     ColourChange,
     Holder,
+    IdentityCheck,
     InformationPoint,
     OfficialRecord,
     User,
     VerificationRecord,
     utcnow,
 )
-from gantong.review import applications, claims, official_records
+from gantong.review import applications, claims, identity_checks, official_records
 from tests.conftest import resident_id
 
 DISTRICT, OTHER_DISTRICT = "360102", "360103"
@@ -191,7 +199,7 @@ class NoQuietRed(RuleBasedStateMachine):
         verification.submit_record(
             verification.reference_for(record),
             record.record_id,
-            verification.RecordBody(temperature=temperature, decision="pass"),
+            verification.RecordBody(temperature=temperature, decision=""),  # the rules decide
             now,
         )
         self._assert_no_red_by(before, "a checkpoint record")
@@ -659,6 +667,200 @@ def test_nobody_alone_makes_a_code_red_through_an_account_another_admin_confirme
         NobodyAloneAfterOneSlip,
         settings=settings(
             max_examples=60,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
+# Identity squatting: one person, with a proxy resident account, registers a stranger's document
+# (a valid check digit is all it takes) and declares a close contact for them. The stranger goes
+# to the service desk: two honest officers of the district check the document in person and move
+# the code to the stranger's own account. Whatever the person does meanwhile and after, with every
+# account they can obtain (more resident accounts on their phones, an officer account of another
+# district), the stranger's code does not stay red or turn red again once the remedy is in effect.
+STRANGER_PHONE = "+8613600000001"
+
+
+class SquattedStranger(RuleBasedStateMachine):
+    app = None
+
+    def __init__(self):
+        super().__init__()
+        self.context = self.app.app_context()
+        self.context.push()
+        _empty_database()
+        stranger = User(phone=STRANGER_PHONE, password_hash="-", role="resident")
+        honest = {
+            "A": User(
+                phone="+8613900000301",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0301",
+                department="东湖区疾控中心",
+            ),
+            "B": User(
+                phone="+8613900000307",
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number="DH-0307",
+                department="东湖区疾控中心",
+            ),
+        }
+        proxy = User(phone=OWN_PHONES[0], password_hash="-", role="resident")
+        own_officer = User(
+            phone="+8613700000009",
+            password_hash="-",
+            role="officer",
+            district_code=OTHER_DISTRICT,
+            badge_number="XH-0999",
+            department="西湖区疾控中心",
+        )
+        db.session.add_all([stranger, *honest.values(), proxy, own_officer])
+        db.session.commit()
+        self.identity = registry.Identity(
+            name="王老汉",
+            doc_type="resident_id",
+            doc_number=resident_id("36010219580303123"),
+            doc_country="",
+            nationality="CN",
+            district_code=DISTRICT,
+            address="八一大道 9 号",
+        )
+        holder = registry.add_holder(proxy, self.identity, relation="parent")
+        registry.declare(holder, self._close_contact(), author=proxy)
+        db.session.commit()
+        assert holder.colour == rules.RED
+        self.holder_id, self.stranger_id = holder.id, stranger.id
+        self.honest = {name: officer.id for name, officer in honest.items()}
+        self.own_officer_id = own_officer.id
+
+    def teardown(self):
+        db.session.remove()
+        self.context.pop()
+
+    def _close_contact(self) -> registry.DeclarationFacts:
+        return registry.DeclarationFacts(
+            symptoms=["fever"], close_contact=True, contact_date=utcnow().date()
+        )
+
+    @property
+    def holder(self) -> Holder:
+        return db.session.get(Holder, self.holder_id)
+
+    def held(self) -> list[User]:
+        """The person's resident accounts: the proxy, and any registered on their own phones."""
+        return list(
+            db.session.scalars(
+                db.select(User).where(User.phone.in_(OWN_PHONES), User.role == "resident")
+            )
+        )
+
+    def remedied(self) -> bool:
+        return (
+            db.session.scalar(
+                db.select(IdentityCheck.id).where(
+                    IdentityCheck.holder_id == self.holder_id, IdentityCheck.state == "done"
+                )
+            )
+            is not None
+        )
+
+    # The person.
+
+    @rule(phone=st.sampled_from(OWN_PHONES))
+    def register_an_account(self, phone):
+        try:
+            accounts.register(phone, "-")
+        except PhoneTaken:
+            db.session.rollback()
+        else:
+            db.session.commit()
+
+    @rule(data=st.data())
+    def add_the_stranger_again(self, data):
+        account = data.draw(st.sampled_from(self.held()))
+        with pytest.raises((registry.DocumentTaken, registry.AccountFlagged)):
+            registry.add_holder(account, self.identity, relation="parent")
+        db.session.rollback()
+
+    @rule(data=st.data())
+    def declare_for_everyone_held(self, data):
+        account = data.draw(st.sampled_from(self.held()))
+        for holder in list(account.holders):
+            try:
+                registry.declare(holder, self._close_contact(), author=account)
+            except registry.AccountFlagged:
+                db.session.rollback()
+            else:
+                db.session.commit()
+
+    @rule(data=st.data())
+    def check_the_stranger_with_their_own_officer_account(self, data):
+        own_officer = db.session.get(User, self.own_officer_id)
+        with pytest.raises(identity_checks.OutOfDistrict):
+            identity_checks.record(
+                self.holder,
+                own_officer,
+                self.identity.doc_type,
+                self.identity.doc_number,
+                data.draw(st.sampled_from(OWN_PHONES)),
+                [],
+            )
+        db.session.rollback()
+        pending = identity_checks.for_district(DISTRICT)
+        if pending:
+            with pytest.raises(identity_checks.OutOfDistrict):
+                identity_checks.confirm(pending[0], own_officer, "我确认")
+            db.session.rollback()
+
+    # The honest officers at the service desk, the stranger's document in hand.
+
+    def _waiting(self) -> bool:
+        return identity_checks.pending_for(self.holder) is not None
+
+    @precondition(lambda self: not self.remedied() and not self._waiting())
+    @rule()
+    def officer_a_checks_the_document(self):
+        holder = self.holder
+        identity_checks.record(
+            holder,
+            db.session.get(User, self.honest["A"]),
+            holder.doc_type,
+            holder.doc_number,
+            STRANGER_PHONE,
+            [declaration.id for declaration in identity_checks.voidable(holder)],
+        )
+        db.session.commit()
+        assert self.holder.account_id != self.stranger_id or self.remedied()
+
+    @precondition(lambda self: self._waiting())
+    @rule()
+    def officer_b_confirms(self):
+        pending = identity_checks.pending_for(self.holder)
+        identity_checks.confirm(pending, db.session.get(User, self.honest["B"]), "本人持证核验")
+        db.session.commit()
+
+    @invariant()
+    def after_the_remedy_the_stranger_is_theirs_and_not_red(self):
+        if not self.remedied():
+            return
+        holder = self.holder
+        assert holder.account_id == self.stranger_id
+        assert holder.colour != rules.RED, "the proxy kept the stranger red after the remedy"
+        assert registry.colour_of(holder).colour != rules.RED
+        assert all(holder.id not in {h.id for h in account.holders} for account in self.held())
+
+
+def test_nobody_alone_keeps_a_stranger_red_with_a_proxy_account_after_the_remedy(app):
+    SquattedStranger.app = app
+    run_state_machine_as_test(
+        SquattedStranger,
+        settings=settings(
+            max_examples=30,
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=list(HealthCheck),

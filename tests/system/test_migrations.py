@@ -28,3 +28,27 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(scratch_database_u
             tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         assert tables == set()
         db.engine.dispose()
+
+
+def test_points_made_before_the_mode_stay_in_record_mode(scratch_database_url):
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "m", "SQLALCHEMY_DATABASE_URI": scratch_database_url}
+    )
+    with app.app_context():
+        upgrade(revision="10566fc70e97")  # the revision before the point's mode
+        with db.engine.begin() as connection:
+            connection.execute(
+                db.text(
+                    "INSERT INTO information_point (name, district_code, address, active,"
+                    " created_at) VALUES ('东湖站', '360102', '', :yes, :now)"
+                ),
+                {"yes": True, "now": "2026-12-01 00:00:00"},
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                db.text("SELECT mode, keeps_records FROM information_point")
+            ).one()
+        assert (row.mode, bool(row.keeps_records)) == ("record", True)
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -11,7 +11,9 @@ from gantong.config import Config
 
 @pytest.mark.nodb
 def test_production_hashes_with_scrypt():
-    app = create_app({"SECRET_KEY": "p", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"SECRET_KEY": "p", "SQLALCHEMY_DATABASE_URI": "sqlite://", "PUBLIC_URL": "https://x.cn"}
+    )
     assert Config.PASSWORD_HASH_METHOD == app.config["PASSWORD_HASH_METHOD"] == "scrypt"
     with app.app_context():
         stored = hash_password("correct horse")

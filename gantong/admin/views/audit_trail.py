@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from gantong import audit, audit_heads
 from gantong.admin import audit_search
+from gantong.admin.labels import kept_head_refusal
 from gantong.web.fragments import page_or_fragment
 from gantong.web.inputs import query_int
 
@@ -52,16 +53,15 @@ def audit_check_kept():
     form = KeptHeadForm()
     result = None
     if form.validate_on_submit():
-        text = form.kept.data
         try:
-            if text.startswith("{"):
-                kept = audit_heads.read_kept(text)
+            if form.is_signed_head():
+                kept = audit_heads.read_kept(form.kept.data)
                 result = audit_heads.check_against(kept.head_hash, kept.seq)
             else:
-                result = audit_heads.check_against(text)
+                result = audit_heads.check_against(form.head_hash())
         except audit_heads.BadHead as refusal:
             form.kept.errors.append(
-                _("This is not a signed head of ours: %(why)s", why=str(refusal))
+                _("This is not a signed head of ours: %(why)s", why=kept_head_refusal(str(refusal)))
             )
     return render_template(
         "admin/audit_check.html",

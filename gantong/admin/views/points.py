@@ -63,6 +63,8 @@ def new_point():
             details.latitude,
             details.longitude,
             actor=current_user,
+            mode=details.mode,
+            keeps_records=details.keeps_records,
         )
         flash(_("Point added: %(name)s.", name=point.name))
         return redirect(url_for(".point", point_id=point.id), code=303)

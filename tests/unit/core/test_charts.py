@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import pytest
 
@@ -105,3 +106,34 @@ def test_columns_use_a_round_axis_and_label_every_few_days():
 )
 def test_nice_ceiling(value, ceiling):
     assert charts.nice_ceiling(value) == ceiling
+
+
+def test_a_chart_keeps_its_own_size_and_text_size():
+    root = parse(charts.columns("d", "Days", ["7 Dec"], [1]))
+    view = [float(number) for number in root.get("viewBox").split()]
+    # Its own size in pixels, 1.25 of the drawing: stretched by nothing, shrunk by a phone.
+    assert float(root.get("width")) == view[2] * charts.DISPLAY_SCALE == 400
+    assert float(root.get("height")) == view[3] * charts.DISPLAY_SCALE
+    assert root.get("font-size") == "12"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [f"11月{day}日" for day in range(24, 31)] + [f"12月{day}日" for day in range(1, 8)],
+        [f"{day} Nov" for day in range(24, 31)] + [f"{day} Dec" for day in range(1, 8)],
+        [f"12月{day}日" for day in range(1, 31)],
+    ],
+)
+def test_day_labels_never_overlap_nor_leave_the_chart(labels):
+    root = parse(charts.columns("d", "Days", labels, [1] * len(labels)))
+    spans = []
+    for text in root.iter(SVG + "text"):
+        if text.text in labels:
+            width = charts._text_width(text.text)
+            x = float(text.get("x"))
+            start = {"middle": x - width / 2, "end": x - width}.get(text.get("text-anchor"), x)
+            spans.append((start, start + width))
+    assert len(spans) >= 3
+    assert spans[0][0] >= 0 and spans[-1][1] <= charts.WIDTH + 0.1, spans
+    assert all(left[1] + 4 <= right[0] for left, right in pairwise(spans)), spans

@@ -416,3 +416,53 @@ def test_mask_document_shows_at_most_half(number):
     masked = identity.mask_document(number)
     assert len(masked) == len(number)
     assert sum(char != "*" for char in masked) * 2 <= len(number)
+
+
+# Legal names: letters of any script as the identity document prints them.
+
+
+@pytest.mark.parametrize(
+    "typed, kept",
+    [
+        ("张三", "张三"),
+        ("欧阳 娜娜", "欧阳 娜娜"),
+        ("买买提·艾力", "买买提·艾力"),  # U+00B7, the usual dot in minority names
+        ("买买提•艾力", "买买提•艾力"),  # U+2022, as many phones type it
+        ("アンナ・スミス", "アンナ・スミス"),  # U+30FB, the katakana middle dot
+        ("ئابدۇرېھىم ئەھمەت", "ئابدۇرېھىم ئەھمەت"),  # Uyghur, Arabic script
+        ("José Müller-Lüdenscheidt", "José Müller-Lüdenscheidt"),
+        ("Seán O'Brien", "Seán O'Brien"),
+        ("Seán O’Brien", "Seán O’Brien"),  # the typographic apostrophe
+        ("Nguyễn Thị Minh Khai", "Nguyễn Thị Minh Khai"),
+        ("देवनागरी नाम", "देवनागरी नाम"),  # Devanagari needs its combining vowel signs (Mc, Mn)
+        ("  John   Smith ", "John Smith"),  # spaces collapsed, as on the document
+        ("Jose\u0301", "José"),  # a decomposed accent is composed (NFC)
+        ("ＪＯＨＮ", "ＪＯＨＮ"),  # full-width letters are letters
+        ("欧阳\u3000娜娜", "欧阳 娜娜"),  # the ideographic space of Chinese input methods
+    ],
+)
+def test_legal_names_of_any_script_pass(typed, kept):
+    assert identity.normalise_legal_name(typed) == kept
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "😀😀",
+        "张三😀",
+        "John2",
+        "张三３",  # a full-width digit
+        "John$",
+        "A+B",
+        "Smith\x00",
+        "Smith\u200b",  # a zero-width space
+        "John\tSmith",  # a control character, not a space
+        "·-'",  # no letter at all
+        "©",
+        "John_Smith",
+    ],
+)
+def test_digits_emoji_symbols_and_control_characters_are_refused(typed):
+    with pytest.raises(identity.InvalidName) as refused:
+        identity.normalise_legal_name(typed)
+    assert str(refused.value) == identity.MSG_NAME_CHARACTERS

@@ -58,3 +58,25 @@ def test_a_token_carries_the_same_colour_byte():
 def test_the_decision_a_temperature_calls_for():
     assert rules.decision_for(rules.FEVER_THRESHOLD) is Decision.REFER
     assert rules.decision_for(rules.FEVER_THRESHOLD - 0.1) is Decision.PASS
+
+
+def test_a_yellow_or_red_code_is_referred_by_default_whatever_the_temperature():
+    assert rules.decision_for(36.4, "red") is Decision.REFER
+    assert rules.decision_for(36.4, "yellow") is Decision.REFER
+    assert rules.decision_for(36.4, "green") is Decision.PASS
+    assert rules.decision_for(36.4, None) is Decision.PASS  # a paper code's unknown colour
+
+
+@pytest.mark.parametrize("colour", ["yellow", "red"])
+def test_a_pass_for_a_yellow_or_red_code_needs_the_override_and_is_named(colour):
+    assert rules.record_decision("", 36.4, colour, False) == (Decision.REFER, False)
+    with pytest.raises(rules.PassNeedsOverride):
+        rules.record_decision("pass", 36.4, colour, False)
+    assert rules.record_decision("pass", 36.4, colour, True) == (Decision.PASS, True)
+    assert rules.record_decision("", 36.4, colour, True) == (Decision.PASS, True)
+    assert rules.record_decision("deny", 36.4, colour, True) == (Decision.DENY, False)
+
+
+def test_a_green_pass_is_no_override():
+    assert rules.record_decision("pass", 36.4, "green", True) == (Decision.PASS, False)
+    assert rules.record_decision("", 37.5, "green", False) == (Decision.REFER, False)

@@ -267,10 +267,11 @@ def test_from_hubei_with_no_key_area_the_code_stays_green(app, today):
 
 
 def test_an_earlier_actual_arrival_moves_the_end_earlier(app, officer, today):
-    planned, arrived = today + timedelta(days=2), today - timedelta(days=13)
+    # Registered three weeks ago; came 14 days early, the most an arrival may be.
+    planned, arrived = today + timedelta(days=1), today - timedelta(days=13)
     moment = utcnow()
     with app.app_context():
-        pre_entry = register(planned=planned)
+        pre_entry = register(planned=planned, now=moment - timedelta(days=21))
         preentry.confirm_arrival(pre_entry, arrived, db.session.get(User, officer), now=moment)
         db.session.commit()  # the caller (a request, a command) commits
         pre_entry = db.session.get(PreEntry, pre_entry.id)
@@ -321,7 +322,7 @@ def test_a_late_actual_arrival_moves_the_end_later(app, officer, today):
 
 def test_an_arrival_long_ago_turns_the_code_green_at_once(app, officer, today):
     with app.app_context():
-        pre_entry = register(planned=today + timedelta(days=1))
+        pre_entry = register(planned=today, now=utcnow() - timedelta(days=21))
         assert pre_entry.holder.colour == "yellow"
         preentry.confirm_arrival(
             pre_entry, today - timedelta(days=14), db.session.get(User, officer)
@@ -340,7 +341,9 @@ def test_from_hubei_the_actual_arrival_moves_the_end_of_the_stay(
 ):
     planned = today + timedelta(days=1)
     with app.app_context():
-        pre_entry = register(category=preentry.HUBEI, planned=planned)
+        pre_entry = register(
+            category=preentry.HUBEI, planned=planned, now=utcnow() - timedelta(days=5)
+        )
         preentry.confirm_arrival(
             pre_entry, today - timedelta(days=2), db.session.get(User, officer)
         )
@@ -359,7 +362,7 @@ def test_a_future_arrival_is_refused_and_nothing_changes(app, officer, today):
     with app.app_context():
         pre_entry = register(planned=today + timedelta(days=2))
         db.session.commit()  # what came before was its own request
-        with pytest.raises(ValueError, match="future"):
+        with pytest.raises(ValueError, match="in_future"):
             preentry.confirm_arrival(
                 pre_entry, today + timedelta(days=1), db.session.get(User, officer)
             )
@@ -433,7 +436,7 @@ def test_later_verifications_record_no_arrival(app, officer, make_holder, today)
 
 def test_an_officer_corrects_a_checkpoint_arrival_and_the_trail_keeps_both(app, officer, today):
     with app.app_context():
-        pre_entry = register(planned=today + timedelta(days=4))
+        pre_entry = register(planned=today + timedelta(days=4), now=utcnow() - timedelta(days=5))
         preentry.note_checkpoint_arrival(pre_entry.holder, utcnow())
         db.session.commit()
         corrected = today - timedelta(days=3)
@@ -466,7 +469,14 @@ def journeys(app, officer, today):
             ("arrived_last", "K0000004", today + timedelta(days=9), DISTRICT),
             ("elsewhere", "K0000005", today + timedelta(days=3), "360111"),
         ]:
-            made[name] = register(planned=planned, district=district, number=number, name=name).id
+            # Registered five days ago: two of them have arrived since.
+            made[name] = register(
+                planned=planned,
+                district=district,
+                number=number,
+                name=name,
+                now=utcnow() - timedelta(days=5),
+            ).id
         officer_account = db.session.get(User, officer)
         preentry.confirm_arrival(
             db.session.get(PreEntry, made["arrived_first"]),

@@ -236,3 +236,31 @@ def test_a_scan_record_reads_without_the_write_lock_and_writes_in_one_short_tran
         event.remove(engine, "before_cursor_execute", begin)
     # The session, the point, the signature's key and the holder are read first; then one write.
     assert begun == ["BEGIN", "BEGIN IMMEDIATE", "INSERT"]
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_scan_record_keeps_the_phone_gps_and_its_offline_flag_as_sent(
+    app, client, station, screen_token, offline
+):
+    body = {
+        **scan(screen_token(station["holder_id"]), offline=offline),
+        "latitude": "28.691200",
+        "longitude": "115.857100",
+        "accuracy": 12,
+    }
+    assert client.post("/checkpoint/scan-records", json=body).status_code == 201
+    (record,) = records(app)
+    assert (record.position_source, record.latitude, record.longitude, record.accuracy) == (
+        "gps",
+        28.6912,
+        115.8571,
+        12.0,
+    )
+    assert record.offline is offline
+
+
+def test_a_scan_record_without_gps_takes_the_point_position(app, client, station, screen_token):
+    body = scan(screen_token(station["holder_id"]), offline=False)
+    assert client.post("/checkpoint/scan-records", json=body).status_code == 201
+    (record,) = records(app)
+    assert record.position_source == "point" and record.accuracy is None and not record.offline

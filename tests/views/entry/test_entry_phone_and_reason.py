@@ -69,7 +69,7 @@ def test_before_arrival_the_reason_says_planned_arrival(app, client, traveller, 
     response = client.post("/entry/trip", data=trip_form(today), headers=EN)
     planned = today + timedelta(days=3)
     page = client.get(response.headers["Location"], headers=EN).get_data(as_text=True)
-    assert f"planned arrival on {planned:%b} {planned.day}, {planned.year}" in page
+    assert f"planned arrival on {planned.day} {planned:%b} {planned.year}" in page
     assert "your declaration of" not in page
     zh = client.get(response.headers["Location"], headers={"Accept-Language": "zh-CN"}).get_data(
         as_text=True

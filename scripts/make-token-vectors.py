@@ -244,6 +244,28 @@ def main() -> None:
         key=partner,
     )
     add_valid(
+        "partner screen stamped 60 s ahead (a partner's tolerance is 60 s)",
+        token(kid=PARTNER_KID, subject="acacacacacacacac", issued_at=NOW + 60, ttl=600),
+        key=partner,
+    )
+    add_valid(
+        "v1 screen stamped 1 s before version 1 retired (2027-03-01)",
+        token(
+            subject="5656565656565656",
+            masked_name="",
+            doc_tail="",
+            version=1,
+            issued_at=tokens.VERSION_1_ISSUED_BEFORE - 1,
+        ),
+        now=tokens.VERSION_1_ISSUED_BEFORE,
+        own_bundle={
+            **bundle,
+            "issued_at": tokens.VERSION_1_ISSUED_BEFORE - 600,
+            "refresh_after": tokens.VERSION_1_ISSUED_BEFORE + 300,
+            "refuse_after": tokens.VERSION_1_ISSUED_BEFORE + 86400,
+        },
+    )
+    add_valid(
         "clock skew: issued 299 s in the future",
         token(subject="6666666666666666", issued_at=NOW + 299),
     )
@@ -370,6 +392,35 @@ def main() -> None:
         tokens.sign(token(subject="6969696969696969", issued_at=NOW + 61), own),
         "not_yet_valid",
         own_bundle={**bundle, "max_clock_skew": 60},
+    )
+    add_invalid(
+        "partner screen stamped 61 s ahead",
+        tokens.sign(
+            token(kid=PARTNER_KID, subject="adadadadadadadad", issued_at=NOW + 61, ttl=600),
+            partner,
+        ),
+        "not_yet_valid",
+    )
+    add_invalid(
+        "v1 screen stamped when version 1 retired (2027-03-01)",
+        tokens.sign(
+            token(
+                subject="5757575757575757",
+                masked_name="",
+                doc_tail="",
+                version=1,
+                issued_at=tokens.VERSION_1_ISSUED_BEFORE,
+            ),
+            own,
+        ),
+        "malformed",
+        now=tokens.VERSION_1_ISSUED_BEFORE,
+        own_bundle={
+            **bundle,
+            "issued_at": tokens.VERSION_1_ISSUED_BEFORE - 600,
+            "refresh_after": tokens.VERSION_1_ISSUED_BEFORE + 300,
+            "refuse_after": tokens.VERSION_1_ISSUED_BEFORE + 86400,
+        },
     )
     add_invalid(
         "partner not recognised yet (not_before tomorrow)",

@@ -132,6 +132,8 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
         if token.type == tokens.PAPER:
             # It carries no colour, and we hold no record of the partner's holders to look one up.
             raise Refused("partner_paper")
+        if token.issued_at - int(now.timestamp()) > tokens.PARTNER_CLOCK_SKEW:
+            raise Refused("not_yet_valid")
         # Whatever TTL the partner wrote, its screenshot is no pass for longer than the cap.
         if int(now.timestamp()) >= token.issued_at + current_app.config["PARTNER_MAX_TTL"]:
             raise Refused("over_partner_cap")

@@ -40,6 +40,10 @@ PREFIX = "GT1:"
 # The version tokens are signed with; every version in VERSIONS verifies.
 VERSION = 2
 VERSIONS = (1, 2)
+# Version 1 is retired for new tokens: one stamped from this moment on (2027-03-01T00:00:00Z) is
+# malformed, so a partner cannot keep signing nameless codes for ever; older ones verify until
+# they expire (paper codes of version 1 live a year at most).
+VERSION_1_ISSUED_BEFORE = 1_803_859_200
 MAX_NAME_BYTES = 23
 MAX_TAIL = 4
 
@@ -51,6 +55,9 @@ DEFAULT_TTL = 120
 PAPER_TTL = 365 * 24 * 60 * 60
 # Phones and servers disagree about the time; beyond this a token is refused.
 MAX_CLOCK_SKEW = 300
+# A partner's code may be stamped at most this far ahead: its cap (max_ttl) counts from its
+# stamp, so a wider tolerance would stretch a screenshot's life by the whole skew.
+PARTNER_CLOCK_SKEW = 60
 
 REASONS = ("malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid")
 
@@ -241,6 +248,8 @@ def _split(text: str) -> tuple[Token, bytes, bytes]:
         payload[: _PAYLOAD.size]
     )
     if version not in VERSIONS or type_code not in _TYPE_NAMES or colour_code not in _COLOUR_NAMES:
+        raise TokenError("malformed")
+    if version == 1 and issued_at >= VERSION_1_ISSUED_BEFORE:
         raise TokenError("malformed")
     masked_name, doc_tail = _identity_part(version, payload[_PAYLOAD.size :])
     try:

@@ -11,6 +11,8 @@ const SIGNATURE = 64;
 const MAX_NAME = 23;
 const MAX_TAIL = 4;
 const MAX_SKEW = 300;
+const PARTNER_SKEW = 60; // a partner's cap counts from its stamp: a narrower tolerance
+const VERSION_1_ISSUED_BEFORE = 1803859200; // 2027-03-01T00:00:00Z: later version 1 is malformed
 const TYPES = ["screen", "paper"];
 const COLOURS = [null, "green", "yellow", "red"];
 const KID = /^[0-9a-f]{8}$/;
@@ -71,6 +73,7 @@ export function decode(text) {
     version, type, kid: hex(payload.slice(2, 6)), subject: hex(payload.slice(6, 14)), colour,
     issued_at: view.getUint32(15), ttl: view.getUint32(19), masked_name: "", doc_tail: "",
   };
+  if (version === 1 && token.issued_at >= VERSION_1_ISSUED_BEFORE) throw new Malformed("version 1 retired");
   const rest = payload.slice(HEAD);
   if (version === 1) {
     if (rest.length) throw new Malformed("v1 length");
@@ -203,7 +206,7 @@ export async function verify(text, bundle, now, options = {}) {
     if (notAfter != null && now >= notAfter) return refuse("issuer_expired", token);
     if (token.type === "paper") return refuse("partner_paper", token);
   }
-  if (token.issued_at - now > skew) return refuse("not_yet_valid", token);
+  if (token.issued_at - now > (partner ? Math.min(skew, PARTNER_SKEW) : skew)) return refuse("not_yet_valid", token);
   if (now >= token.issued_at + token.ttl) return refuse("expired", token);
   if (partner && now >= token.issued_at + partner.max_ttl) return refuse("over_partner_cap", token);
   for (const revoked of bundle.revoked) {

@@ -384,3 +384,26 @@ def test_a_partner_screen_token_is_a_pass_for_the_cap_only_whatever_ttl_it_carri
         7 * 86400,
     )
     assert verify(client, tokens.sign(fresh, partner["private"])).status_code == 303
+
+
+@pytest.mark.parametrize(("ahead", "accepted"), [(60, True), (120, False)])
+def test_a_partner_code_stamped_ahead_gets_a_minute_of_tolerance_not_five(
+    app, client, partner, staff, ahead, accepted
+):
+    # Its cap counts from its stamp: five minutes ahead would make a 10-minute cap 15 minutes.
+    text = tokens.sign(
+        tokens.Token(
+            tokens.SCREEN,
+            partner["kid"],
+            "a1b2c3d4e5f60718",
+            "green",
+            int(time.time()) + ahead,
+            600,
+        ),
+        partner["private"],
+    )
+    response = verify(client, text)
+    if accepted:
+        assert response.status_code == 303
+    else:
+        assert "Code from the future" in response.get_data(as_text=True)

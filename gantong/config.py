@@ -88,6 +88,15 @@ class Config:
     # A busy station scans a code every few seconds; the no-code lane is for the few without one.
     VERIFY_LIMIT_PER_STAFF = os.environ.get("VERIFY_LIMIT_PER_STAFF", "60 per minute;1500 per hour")
     NO_CODE_LIMIT_PER_STAFF = os.environ.get("NO_CODE_LIMIT_PER_STAFF", "20 per hour")
+    # Records stored (the record page's and the scan page's, counted per request: each carries
+    # one record). A volunteer checks a person every 2 s at the most: 30 a minute, 1,800 an hour.
+    # The minute allows twice that so that a queue kept through a short outage catches up; the
+    # hour is the sustained pace. A point with several lanes gets six volunteers' worth. One
+    # session stored 293 records a second without a limit (a million an hour).
+    RECORD_LIMIT_PER_STAFF = os.environ.get("RECORD_LIMIT_PER_STAFF", "60 per minute;1800 per hour")
+    RECORD_LIMIT_PER_POINT = os.environ.get(
+        "RECORD_LIMIT_PER_POINT", "360 per minute;10800 per hour"
+    )
     COMPRESS_MIMETYPES = [
         "text/html",
         "text/css",

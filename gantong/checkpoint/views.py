@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -15,11 +18,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from gantong import unit_of_work
-from gantong.checkpoint import gate_views, scan_records, verification
+from gantong.checkpoint import gate_views, record_limits, scan_records, verification
 from gantong.checkpoint.labels import (
     decision_label,
     pass_needs_override,
@@ -32,6 +36,7 @@ from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
+from gantong.web import rate_limits
 from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import colour_word
 
@@ -290,6 +295,16 @@ def submit_record():
         if not current_user.is_authenticated or current_user.role != "staff":
             abort(403)
         return _render_record(own_record(form.record_id.data or ""), form), 200
+    wait = _record_wait(form.reference.data, form.record_id.data)
+    if wait:
+        if as_json:
+            return _too_many_records(wait)
+        if not current_user.is_authenticated or current_user.role != "staff":
+            abort(429)
+        flash(_wait_text(wait))
+        response = make_response(_render_record(own_record(form.record_id.data), form), 429)
+        response.headers["Retry-After"] = str(ceil(wait))
+        return response
     try:
         stored, created = verification.submit_record(
             form.reference.data, form.record_id.data, form.body()
@@ -330,6 +345,35 @@ def submit_record():
     return redirect(url_for(".scan"), code=303)
 
 
+def _record_wait(reference: str, record_id: str) -> float:
+    """Count a record against its staff account's and point's budgets (those its signed
+    reference names: it may come without a session); 0 if it may go on. An invalid reference
+    counts nothing: it is refused with 403 and stores nothing."""
+    try:
+        data = verification.read_reference(reference, record_id)
+    except verification.InvalidReference:
+        return 0.0
+    return record_limits.spend(data.get("s"), data.get("p"))
+
+
+def _wait_text(wait: float) -> str:
+    minutes = rate_limits.minutes(wait)
+    return ngettext(
+        "Too many records from this account or point. The record is kept: send it again in %(num)d minute.",
+        "Too many records from this account or point. The record is kept: send it again in %(num)d minutes.",
+        minutes,
+    )
+
+
+def _too_many_records(wait: float):
+    """429 with the wait: the scan page's queue keeps the record and sends it again after it."""
+    seconds = ceil(wait)
+    response = jsonify(error="rate_limited", retry_after=seconds, message=_wait_text(wait))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @bp.post("/scan-records")
 @csrf.exempt
 @unit_of_work.reads  # the checks read; the record's insert takes the write lock
@@ -342,6 +386,9 @@ def scan_record():
     if not request.is_json:
         abort(415)
     point = current_user.point
+    wait = record_limits.spend(current_user.id, point.id)
+    if wait:
+        return _too_many_records(wait)
     if point.verify_only and not point.keeps_records:
         return jsonify(error="not_kept", message="This point keeps no records."), 403
     # At a verify-only point the record has no temperature; its decision follows the colour.

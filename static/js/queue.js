@@ -8,6 +8,7 @@
   const KEY = "gantong-record-queue";
   const FAILED = "gantong-record-failed";
   const NOTICE = "gantong-record-notice";
+  const HOLD = "gantong-record-hold"; // until when the server asked us to wait (429), ms
   let sending = false;
   const answers = {}; // record id -> the server's answer, for records this page sent
 
@@ -85,6 +86,7 @@
   // Send what waits, oldest first; stop at the first network failure and try again later.
   async function flushNow() {
     if (sending) return;
+    if (Date.now() < Number(localStorage.getItem(HOLD) || 0)) return; // the server said wait
     sending = true;
     try {
       for (const item of load(KEY)) {
@@ -101,6 +103,13 @@
         } catch (_) {
           markWaiting();
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
+          break;
+        }
+        if (response.status === 429) {
+          // Too many records for this account or point: the record stays queued and goes again
+          // after the wait the server gave (Retry-After), by the 5-second timer below.
+          const seconds = Number(response.headers.get("Retry-After")) || 60;
+          localStorage.setItem(HOLD, String(Date.now() + seconds * 1000));
           break;
         }
         if (response.status >= 500) {

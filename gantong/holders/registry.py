@@ -157,6 +157,7 @@ def declare(holder: Holder, facts: DeclarationFacts, author: User | None) -> Dec
     """
     if author is not None and author.role == "resident":
         check_not_flagged(author, holder)
+    lock(holder)  # before the declaration that refers to it (see store_colour)
     declaration = Declaration(
         holder=holder,
         author_id=author.id if author else None,
@@ -438,24 +439,42 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     return facts, areas
 
 
-def lock(holder: Holder, fresh: bool = False) -> None:
+def lock(holder: Holder, fresh: bool = True) -> None:
     """Serialise decisions about one holder until the transaction ends.
 
-    fresh=True also reads the holder's row again under the lock (its stored colour may have been
-    changed by the transaction that held the lock before): pass it before refreshing the colour.
+    Also reads the holder's row again under the lock (its stored colour may have been changed
+    by the transaction that held the lock before): a colour is computed and compared with the
+    stored one only after this. `fresh` is kept for the callers that name it; the row is always
+    read again (one row, in the statement that locks it).
     """
     # PostgreSQL locks the row; on SQLite the unit of work takes the database's write lock for
     # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.
-    if fresh:
-        # The row must be fetched for populate_existing to refresh the loaded holder.
-        db.session.scalars(
-            db.select(Holder)
-            .where(Holder.id == holder.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-    else:
-        db.session.execute(db.select(Holder.id).where(Holder.id == holder.id).with_for_update())
+    # The row must be fetched for populate_existing to refresh the loaded holder.
+    db.session.scalars(
+        db.select(Holder)
+        .where(Holder.id == holder.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    _locked_ids().add(holder.id)
+
+
+_LOCKED = "gantong.locked_holders"
+
+
+def _locked_ids() -> set[int]:
+    """The holders locked in the session's current transaction (a lock ends with it)."""
+    transaction = db.session().get_transaction()
+    held = db.session.info.get(_LOCKED)
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        db.session.info[_LOCKED] = held
+    return held[1]
+
+
+def is_locked(holder: Holder) -> bool:
+    """Whether this transaction holds the holder's lock (taken with `lock`)."""
+    return holder.id in _locked_ids()
 
 
 def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
@@ -473,15 +492,20 @@ def store_colour(
     """Store the holder's colour of now when it changed (or their first code), with a history
     row, an audit event and a notice; return it.
 
-    With colour_of (which stores nothing) the pair every caller uses. The caller has just
-    written the facts it decides on, or holds the holder's lock (`lock(holder, fresh=True)`):
-    a reader that finds the stored colour stale locks first, so that a fever recorded in
-    between is never overwritten.
+    With colour_of (which stores nothing) the pair every caller uses. The colour is computed
+    under the holder's lock (taken here if this transaction does not hold it yet), so that a
+    fever recorded in between is never overwritten. A caller that inserts rows referring to the
+    holder (a declaration, a finding) locks it before them: on PostgreSQL such a row takes a
+    key-share lock on the holder, and taking the full lock after it can deadlock.
     """
     # `reason` is the deciding officer's words, shown to the holder beside the change.
     # A holder's first code comes with their first declaration (or a fact an officer records):
     # until then nothing is stored, and the code page asks for a declaration.
     moment = now or utcnow()
+    # Computed only under the holder's lock, on its row read afresh: a colour computed without it
+    # was written over a fever another connection committed meanwhile (PostgreSQL).
+    if not is_locked(holder):
+        lock(holder)
     result = colour_of(holder, moment)
     first = not has_code(holder)
     if first and not holder.declarations and result.colour == rules.GREEN:

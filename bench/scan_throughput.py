@@ -105,6 +105,7 @@ def run(mode: str, persons: int) -> dict:
     uris = [qr_uri(text) for text in texts]
     server = ServerProcess(app, free_port())
     server.env["VERIFY_LIMIT_PER_STAFF"] = "1000 per minute"
+    server.env["RECORD_LIMIT_PER_STAFF"] = server.env["RECORD_LIMIT_PER_POINT"] = "1000 per minute"
     server.start()
     try:
         with sync_playwright() as playwright:

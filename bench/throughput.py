@@ -286,6 +286,8 @@ def prepare_database(kind: str, args, workdir: Path) -> dict:
         "TOKEN_TTL": "3600",
         # One staff account stands for a whole station's volunteers: no per-staff rate limit.
         "VERIFY_LIMIT_PER_STAFF": "1000000 per minute",
+        "RECORD_LIMIT_PER_STAFF": "1000000 per minute",
+        "RECORD_LIMIT_PER_POINT": "1000000 per minute",
         "FLASK_DEBUG": "0",
         "PUBLIC_URL": "http://127.0.0.1",  # production refuses to start without it
     }

@@ -88,6 +88,8 @@ def test_sixteen_threads_through_gunicorn_lose_nothing(load_app):
         "DATABASE_URL": url,
         "SECRET_KEY": "load-secret",
         "VERIFY_LIMIT_PER_STAFF": "100000 per minute",
+        "RECORD_LIMIT_PER_STAFF": "100000 per minute",
+        "RECORD_LIMIT_PER_POINT": "100000 per minute",
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     server = subprocess.Popen(

@@ -27,7 +27,7 @@ from gantong.admin import staff_accounts
 from gantong.auth import accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import verification
-from gantong.core import rules
+from gantong.core import date_windows, rules
 from gantong.extensions import db
 from gantong.holders import registry, sms
 from gantong.models import (
@@ -306,7 +306,15 @@ class NoQuietRed(RuleBasedStateMachine):
     def record_official(self, who, status, days_ago):
         before = self._last_change_id()
         contact = self.today - timedelta(days=days_ago)
-        if who == "C":
+        if status == "close_contact" and contact not in date_windows.recent(self.today):
+            # A contact outside the rules' look-back is refused, never recorded.
+            db.session.commit()
+            with pytest.raises(official_records.InvalidRecord):
+                official_records.record(
+                    self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact
+                )
+            db.session.rollback()
+        elif who == "C":
             db.session.commit()  # what came before was its own request
             with pytest.raises(official_records.OutOfDistrict):
                 official_records.record(

@@ -390,6 +390,8 @@ def scan_record():
         colour_word=colour_word(colour),
         token_colour=stored.token_colour,
         stale_colour=stored.stale_colour,
+        late=stored.late,
+        revoked_paper=stored.revoked_paper,
         fever=stored.fever,
         worse=scan_records.is_worse(colour, stored.token_colour),
     ), (201 if stored.created else 200)

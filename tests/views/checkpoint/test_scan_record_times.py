@@ -19,7 +19,14 @@ from gantong.codes import keys, paper, trust_list
 from gantong.core import tokens
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import FeverFinding, Holder, SigningKey, VerificationRecord, utcnow
+from gantong.models import (
+    ColourChange,
+    FeverFinding,
+    Holder,
+    SigningKey,
+    VerificationRecord,
+    utcnow,
+)
 from tests.conftest import PASSWORD
 
 HOUR = 3600
@@ -136,9 +143,29 @@ def test_a_late_fever_counts_from_its_arrival_and_the_record_keeps_the_claimed_s
     assert int(the_record(app).verified_at.timestamp()) == at
 
 
+def green_since_days_ago(app, holder_id) -> None:
+    """The holder's history says green since three days ago (not only since the test began)."""
+    with app.app_context():
+        long_ago = utcnow() - timedelta(days=3)
+        for change in db.session.scalars(
+            db.select(ColourChange).where(ColourChange.holder_id == holder_id)
+        ):
+            change.at = long_ago
+        db.session.get(Holder, holder_id).colour_at = long_ago
+        db.session.commit()
+
+
 def test_a_back_dated_scan_before_a_colour_change_is_still_flagged_stale(app, client, station):
+    green_since_days_ago(app, station["holder_id"])
     text, at = screen_text(app, station["holder_id"], 2 * HOUR)  # signed while green
     turn_yellow(app, station["holder_id"])
+    with app.app_context():  # as stored, the holder was green at the claimed scan time
+        assert (
+            scan_records.colour_at(
+                db.session.get(Holder, station["holder_id"]), utcnow() - timedelta(seconds=2 * HOUR)
+            )
+            == "green"
+        )
     response = post(client, scan(text, at))
     assert response.status_code == 201
     answer = response.get_json()

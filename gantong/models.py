@@ -347,6 +347,11 @@ class VerificationRecord(db.Model):
     stale_colour: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false(), index=True
     )
+    # The record arrived more than scan_records.LATE_AFTER after the phone's claimed scan time
+    # (a long offline queue, or a back-dated scan): officers of the district see it.
+    late_arrival: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # A paper code scanned before its loss was reported, arriving after: kept, and officers see it.
+    revoked_paper: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # A paper code's serial, or a partner issuer's token (we hold no record of their holders).
     paper_serial: Mapped[str | None] = mapped_column(String(16))
     issuer_id: Mapped[int | None] = mapped_column(ForeignKey("trusted_issuer.id"))

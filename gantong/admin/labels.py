@@ -38,6 +38,8 @@ AUDIT_SUBJECTS = {
     "signing_key": _l("signing key"),
     "account_change": _l("account change awaiting a second administrator"),
     "district": _l("district"),
+    "declaration": _l("declaration"),
+    "identity_check": _l("identity check in person"),
 }
 
 # The chain check names its problem in English (the CLI prints it as is): the page shows it in

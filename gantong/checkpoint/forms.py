@@ -1,8 +1,12 @@
 """Forms of the checkpoint: the ways to read a code, and the verification record."""
 
+import json
+import math
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     Form,
@@ -173,3 +177,67 @@ class VoidForm(FlaskForm):
         _l("Reason for voiding"),
         validators=[DataRequired(_l("Give the reason.")), Length(max=200)],
     )
+
+
+# A scan record's fields and the JSON types each may have (None: the field may be null).
+_TEXT, _NUMBER, _FLAG = (str,), (str, int, float), (bool, str)
+SCAN_RECORD_TYPES = {
+    "record_id": _TEXT,
+    "token": _TEXT,
+    "scanned_at": (int,),
+    "shown_colour": _TEXT,
+    "offline": _FLAG,
+    "temperature": _NUMBER,
+    "decision": _TEXT,
+    "pass_override": _FLAG,
+    "note": _TEXT,
+    "latitude": _NUMBER,
+    "longitude": _NUMBER,
+    "accuracy": _NUMBER,
+}
+# Unix seconds up to 9999-12-31: every datetime the platform holds (the scan time's range is
+# checked after, scan_records.TooOld).
+LAST_SCAN_SECOND = 253402300799
+
+
+class BadScanRecord(Exception):
+    """The body is not one JSON object whose fields have their types; `errors` says which."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def scan_record_fields(data: bytes) -> MultiDict:
+    """Return a scan record's JSON body as the form's input, each field of its own JSON type.
+
+    Raises BadScanRecord for a body that is not one object (a list is not a batch: the queue
+    sends its records one by one), nesting too deep to parse, a field of another type (a
+    boolean is no number), a scan time that is not a whole number of seconds within the
+    platform's dates, or a NUL byte (PostgreSQL refuses it in text). Other fields are ignored.
+    """
+    try:
+        body = json.loads(data or b"null")
+    except (ValueError, RecursionError):
+        raise BadScanRecord({"body": ["not JSON"]}) from None
+    if not isinstance(body, dict):
+        raise BadScanRecord({"body": ["not one JSON object"]})
+    fields, errors = MultiDict(), {}
+    for name, types in SCAN_RECORD_TYPES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if isinstance(value, float) and not math.isfinite(value):
+            wrong = True
+        if isinstance(value, str) and "\x00" in value:
+            wrong = True
+        if name == "scanned_at" and not wrong and not 0 <= value <= LAST_SCAN_SECOND:
+            wrong = True
+        if wrong:
+            errors[name] = ["not a valid value"]
+        else:
+            fields[name] = value
+    if errors:
+        raise BadScanRecord(errors)
+    return fields

@@ -15,10 +15,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from gantong.checkpoint import verification
-from gantong.codes import trust_list
+from gantong.codes import paper, trust_list
 from gantong.core import rules, tokens
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.entry import preentry
@@ -79,10 +80,26 @@ class Stored:
     token_colour: str | None
     stale_colour: bool
     fever: bool
+    late: bool = False  # arrived more than LATE_AFTER after its scan time
+    revoked_paper: bool = False  # a paper code scanned before its loss was reported
 
 
 class TooOld(Exception):
     """The scan time is too far in the past or the future to be taken."""
+
+
+# The phone's scan time is its own claim. A record whose scan time is more than this before its
+# arrival is flagged late (officers see it) and its colour is checked at the arrival too; a
+# partner's code is taken only while arriving within its cap plus this much (a genuine offline
+# queue empties when the phone is back in reach, within minutes).
+OFFLINE_GRACE = 15 * 60
+LATE_AFTER = OFFLINE_GRACE
+
+
+def oldest_scan(moment: datetime) -> datetime:
+    """The earliest scan time taken at `moment`: no phone verifies offline with a bundle older
+    than BUNDLE_REFUSE_SECONDS (its refuse_after), so no genuine queued scan is older either."""
+    return moment - timedelta(seconds=int(current_app.config["BUNDLE_REFUSE_SECONDS"]))
 
 
 def valid_record_id(value: str) -> bool:
@@ -133,11 +150,13 @@ def submit(
     lock); the record's insert takes it.
     """
     moment = now or utcnow()
-    scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
-    if scanned > moment + timedelta(seconds=tokens.MAX_CLOCK_SKEW) or scanned < moment - timedelta(
-        seconds=verification.REFERENCE_MAX_AGE
-    ):
+    try:
+        scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise TooOld() from None
+    if scanned > moment + timedelta(seconds=tokens.MAX_CLOCK_SKEW) or scanned < oldest_scan(moment):
         raise TooOld()
+    late = (moment - scanned).total_seconds() > LATE_AFTER
     try:
         scan = dataclasses.replace(scan, body=scan.body.decided(scan.colour_seen()))
         needs_override = None
@@ -150,7 +169,14 @@ def submit(
     if existing is not None:
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
-    holder, token = verification.holder_for_token(scan.token, scanned)
+    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned)
+    if (
+        holder is None
+        and int(moment.timestamp())
+        >= token.issued_at + int(current_app.config["PARTNER_MAX_TTL"]) + OFFLINE_GRACE
+    ):
+        # By the server's clock: a claimed scan time inside the cap does not revive an old code.
+        raise verification.Refused("over_partner_cap")
     if needs_override is not None:
         raise needs_override
     issuer_id = trust_list.by_kid(token.kid).id if holder is None else None
@@ -162,6 +188,8 @@ def submit(
         verified_at=scanned,
         offline=scan.offline,
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
+        late_arrival=late,
+        revoked_paper=revoked_later,
     )
     if holder is None:
         record.issuer_id, record.partner_code_id = issuer_id, token.subject
@@ -172,7 +200,13 @@ def submit(
         record.colour = holder.colour
         if token.type == tokens.PAPER:
             record.paper_serial = token.subject
-        record.stale_colour = is_worse(_stored_colour_at(holder, scanned), record.token_colour)
+        # A paper code sent without the colour shown is taken at its worst: shown green.
+        shown = record.token_colour or (Colour.GREEN if token.type == tokens.PAPER else None)
+        stored = [_stored_colour_at(holder, scanned)]
+        if late or shown != record.token_colour:
+            # The scan time may be back-dated to before a change: the arrival counts too.
+            stored.append(holder.colour)
+        record.stale_colour = any(is_worse(colour, shown) for colour in stored)
     verification.fill_record(record, scan.body, (point.latitude, point.longitude), moment, digest)
     fever = record.is_fever and holder is not None
     stored = Stored(
@@ -182,6 +216,8 @@ def submit(
         token_colour=record.token_colour,
         stale_colour=bool(record.stale_colour),
         fever=record.is_fever,
+        late=late,
+        revoked_paper=revoked_later,
     )
     if fever:
         # Before the record refers to the holder (see verification.record_fever).
@@ -192,9 +228,27 @@ def submit(
     except IntegrityError:  # the same id stored by another request meanwhile
         return _repeat(verification.record_by_id(scan.record_id), digest)
     if fever:
-        verification.record_fever(record, holder, point.name, moment)
+        # A late fever counts from its arrival: a claimed scan time never rewrites past colours.
+        verification.record_fever(record, holder, point.name, moment, at=moment if late else None)
         stored = dataclasses.replace(stored, colour=holder.colour)
     return stored
+
+
+def _holder_as_scanned(text: str, scanned: datetime) -> tuple[Holder | None, tokens.Token, bool]:
+    """verification.holder_for_token as of the scan, and whether the token is a paper code whose
+    loss was reported after the scan (kept: it was a good code at the gate). A paper code scanned
+    at or after its revocation is refused as before."""
+    try:
+        holder, token = verification.holder_for_token(text, scanned)
+        return holder, token, False
+    except verification.Refused as refusal:
+        if refusal.reason != "paper_revoked":
+            raise
+        token = tokens.decode(text)  # verified by holder_for_token before the paper was looked up
+        printed = paper.by_serial(token.subject)
+        if printed is None or printed.revoked_at is None or printed.revoked_at <= scanned:
+            raise
+        return printed.holder, token, True
 
 
 def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime) -> None:
@@ -236,17 +290,24 @@ def _repeat(record: VerificationRecord, digest: str) -> Stored:
         token_colour=record.token_colour,
         stale_colour=bool(record.stale_colour),
         fever=record.is_fever,
+        late=bool(record.late_arrival),
+        revoked_paper=bool(record.revoked_paper),
     )
 
 
 def stale_records(district: str, limit: int = 50) -> list[VerificationRecord]:
-    """Return the district's records whose shown colour was better than the stored one."""
+    """Return the district's records officers follow up: the shown colour was better than the
+    stored one, the record arrived late, or its paper code was reported lost after the scan."""
     query = (
         db.select(VerificationRecord)
         .join(Holder, Holder.id == VerificationRecord.holder_id)
         .join(InformationPoint, InformationPoint.id == VerificationRecord.point_id)
         .where(
-            VerificationRecord.stale_colour,
+            db.or_(
+                VerificationRecord.stale_colour,
+                VerificationRecord.late_arrival,
+                VerificationRecord.revoked_paper,
+            ),
             VerificationRecord.voided_at.is_(None),
             db.or_(Holder.district_code == district, InformationPoint.district_code == district),
         )

@@ -326,12 +326,18 @@ def submit_record(
 
 
 def record_fever(
-    record: VerificationRecord, holder: Holder, point_name: str, moment: datetime
+    record: VerificationRecord,
+    holder: Holder,
+    point_name: str,
+    moment: datetime,
+    at: datetime | None = None,
 ) -> None:
     """Keep a fever found at a checkpoint as a finding of its own (it outlives the record's
     retention) and store the colour it gives. The caller holds the holder's lock, taken before
     the record was written: on PostgreSQL a row that refers to the holder takes a key-share lock
     on it, and upgrading that lock later can deadlock with a code page waiting for the same row.
+
+    `at` dates the finding when it is not the record's time (a late scan record's arrival).
     """
     db.session.add(
         FeverFinding(
@@ -339,7 +345,7 @@ def record_fever(
             record_id=record.record_id,
             point_name=point_name,
             temperature=record.temperature,
-            at=record.verified_at,
+            at=at or record.verified_at,
         )
     )
     db.session.flush()

@@ -41,6 +41,7 @@ from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import colour_word
 
 from .forms import (
+    BadScanRecord,
     GateRecordForm,
     NoCodeForm,
     NumberForm,
@@ -49,6 +50,7 @@ from .forms import (
     ScanRecordForm,
     TokenForm,
     VoidForm,
+    scan_record_fields,
 )
 
 bp = Blueprint("checkpoint", __name__, url_prefix="/checkpoint")
@@ -393,7 +395,11 @@ def scan_record():
         return jsonify(error="not_kept", message="This point keeps no records."), 403
     # At a verify-only point the record has no temperature; its decision follows the colour.
     form_class = GateRecordForm if point.verify_only else ScanRecordForm
-    form = form_class(MultiDict(request.get_json(silent=True) or {}))
+    try:
+        fields = scan_record_fields(request.get_data(cache=True))
+    except BadScanRecord as bad:
+        return jsonify(error="invalid", errors=bad.errors), 422
+    form = form_class(fields)
     if not form.validate() or not scan_records.valid_record_id(form.record_id.data):
         return jsonify(
             errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
@@ -437,6 +443,8 @@ def scan_record():
         colour_word=colour_word(colour),
         token_colour=stored.token_colour,
         stale_colour=stored.stale_colour,
+        late=stored.late,
+        revoked_paper=stored.revoked_paper,
         fever=stored.fever,
         worse=scan_records.is_worse(colour, stored.token_colour),
     ), (201 if stored.created else 200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +13,7 @@ from gantong.core import identity, qr
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.models import Holder, PreEntry
+from gantong.web import i18n
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language, day
 from gantong.web.labels import country_name
@@ -222,7 +222,7 @@ def report_lost(holder_id: int):
             _(
                 "This paper code was replaced as often as allowed for now. Go to a service desk "
                 "with your identity document, or report it lost again after %(when)s.",
-                when=format_datetime(refused.again_at, "short"),
+                when=i18n.moment(refused.again_at),
             )
         )
         return _render_paper(holder, form), 429

@@ -73,6 +73,7 @@ def queue():
         "age": filters.age.data if age else "",
         "search": SearchForm(formdata=None),
         "stale": scan_records.stale_records(current_user.district_code),
+        "late_minutes": scan_records.LATE_AFTER // 60,
     }
     return page_or_fragment("review/queue.html", "review/_queue_list.html", "queue-list", **context)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import Form, SelectMultipleField, StringField, ValidationError, widgets
 
 from gantong.core import date_windows, identity
 from gantong.models import today
+from gantong.web import i18n
 
 
 class TranslatedForm(Form):
@@ -52,10 +52,10 @@ def refuse_outside(
         return
     text = messages.get(refusal) or IN_FUTURE
     shown = {
-        name: format_date(value, "medium") if isinstance(value, date) else value
+        name: i18n.day(value) if isinstance(value, date) else value
         for name, value in params.items()
     }
-    raise ValidationError(str(text) % {"date": format_date(window.earliest, "medium"), **shown})
+    raise ValidationError(str(text) % {"date": i18n.day(window.earliest), **shown})
 
 
 class PhoneField(StringField):

@@ -14,6 +14,7 @@ to the end of a fixed hour. The weighted count is rounded up: never more than th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -29,6 +30,20 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 TABLE = "gantong_rate_limit"
+# The key column holds 255 characters; a key built from what a visitor typed (a 1,000-character
+# "phone" at the login) could be longer, and PostgreSQL refuses it. Longer keys are stored as
+# their start and a SHA-256 of the whole (distinct keys stay distinct).
+KEY_MAX = 200
+KEY_KEPT = 120
+
+
+def stored_key(key: str) -> str:
+    """The key as the counters' table holds it: itself, or its start and its hash if long."""
+    if len(key) <= KEY_MAX:
+        return key
+    return key[:KEY_KEPT] + "#" + hashlib.sha256(key.encode()).hexdigest()
+
+
 _engines: dict[tuple[str, int], Engine] = {}
 _lock = threading.Lock()
 
@@ -106,21 +121,22 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
                         "expires = CASE WHEN r.expires <= :now THEN :expires ELSE r.expires END "
                         "RETURNING count"
                     ),
-                    {"key": key, "amount": amount, "expires": now + expiry, "now": now},
+                    {"key": stored_key(key), "amount": amount, "expires": now + expiry, "now": now},
                 ).scalar()
             )
 
     def get(self, key: str) -> int:
         with self._engine().connect() as connection:
             row = connection.execute(
-                text(f"SELECT count, expires FROM {TABLE} WHERE key = :key"), {"key": key}
+                text(f"SELECT count, expires FROM {TABLE} WHERE key = :key"),
+                {"key": stored_key(key)},
             ).first()
         return int(row[0]) if row and row[1] > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
         with self._engine().connect() as connection:
             row = connection.execute(
-                text(f"SELECT expires FROM {TABLE} WHERE key = :key"), {"key": key}
+                text(f"SELECT expires FROM {TABLE} WHERE key = :key"), {"key": stored_key(key)}
             ).first()
         return float(row[0]) if row else time.time()
 
@@ -138,7 +154,9 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
 
     def clear(self, key: str) -> None:
         with self._engine().begin() as connection:
-            connection.execute(text(f"DELETE FROM {TABLE} WHERE key = :key"), {"key": key})
+            connection.execute(
+                text(f"DELETE FROM {TABLE} WHERE key = :key"), {"key": stored_key(key)}
+            )
 
     # The sliding window counter, as limits' own memory storage computes it.
 
@@ -149,11 +167,11 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
                 text(f"SELECT key, count, expires FROM {TABLE} WHERE key IN :keys").bindparams(
                     bindparam("keys", expanding=True)
                 ),
-                {"keys": list(keys)},
+                {"keys": [stored_key(key) for key in keys]},
             ).all()
         now = time.time()
         found = {key: int(count) for key, count, expires in rows if expires > now}
-        return [found.get(key, 0) for key in keys]
+        return [found.get(stored_key(key), 0) for key in keys]
 
     def _window_info(self, previous_key: str, current_key: str, expiry: int, now: float):
         # Both windows in one read (they were two reads, never one atomic step, before either).

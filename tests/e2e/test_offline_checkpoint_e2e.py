@@ -17,11 +17,11 @@ from datetime import timedelta
 import pytest
 import segno
 
-from gantong.codes import paper, trust_list
+from gantong.codes import keys, paper, trust_list
 from gantong.core import tokens
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import FeverFinding, Holder, User, VerificationRecord, utcnow
+from gantong.models import FeverFinding, Holder, SigningKey, User, VerificationRecord, utcnow
 from gantong.review import official_records
 from tests.conftest import PASSWORD, USING_POSTGRES, resident_id
 from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
@@ -190,6 +190,13 @@ def test_the_scan_page_verifies_and_records_with_the_server_stopped(
         ),
         partner_private,
     )
+    with app.app_context():
+        # The signing key is older than the expired token, as in real life (a token stamped
+        # before its key was made would be refused as back-dated, not as expired).
+        keys.signing_key()
+        for key in db.session.scalars(db.select(SigningKey)):
+            key.created_at = utcnow() - timedelta(hours=2)
+        db.session.commit()
     codes = {
         "green": screen_token(green),
         "yellow": screen_token(yellow),

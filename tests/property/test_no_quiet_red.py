@@ -27,7 +27,7 @@ from gantong.admin import staff_accounts
 from gantong.auth import accounts
 from gantong.auth.accounts import PhoneTaken
 from gantong.checkpoint import verification
-from gantong.core import rules
+from gantong.core import date_windows, rules
 from gantong.extensions import db
 from gantong.holders import registry, sms
 from gantong.models import (
@@ -306,7 +306,15 @@ class NoQuietRed(RuleBasedStateMachine):
     def record_official(self, who, status, days_ago):
         before = self._last_change_id()
         contact = self.today - timedelta(days=days_ago)
-        if who == "C":
+        if status == "close_contact" and contact not in date_windows.recent(self.today):
+            # A contact outside the rules' look-back is refused, never recorded.
+            db.session.commit()
+            with pytest.raises(official_records.InvalidRecord):
+                official_records.record(
+                    self.holder, self.officer(who), status, "东卫疾控〔2020〕12号", contact
+                )
+            db.session.rollback()
+        elif who == "C":
             db.session.commit()  # what came before was its own request
             with pytest.raises(official_records.OutOfDistrict):
                 official_records.record(
@@ -667,6 +675,60 @@ def test_nobody_alone_makes_a_code_red_through_an_account_another_admin_confirme
         NobodyAloneAfterOneSlip,
         settings=settings(
             max_examples=60,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
+# The same person once held two officer accounts of the holder's district (they worked there),
+# deactivated when they left; they still know the passwords and keep copied cookies. Reactivating
+# an officer gives its power back, so it waits for a second administrator: with their own
+# administrator account alone the person cannot bring the two back and make the code red.
+class NobodyAloneWithFormerOfficers(NobodyAlone):
+    def __init__(self):
+        super().__init__()
+        former = [
+            User(
+                phone=phone,
+                password_hash="-",
+                role="officer",
+                district_code=DISTRICT,
+                badge_number=f"DH-09{index}",
+                department="东湖区疾控中心",
+                active=False,
+            )
+            for index, phone in enumerate(OWN_PHONES[1:])
+        ]
+        db.session.add_all(former)
+        db.session.commit()
+        self.former = {user.id for user in former}
+
+    def held(self, role: str | None = None) -> list[User]:
+        held = {user.id: user for user in super().held(role)}
+        for user_id in self.former:
+            user = db.session.get(User, user_id)
+            if user.active and (role is None or user.role == role):
+                held[user.id] = user
+        return list(held.values())
+
+    @rule(data=st.data())
+    def reactivate_an_account(self, data):
+        inactive = [user for user in self.managed() if not user.active]
+        if not inactive:
+            return
+        admin = data.draw(st.sampled_from(self.held("admin")))
+        staff_accounts.set_active(data.draw(st.sampled_from(inactive)), True, admin, "返岗")
+        db.session.commit()
+
+
+def test_nobody_alone_brings_back_former_officer_accounts_to_make_a_code_red(app):
+    NobodyAloneWithFormerOfficers.app = app
+    run_state_machine_as_test(
+        NobodyAloneWithFormerOfficers,
+        settings=settings(
+            max_examples=30,
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=list(HealthCheck),

@@ -91,7 +91,7 @@ def test_an_arrival_before_the_planned_day_less_the_margin_is_refused(app, clien
     )
     assert response.status_code == 200
     earliest = planned - timedelta(days=date_windows.ARRIVAL_EARLY_DAYS)
-    assert f"on or after {earliest:%b} {earliest.day}, {earliest.year}" in error_after(
+    assert f"on or after {earliest.day} {earliest:%b} {earliest.year}" in error_after(
         response.get_data(as_text=True), field
     )
     response = client.post(

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask_babel import format_date
 
 from gantong.core import rules
 from gantong.extensions import db
 from gantong.models import Application, Holder, User
 from gantong.review import applications
+from gantong.web import i18n
 from tests.conftest import PASSWORD
 from tests.views.review.test_review import DEPARTMENT, file_application
 
@@ -51,7 +51,7 @@ def approve(app, application_id, officer_id):
 
 def clears_on(app, today, language):
     with app.test_request_context(headers={"Accept-Language": language}):
-        return format_date(rules.ends_after(today - timedelta(days=3)), "medium")
+        return i18n.day(rules.ends_after(today - timedelta(days=3)))
 
 
 def test_before_any_application_the_red_contact_is_offered_to_apply(client, contact):

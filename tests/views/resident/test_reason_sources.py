@@ -18,7 +18,7 @@ ZH = {"Accept-Language": "zh-CN"}
 
 
 def en_day(day):
-    return f"{day:%b} {day.day}, {day.year}"
+    return f"{day.day} {day:%b} {day.year}"
 
 
 def zh_day(day):

@@ -86,6 +86,29 @@ def test_schemathesis_over_the_openapi_file(app, point_token, path, mode):
     check()
 
 
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_schemathesis_over_the_scan_records_endpoint(app, make_staff, mode):
+    """The scan page's queue endpoint, with a staff session: arrays, strings, numbers and nested
+    bodies (the negative mode) as well as records; never a 5xx, a refusal changes nothing."""
+    operation = SCHEMA["/checkpoint/scan-records"]["POST"]
+    documented = {int(code) for code in operation.definition.raw["responses"]}
+    client = app.test_client()
+    _, phone, _ = make_staff()
+    assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 303
+    baseline = snapshot(app)
+
+    @FUZZ
+    @given(operation.as_strategy(generation_mode=mode))
+    def check(case):
+        response = _send(client, case, {})
+        assert response.status_code < 500, (case.body, response.status_code)
+        assert response.status_code in documented, (case.body, response.status_code)
+        if 400 <= response.status_code < 500:
+            assert snapshot(app) == baseline, case.body
+
+    check()
+
+
 # Every form field of the app, by name, and every route.
 
 

@@ -221,7 +221,7 @@ def submit(
     )
     if fever:
         # Before the record refers to the holder (see verification.record_fever).
-        registry.lock(holder, fresh=True)
+        registry.lock(holder)
     try:
         with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
             db.session.add(record)
@@ -260,12 +260,12 @@ def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime
     """
     pre_entry = registry.pre_entry_of(holder)
     if pre_entry is not None and pre_entry.actual_arrival is None:
-        registry.lock(holder, fresh=True)
+        registry.lock(holder)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
         registry.store_colour(holder, moment)
     else:
         if registry.colour_of(holder, moment).colour != holder.colour:
-            registry.lock(holder, fresh=True)
+            registry.lock(holder)
             registry.store_colour(holder, moment)
 
 

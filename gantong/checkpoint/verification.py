@@ -245,7 +245,7 @@ def open_record(
     else:
         # The first verification in the province is a pre-entry holder's actual arrival, and
         # the colour is decided on the holder's row read under its lock.
-        registry.lock(holder, fresh=True)
+        registry.lock(holder)
         preentry.note_checkpoint_arrival(holder, now, actor=staff)
         result = registry.store_colour(holder, now)
         record.holder_id = holder.id
@@ -319,7 +319,7 @@ def submit_record(
     point = record.point
     fill_record(record, body, (point.latitude, point.longitude), moment, digest)
     if record.is_fever and record.holder_id:
-        registry.lock(record.holder, fresh=True)  # before the finding that refers to it
+        registry.lock(record.holder)  # before the finding that refers to it
         record_fever(record, record.holder, point.name, moment)
     db.session.flush()
     return record, True
@@ -405,7 +405,7 @@ def void_record(
     withdraws_a_fever = finding is not None and finding.voided_at is None
     if withdraws_a_fever:
         # The holder first, the audit trail's lock after, in the order every colour change takes them.
-        registry.lock(record.holder, fresh=True)
+        registry.lock(record.holder)
     record.voided_at = moment
     record.voided_by = user.id
     record.void_reason = reason

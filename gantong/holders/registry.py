@@ -439,13 +439,12 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
     return facts, areas
 
 
-def lock(holder: Holder, fresh: bool = True) -> None:
+def lock(holder: Holder) -> None:
     """Serialise decisions about one holder until the transaction ends.
 
     Also reads the holder's row again under the lock (its stored colour may have been changed
     by the transaction that held the lock before): a colour is computed and compared with the
-    stored one only after this. `fresh` is kept for the callers that name it; the row is always
-    read again (one row, in the statement that locks it).
+    stored one only after this (one row, in the statement that locks it).
     """
     # PostgreSQL locks the row; on SQLite the unit of work takes the database's write lock for
     # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.

@@ -34,7 +34,7 @@ def screen_code(holder: Holder, now: datetime) -> ScreenCode | None:
     """
     result = registry.colour_of(holder, now)
     if result.colour != holder.colour:  # stored only when it changed, decided again under the lock
-        registry.lock(holder, fresh=True)
+        registry.lock(holder)
         result = registry.store_colour(holder, now)
     # The page lists the latest changes; their query also says whether a code was ever given.
     recent_changes = registry.colour_history(holder, limit=RECENT_CHANGES)

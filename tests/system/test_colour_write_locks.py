@@ -192,14 +192,14 @@ def both_at_the_lock(monkeypatch):
     both_ready = threading.Barrier(2)
     locking, waited = registry.lock, threading.local()
 
-    def lock_when_both_are_ready(holder, fresh=True):
+    def lock_when_both_are_ready(holder):
         if not getattr(waited, "done", False):
             waited.done = True
             try:
                 both_ready.wait(5)  # only bounds the wait of a thread the other one blocks
             except threading.BrokenBarrierError:
                 pass
-        locking(holder, fresh)
+        locking(holder)
 
     monkeypatch.setattr(registry, "lock", lock_when_both_are_ready)
 

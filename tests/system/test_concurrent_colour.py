@@ -126,15 +126,15 @@ def test_a_fever_recorded_between_the_code_pages_read_and_its_write_is_not_overw
 
     original, interleaved = registry.lock, []
 
-    def lock_after_a_fever(holder, fresh=False):
+    def lock_after_a_fever(holder):
         # The code page has read the facts and is about to take the lock for its colour write
         # (its numbers' write locks nothing here): another connection commits a fever first.
-        if not interleaved and fresh:
+        if not interleaved:
             interleaved.append(True)
             thread = threading.Thread(target=fever)
             thread.start()
             thread.join()
-        original(holder, fresh)
+        original(holder)
 
     monkeypatch.setattr(registry, "lock", lock_after_a_fever)
     client.post("/login", data={"phone": phone, "password": PASSWORD})

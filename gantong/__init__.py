@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 
+import click
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,8 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
     if test_config:
         app.config.update(test_config)
+    # A server refuses to start without it; a command of the flask CLI (built inside click's
+    # context) starts, and refuses only when it would send a text message.
     app.config["PUBLIC_URL"] = public_url(
-        app.config.get("PUBLIC_URL", ""), app.debug or app.testing
+        app.config.get("PUBLIC_URL", ""),
+        app.debug or app.testing,
+        deferred=click.get_current_context(silent=True) is not None,
     )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)

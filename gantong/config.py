@@ -18,12 +18,18 @@ def database_url(instance_path: str) -> str:
 LOCAL_URL = "http://localhost:5000"
 
 
-def public_url(configured: str, development: bool) -> str:
+def public_url(configured: str, development: bool, deferred: bool = False) -> str:
     """Return PUBLIC_URL without its trailing slash; refuse a missing or malformed one in
-    production, where every SMS link would otherwise send residents to the wrong host."""
+    production, where every SMS link would otherwise send residents to the wrong host.
+
+    deferred: a missing one is returned as "" (a command of the flask CLI, such as a migration,
+    sends no text message); the first link built without it refuses then (notifications.link).
+    """
     url = (configured or "").strip().rstrip("/")
     if not url and development:
         return LOCAL_URL
+    if not url and deferred:
+        return ""
     scheme, _, rest = url.partition("://")
     if scheme not in ("http", "https") or not rest or rest.startswith("/"):
         raise RuntimeError(

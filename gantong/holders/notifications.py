@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from gantong.config import public_url
 from gantong.core import identity
 from gantong.extensions import db
 from gantong.holders import sms
@@ -54,7 +55,9 @@ def notify(holder: Holder, kind: str, at: datetime | None = None, **params) -> N
 
 def link(notification: Notification) -> str:
     """The in-app notification, which carries the whole of it (the officer's reason too)."""
-    return f"{current_app.config['PUBLIC_URL']}/me/notifications#n{notification.id}"
+    # Empty only in a flask CLI command started without it: public_url refuses here, naming it.
+    base = current_app.config["PUBLIC_URL"] or public_url("", development=False)
+    return f"{base}/me/notifications#n{notification.id}"
 
 
 def sms_text(notification: Notification, language: str | None = None) -> str:

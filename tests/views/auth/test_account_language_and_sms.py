@@ -3,12 +3,13 @@ and its text messages are sent in it; their links start with PUBLIC_URL, which p
 
 from __future__ import annotations
 
+import click
 import pytest
 
 from gantong import create_app
 from gantong.extensions import db
 from gantong.holders import notifications, sms
-from gantong.models import Holder, User
+from gantong.models import Holder, Notification, User
 from tests.conftest import PASSWORD
 
 EN = {"Accept-Language": "en"}
@@ -94,3 +95,13 @@ def test_production_refuses_to_start_without_public_url():
 def test_development_and_tests_fall_back_to_the_local_address():
     assert create_app({**PRODUCTION, "PUBLIC_URL": "", "TESTING": True}).config["PUBLIC_URL"]
     assert create_app({**PRODUCTION, "PUBLIC_URL": "", "DEBUG": True}).config["PUBLIC_URL"]
+
+
+@pytest.mark.nodb
+def test_a_flask_command_starts_without_public_url_but_sends_no_link_without_it():
+    # `flask db upgrade` builds the app inside click's context: a migration sends no message.
+    with click.Context(click.Command("db")):
+        app = create_app({**PRODUCTION, "PUBLIC_URL": ""})
+    assert app.config["PUBLIC_URL"] == ""
+    with app.app_context(), pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        notifications.link(Notification(id=1))

@@ -6,6 +6,9 @@
 // Without a usable bundle a read goes to the server, which answers with the same verdict; without
 // JavaScript the page's forms do.
 const script = document.querySelector("script[data-qr-scanner]");
+// By its hashed URL (data-bundle-cache), as verifier.js: a relative import would take this
+// file's digest, and the service worker would keep an old copy under it.
+const { BundleCache, clock, nowSeconds } = await import(script.dataset.bundleCache);
 const tokenForm = document.getElementById("token-form");
 const camera = document.getElementById("camera");
 const status = document.getElementById("camera-status");
@@ -14,7 +17,6 @@ const verdict = document.getElementById("verdict");
 const alerts = document.getElementById("server-alerts");
 const soundOn = document.getElementById("sound-on");
 const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
-const BUNDLE_KEY = "gantong-verifier-bundle"; // shared with the scan page (static/js/scan.js)
 // A code still in front of the camera this long after it was last seen is the same person.
 const HOLD_MS = 5000;
 
@@ -30,62 +32,10 @@ const SIGNALS = {
 };
 
 let verifier = null;
-let bundle = loadBundle();
-let serverReachable = navigator.onLine;
+const cache = new BundleCache(script.dataset.bundle, bundleStatus);
 let showing = false; // a verdict is on the screen: the next code waits for it to clear
 let audio = null;
 const seen = new Map(); // code text -> when the camera last saw it
-
-function nowSeconds() { return Math.floor(Date.now() / 1000); }
-function clock(seconds, withSeconds) {
-  const d = new Date(seconds * 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  return pad(d.getHours()) + ":" + pad(d.getMinutes()) + (withSeconds ? ":" + pad(d.getSeconds()) : "");
-}
-
-function loadBundle() {
-  try { return JSON.parse(localStorage.getItem(BUNDLE_KEY)); } catch (_) { return null; }
-}
-
-function saveBundle(value) {
-  bundle = value;
-  try { localStorage.setItem(BUNDLE_KEY, JSON.stringify(value)); } catch (_) { /* full: keep it in memory */ }
-  showBundleStatus();
-}
-
-function usable() {
-  return verifier && bundle && bundle.document && verifier.checkBundle(bundle.document)
-    && nowSeconds() < bundle.document.refuse_after;
-}
-
-function showBundleStatus() {
-  bundleStatus.hidden = false;
-  if (!bundle || !bundle.document) bundleStatus.textContent = bundleStatus.dataset.none;
-  else {
-    const key = usable() || !verifier ? "fresh" : "stale";
-    bundleStatus.textContent = bundleStatus.dataset[key].replace("{time}", clock(bundle.document.issued_at));
-  }
-}
-
-// Refresh the bundle with its ETag: a 304 confirms the copy, and its times move forward.
-async function refreshBundle() {
-  const headers = { Accept: "application/json" };
-  if (bundle && bundle.etag) headers["If-None-Match"] = bundle.etag;
-  try {
-    const response = await fetch(script.dataset.bundle, { headers, credentials: "same-origin", cache: "no-store" });
-    serverReachable = true;
-    if (response.status === 304 && bundle) {
-      const doc = bundle.document;
-      const shift = nowSeconds() - doc.issued_at;
-      saveBundle({ etag: bundle.etag, document: { ...doc, issued_at: doc.issued_at + shift,
-        refresh_after: doc.refresh_after + shift, refuse_after: doc.refuse_after + shift } });
-    } else if (response.ok) {
-      saveBundle({ etag: response.headers.get("ETag"), document: await response.json() });
-    }
-  } catch (_) {
-    serverReachable = false; // keep the copy we have; its age is on the screen
-  }
-}
 
 // A browser lets a page make sound only after a tap on it: until then the button asks for one
 // (once a shift, not once a person); the vibration and the screen need none.
@@ -186,11 +136,11 @@ async function onRead(text) {
   }
   seen.set(text, at);
   if (last !== undefined && at - last < HOLD_MS) return;
-  if (!usable()) {
+  if (!cache.usable()) {
     // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
     // cannot be reached, the page refuses with its own message.
-    const stale = verifier && bundle && bundle.document;
-    if (!stale || (serverReachable && navigator.onLine)) {
+    const stale = verifier && cache.document;
+    if (!stale || (cache.reachable && navigator.onLine)) {
       tokenForm.elements.token.value = text;
       tokenForm.submit();
       return;
@@ -198,7 +148,7 @@ async function onRead(text) {
   }
   showing = true; // before the await: the camera reads ten times a second
   const scannedAt = nowSeconds();
-  const result = await verifier.verify(text, bundle.document, scannedAt);
+  const result = await verifier.verify(text, cache.document, scannedAt);
   showResult(result);
   if (result.ok) keepRecord(text, result, scannedAt);
 }
@@ -206,7 +156,7 @@ async function onRead(text) {
 // The server's answer to a record: say so when the stored colour is worse than the one shown.
 window.addEventListener("gantong-record-answer", (event) => {
   const { answer, meta } = event.detail;
-  serverReachable = true;
+  cache.reachable = true;
   if (!answer || !answer.worse || !meta) return;
   const words = JSON.parse(alerts.dataset.words || "{}");
   const line = document.createElement("span");
@@ -218,7 +168,7 @@ window.addEventListener("gantong-record-answer", (event) => {
   alerts.hidden = false;
   if (navigator.vibrate) navigator.vibrate(SIGNALS.red.vibrate);
 });
-window.addEventListener("gantong-server-unreachable", () => { serverReachable = false; });
+window.addEventListener("gantong-server-unreachable", () => { cache.reachable = false; });
 soundOn.addEventListener("click", () => { audioContext(); });
 document.addEventListener("pointerdown", () => { audioContext(); }, { once: true });
 
@@ -233,16 +183,17 @@ async function start() {
   }
   try {
     verifier = await import(script.dataset.verifier);
+    cache.verifier = verifier;
     verifier.configure({ nobleUrl: script.dataset.noble });
   } catch (_) {
-    verifier = null; // every read goes to the server
+    verifier = cache.verifier = null; // every read goes to the server
   }
-  showBundleStatus();
-  const refreshing = refreshBundle();
-  if (!bundle) await refreshing;
+  cache.showStatus();
+  const refreshing = cache.refresh();
+  if (!cache.value) await refreshing;
   else await Promise.race([refreshing, new Promise((resolve) => { setTimeout(resolve, 3000); })]);
   setInterval(() => {
-    if (!bundle || !bundle.document || nowSeconds() >= bundle.document.refresh_after) refreshBundle();
+    if (cache.dueForRefresh()) cache.refresh();
   }, 30000);
   if (!navigator.mediaDevices) return; // not a secure context: the lanes below remain
   const QrScanner = (await import(script.dataset.qrScanner)).default;

@@ -4,6 +4,9 @@
 // server re-verifies on arrival. Without a usable bundle a read goes to the server as before;
 // without JavaScript the page's forms work on their own.
 const script = document.querySelector("script[data-qr-scanner]");
+// By its hashed URL (data-bundle-cache), as verifier.js: a relative import would take this
+// file's digest, and the service worker would keep an old copy under it.
+const { BundleCache, clock, nowSeconds } = await import(script.dataset.bundleCache);
 const tokenForm = document.getElementById("token-form");
 const photoForm = document.getElementById("photo-form");
 const camera = document.getElementById("camera");
@@ -14,7 +17,6 @@ const recordForm = document.getElementById("scan-record-form");
 const lastSaved = document.getElementById("last-saved");
 const alerts = document.getElementById("server-alerts");
 const texts = JSON.parse(document.getElementById("refusal-texts").textContent);
-const BUNDLE_KEY = "gantong-verifier-bundle";
 // The fever threshold, the decisions either side of it and the colours that are referred by
 // default come from the server's rules (rules.decision_for).
 const FEVER = parseFloat(recordForm.dataset.fever);
@@ -25,10 +27,9 @@ const decisionError = document.getElementById("scan-decision-error");
 const temperatureError = document.getElementById("scan-temperature-error");
 
 let verifier = null;
-let bundle = loadBundle();
+const cache = new BundleCache(script.dataset.bundle, bundleStatus);
 let current = null; // the read awaiting its record: {text, verdict, scannedAt}
 let lastRead = { text: "", at: 0 };
-let serverReachable = navigator.onLine;
 // After a person's record (or Discard) their code is ignored for this long: they are still in
 // front of the camera for a few seconds while they put the phone away and walk on, and a person
 // coming back through the same gate within half a minute is rare; "Scan again" lifts it.
@@ -37,57 +38,6 @@ let held = { text: "", until: 0 };
 let position = null; // the phone's latest GPS fix: {latitude, longitude, accuracy}
 let lastRecordId = null; // the record #last-saved speaks of
 const scanAgain = document.getElementById("scan-again");
-
-function nowSeconds() { return Math.floor(Date.now() / 1000); }
-function clock(seconds, withSeconds) {
-  const d = new Date(seconds * 1000);
-  const pad = (n) => String(n).padStart(2, "0");
-  return pad(d.getHours()) + ":" + pad(d.getMinutes()) + (withSeconds ? ":" + pad(d.getSeconds()) : "");
-}
-
-function loadBundle() {
-  try { return JSON.parse(localStorage.getItem(BUNDLE_KEY)); } catch (_) { return null; }
-}
-
-function saveBundle(value) {
-  bundle = value;
-  try { localStorage.setItem(BUNDLE_KEY, JSON.stringify(value)); } catch (_) { /* full: keep it in memory */ }
-  showBundleStatus();
-}
-
-function usable() {
-  return verifier && bundle && bundle.document && verifier.checkBundle(bundle.document)
-    && nowSeconds() < bundle.document.refuse_after;
-}
-
-function showBundleStatus() {
-  bundleStatus.hidden = false;
-  if (!bundle || !bundle.document) bundleStatus.textContent = bundleStatus.dataset.none;
-  else {
-    const key = usable() || !verifier ? "fresh" : "stale";
-    bundleStatus.textContent = bundleStatus.dataset[key].replace("{time}", clock(bundle.document.issued_at));
-  }
-}
-
-// Refresh the bundle with its ETag: a 304 confirms the copy, and its times move forward.
-async function refreshBundle() {
-  const headers = { Accept: "application/json" };
-  if (bundle && bundle.etag) headers["If-None-Match"] = bundle.etag;
-  try {
-    const response = await fetch(script.dataset.bundle, { headers, credentials: "same-origin", cache: "no-store" });
-    serverReachable = true;
-    if (response.status === 304 && bundle) {
-      const doc = bundle.document;
-      const shift = nowSeconds() - doc.issued_at;
-      saveBundle({ etag: bundle.etag, document: { ...doc, issued_at: doc.issued_at + shift,
-        refresh_after: doc.refresh_after + shift, refuse_after: doc.refuse_after + shift } });
-    } else if (response.ok) {
-      saveBundle({ etag: response.headers.get("ETag"), document: await response.json() });
-    }
-  } catch (_) {
-    serverReachable = false; // keep the copy we have; its age is on the screen
-  }
-}
 
 function showRefusal(reason) {
   const [title, advice] = texts[reason] || texts.malformed;
@@ -119,7 +69,7 @@ function showVerdict(result, scannedAt) {
   verdict.dataset.colour = result.ok ? result.colour || "unknown" : "refused";
   verdict.dataset.reason = result.ok ? "" : result.reason;
   verdict.querySelector("[data-verified-at]").textContent = verdict.dataset.verified
-    .replace("{time}", clock(scannedAt, true)).replace("{keys}", clock(bundle.document.issued_at));
+    .replace("{time}", clock(scannedAt, true)).replace("{keys}", clock(cache.document.issued_at));
   verdict.hidden = false;
 }
 
@@ -165,18 +115,18 @@ async function onRead(text, method) {
   lastRead = { text, at };
   if (current) return; // the shown person's record comes first (or Discard)
   if (navigator.vibrate) navigator.vibrate(60);
-  if (!usable()) {
+  if (!cache.usable()) {
     // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
     // cannot be reached, the page refuses with its own message ("Verifier keys too old").
-    const stale = verifier && bundle && bundle.document;
-    if (!stale || (serverReachable && navigator.onLine)) {
+    const stale = verifier && cache.document;
+    if (!stale || (cache.reachable && navigator.onLine)) {
       submitToServer(text, method);
       return;
     }
   }
   const scannedAt = nowSeconds();
   const started = performance.now();
-  const result = await verifier.verify(text, bundle.document, scannedAt);
+  const result = await verifier.verify(text, cache.document, scannedAt);
   showVerdict(result, scannedAt);
   verdict.dataset.elapsedMs = String(Math.round(performance.now() - started));
   verdict.dataset.reads = String(Number(verdict.dataset.reads || 0) + 1);
@@ -231,7 +181,7 @@ recordForm.addEventListener("submit", (event) => {
   // so too when it cannot go straight through (queue.js).
   const body = {
     record_id: crypto.randomUUID(), token: current.text, scanned_at: current.scannedAt,
-    shown_colour: current.result.colour || "", offline: !(serverReachable && navigator.onLine),
+    shown_colour: current.result.colour || "", offline: !(cache.reachable && navigator.onLine),
     temperature: String(temperature), decision,
     pass_override: needsOverride() && override.checked,
     note: recordForm.elements.note.value.trim(),
@@ -264,7 +214,7 @@ scanAgain.addEventListener("click", () => {
 // The server's answer to a record: alert when the stored colour is worse than the one shown.
 window.addEventListener("gantong-record-answer", (event) => {
   const { answer, meta } = event.detail;
-  serverReachable = true;
+  cache.reachable = true;
   if (event.detail.record_id === lastRecordId) showSaved(answer ? "saved" : "refused");
   if (!answer || !answer.worse || !meta) return;
   const words = JSON.parse(alerts.dataset.words || "{}");
@@ -279,7 +229,7 @@ window.addEventListener("gantong-record-answer", (event) => {
   if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
 });
 window.addEventListener("gantong-server-unreachable", () => {
-  serverReachable = false;
+  cache.reachable = false;
   if (lastRecordId && lastSaved.dataset.state === "sending") showSaved("queued");
 });
 
@@ -295,7 +245,7 @@ function watchPosition() {
 // The typed number and the no-code lane need the server: say so at once when it is gone.
 document.querySelectorAll("form[data-needs-server]").forEach((form) => {
   form.addEventListener("submit", (event) => {
-    if (serverReachable && navigator.onLine) return;
+    if (cache.reachable && navigator.onLine) return;
     event.preventDefault();
     const [title, advice] = texts.needs_server;
     let note = form.querySelector(".needs-server");
@@ -350,18 +300,19 @@ async function start() {
   watchPosition();
   try {
     verifier = await import(script.dataset.verifier);
+    cache.verifier = verifier;
     verifier.configure({ nobleUrl: script.dataset.noble });
   } catch (_) {
-    verifier = null; // every read goes to the server
+    verifier = cache.verifier = null; // every read goes to the server
   }
-  showBundleStatus();
+  cache.showStatus();
   // A page opened online starts with the current bundle (revocations included); a slow or
   // absent network delays the camera by three seconds at most, then the cached copy serves.
-  const refreshing = refreshBundle();
-  if (!bundle) await refreshing;
+  const refreshing = cache.refresh();
+  if (!cache.value) await refreshing;
   else await Promise.race([refreshing, new Promise((resolve) => { setTimeout(resolve, 3000); })]);
   setInterval(() => {
-    if (!bundle || !bundle.document || nowSeconds() >= bundle.document.refresh_after) refreshBundle();
+    if (cache.dueForRefresh()) cache.refresh();
   }, 30000);
   const QrScanner = await loadScanner();
   startCamera(QrScanner);

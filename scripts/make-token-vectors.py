@@ -248,6 +248,13 @@ def main() -> None:
         token(kid=PARTNER_KID, subject="acacacacacacacac", issued_at=NOW + 60, ttl=600),
         key=partner,
     )
+    # The same bundle, fetched just before version 1 retired: both edges are checked at its moment.
+    at_sunset = {
+        **bundle,
+        "issued_at": tokens.VERSION_1_ISSUED_BEFORE - 600,
+        "refresh_after": tokens.VERSION_1_ISSUED_BEFORE + 300,
+        "refuse_after": tokens.VERSION_1_ISSUED_BEFORE + 86400,
+    }
     add_valid(
         "v1 screen stamped 1 s before version 1 retired (2027-03-01)",
         token(
@@ -258,12 +265,7 @@ def main() -> None:
             issued_at=tokens.VERSION_1_ISSUED_BEFORE - 1,
         ),
         now=tokens.VERSION_1_ISSUED_BEFORE,
-        own_bundle={
-            **bundle,
-            "issued_at": tokens.VERSION_1_ISSUED_BEFORE - 600,
-            "refresh_after": tokens.VERSION_1_ISSUED_BEFORE + 300,
-            "refuse_after": tokens.VERSION_1_ISSUED_BEFORE + 86400,
-        },
+        own_bundle=at_sunset,
     )
     add_valid(
         "clock skew: issued 299 s in the future",
@@ -415,12 +417,7 @@ def main() -> None:
         ),
         "malformed",
         now=tokens.VERSION_1_ISSUED_BEFORE,
-        own_bundle={
-            **bundle,
-            "issued_at": tokens.VERSION_1_ISSUED_BEFORE - 600,
-            "refresh_after": tokens.VERSION_1_ISSUED_BEFORE + 300,
-            "refuse_after": tokens.VERSION_1_ISSUED_BEFORE + 86400,
-        },
+        own_bundle=at_sunset,
     )
     add_invalid(
         "partner not recognised yet (not_before tomorrow)",

@@ -49,6 +49,8 @@
   const uint32 = (value) => new Uint8Array([value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255]);
   const base64url = (bytes) => btoa(String.fromCharCode(...bytes))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const unbase64url = (text) => Uint8Array.from(
+    atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
 
   // IndexedDB: one store for the device key, one for the credentials (by holder id).
   let opened = null;
@@ -84,16 +86,18 @@
     return held;
   }
 
-  /** Make a presentation of the credential now: its bytes, the time, the device signature. */
-  async function present(credentialText, at = Math.floor(Date.now() / 1000)) {
+  /** Make a presentation (docs/token-format.md 8.3): the credential, the time, the device's
+   *  signature over both; `held` is the credential endpoint's answer as kept. */
+  async function present(held, at = serverNow(held)) {
     const key = await device();
-    const prefix = settings.presentationPrefix;
-    const credential = unbase45(credentialText.slice(credentialText.indexOf(":") + 1));
-    const signed = concat(credential, uint32(at));
+    const signed = concat(unbase64url(held.credential), uint32(at));
     const signature = new Uint8Array(await crypto.subtle.sign(
       { name: "ECDSA", hash: "SHA-256" }, key.pair.privateKey, signed));
-    return prefix + base45(concat(signed, signature));
+    return (held.prefix || "GP1:") + base45(concat(signed, signature));
   }
+
+  /** The time by the server's clock: the phone's, corrected as of the last answer. */
+  const serverNow = (held) => Math.floor(Date.now() / 1000) + ((held && held.clock_offset) || 0);
 
   /** Draw text as a QR (level M, alphanumeric) in the shape segno gives the server's. */
   function draw(text) {
@@ -165,18 +169,27 @@
     const credential = shown;
     const box = card() && card().querySelector(".qr");
     if (!credential || !box) return;
-    const now = Math.floor(Date.now() / 1000);
+    const now = serverNow(credential);
     const old = box.querySelector(".qr-svg");
+    const number = card().querySelector(".number");
     if (now >= credential.valid_until) {
       // Past its validity the phone cannot make a code a verifier accepts: grey it, say so.
-      if (old) old.classList.add("stale");
+      card().classList.remove("phone");
+      for (const element of [old, number]) if (element) element.classList.add("stale");
       notice("code-expired", settings.expired.replace("{until}", clock(credential.valid_until)));
       return;
     }
     notice("code-expired", null);
-    const { svg } = draw(await present(credential.credential, now));
+    const { svg } = draw(await present(credential, now));
     if (old) old.outerHTML = svg; else box.insertAdjacentHTML("afterbegin", svg);
-    box.classList.add("phone");
+    // The typed lane's number of this 10-minute slot, from the list the server gave.
+    const numbers = credential.numbers;
+    const slot = numbers ? numbers.list[Math.floor((now - numbers.from) / numbers.step)] : null;
+    if (number && slot) {
+      number.textContent = `${slot.slice(0, 4)} ${slot.slice(4)}`;
+      number.classList.remove("stale");
+    }
+    card().classList.add("phone");
   }
 
   /** Show the offline notice: since the last answer from the server, valid until when. */
@@ -199,13 +212,13 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ public_key: key.publicKey, holder_id: Number(holderId) }),
+      body: JSON.stringify({ public_key: key.publicKey, label: navigator.platform || "" }),
     });
     if (!response.ok) throw new Error(`device registration ${response.status}`);
     const body = await response.json();
-    key.registered[holderId] = body.device_id;
+    key.registered[holderId] = body.id;
     await store("device", "readwrite", (s) => s.put(key, "key"));
-    return body.device_id;
+    return body.id;
   }
 
   /** Ask whether the credential changed (ETag); keep a new one; redraw the card if it did. */
@@ -238,7 +251,12 @@
     let fresh = shown;
     if (response.status === 200) {
       const body = await response.json();
-      fresh = { ...body, etag: response.headers.get("ETag"), device_id: (await device()).registered[holderId] };
+      fresh = {
+        ...body,
+        etag: response.headers.get("ETag"),
+        device_id: (await device()).registered[holderId],
+        clock_offset: body.server_time - checkedAt,
+      };
     }
     fresh = { ...fresh, checked_at: checkedAt };
     await store("credentials", "readwrite", (s) => s.put(fresh, holderId));

@@ -1,0 +1,238 @@
+"""Benchmark: what one open code page costs the server in an hour, before and after issue 18.
+
+Run: .venv/bin/python bench/code_page_hour.py [--database-url URL] [--port 5111]
+     .venv/bin/python bench/code_page_hour.py --throttle-draws 20   # also time the QR drawing
+
+Migrates a fresh database (a temporary SQLite file, or the PostgreSQL database given, whose
+public schema is dropped first), loads the demo data and serves the app in this process. Debian's
+Chromium logs in as the green demo resident and opens the code page; Playwright's clock then runs
+an hour (in one-minute steps, letting every request the page makes finish) while the server
+counts what reaches it: HTTP requests, response bytes (as sent, gzip where the client took it),
+database statements and commits (each a round trip on PostgreSQL).
+
+"before" is today's code page without holder-code.js (the test blocks that one script): htmx
+refreshes the card every 60 s. "after" is the page with it: presentations made on the phone,
+one conditional request for the credential every 30 minutes.
+
+With --throttle-draws N it also times, under Chromium's 4x CPU throttling (CDP
+Emulation.setCPUThrottlingRate), N presentations (signing included) and N QR drawings on the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+GREEN_DEMO = "13900000001"
+
+
+class Tally:
+    """What reached the server: requests, bytes sent, statements, commits; by path."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.requests: list[str] = []
+            self.bytes = 0
+            self.statements = 0
+            self.commits = 0
+
+    def wrap(self, wsgi_app):
+        def counted(environ, start_response):
+            with self.lock:
+                self.requests.append(environ["REQUEST_METHOD"] + " " + environ["PATH_INFO"])
+            for chunk in wsgi_app(environ, start_response):
+                with self.lock:
+                    self.bytes += len(chunk)
+                yield chunk
+
+        return counted
+
+
+def fresh_database(url: str | None) -> dict:
+    """Return the environment of a migrated database holding the demo data."""
+    env = {**os.environ, "SECRET_KEY": "bench", "PUBLIC_URL": "http://127.0.0.1"}
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        env["DATABASE_URL"] = url
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    for command in (["db", "upgrade"], ["gantong", "demo"]):
+        subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
+def serve(env: dict, port: int, tally: Tally):
+    """Serve the app in a thread, counting into tally; return the server."""
+    from sqlalchemy import event
+    from werkzeug.serving import make_server
+
+    os.environ.update({key: env[key] for key in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL")})
+    from gantong import create_app
+    from gantong.extensions import db
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    with app.app_context():
+        engine = db.engine
+
+    def statement(*args):
+        with tally.lock:
+            tally.statements += 1
+
+    def commit(*args):
+        with tally.lock:
+            tally.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    app.wsgi_app = tally.wrap(app.wsgi_app)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#phone", GREEN_DEMO)
+    page.fill("#password", "gantong-demo")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/me/people/*")
+
+
+def one_hour(browser, base: str, tally: Tally, with_phone_code: bool) -> dict:
+    """Keep the code page open for an hour of the page's clock; return what the server saw."""
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN")
+    page = context.new_page()
+    if not with_phone_code:
+        page.route("**/holder-code.js", lambda route: route.abort())
+    log_in(page, base)
+    page.clock.install()
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    if with_phone_code:
+        page.wait_for_selector(".qr-svg.phone")
+    tally.reset()
+    for _ in range(60):
+        page.clock.run_for(60_000)
+        page.wait_for_timeout(150)  # let a request the minute started finish
+    page.wait_for_load_state("networkidle")
+    with tally.lock:
+        seen = {
+            "requests": len(tally.requests),
+            "bytes": tally.bytes,
+            "statements": tally.statements,
+            "commits": tally.commits,
+            "paths": sorted(set(tally.requests)),
+        }
+    context.close()
+    return seen
+
+
+def time_draws(browser, base: str, count: int) -> dict:
+    """Time presentations and QR drawings on the code page under 4x CPU throttling."""
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN")
+    page = context.new_page()
+    log_in(page, base)
+    page.wait_for_selector(".qr-svg.phone")
+    cdp = context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    timings = page.evaluate(
+        """async (count) => {
+          const { present, draw } = window.gantongHolder;
+          const held = await new Promise((resolve) => {
+            const open = indexedDB.open("gantong-holder");
+            open.onsuccess = () => {
+              const get = open.result.transaction("credentials").objectStore("credentials").getAll();
+              get.onsuccess = () => resolve(get.result[0]);
+            };
+          });
+          const out = { present: [], draw: [], swap: [], version: 0, chars: 0 };
+          for (let i = 0; i < count; i++) {
+            let start = performance.now();
+            const text = await present(held.credential);
+            out.present.push(performance.now() - start);
+            start = performance.now();
+            const { svg, version } = draw(text);
+            out.draw.push(performance.now() - start);
+            start = performance.now();
+            document.querySelector(".qr-svg").outerHTML = svg;
+            document.body.offsetHeight;  // layout: the new QR is on the screen
+            out.swap.push(performance.now() - start);
+            out.version = version; out.chars = text.length;
+          }
+          return out;
+        }""",
+        count,
+    )
+    context.close()
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped)")
+    parser.add_argument("--port", type=int, default=5111)
+    parser.add_argument("--throttle-draws", type=int, default=0)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    env = fresh_database(args.database_url)
+    tally = Tally()
+    server = serve(env, args.port, tally)
+    base = f"http://127.0.0.1:{args.port}"
+    kind = "PostgreSQL" if args.database_url else "SQLite"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROME_ARGS
+            )
+            for label, with_phone_code in (("before", False), ("after", True)):
+                seen = one_hour(browser, base, tally, with_phone_code)
+                print(
+                    f"{kind} {label}: {seen['requests']} requests, {seen['bytes']:,} bytes, "
+                    f"{seen['statements']} statements + {seen['commits']} commits "
+                    f"= {seen['statements'] + seen['commits']} round trips an hour "
+                    f"({', '.join(seen['paths'])})"
+                )
+            if args.throttle_draws:
+                timings = time_draws(browser, base, args.throttle_draws)
+                for name in ("present", "draw", "swap"):
+                    values = sorted(timings[name])
+                    print(
+                        f"4x CPU throttling, {name}: median {statistics.median(values):.1f} ms, "
+                        f"max {values[-1]:.1f} ms over {len(values)}"
+                    )
+                print(f"presentation: {timings['chars']} characters, QR version {timings['version']}")
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

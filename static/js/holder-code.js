@@ -313,8 +313,28 @@
     });
   }
 
+  /** Keep this page and its scripts for a cold start offline (the worker keeps them only once
+   *  it controls the page, so the first visit stores them itself: once, a request each). */
+  async function keepForOffline() {
+    const cache = await caches.open("gantong-holder-v1");
+    for (const element of document.querySelectorAll("script[src]")) {
+      if (!(await cache.match(element.src))) await cache.add(element.src);
+    }
+    if (!(await cache.match(location.pathname, { ignoreVary: true }))) {
+      const response = await fetch(location.pathname, { credentials: "same-origin" });
+      if (response.ok && !response.redirected) {
+        await cache.put(location.pathname, response.clone());
+        await cache.put("/me/__last-code-page", response);
+      }
+    }
+    document.documentElement.dataset.keptOffline = "";
+  }
+
   if ("serviceWorker" in navigator && settings.sw) {
-    navigator.serviceWorker.register(settings.sw, { scope: settings.scope }).catch(() => {});
+    navigator.serviceWorker.register(settings.sw, { scope: settings.scope })
+      .then(() => navigator.serviceWorker.ready)
+      .then(keepForOffline)
+      .catch(() => {});
   }
   window.gantongHolder = { present, draw, check, base45, unbase45 };
   const able = card() && window.crypto && crypto.subtle && window.indexedDB && window.qrcode;

@@ -8,7 +8,8 @@ public schema is dropped first), loads the demo data and serves the app in this 
 Chromium logs in as the green demo resident and opens the code page; Playwright's clock then runs
 an hour (in one-minute steps, letting every request the page makes finish) while the server
 counts what reaches it: HTTP requests, response bytes (as sent, gzip where the client took it),
-database statements and commits (each a round trip on PostgreSQL).
+database statements and the transactions' BEGIN, COMMIT or ROLLBACK and the pool's reset
+(each a round trip on PostgreSQL).
 
 "before" is today's code page without holder-code.js (the test blocks that one script): htmx
 refreshes the card every 60 s. "after" is the page with it: presentations made on the phone,
@@ -21,6 +22,7 @@ Emulation.setCPUThrottlingRate), N presentations (signing included) and N QR dra
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import subprocess
@@ -56,7 +58,7 @@ class Tally:
             self.requests: list[str] = []
             self.bytes = 0
             self.statements = 0
-            self.commits = 0
+            self.commits = 0  # BEGIN, COMMIT, ROLLBACK and pool resets
 
     def wrap(self, wsgi_app):
         def counted(environ, start_response):
@@ -105,12 +107,16 @@ def serve(env: dict, port: int, tally: Tally):
         with tally.lock:
             tally.statements += 1
 
-    def commit(*args):
+    def transaction_end(*args):
         with tally.lock:
             tally.commits += 1
 
+    # Besides its statements, a request's transaction costs a BEGIN (psycopg sends it on its
+    # own), a COMMIT or ROLLBACK, and the pool's reset when the connection goes back.
     event.listen(engine, "before_cursor_execute", statement)
-    event.listen(engine, "commit", commit)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, transaction_end)
+    event.listen(engine.pool, "reset", transaction_end)
     app.wsgi_app = tally.wrap(app.wsgi_app)
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -199,7 +205,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped)")
     parser.add_argument("--port", type=int, default=5111)
     parser.add_argument("--throttle-draws", type=int, default=0)
+    parser.add_argument("--phases", default="before,after", help="before, after or both")
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from playwright.sync_api import sync_playwright
 
     env = fresh_database(args.database_url)
@@ -212,11 +220,12 @@ def main() -> None:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROME_ARGS
             )
-            for label, with_phone_code in (("before", False), ("after", True)):
+            for label in args.phases.split(","):
+                with_phone_code = label == "after"
                 seen = one_hour(browser, base, tally, with_phone_code)
                 print(
                     f"{kind} {label}: {seen['requests']} requests, {seen['bytes']:,} bytes, "
-                    f"{seen['statements']} statements + {seen['commits']} commits "
+                    f"{seen['statements']} statements + {seen['commits']} BEGIN/COMMIT/ROLLBACK/reset "
                     f"= {seen['statements'] + seen['commits']} round trips an hour "
                     f"({', '.join(seen['paths'])})"
                 )

@@ -74,7 +74,12 @@
   };
 
   /** The phone's device key: made once, never extractable; its registrations by holder. */
-  async function device() {
+  let loaded = null;
+  const device = () => loaded || (loaded = loadDevice().catch((error) => {
+    loaded = null;
+    throw error;
+  }));
+  async function loadDevice() {
     let held = await store("device", "readonly", (s) => s.get("key"));
     if (!held) {
       const pair = await crypto.subtle.generateKey(
@@ -221,8 +226,12 @@
     return body.id;
   }
 
+  // One question at a time (the 'online', 'visibilitychange' and timer paths may meet).
+  let asking = null;
+  const check = () => asking || (asking = ask().finally(() => { asking = null; }));
+
   /** Ask whether the credential changed (ETag); keep a new one; redraw the card if it did. */
-  async function check() {
+  async function ask() {
     lastCheck = Date.now();
     let response;
     try {
@@ -285,6 +294,7 @@
 
   async function start() {
     takeOver();
+    lastCheck = Date.now();
     shown = (await store("credentials", "readonly", (s) => s.get(holderId))) || null;
     if (shown) await redraw();
     if (!navigator.onLine) showOffline();

@@ -133,6 +133,7 @@ def current(account: User, holder_id: int, device_id: int, now: datetime) -> tup
     """
     query = (
         db.select(Holder, Device, HolderCredential)
+        .select_from(Holder)
         .join(Device, and_(Device.id == device_id, Device.account_id == account.id))
         .outerjoin(
             HolderCredential,

@@ -11,7 +11,11 @@
   const script = document.currentScript;
   const settings = script.dataset;
   const CHECK_EVERY = 30 * 60 * 1000; // online: at most 2 requests an hour
-  const RETRY_OFFLINE = 60 * 1000; // a failed request costs the server nothing
+  // A request that fails (no network) costs the server nothing: try again after 5 s, then
+  // 10, 20, 40 and every 60 s, so a phone back online hears of a change within a minute.
+  const RETRY_OFFLINE = 60 * 1000;
+  let failures = 0;
+  const retryDelay = () => Math.min(5000 * 2 ** failures++, RETRY_OFFLINE);
   const CHECK_ON_SHOW = 10 * 60 * 1000; // shown again after this long: ask at once
   const REDRAW_EVERY = 30 * 1000;
   const MAX_VERSION = 10;
@@ -219,7 +223,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ public_key: key.publicKey, label: navigator.platform || "" }),
     });
-    if (!response.ok) throw new Error(`device registration ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error("device registration"), { status: response.status });
     const body = await response.json();
     key.registered[holderId] = body.id;
     await store("device", "readwrite", (s) => s.put(key, "key"));
@@ -247,15 +251,23 @@
         await store("device", "readwrite", (s) => s.put(key, "key"));
       }
     } catch (error) {
+      if (error.status) {
+        // The server refused this phone (removed from the account, too many phones): the
+        // server-drawn code stays, refreshed as before; ask again later, not every minute.
+        if (!shown) fallBack();
+        schedule(CHECK_EVERY);
+        return;
+      }
       showOffline();
-      schedule(RETRY_OFFLINE);
+      schedule(retryDelay());
       return;
     }
     if (response.redirected || !(response.ok || response.status === 304)) {
       // Logged out, or the server refuses: keep what the phone has, try again later.
-      schedule(response.status >= 500 ? RETRY_OFFLINE : CHECK_EVERY);
+      schedule(response.status >= 500 ? retryDelay() : CHECK_EVERY);
       return;
     }
+    failures = 0;
     const checkedAt = Math.floor(Date.now() / 1000);
     let fresh = shown;
     if (response.status === 200) {
@@ -303,7 +315,7 @@
       if (event.target.closest(".qr")) { event.preventDefault(); redraw(); }
     });
     window.addEventListener("online", () => check());
-    window.addEventListener("offline", () => { showOffline(); schedule(RETRY_OFFLINE); });
+    window.addEventListener("offline", () => { showOffline(); failures = 0; schedule(retryDelay()); });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && Date.now() - lastCheck > CHECK_ON_SHOW) check();
     });
@@ -348,15 +360,19 @@
   }
   window.gantongHolder = { present, draw, check, base45, unbase45 };
   const able = card() && window.crypto && crypto.subtle && window.indexedDB && window.qrcode;
+  /** Give the card back to htmx's refresh of the server-drawn code (no key or credential). */
+  function fallBack() {
+    const here = card();
+    if (here.hasAttribute("hx-trigger")) return;
+    here.setAttribute("hx-get", location.pathname);
+    here.setAttribute("hx-trigger", `every ${settings.refresh || 60}s`);
+    here.setAttribute("hx-target", "this");
+    here.setAttribute("hx-swap", "outerHTML");
+    if (window.htmx) htmx.process(here);
+  }
+
   if (able && card().querySelector(".qr")) {
-    start().catch(() => {
-      // No key store here (a private window may refuse IndexedDB): htmx refreshes as before.
-      const here = card();
-      here.setAttribute("hx-get", location.pathname);
-      here.setAttribute("hx-trigger", `every ${settings.refresh || 60}s`);
-      here.setAttribute("hx-target", "this");
-      here.setAttribute("hx-swap", "outerHTML");
-      if (window.htmx) htmx.process(here);
-    });
+    // No key store here (a private window may refuse IndexedDB): htmx refreshes as before.
+    start().catch(fallBack);
   }
 })();

@@ -17,7 +17,7 @@ from gantong.checkpoint import points
 from gantong.core import credentials
 from gantong.models import utcnow
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import CHROME_ARGS, CHROMIUM, PHONE
+from tests.e2e.conftest import PHONE
 from tests.e2e.test_offline_checkpoint_e2e import FAKE_CAMERA, make_red, qr_uri
 from tests.e2e.test_resident_e2e import decode_screenshot
 from tests.views.resident.test_code_page import decode_svg_path
@@ -100,7 +100,7 @@ def scanned(scan, text: str) -> tuple[str, str]:
 
 
 def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
-    app, live_server, playwright, make_user, make_holder, make_staff, monkeypatch
+    app, live_server, browser, make_user, make_holder, make_staff, monkeypatch
 ):
     user_id, resident_phone = make_user()
     holder_id = make_holder(user_id, name="张小三")
@@ -119,17 +119,20 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
         )
         return response.status_code, response.get_json()
 
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+    contexts = []
     try:
         # Online once: the page makes its device key, registers it, keeps a credential, and
         # its service worker keeps the page.
         phone = browser.new_context(viewport=PHONE, locale="zh-CN")
+        contexts.append(phone)
         phone.clock.install(time=time.time())
         page = phone.new_page()
+        page.on("console", lambda m: print("CONSOLE", m.text))
         log_in(page, live_server, resident_phone)
         code_url = f"{live_server}/me/people/{holder_id}"
         page.goto(code_url)
         page.wait_for_selector("html[data-kept-offline]", state="attached", timeout=20000)
+        print("DEBUG", page.locator("#code-card").get_attribute("class"), page.evaluate("navigator.onLine"))
         page.wait_for_selector("#code-card.phone .qr-svg.phone")
         phone.set_offline(True)
         page.close()
@@ -149,6 +152,7 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
 
         # The scan page, offline with its bundle, on the same clock, accepts it.
         scanner = browser.new_context(viewport=PHONE, locale="zh-CN")
+        contexts.append(scanner)
         scanner.clock.install(time=time.time() + 6 * 3600)
         scanner.grant_permissions(["camera"], origin=live_server)
         scanner.add_init_script(FAKE_CAMERA)
@@ -172,6 +176,7 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
         # present it with (it makes its own, which the credential does not name).
         held = page.evaluate(HELD, str(holder_id))
         thief = browser.new_context(viewport=PHONE)
+        contexts.append(thief)
         other = thief.new_page()
         other.goto(live_server + "/login")
         other.add_script_tag(url=asset(app, "vendor/qrcode.js"))
@@ -179,7 +184,6 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
         copied = other.evaluate(PRESENT, held)
         status, body = verify(copied)
         assert status == 422 and body["reason"] == "bad_device_signature", body
-        thief.close()
 
         # Officers turn the holder red: a fresh bundle revokes the green credential, and the
         # online check shows red.
@@ -202,4 +206,5 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
         status, body = verify(decode_screenshot(page.screenshot()))
         assert status == 200 and body["colour"] == "red", body
     finally:
-        browser.close()
+        for context in contexts:
+            context.close()

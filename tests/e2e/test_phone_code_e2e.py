@@ -132,7 +132,6 @@ def test_the_code_lives_on_the_phone_offline_for_hours_stale_copied_and_revoked(
         code_url = f"{live_server}/me/people/{holder_id}"
         page.goto(code_url)
         page.wait_for_selector("html[data-kept-offline]", state="attached", timeout=20000)
-        print("DEBUG", page.locator("#code-card").get_attribute("class"), page.evaluate("navigator.onLine"))
         page.wait_for_selector("#code-card.phone .qr-svg.phone")
         phone.set_offline(True)
         page.close()

@@ -1,7 +1,8 @@
 """How many records a staff account and a point may store (RECORD_LIMIT_PER_STAFF and
 RECORD_LIMIT_PER_POINT, see gantong/config.py): one session stored 293 a second without them.
 
-Both endpoints take one record a request, so a request is a record. The record page's
+The record page takes one record a request; the scan page's endpoint takes a batch too, and
+every record of a batch counts (`spend_many`). The record page's
 submission may arrive without a session (a queue sent after logout): it counts for the staff
 account and the point its signed reference names.
 """
@@ -29,3 +30,17 @@ def spend(staff_id: int | None, point_id: int) -> float:
         if wait:  # another worker took the last one meanwhile
             return wait
     return 0.0
+
+
+def spend_many(staff_id: int, point_id: int, wanted: int) -> tuple[int, float]:
+    """Count up to `wanted` records for the account and the point at once: how many were
+    counted (the first ones of a batch) and, when not all, the seconds to wait for the rest."""
+    budgets = [
+        (current_app.config["RECORD_LIMIT_PER_POINT"], f"point:{point_id}"),
+        (current_app.config["RECORD_LIMIT_PER_STAFF"], f"staff:{staff_id}"),
+    ]
+    granted = rate_limits.spend_up_to(budgets, SCOPE, wanted)
+    if granted == wanted:
+        return granted, 0.0
+    wait = max(rate_limits.wait_for(limits, key, SCOPE) for limits, key in budgets)
+    return granted, max(wait, 1.0)

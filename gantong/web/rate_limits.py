@@ -280,6 +280,45 @@ def spend(limits_text: str, key: str, scope: str) -> float:
     return 0.0
 
 
+def room_for(limits_text: str, key: str, scope: str) -> int:
+    """How many more tries every limit of the string lets through now (0: none)."""
+    from gantong.extensions import limiter
+
+    rooms = []
+    for item in parse_many(limits_text):
+        expiry = item.get_expiry()
+        previous_count, previous_ttl, current_count, _ = limiter.storage.get_sliding_window(
+            item.key_for(key, scope), expiry
+        )
+        # DatabaseStorage.acquire_sliding_window_entry's rule, for `amount` tries at once.
+        rooms.append(item.amount - ceil(previous_count * previous_ttl / expiry + current_count))
+    return max(0, min(rooms))
+
+
+def spend_up_to(budgets: list[tuple[str, str]], scope: str, wanted: int) -> int:
+    """Count up to `wanted` tries against every limit of every (limits, key) budget at once
+    (one counter update a limit, not one a try); return how many were counted (0: none)."""
+    from gantong.extensions import limiter
+
+    granted = min([wanted] + [room_for(limits, key, scope) for limits, key in budgets])
+    if granted <= 0:
+        return 0
+    taken = []
+    for limits, key in budgets:
+        for item in parse_many(limits):
+            if not limiter.limiter.hit(item, key, scope, cost=granted):
+                # Another worker took some meanwhile: give back what this call counted.
+                for counted, counted_key in taken:
+                    limiter.storage.incr(
+                        counted.key_for(counted_key, scope),
+                        2 * counted.get_expiry(),
+                        amount=-granted,
+                    )
+                return 0
+            taken.append((item, key))
+    return granted
+
+
 def minutes(seconds: float) -> int:
     """Whole minutes, rounded up, to say a wait in."""
     return max(1, ceil(seconds / 60))

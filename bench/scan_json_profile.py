@@ -207,8 +207,7 @@ def main() -> None:
     lines = [
         f"In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
         + (f"batches of {args.batch} records (a request is a batch), " if args.batch else "")
-        + 
-        f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
+        + f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
         args.label,
         f"load average at the start: {os.getloadavg()[0]:.2f}",
         "",

@@ -30,6 +30,7 @@ from gantong.models import (
     ColourChange,
     Holder,
     InformationPoint,
+    SigningKey,
     User,
     VerificationRecord,
     utcnow,
@@ -192,6 +193,7 @@ def submit_many(
             )
         )
     }
+    known = _known_for(scans)
     pending: dict[int, _Pending] = {}
     first_index: dict[str, int] = {}
     digests: list[str | None] = [None] * len(scans)
@@ -200,7 +202,7 @@ def submit_many(
             continue  # answered after the INSERT, as a repeat of the first
         first_index[scan.record_id] = index
         try:
-            checked = _check(scan, point, staff, moment, existing.get(scan.record_id))
+            checked = _check(scan, point, staff, moment, existing.get(scan.record_id), known)
         except REFUSALS as refusal:
             answers[index] = refusal
             continue
@@ -250,6 +252,41 @@ def submit_many(
     return answers
 
 
+@dataclass
+class _Known:
+    """What a batch's tokens name, read once for the batch: our keys by kid (kept referenced,
+    so the session's identity map answers read_token without a query) and holders by code."""
+
+    keys: list[SigningKey]
+    holders: dict[str, Holder]
+
+
+def _known_for(scans: list[ScanRecord]) -> _Known:
+    kids, codes = set(), set()
+    for scan in scans:
+        try:
+            token = tokens.decode(scan.token)
+        except tokens.TokenError:
+            continue  # refused by the verification, record by record
+        kids.add(token.kid)
+        if token.type == tokens.SCREEN:
+            codes.add(token.subject)
+    keys = (
+        list(db.session.scalars(db.select(SigningKey).where(SigningKey.kid.in_(kids))))
+        if kids
+        else []
+    )
+    holders = (
+        {
+            holder.code_id: holder
+            for holder in db.session.scalars(db.select(Holder).where(Holder.code_id.in_(codes)))
+        }
+        if codes
+        else {}
+    )
+    return _Known(keys, holders)
+
+
 def _digest_of(scan: ScanRecord) -> str:
     try:
         return dataclasses.replace(scan, body=scan.body.decided(scan.colour_seen())).digest()
@@ -292,6 +329,7 @@ def _check(
     staff: User,
     moment: datetime,
     existing: VerificationRecord | None,
+    known: _Known,
 ) -> Stored | _Pending:
     """Check one record as of its scan: the answer of a repeat, or the record to insert."""
     try:
@@ -312,7 +350,7 @@ def _check(
     if existing is not None:
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
-    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned)
+    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned, known.holders)
     if (
         holder is None
         and int(moment.timestamp())
@@ -369,12 +407,14 @@ def _check(
     )
 
 
-def _holder_as_scanned(text: str, scanned: datetime) -> tuple[Holder | None, tokens.Token, bool]:
+def _holder_as_scanned(
+    text: str, scanned: datetime, holders_by_code: dict[str, Holder] | None = None
+) -> tuple[Holder | None, tokens.Token, bool]:
     """verification.holder_for_token as of the scan, and whether the token is a paper code whose
     loss was reported after the scan (kept: it was a good code at the gate). A paper code scanned
     at or after its revocation is refused as before."""
     try:
-        holder, token = verification.holder_for_token(text, scanned)
+        holder, token = verification.holder_for_token(text, scanned, holders_by_code)
         return holder, token, False
     except verification.Refused as refusal:
         if refusal.reason != "paper_revoked":
@@ -393,13 +433,13 @@ def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime
     changed, decided again under the lock on facts read afresh (as the code page). A
     first verification of a pre-entry holder records the arrival, under the lock, first.
     """
-    pre_entry = registry.pre_entry_of(holder)
-    if pre_entry is not None and pre_entry.actual_arrival is None:
+    rows = registry.fact_rows(holder)  # one query: the colour's facts and the latest pre-entry
+    if registry.awaits_arrival(rows):
         registry.lock(holder)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
         registry.store_colour(holder, moment)
     else:
-        if registry.colour_of(holder, moment).colour != holder.colour:
+        if registry.colour_of(holder, moment, rows).colour != holder.colour:
             registry.lock(holder)
             registry.store_colour(holder, moment)
 

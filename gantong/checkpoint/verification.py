@@ -140,10 +140,13 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
     return token, issuer
 
 
-def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.Token]:
+def holder_for_token(
+    text: str, now: datetime, holders_by_code: dict[str, Holder] | None = None
+) -> tuple[Holder | None, tokens.Token]:
     """Verify a scanned token and return its holder; raise Refused with the reason.
 
     The holder is None for a trusted partner's code: we hold no record of their holders.
+    `holders_by_code` are holders read beforehand (a batch's, in one query) by their code id.
     """
     token, issuer = read_token(text, now)
     if issuer is not None:
@@ -155,7 +158,10 @@ def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.To
         if paper_code.revoked_at is not None:
             raise Refused("paper_revoked")
         return paper_code.holder, token
-    holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
+    if holders_by_code is not None and token.subject in holders_by_code:
+        holder = holders_by_code[token.subject]
+    else:
+        holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
     if holder is None:
         raise Refused("unknown_holder")
     return holder, token

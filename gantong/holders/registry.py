@@ -354,9 +354,22 @@ def _facts_query():
     return union_all(*branches)
 
 
-def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
+def fact_rows(holder: Holder) -> dict[str, list[FactRow]]:
+    """The holder's facts and the active risk areas as rows by kind (one query), for colour_of
+    and awaits_arrival to share."""
+    return _fact_rows(holder.id)
+
+
+def awaits_arrival(rows: dict[str, list[FactRow]]) -> bool:
+    """Whether the holder's latest pre-entry registration (in fact_rows) has no arrival yet."""
+    return any(row.actual_arrival is None for row in rows["pre_entry"])
+
+
+def colour_facts(
+    holder: Holder, rows: dict[str, list[FactRow]] | None = None
+) -> tuple[rules.Facts, list[rules.RiskArea]]:
     """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
-    rows = _fact_rows(holder.id)
+    rows = rows if rows is not None else _fact_rows(holder.id)
     # The declaration a pre-entry registration wrote is made in the registration's instant:
     # its reasons name the registration, not "your declaration".
     registered_at = {row.created_at for row in rows["pre_entry"]}
@@ -476,9 +489,12 @@ def is_locked(holder: Holder) -> bool:
     return holder.id in _locked_ids()
 
 
-def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
-    """The holder's colour of now, computed from their facts; nothing is stored (store_colour does)."""
-    facts, areas = colour_facts(holder)
+def colour_of(
+    holder: Holder, now: datetime | None = None, rows: dict[str, list[FactRow]] | None = None
+) -> rules.Result:
+    """The holder's colour of now, computed from their facts (read now, or the fact_rows given);
+    nothing is stored (store_colour does)."""
+    facts, areas = colour_facts(holder, rows)
     return rules.evaluate(facts, areas, now or utcnow())
 
 

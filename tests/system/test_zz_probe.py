@@ -1,6 +1,8 @@
 import pytest
 from tests.system.test_postgres_round_trips import wire, round_trips, open_code_page  # noqa
+
 pytestmark = pytest.mark.postgres_only(reason="probe")
+
 
 def test_probe(app, client, open_code_page):
     with wire(app) as seen:

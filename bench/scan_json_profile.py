@@ -205,7 +205,7 @@ def main() -> None:
     profiler.disable()
 
     lines = [
-        f"In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
+        "In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
         + (f"batches of {args.batch} records (a request is a batch), " if args.batch else "")
         + f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
         args.label,

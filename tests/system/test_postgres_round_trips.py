@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event
 
 from gantong.extensions import db
-from gantong.web import rate_limits
 from gantong.models import Holder
+from gantong.web import rate_limits
 from tests.conftest import PASSWORD, resident_id
 
 pytestmark = pytest.mark.postgres_only(reason="PostgreSQL's round trips and connections")

@@ -400,6 +400,10 @@ def main() -> None:
         help="also py-spy one worker (code page, one-tap scan, scan without JS) into this folder",
     )
     parser.add_argument("--profile-seconds", type=float, default=10)
+    parser.add_argument(
+        "--profile-all", action="store_true", help="profile every database, not only SQLite"
+    )
+    parser.add_argument("--profile-name", default="", help="a prefix of the profiles' files")
     parser.add_argument("--json", type=Path, help="write every measurement to this file")
     parser.add_argument(
         "--only",
@@ -586,7 +590,11 @@ def main() -> None:
             print(f"round {round_no} done", flush=True)
 
         if args.profile:
-            profile(args, wrk, targets[0], workdir)
+            for target in targets if args.profile_all else targets[:1]:
+                args.profile_prefix = (
+                    f"{args.profile_name}{target.kind}_" if args.profile_all else args.profile_name
+                )
+                profile(args, wrk, target, workdir)
     finally:
         for server in servers:
             server.stop()
@@ -821,8 +829,23 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
                 "BENCH_CSRF": target.staff_csrf,
             },
         ),
+        "scan_batch": (
+            "scan_batch.lua",
+            server.base + "/checkpoint/scan-records",
+            args.staff,
+            2,
+            None,
+            {
+                "BENCH_TOKENS": str(target.tokens),
+                "BENCH_COOKIE": target.staff_cookie,
+                "BENCH_BATCH": str(args.batch),
+            },
+        ),
     }
+    wanted = {"code_page": "code", "scan_one_tap": "scan", "scan": "nojs", "scan_batch": "batch"}
     for name, (script, url, connections, threads, headers, env) in runs.items():
+        if wanted[name] not in args.only.split(","):
+            continue
         raw = workdir / f"{name}.raw"
         spy = subprocess.Popen(
             [
@@ -854,12 +877,14 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
             f"{figure['requests'] / figure['seconds']:.1f} req/s"
             + (
                 f", {figure['counters'].get('persons', 0) / figure['seconds']:.1f} persons/s"
-                if name.startswith("scan")
+                if name.startswith("scan") and name != "scan_batch"
+                else f", {figure['counters'].get('durable', 0) / figure['seconds']:.1f} records/s"
+                if name == "scan_batch"
                 else ""
             )
         )
         summary = summarise_profile(raw.read_text(), header)
-        (args.profile / f"{name}.txt").write_text(summary)
+        (args.profile / f"{args.profile_prefix}{name}.txt").write_text(summary)
         print(summary, flush=True)
 
 

@@ -786,9 +786,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
             refused = sum(f["counters"].get("refused", 0) for f in figures)
             if refused:
                 print(f"{key}: {refused} tokens refused")
-    total_errors = sum(
-        errors(figures) for key, figures in results.items() if key != "disk flushes"
-    )
+    total_errors = sum(errors(figures) for key, figures in results.items() if key != "disk flushes")
     print(f"errors (non-2xx/3xx, socket, broken flows) over all runs: {total_errors}")
     print(f'"database is locked" in the server logs: {sum(locked.values())} {locked}')
     print(f"tracebacks in the server logs: {sum(tracebacks.values())}")

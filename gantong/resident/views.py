@@ -23,7 +23,7 @@ from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr
 from gantong.extensions import csrf, db, htmx
-from gantong.holders import hotlines, notifications, registry
+from gantong.holders import notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries

@@ -81,9 +81,9 @@ def test_a_code_page_costs_its_selects_and_at_most_one_round_trip_more(app, clie
     selects = [s for s in seen["statements"] if s.startswith("SELECT")]
     assert selects and len(selects) == len(seen["statements"]), seen["statements"]
     # The account with its people; the colour's facts with everything else the page shows (one
-    # UNION ALL); the dynamic number's check.
-    assert len(selects) <= 3, seen["statements"]
-    assert round_trips(seen["trace"]) <= 4, round_trips(seen["trace"])
+    # UNION ALL); the dynamic number is derived (issue 18). The issue asks at most 3 and 4.
+    assert len(selects) <= 2, seen["statements"]
+    assert round_trips(seen["trace"]) <= 2, round_trips(seen["trace"])
     assert round_trips(seen["trace"]) <= len(selects) + 1, (
         round_trips(seen["trace"]),
         seen["statements"],

@@ -40,6 +40,7 @@ AUDIT_SUBJECTS = {
     "district": _l("district"),
     "declaration": _l("declaration"),
     "identity_check": _l("identity check in person"),
+    "device": _l("phone"),
 }
 
 # The chain check names its problem in English (the CLI prints it as is): the page shows it in

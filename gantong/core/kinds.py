@@ -163,6 +163,8 @@ class AuditAction(Labelled):
     DECLARATION_VOID = "declaration.void", N_("declaration voided")
     HOLDER_MOVE = "holder.move", N_("code moved to the person's own account")
     ACCOUNT_FLAG = "account.flag", N_("account flagged")
+    DEVICE_REGISTER = "device.register", N_("phone registered for the code")
+    DEVICE_REMOVE = "device.remove", N_("phone removed")
     POINT_CREATE = "point.create", N_("information point added")
     POINT_UPDATE = "point.update", N_("information point changed")
     POINT_DEACTIVATE = "point.deactivate", N_("information point taken out of use")

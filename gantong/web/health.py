@@ -13,6 +13,6 @@ def database_answers() -> bool:
     try:
         return db.session.execute(text("SELECT 1")).scalar() == 1
     except SQLAlchemyError:
-        # A dead connection must not stay in the session: the next check starts clean.
-        db.session.rollback()
+        # The view answers 503, and the unit of work rolls back every answer of 500 or more
+        # (gantong/unit_of_work.py): the next check starts on a clean session.
         return False

@@ -3,6 +3,13 @@
 // its age on the screen, usable for verifying until its refuse_after.
 export const BUNDLE_KEY = "gantong-verifier-bundle";
 
+// The bundle's `revoked` covers a lost paper code and a phone's credential withdrawn; the
+// volunteer is told which, since a lost paper code has its own advice: the refusal to show.
+export function shownReason(result) {
+  const paper = result.reason === "revoked" && result.token && result.token.type === "paper";
+  return paper ? "paper_revoked" : result.reason;
+}
+
 export function nowSeconds() { return Math.floor(Date.now() / 1000); }
 
 export function clock(seconds, withSeconds) {

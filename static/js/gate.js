@@ -8,7 +8,7 @@
 const script = document.querySelector("script[data-qr-scanner]");
 // By its hashed URL (data-bundle-cache), as verifier.js: a relative import would take this
 // file's digest, and the service worker would keep an old copy under it.
-const { BundleCache, clock, nowSeconds } = await import(script.dataset.bundleCache);
+const { BundleCache, clock, nowSeconds, shownReason } = await import(script.dataset.bundleCache);
 const tokenForm = document.getElementById("token-form");
 const camera = document.getElementById("camera");
 const status = document.getElementById("camera-status");
@@ -97,7 +97,7 @@ function show(kind, who, instruction, note) {
 
 function showResult(result) {
   if (!result.ok) {
-    const [title, advice] = texts[result.reason] || texts.malformed;
+    const [title, advice] = texts[shownReason(result)] || texts.malformed;
     verdict.querySelector("[data-refusal-title]").textContent = title;
     verdict.dataset.reason = result.reason;
     show("refused", "", advice, verdict.dataset.notRecorded);

@@ -6,7 +6,7 @@
 const script = document.querySelector("script[data-qr-scanner]");
 // By its hashed URL (data-bundle-cache), as verifier.js: a relative import would take this
 // file's digest, and the service worker would keep an old copy under it.
-const { BundleCache, clock, nowSeconds } = await import(script.dataset.bundleCache);
+const { BundleCache, clock, nowSeconds, shownReason } = await import(script.dataset.bundleCache);
 const tokenForm = document.getElementById("token-form");
 const photoForm = document.getElementById("photo-form");
 const camera = document.getElementById("camera");
@@ -54,7 +54,7 @@ function showVerdict(result, scannedAt) {
   instruction.textContent = "";
   if (!result.ok) {
     verdict.querySelector("[data-banner=refused]").hidden = false;
-    showRefusal(result.reason);
+    showRefusal(shownReason(result));
   } else {
     const colour = result.colour || "unknown";
     verdict.className = "card " + colour;

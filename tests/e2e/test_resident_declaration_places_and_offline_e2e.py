@@ -24,6 +24,7 @@ LANGUAGES = {
         "expired": "已过期",
         "green": "绿码",
         "hotline": "咨询热线",
+        "offline": ("起离线", "有效至"),
     },
     "en": {
         "locale": "en-GB",
@@ -34,6 +35,7 @@ LANGUAGES = {
         "expired": "Expired",
         "green": "Green code",
         "hotline": "hotline",
+        "offline": ("Offline since", "valid until"),
     },
 }
 # A short token life, so that the expiry is seen in seconds (the number lives longer).
@@ -253,7 +255,7 @@ def grey(page, selector) -> float:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_offline_the_last_code_stays_greyed_with_a_refresh_link_and_the_hotline(
+def test_offline_the_code_stays_live_on_the_phone_or_greyed_without_javascript(
     app, live_server, browser, make_user, make_holder, admin_hotline, lang, javascript, tmp_path
 ):
     words = LANGUAGES[lang]
@@ -269,8 +271,25 @@ def test_offline_the_last_code_stays_greyed_with_a_refresh_link_and_the_hotline(
     number = page.locator("#code-card .number").inner_text()
     todo = page.locator("#todo").inner_text()
     assert words["hotline"] in todo and "0791-12345" in todo
+    if javascript:
+        # The phone has its key registered and its credential kept: its own code is drawn.
+        page.wait_for_selector("#code-card.phone .qr-svg.phone", timeout=20000)
     context.set_offline(True)
-    # The card greys out by itself, pure CSS, at the token's end (TTL seconds here).
+    if javascript:
+        # With JavaScript the phone draws its own code from its credential (issue 18): offline
+        # the code stays live, says since when and until when, and the hotline stays.
+        page.wait_for_selector("#offline", timeout=20000)
+        page.wait_for_timeout((TTL + 2) * 1000)
+        notice = page.locator("#offline").inner_text()
+        assert all(word in notice for word in words["offline"]), notice
+        assert grey(page, ".qr-svg") == 1 and not page.locator(".expired").is_visible()
+        assert words["hotline"] in page.locator("#todo").inner_text()
+        page.screenshot(path=str(tmp_path / f"offline-{lang}-js.png"), full_page=True)
+        assert_fits(page)
+        context.close()
+        return
+    # Without JavaScript the card greys out by itself, pure CSS, at the token's end (TTL
+    # seconds here).
     for _ in range((TTL + 10) * 2):
         if grey(page, ".qr-svg") < 0.5:
             break

@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gantong.core import identity
-from gantong.core.kinds import Labelled, N_
+from gantong.core.kinds import N_, Labelled
 
 # A result sampled longer ago than this is a typing slip or a stale file (a test from 1990),
 # not a result a rule could use; a lab's clock may run this far ahead of ours.

@@ -12,9 +12,9 @@ from gantong.checkpoint import verification
 from gantong.core import qr, rules
 from gantong.extensions import db, htmx
 from gantong.holders import hotlines, notifications, registry
+from gantong.labs import results as lab_results
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
-from gantong.labs import results as lab_results
 from gantong.review import applications, claims, official_records, queries
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role

@@ -189,7 +189,7 @@ def test_code_page_shows_the_latest_result_and_an_officer_approves_an_applicatio
         assert application.lab_result_id == result_id and application.test_date is None
         application_id = application.id
 
-    officer_id, officer_phone = make_user(
+    _officer_id, officer_phone = make_user(
         role="officer", district_code="360102", badge_number="DH-0301", department="疾控"
     )
     officer = login(app, officer_phone)
@@ -218,11 +218,12 @@ def test_a_positive_turns_the_code_red_only_when_an_officer_confirms_it_with_the
         assert entry.state == "pending" and entry.recorded_by == lab["user_id"]
         assert db.session.get(Holder, holder_id).colour == "green"  # the lab alone: not red
         record_id = entry.id
-    officer_id, officer_phone = make_user(
+    _officer_id, officer_phone = make_user(
         role="officer", district_code="360102", badge_number="DH-0301", department="疾控"
     )
     officer = login(app, officer_phone)
     page = officer.get(f"/review/records/{record_id}", headers=EN).get_data(as_text=True)
+    assert 'id="lab-result"' in page and "PCR positive" in page and "signed" not in page
     decided = officer.post(
         f"/review/records/{record_id}",
         data={"decision": "approve", "reason": "核酸阳性复核"},
@@ -242,3 +243,30 @@ def test_a_lab_account_sees_only_its_page(app, lab, make_user):
     assert client.get("/me/people").status_code in (403, 404)
     _user, resident_phone = make_user()
     assert login(app, resident_phone).get("/lab").status_code == 403
+
+
+@pytest.mark.parametrize("headers, message", [(EN, "A negative test counts for"), ({}, "阴性")])
+def test_a_typed_negative_test_dated_1990_is_refused_next_to_the_field(
+    app, make_user, make_holder, headers, message
+):
+    user_id, phone = make_user()
+    holder_id = make_holder(user_id, symptoms=["fever"])
+    resident = login(app, phone)
+    form = resident.get(f"/me/people/{holder_id}/apply").get_data(as_text=True)
+    key = re.search(r'name="hits" required type="checkbox" value="([^"]+)"', form).group(1)
+    response = resident.post(
+        f"/me/people/{holder_id}/apply",
+        data={
+            "hits": key,
+            "grounds": "negative_test",
+            "test_date": "1990-01-01",
+            "institution": "南昌大学第一附属医院",
+            "report_number": "NAT-1990",
+        },
+        headers=headers,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in html and 'value="1990-01-01"' in html
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0

@@ -67,6 +67,19 @@ def add_lab(
     return lab
 
 
+def active_labs() -> list[Lab]:
+    return list(db.session.scalars(db.select(Lab).where(Lab.active).order_by(Lab.name)))
+
+
+def all_labs() -> list[Lab]:
+    return list(db.session.scalars(db.select(Lab).order_by(Lab.id)))
+
+
+def lab_accounts(lab: Lab) -> list[User]:
+    query = db.select(User).where(User.role == "lab", User.lab_id == lab.id).order_by(User.id)
+    return list(db.session.scalars(query))
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -16,10 +16,12 @@ from gantong.core.rules import (
     Facts,
     OfficialRecord,
     Policy,
-    TestResult as Sample,
     citable_results,
     day_start,
     evaluate,
+)
+from gantong.core.rules import (
+    TestResult as Sample,
 )
 
 pytestmark = pytest.mark.nodb

@@ -255,18 +255,20 @@ def post_batch(lab: Lab, account: User, items: list, now: datetime | None = None
         for lab_result in stored:
             _open_positive_record(lab_result, account, moment)
             outcome.positives += 1
-    audit.append(
-        "lab.results_post",
-        "lab",
-        lab.id,
-        actor=account,
-        after={
-            "stored": len(outcome.stored),
-            "already": len(outcome.already),
-            "refused": len(outcome.refused),
-        },
-        at=moment,
-    )
+    if outcome.stored:
+        # Health data arrived: the trail says how much, from whom (never whose results).
+        audit.append(
+            "lab.results_post",
+            "lab",
+            lab.id,
+            actor=account,
+            after={
+                "stored": len(outcome.stored),
+                "already": len(outcome.already),
+                "refused": len(outcome.refused),
+            },
+            at=moment,
+        )
     db.session.flush()
     return outcome
 

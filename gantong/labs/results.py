@@ -329,6 +329,60 @@ def _open_positive_record(lab_result: LabResult, account: User, moment: datetime
     )
 
 
+def record_certificate_result(
+    holder: Holder,
+    issuer_name: str,
+    issuer_key_id: str,
+    certificate_id: str,
+    test_type: str,
+    outcome: str,
+    sampled_at: datetime,
+    resulted_at: datetime | None = None,
+    now: datetime | None = None,
+) -> LabResult:
+    """Keep a verified certificate's test (an EU DCC or SMART Health Card test entry whose
+    signature verified) as a verified result of the holder's; return it (stored once).
+
+    The certificate side calls this after verification: `issuer_key_id` is the signer's key id
+    (DCC `kid`, SHC `iss` + `kid`), `certificate_id` the certificate's own id (DCC `ci`, or a
+    hash of the SHC payload); together they identify the result, so attaching the same
+    certificate again stores nothing new. A positive here is kept but opens no record: a
+    certificate is evidence, and an officer records a case from it in the usual way.
+    """
+    moment = now or utcnow()
+    test_type = lab_results.TestType(test_type).value
+    outcome = lab_results.Outcome(outcome).value
+    origin = f"cert:{issuer_key_id}"[:40]
+    sample_id = certificate_id[: lab_results.SAMPLE_ID_MAX]
+    existing = db.session.scalar(
+        db.select(LabResult).where(LabResult.origin == origin, LabResult.sample_id == sample_id)
+    )
+    if existing is not None:
+        return existing
+    row = {
+        "source": lab_results.ResultSource.CERTIFICATE.value,
+        "origin": origin,
+        "lab_id": None,
+        "issuer_name": issuer_name[:100],
+        "sample_id": sample_id,
+        "doc_type": holder.doc_type,
+        "doc_country": holder.doc_country,
+        "doc_number": holder.doc_number,
+        "test_type": test_type,
+        "result": outcome,
+        "sampled_at": sampled_at,
+        "resulted_at": resulted_at or sampled_at,
+        "received_at": moment,
+        "signed": True,
+        "holder_id": holder.id,
+        "matched_at": moment,
+    }
+    _insert([row])
+    return db.session.scalar(
+        db.select(LabResult).where(LabResult.origin == origin, LabResult.sample_id == sample_id)
+    )
+
+
 def match_new_holder(holder: Holder, now: datetime | None = None) -> int:
     """Give a newly registered holder the results waiting for their document; return how many.
 

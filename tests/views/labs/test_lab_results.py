@@ -329,3 +329,37 @@ def test_statistics_count_results_per_day_and_positives_per_district(
     assert "360103" not in positives_table.split("</table>")[0]
     today = utcnow().astimezone(registry.rules.SHANGHAI).date().isoformat()
     assert re.search(rf'data-day="{today}"><td>[^<]*</td><td>1</td>', results_table)
+
+
+def test_a_verified_certificate_counts_as_a_verified_result_for_the_rules(
+    app, make_user, make_holder
+):
+    user_id, phone = make_user()
+    holder_id = make_holder(user_id, symptoms=["fever"])
+    with app.app_context():
+        db.session.execute(db.update(Declaration).values(made_at=utcnow() - timedelta(days=3)))
+        holder = db.session.get(Holder, holder_id)
+        sampled = utcnow() - timedelta(hours=20)
+        first = results.record_certificate_result(
+            holder,
+            "Robert Koch-Institut",
+            "DEsBNsvNqHk=",
+            "URN:UVCI:01DE/1",
+            "pcr",
+            "negative",
+            sampled,
+        )
+        again = results.record_certificate_result(
+            holder,
+            "Robert Koch-Institut",
+            "DEsBNsvNqHk=",
+            "URN:UVCI:01DE/1",
+            "pcr",
+            "negative",
+            sampled,
+        )
+        db.session.commit()
+        assert first.id == again.id and first.source == "certificate"
+        assert [row.id for row in results.citable(holder, utcnow())] == [first.id]
+    page = login(app, phone).get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
+    assert "PCR negative · sampled 20 h ago" in page and "Robert Koch-Institut" in page

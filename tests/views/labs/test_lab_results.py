@@ -235,6 +235,8 @@ def test_a_positive_turns_the_code_red_only_when_an_officer_confirms_it_with_the
     code = resident.get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
     assert "Positive test result from 南昌市第一医院检验科" in code
     assert "PCR positive" in code
+    history = resident.get(f"/me/people/{holder_id}/history", headers=EN).get_data(as_text=True)
+    assert "recorded by lab 南昌市第一医院检验科" in history
 
 
 def test_a_lab_account_sees_only_its_page(app, lab, make_user):

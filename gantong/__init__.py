@@ -89,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gantong.resident.views import bp as resident_bp
     from gantong.review.views import bp as review_bp
     from gantong.stats.views import bp as stats_bp
+    from gantong.venues.views import bp as venues_bp
+    from gantong.venues.views import visit_bp
 
     for blueprint in (
         public_bp,
@@ -100,6 +102,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         entry_bp,
         admin_bp,
         stats_bp,
+        venues_bp,
+        visit_bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

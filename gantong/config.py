@@ -129,3 +129,8 @@ class Config:
     # Werkzeug's method for new password hashes; the tests set a cheap one (tests/conftest.py).
     PASSWORD_HASH_METHOD = "scrypt"
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))
+    # A venue check-in is stored once per this many minutes per person and venue (a reload, a
+    # second scan at the door); a visit queued on a phone offline is taken up to this many
+    # hours after it happened.
+    VENUE_CHECKIN_REPEAT_MINUTES = int(os.environ.get("VENUE_CHECKIN_REPEAT_MINUTES", "30"))
+    VENUE_QUEUED_MAX_HOURS = int(os.environ.get("VENUE_QUEUED_MAX_HOURS", "24"))

@@ -1,4 +1,5 @@
-"""Data retention: verification records expire after RETENTION_DAYS; hits never do.
+"""Data retention: verification records and venue check-ins expire after RETENTION_DAYS; hits
+never do.
 
 A fever found at a checkpoint is kept as a FeverFinding of its own, so deleting the record
 it came from leaves the holder's colour exactly as it was.
@@ -17,12 +18,16 @@ from flask import current_app
 from gantong import audit
 from gantong.core import rules
 from gantong.extensions import db
-from gantong.models import User, VerificationRecord, utcnow
+from gantong.models import User, VenueVisit, VerificationRecord, utcnow
 
 DEFAULT_RETENTION_DAYS = 28
 BATCH_SIZE = 1000
 
 log = logging.getLogger(__name__)
+
+# What expires, each with the time it is kept from (indexed: ix_verification_record_point_time
+# serves no scan by time alone, verified_at's own index does; ix_venue_visit_at).
+EXPIRING = ((VerificationRecord, "verified_at"), (VenueVisit, "at"))
 
 
 @dataclass(frozen=True)
@@ -51,38 +56,47 @@ def retention_days() -> int:
 
 def status(days: int, now: datetime | None = None) -> Status:
     cutoff = cutoff_for(now or utcnow(), days)
-    verified_at = VerificationRecord.verified_at
+    expired = kept = 0
+    oldest_kept: list[datetime] = []
+    for model, column_name in EXPIRING:
+        moment = getattr(model, column_name)
 
-    def count(condition):
-        return db.session.scalar(
-            db.select(db.func.count()).select_from(VerificationRecord).where(condition)
-        )
+        def count(condition, model=model):
+            return db.session.scalar(db.select(db.func.count()).select_from(model).where(condition))
 
-    oldest = db.session.scalar(db.select(db.func.min(verified_at)).where(verified_at >= cutoff))
+        expired += count(moment < cutoff)
+        kept += count(moment >= cutoff)
+        oldest = db.session.scalar(db.select(db.func.min(moment)).where(moment >= cutoff))
+        if oldest is not None:
+            oldest_kept.append(oldest)
     return Status(
         days=days,
         cutoff=cutoff,
-        oldest_kept=oldest,
-        expired=count(verified_at < cutoff),
-        kept=count(verified_at >= cutoff),
+        oldest_kept=min(oldest_kept, default=None),
+        expired=expired,
+        kept=kept,
     )
 
 
 def _delete_batch(cutoff: datetime, batch: int) -> int:
-    # Oldest first, in the index's own order: each batch reads only the rows it deletes.
-    ids = db.session.scalars(
-        db.select(VerificationRecord.id)
-        .where(VerificationRecord.verified_at < cutoff)
-        .order_by(VerificationRecord.verified_at, VerificationRecord.id)
-        .limit(batch)
-    ).all()
-    if not ids:
-        return 0
-    result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
-    log.info(
-        "purged %d verification records verified before %s", result.rowcount, cutoff.isoformat()
-    )
-    return result.rowcount
+    # Verification records first, then venue check-ins; oldest first, in the index's own
+    # order: each batch reads only the rows it deletes.
+    for model, column_name in EXPIRING:
+        moment = getattr(model, column_name)
+        ids = db.session.scalars(
+            db.select(model.id).where(moment < cutoff).order_by(moment, model.id).limit(batch)
+        ).all()
+        if not ids:
+            continue
+        result = db.session.execute(db.delete(model).where(model.id.in_(ids)))
+        log.info(
+            "purged %d rows of %s from before %s",
+            result.rowcount,
+            model.__tablename__,
+            cutoff.isoformat(),
+        )
+        return result.rowcount
+    return 0
 
 
 def purge_one_batch(

@@ -42,6 +42,9 @@ from gantong.models import (
     Stay,
     User,
     UTCDateTime,
+    Venue,
+    VenueRiskWindow,
+    VenueVisit,
     utcnow,
 )
 
@@ -250,10 +253,36 @@ def _fact_branches() -> dict:
                 "status": OfficialRecord.status,
                 "basis": OfficialRecord.basis,
                 "department": OfficialRecord.department,
+                "trace_venue": OfficialRecord.trace_venue,
+                "trace_from": OfficialRecord.trace_from,
+                "trace_to": OfficialRecord.trace_to,
             },
             lambda query: query.where(
                 OfficialRecord.holder_id == holder_id,
                 OfficialRecord.state == OfficialRecordState.IN_FORCE,
+            ),
+        ),
+        # The holder's check-ins inside a window when the venue was marked a risk area (the
+        # holder's visits by time: ix_venue_visit_holder_at).
+        "venue_exposure": (
+            VenueRiskWindow.id,
+            {
+                "visited_at": VenueVisit.at,
+                "starts_at": VenueRiskWindow.starts_at,
+                "ends_at": VenueRiskWindow.ends_at,
+                "venue": Venue.name,
+                "days": VenueRiskWindow.days,
+            },
+            lambda query: (
+                query.select_from(VenueVisit)
+                .join(VenueRiskWindow, VenueRiskWindow.venue_id == VenueVisit.venue_id)
+                .join(Venue, Venue.id == VenueVisit.venue_id)
+                .where(
+                    VenueVisit.holder_id == holder_id,
+                    VenueRiskWindow.active,
+                    VenueVisit.at >= VenueRiskWindow.starts_at,
+                    VenueVisit.at <= VenueRiskWindow.ends_at,
+                )
             ),
         ),
         "clearance": (
@@ -409,8 +438,22 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
             contact_date=row.contact_date,
             basis=row.basis,
             department=row.department,
+            venue=row.trace_venue or "",
+            venue_from=row.trace_from,
+            venue_to=row.trace_to,
         )
         for row in rows["official"]
+    )
+    venue_exposures = tuple(
+        rules.VenueExposure(
+            window_id=row.id,
+            venue=row.venue,
+            visited_at=row.visited_at,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            days=row.days,
+        )
+        for row in rows["venue_exposure"]
     )
     clearances = [(row.hit_key, row.source) for row in rows["clearance"]]
     cleared = frozenset(key for key, _source in clearances)
@@ -435,6 +478,7 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         arrival_date=arrival_date,
         arrival_source=arrival_source,
         arrival_noted_on=arrival_noted_on,
+        venue_exposures=venue_exposures,
     )
     return facts, areas
 

@@ -15,6 +15,7 @@ from gantong.holders import hotlines, notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
 from gantong.review import applications, claims, official_records, queries
+from gantong.venues import services as venue_services
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 
@@ -201,7 +202,10 @@ def checks(holder_id: int):
     """Where the person's code was checked: date, point, result (never the volunteer)."""
     holder = own_holder(holder_id)
     return render_template(
-        "resident/checks.html", holder=holder, records=verification.checks_for_holder(holder)
+        "resident/checks.html",
+        holder=holder,
+        records=verification.checks_for_holder(holder),
+        visits=venue_services.visits_of(holder),
     )
 
 

@@ -14,6 +14,7 @@ from wtforms.validators import Optional, ValidationError
 from gantong.core import charts, divisions
 from gantong.models import today, utcnow
 from gantong.stats import figures
+from gantong.venues import services as venues
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language, short_day
@@ -101,6 +102,7 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
     per_point = figures.verifications_per_point(scope, start, end)
     fevers = figures.fevers_per_day(scope, start, end)
     pending = figures.pending_by_age(scope, utcnow())
+    venue_figures = venues.area_figures(scope.where, start, end)
     colour_series = [
         charts.Series(_("Green code"), charts.GREEN, "circle"),
         charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
@@ -115,6 +117,13 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
         "per_point": per_point,
         "fevers": fevers,
         "pending": [(bucket, _age_label(bucket)) for bucket in pending],
+        "venue_figures": venue_figures,
+        "venue_hour_chart": charts.columns(
+            "chart-venue-hours",
+            _("Venue check-ins by hour of the day"),
+            [f"{hour:02d}" for hour, _count in venue_figures.per_hour],
+            [count for _hour, count in venue_figures.per_hour],
+        ),
         "colour_chart": charts.horizontal_bars(
             "chart-colours",
             _("Codes by colour"),

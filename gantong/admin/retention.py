@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 
 # What expires, each with the time it is kept from (indexed: ix_verification_record_point_time
 # serves no scan by time alone, verified_at's own index does; ix_venue_visit_at).
-EXPIRING = ((VerificationRecord, "verified_at"), (VenueVisit, "at"))
+EXPIRING = (
+    (VerificationRecord, "verified_at", "verification records"),
+    (VenueVisit, "at", "venue check-ins"),
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def status(days: int, now: datetime | None = None) -> Status:
     cutoff = cutoff_for(now or utcnow(), days)
     expired = kept = 0
     oldest_kept: list[datetime] = []
-    for model, column_name in EXPIRING:
+    for model, column_name, _label in EXPIRING:
         moment = getattr(model, column_name)
 
         def count(condition, model=model):
@@ -81,7 +84,7 @@ def status(days: int, now: datetime | None = None) -> Status:
 def _delete_batch(cutoff: datetime, batch: int) -> int:
     # Verification records first, then venue check-ins; oldest first, in the index's own
     # order: each batch reads only the rows it deletes.
-    for model, column_name in EXPIRING:
+    for model, column_name, label in EXPIRING:
         moment = getattr(model, column_name)
         ids = db.session.scalars(
             db.select(model.id).where(moment < cutoff).order_by(moment, model.id).limit(batch)
@@ -90,9 +93,9 @@ def _delete_batch(cutoff: datetime, batch: int) -> int:
             continue
         result = db.session.execute(db.delete(model).where(model.id.in_(ids)))
         log.info(
-            "purged %d rows of %s from before %s",
+            "purged %d %s from before %s",
             result.rowcount,
-            model.__tablename__,
+            label,
             cutoff.isoformat(),
         )
         return result.rowcount

@@ -40,6 +40,8 @@ AUDIT_SUBJECTS = {
     "district": _l("district"),
     "declaration": _l("declaration"),
     "identity_check": _l("identity check in person"),
+    "venue": _l("venue"),
+    "venue_code": _l("venue code"),
 }
 
 # The chain check names its problem in English (the CLI prints it as is): the page shows it in

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gantong import unit_of_work
-from gantong.core import qr, rules, venue_codes
+from gantong.core import qr, venue_codes
 from gantong.extensions import csrf, db
 from gantong.holders import hotlines, registry
 from gantong.models import Holder, Venue, VenueCode, VenueRiskWindow, utcnow
@@ -49,12 +49,6 @@ visit_bp = Blueprint("visit", __name__, url_prefix="/v")
 def require_staff():
     """Administrators, and officers for their own district's venues."""
     require_role("admin", "officer")
-
-
-@bp.app_template_filter("local_input")
-def local_input(moment: datetime) -> str:
-    """A moment as a datetime-local field's value, in Asia/Shanghai time."""
-    return moment.astimezone(rules.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
 @bp.context_processor

@@ -29,6 +29,7 @@ MUST_REACH = {
         "/account/password/reset",
         "/entry/",
         "/entry/register",
+        "/v/CODE",
     },
     "resident": {
         "/me",
@@ -43,6 +44,7 @@ MUST_REACH = {
         "/me/people/N/claim",
         "/me/applications/N",
         "/me/people/new",
+        "/v/CODE",
     },
     "staff": {"/checkpoint/", "/checkpoint/scan", "/checkpoint/records/N"},
     "officer": {
@@ -59,6 +61,10 @@ MUST_REACH = {
         "/entry/holders/new",
         "/entry/people/N/paper",
         "/stats/",
+        "/venues/",
+        "/venues/N",
+        "/venues/new",
+        "/venues/N/codes/N/poster",
     },
     "admin": {
         "/admin/",
@@ -78,6 +84,10 @@ MUST_REACH = {
         "/admin/risk-areas/new",
         "/admin/retention",
         "/stats/",
+        "/venues/",
+        "/venues/N",
+        "/venues/new",
+        "/venues/N/codes/N/poster",
     },
 }
 # A control the page marks hidden and the stylesheet shows anyway.

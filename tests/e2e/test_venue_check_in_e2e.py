@@ -31,13 +31,17 @@ def shot(page, name):
         page.screenshot(path=os.path.join(SHOTS, f"venue-{name}.png"), full_page=True)
 
 
-def test_venue_poster_check_in_repeat_yellow_and_offline(app, live_server, browser, make_user, make_holder):
+def test_venue_poster_check_in_repeat_yellow_and_offline(
+    app, live_server, browser, make_user, make_holder
+):
     app.config["PUBLIC_URL"] = live_server  # the poster's QR holds a URL of this server
     _, admin_phone = make_user(role="admin")
     green_id, green_phone = make_user()
     green = make_holder(green_id, name="张小三")
     yellow_id, yellow_phone = make_user()
-    make_holder(yellow_id, name="李小四", number=resident_id("36010219850101123"), symptoms=["fever"])
+    make_holder(
+        yellow_id, name="李小四", number=resident_id("36010219850101123"), symptoms=["fever"]
+    )
 
     admin = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
     admin.goto(f"{live_server}/login")
@@ -73,9 +77,14 @@ def test_venue_poster_check_in_repeat_yellow_and_offline(app, live_server, brows
     shot(phone, "pass-en")
     phone.reload()
     with app.app_context():
-        assert db.session.scalar(
-            db.select(db.func.count()).select_from(VenueVisit).where(VenueVisit.holder_id == green)
-        ) == 1
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(VenueVisit)
+                .where(VenueVisit.holder_id == green)
+            )
+            == 1
+        )
 
     # A yellow resident is told not to enter.
     sick = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()

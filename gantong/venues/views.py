@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from gantong import unit_of_work
-from gantong.core import qr, venue_codes
+from gantong.core import qr, rules, venue_codes
 from gantong.extensions import csrf, db
 from gantong.holders import hotlines, registry
 from gantong.models import Holder, Venue, VenueCode, VenueRiskWindow, utcnow
@@ -112,7 +112,9 @@ def new():
 
 def _render_venue(venue: Venue, **forms):
     now = utcnow()
-    default_window = {"start": (now - timedelta(hours=2)), "end": now}
+    # The form's fields hold Asia/Shanghai wall-clock times, as typed.
+    local_now = now.astimezone(rules.SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
+    default_window = {"start": local_now - timedelta(hours=2), "end": local_now}
     return render_template(
         "venues/venue.html",
         venue=venue,

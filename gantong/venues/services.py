@@ -145,6 +145,7 @@ class CheckIn:
     visit: VenueVisit
     result: rules.Result
     stored: bool
+    has_code: bool = True
 
 
 def _recent_visit(holder: Holder, venue_id: int, at: datetime, minutes: int) -> VenueVisit | None:
@@ -187,9 +188,10 @@ def check_in(
     # Two reloads at once must not both store: the holder's lock serialises them.
     registry.lock(holder)
     result = registry.colour_of(holder, moment)
+    has_code = registry.has_code(holder)
     recent = _recent_visit(holder, code.venue_id, happened, repeat_minutes)
     if recent is not None:
-        return CheckIn(recent, result, False)
+        return CheckIn(recent, result, False, has_code)
     visit = VenueVisit(
         visit_id=visit_id or str(uuid.uuid4()),
         venue_id=code.venue_id,
@@ -198,7 +200,7 @@ def check_in(
         account_id=account.id,
         at=happened,
         received_at=moment,
-        colour=result.colour if registry.has_code(holder) else Colour.GREEN,
+        colour=result.colour,
         queued=at is not None,
     )
     db.session.add(visit)
@@ -207,7 +209,7 @@ def check_in(
             db.session.flush()
     except IntegrityError:
         raise QueuedVisitRefused() from None
-    return CheckIn(visit, result, True)
+    return CheckIn(visit, result, True, has_code)
 
 
 def visits_of(holder: Holder, limit: int = 200) -> list[VenueVisit]:

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from gantong import unit_of_work
 from gantong.core import qr, rules, venue_codes
 from gantong.extensions import csrf, db
-from gantong.holders import hotlines, registry
+from gantong.holders import hotlines
 from gantong.models import Holder, Venue, VenueCode, VenueRiskWindow, utcnow
 from gantong.venues import services
 from gantong.web.guards import in_district, require_role
@@ -332,7 +332,7 @@ def check_in(text: str):
         holder=holder,
         people=current_user.holders,
         result=done.result,
-        has_code=registry.has_code(holder),
+        has_code=done.has_code,
         visit=done.visit,
         stored=done.stored,
         repeat_minutes=_repeat_minutes(),

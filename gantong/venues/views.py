@@ -114,7 +114,11 @@ def _render_venue(venue: Venue, **forms):
     now = utcnow()
     # The form's fields hold Asia/Shanghai wall-clock times, as typed.
     local_now = now.astimezone(rules.SHANGHAI).replace(tzinfo=None, second=0, microsecond=0)
-    default_window = {"start": local_now - timedelta(hours=2), "end": local_now}
+    # Up to the next minute, so the check-ins of this minute are in.
+    default_window = {
+        "start": local_now - timedelta(hours=2),
+        "end": local_now + timedelta(minutes=1),
+    }
     return render_template(
         "venues/venue.html",
         venue=venue,

@@ -65,6 +65,7 @@ MUST_REACH = {
         "/venues/N",
         "/venues/new",
         "/venues/N/codes/N/poster",
+        "/venues/cases/N",
     },
     "admin": {
         "/admin/",

@@ -131,6 +131,9 @@ def test_check_in_poster_repeat_family_yellow_revoked(app, make_user, make_holde
     assert "Yellow" in page.text and "Do not enter" in page.text
     assert visits(app, sick)[0][2] == "yellow"
 
+    # A work account holds no people: it is told check-in is for residents, nothing stored.
+    assert admin.get(f"/v/{code}").status_code == 403
+
     # Revoked: a clear page, and nothing stored; an unknown code: 404.
     with app.app_context():
         code_id = db.session.scalar(db.select(VenueCode.id).where(VenueCode.code == code))
@@ -266,9 +269,13 @@ def test_trace_file_contacts_second_officer_red_with_source(
     )
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(OfficialRecord)) == 1
-    # The venue's officer sees the red check-in on the venue page (a new one, after the change).
-    login(local_phone).get(f"/v/{code}")
-    assert 'id="flagged"' in first.get(f"/venues/{venue_id}").text
+    # The venue's officer sees a yellow check-in on the venue page, masked; nobody else does.
+    sick_id, sick_phone = make_user()
+    make_holder(sick_id, name="李小四", number=resident_id("36010219850101123"), symptoms=["fever"])
+    login(sick_phone).get(f"/v/{code}")
+    flagged = first.get(f"/venues/{venue_id}").text
+    flagged = flagged[flagged.index('id="flagged"') :]
+    assert "李*四" in flagged[: flagged.index("</table>")]
 
 
 def test_risk_window_turns_visitors_yellow_stats_and_retention(

@@ -389,8 +389,8 @@ def file_contacts(
     """File visitors of a trace as close contacts: one official record each, pending until a
     second officer of the district approves it (the two-officer rule red needs).
 
-    Only people the trace finds (in the window, of the officer's district) are filed, and none
-    twice for the same venue and window. The record names the venue and window as its source.
+    Only people the trace finds (in the window, of the officer's district, within the last 14
+    days) are filed, and none twice for the same venue and window. The record names the venue and window as its source.
     """
     moment = now or utcnow()
     found = trace(venue, start, end, officer, basis, moment, audited=False)
@@ -399,9 +399,11 @@ def file_contacts(
     for visitor in found.visitors:
         if visitor.holder.id not in wanted or _filed_already(visitor.holder, venue, start, end):
             continue
+        # The contact day is the visit's; a visit past the rules' look-back (14 days) is no
+        # contact any more, and is not filed.
         contact_day = rules.local_date(visitor.first)
         if contact_day not in _recent_days(moment):
-            contact_day = rules.local_date(moment)
+            continue
         entry = official_records.record(
             visitor.holder,
             officer,

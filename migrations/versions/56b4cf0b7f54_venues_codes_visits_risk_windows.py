@@ -2,7 +2,7 @@
 window an official record filed from a trace names
 
 Revision ID: 56b4cf0b7f54
-Revises: c4d8e2f1a7b3
+Revises: b18e5a0c3d21
 Create Date: 2026-12-07 11:57:02.747015
 
 """
@@ -14,7 +14,7 @@ import gantong.models
 
 # revision identifiers, used by Alembic.
 revision = '56b4cf0b7f54'
-down_revision = 'c4d8e2f1a7b3'
+down_revision = 'b18e5a0c3d21'
 branch_labels = None
 depends_on = None
 

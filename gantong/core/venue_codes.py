@@ -1,16 +1,12 @@
-"""Venue codes: the printed code's random part, the repeat window, a queued visit's time, and
-the hourly counts of the statistics. Pure: no Flask, no database."""
+"""Venue codes: the printed code's random part and a queued visit's time.
+Pure: no Flask, no database."""
 
 from __future__ import annotations
 
 import secrets
-from collections import Counter
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from gantong.core.rules import SHANGHAI
-
-# 16 characters of an alphabet without look-alikes (0/O, 1/l/I): 80 bits, unguessable, and
+# 16 characters of an alphabet without look-alikes (0/O, 1/l/I): 79 bits, unguessable, and
 # short enough for a large QR a phone reads from a metre away.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 CODE_LENGTH = 16
@@ -32,14 +28,6 @@ def looks_like_code(text: str) -> bool:
     return len(text) == CODE_LENGTH and all(char in ALPHABET for char in text)
 
 
-def is_repeat(last_visit: datetime | None, at: datetime, repeat_minutes: int) -> bool:
-    """Whether a check-in at `at` repeats the holder's visit at `last_visit` (within the window,
-    either side: a queued visit may arrive after a later live one)."""
-    if last_visit is None:
-        return False
-    return abs(at - last_visit) < timedelta(minutes=repeat_minutes)
-
-
 def queued_time(
     claimed: datetime, now: datetime, max_hours: int, skew_seconds: int = 120
 ) -> datetime:
@@ -55,9 +43,3 @@ def queued_time(
     if claimed < now - timedelta(hours=max_hours):
         raise TimeRefused("too old")
     return min(claimed, now)
-
-
-def visits_per_hour(times: Iterable[datetime]) -> list[tuple[int, int]]:
-    """Return (hour of day in Asia/Shanghai, visits) for all 24 hours."""
-    counts = Counter(moment.astimezone(SHANGHAI).hour for moment in times)
-    return [(hour, counts.get(hour, 0)) for hour in range(24)]

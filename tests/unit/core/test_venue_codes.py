@@ -1,5 +1,4 @@
-"""The pure parts of venue codes: the code, the repeat window, a queued visit's time, the hourly
-counts, and the risk-area hit a venue's risk window gives its visitors."""
+"""The pure parts of venue codes: the code, a queued visit's time, and the risk-area hit a venue's risk window gives its visitors."""
 
 from __future__ import annotations
 
@@ -20,13 +19,6 @@ def test_codes_are_random_and_only_codes_are_looked_up():
     assert not venue_codes.looks_like_code("0" * 16)  # no look-alikes in the alphabet
 
 
-def test_repeat_window_counts_either_side():
-    assert not venue_codes.is_repeat(None, NOW, 30)
-    assert venue_codes.is_repeat(NOW, NOW + timedelta(minutes=29), 30)
-    assert venue_codes.is_repeat(NOW, NOW - timedelta(minutes=29), 30)
-    assert not venue_codes.is_repeat(NOW, NOW + timedelta(minutes=30), 30)
-
-
 def test_a_queued_time_is_taken_only_within_its_bounds():
     assert venue_codes.queued_time(NOW - timedelta(hours=23), NOW, 24) == NOW - timedelta(hours=23)
     # A phone clock a minute fast is taken as now; an hour fast is refused.
@@ -34,11 +26,6 @@ def test_a_queued_time_is_taken_only_within_its_bounds():
     for refused in (NOW + timedelta(hours=1), NOW - timedelta(hours=25), NOW.replace(tzinfo=None)):
         with pytest.raises(venue_codes.TimeRefused):
             venue_codes.queued_time(refused, NOW, 24)
-
-
-def test_visits_per_hour_are_in_shanghai_time():
-    counts = dict(venue_codes.visits_per_hour([NOW, NOW, NOW + timedelta(hours=13)]))
-    assert counts[12] == 2 and counts[1] == 1 and sum(counts.values()) == 3
 
 
 def window(visited_at, days=14, start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1)):

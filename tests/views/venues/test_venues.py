@@ -303,7 +303,10 @@ def test_risk_window_turns_visitors_yellow_stats_and_retention(
     page = login(visitor_phone).get(f"/me/people/{visitor}", headers=EN).text
     assert "Checked in at 八一广场超市" in page and "Source: your check-in at 八一广场超市" in page
     stats = officer.get("/stats/", headers=EN).text
-    assert 'id="venue-visits"' in stats
+    # One check-in, counted in its Shanghai hour and its colour (green when shown).
+    hour = utcnow().astimezone(rules.SHANGHAI).hour
+    assert f"<td>{hour:02d}:00</td><td>1</td>" in stats
+    assert '<tr data-colour="green"><td>Green code</td><td>1</td>' in stats
     # Visits expire with verification records.
     with app.app_context():
         db.session.execute(db.update(VenueVisit).values(at=datetime(2020, 1, 1, tzinfo=UTC)))

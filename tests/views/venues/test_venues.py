@@ -115,6 +115,9 @@ def test_check_in_poster_repeat_family_yellow_revoked(app, make_user, make_holde
     assert f"/v/{code}?person={child}" in first.text
     resident.get(f"/v/{code}?person={child}")
     assert len(visits(app, child)) == 1
+    # Without a declaration there is no code: no colour is shown, the person is asked to declare.
+    child_page = resident.get(f"/v/{code}?person={child}", headers=EN).text
+    assert "No code yet: declare first." in child_page and "Green" not in child_page
     # Someone else's person: 404, nothing stored.
     stranger_id, stranger_phone = make_user()
     assert login(stranger_phone).get(f"/v/{code}?person={child}").status_code == 404

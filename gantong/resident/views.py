@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,7 +23,7 @@ from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr
 from gantong.extensions import csrf, db, htmx
-from gantong.holders import hotlines, notifications, registry
+from gantong.holders import notifications, registry
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries
@@ -149,11 +150,22 @@ def declare(holder_id: int):
     return render_template("resident/declare.html", form=form, holder=holder, today=today())
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker that opens the code page with no network, from a cold start."""
+    response = send_from_directory(current_app.static_folder, "js/holder-sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/people/<int:holder_id>")
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
     holder = own_holder(holder_id)
-    context = code_card_context(holder, utcnow())
+    # Everything the page shows beside the account's people (read with the account) in one
+    # statement; the dynamic number may add its own.
+    page = services.page_reads(holder, current_user)
+    context = code_card_context(holder, utcnow(), page)
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
     result = context["result"]
@@ -161,16 +173,16 @@ def code(holder_id: int):
         "resident/code.html",
         **context,
         people=current_user.holders,
-        unread=notifications.unread_count(current_user),
-        transcoding=services.transcoding(holder, result) if result is not None else None,
-        can_claim=result is not None and services.can_claim(holder, result),
-        hotline=hotlines.hotline(holder.district_code),
+        unread=page.unread,
+        transcoding=services.transcoding(holder, result, page) if result is not None else None,
+        can_claim=result is not None and services.can_claim(holder, result, page),
+        hotline=page.hotline,
     )
 
 
-def code_card_context(holder: Holder, now) -> dict:
+def code_card_context(holder: Holder, now, page: services.PageReads | None = None) -> dict:
     """What the code card shows: the screen code of now, and its QR drawn; or no code yet."""
-    code = services.screen_code(holder, now)
+    code = services.screen_code(holder, now, page)
     if code is None:
         return {"holder": holder, "result": None, "now": now, "history": []}
     seconds = int((code.expires_at - now).total_seconds())

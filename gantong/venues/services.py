@@ -551,7 +551,8 @@ class VenueFigures:
 def _utc_hour(column):
     """The hour of a UTC time column, on either database."""
     if db.session.get_bind().dialect.name == "sqlite":
-        return func.cast(func.strftime("%H", column), db.Integer)
+        # Stored as text, "2026-12-07 04:05:06.000000" (UTC): the hour is characters 12-13.
+        return func.cast(func.substr(column, 12, 2), db.Integer)
     return func.cast(func.extract("hour", func.timezone("UTC", column)), db.Integer)
 
 

@@ -90,6 +90,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gantong.resident.views import bp as resident_bp
     from gantong.review.views import bp as review_bp
     from gantong.stats.views import bp as stats_bp
+    from gantong.venues.views import bp as venues_bp
+    from gantong.venues.views import visit_bp
 
     for blueprint in (
         public_bp,
@@ -102,6 +104,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         admin_bp,
         stats_bp,
         labs_bp,
+        venues_bp,
+        visit_bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

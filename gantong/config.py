@@ -147,3 +147,8 @@ class Config:
     LAB_UNMATCHED_DAYS = int(os.environ.get("LAB_UNMATCHED_DAYS", "14"))
     LAB_CITABLE_HOURS = int(os.environ.get("LAB_CITABLE_HOURS", "72"))
     LAB_RELEASE_TEST_HOURS = int(os.environ.get("LAB_RELEASE_TEST_HOURS", "0"))
+    # A venue check-in is stored once per this many minutes per person and venue (a reload, a
+    # second scan at the door); a visit queued on a phone offline is taken up to this many
+    # hours after it happened.
+    VENUE_CHECKIN_REPEAT_MINUTES = int(os.environ.get("VENUE_CHECKIN_REPEAT_MINUTES", "30"))
+    VENUE_QUEUED_MAX_HOURS = int(os.environ.get("VENUE_QUEUED_MAX_HOURS", "24"))

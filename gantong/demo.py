@@ -15,6 +15,7 @@ from gantong.extensions import db
 from gantong.holders import registry
 from gantong.labs import results as lab_results
 from gantong.models import Lab, RiskArea, utcnow
+from gantong.venues import services as venues
 
 DEMO_PASSWORD = "gantong-demo"
 DEMO_DISTRICT = "360102"  # 东湖区, 南昌市
@@ -121,6 +122,18 @@ def demo() -> None:
             registry.declare(holder, facts, author=user)
         rows.append((phone, role, DEMO_NOTES[declaration or role]))
     _post_demo_results(lab)
+    # The demo point is a venue too: residents check in at /v/<code> (its poster at /venues).
+    admin_phone = next(entry[0] for entry in DEMO_ACCOUNTS if entry[1] == "admin")
+    admin = accounts.find_by_phone("+86" + admin_phone)
+    if venues.venue_for_point(point.id) is None:
+        venues.add_venue(
+            DEMO_POINT["name"],
+            DEMO_POINT["address"],
+            DEMO_DISTRICT,
+            "public",
+            admin,
+            point_id=point.id,
+        )
     click.echo(login_table(rows))
 
 

@@ -444,6 +444,11 @@ class OfficialRecord(db.Model):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # A contact filed from a venue trace: the venue and the window the case was there, which
+    # the holder's reason names as its source (None for a record typed on a person's file).
+    trace_venue: Mapped[str | None] = mapped_column(String(100))
+    trace_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trace_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     holder: Mapped[Holder] = relationship()
     # A lab's positive result that an officer puts in force (the lab is the first party).
@@ -738,3 +743,81 @@ class LabResult(db.Model):
 
     lab: Mapped[Lab | None] = relationship()
     holder: Mapped[Holder | None] = relationship()
+
+
+class Venue(db.Model):
+    """A place residents check themselves in at by scanning its printed code (场所码)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    # shop, transport, school, office, health, public, other (gantong/venues/labels.py)
+    category: Mapped[str] = mapped_column(String(16), default="other")
+    # The information point the venue is, when it is one: a case's checkpoint records there
+    # count as visits for a trace.
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("information_point.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    codes: Mapped[list[VenueCode]] = relationship(back_populates="venue", order_by="VenueCode.id")
+    point: Mapped[InformationPoint | None] = relationship()
+
+
+class VenueCode(db.Model):
+    """One printed code of a venue (one per entrance may be): random, revocable, re-issuable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    entrance: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    venue: Mapped[Venue] = relationship(back_populates="codes")
+
+
+class VenueVisit(db.Model):
+    """A resident's check-in at a venue: who, where, when, and the colour the pass showed."""
+
+    __table_args__ = (
+        # A trace reads one venue's visits in a window; the repeat check and the holder's own
+        # list read one holder's visits by time; the retention purge reads by time alone.
+        Index("ix_venue_visit_venue_at", "venue_id", "at"),
+        Index("ix_venue_visit_holder_at", "holder_id", "at"),
+        Index("ix_venue_visit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Made by the phone for a visit queued offline (sent again, stored once), else by the server.
+    visit_id: Mapped[str] = mapped_column(String(36), unique=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"))
+    code_id: Mapped[int] = mapped_column(ForeignKey("venue_code.id"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    colour: Mapped[str] = mapped_column(String(6))
+    # Waited on the phone without a network and was sent later with the time it happened.
+    queued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+    venue: Mapped[Venue] = relationship()
+    code: Mapped[VenueCode] = relationship()
+    holder: Mapped[Holder] = relationship()
+
+
+class VenueRiskWindow(db.Model):
+    """A venue marked a risk area for a window: its visitors then get the risk-area rule's hit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    days: Mapped[int] = mapped_column(default=14)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    venue: Mapped[Venue] = relationship()

@@ -29,7 +29,8 @@ retention_days = retention.retention_days
     help="Records deleted per transaction.",
 )
 def purge(days, batch) -> None:
-    """Delete verification records older than the retention period; safe to run from cron."""
+    """Delete verification records and venue check-ins older than the retention period; safe to
+    run from cron."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     retention.log.addHandler(handler)
@@ -41,7 +42,7 @@ def purge(days, batch) -> None:
     finally:
         retention.log.removeHandler(handler)
     click.echo(
-        f"{result.deleted} verification records verified before "
+        f"{result.deleted} verification records and venue check-ins from before "
         f"{result.cutoff.isoformat()} deleted; fever findings and other hits kept"
     )
 

@@ -41,6 +41,8 @@ AUDIT_SUBJECTS = {
     "declaration": _l("declaration"),
     "identity_check": _l("identity check in person"),
     "device": _l("phone"),
+    "venue": _l("venue"),
+    "venue_code": _l("venue code"),
 }
 
 # The chain check names its problem in English (the CLI prints it as is): the page shows it in

@@ -1,4 +1,5 @@
-"""Data retention: verification records and test results expire after RETENTION_DAYS; hits
+"""Data retention: verification records, venue check-ins and test results expire after
+RETENTION_DAYS; hits
 never do.
 
 A fever found at a checkpoint is kept as a FeverFinding of its own, so deleting the record
@@ -21,12 +22,27 @@ from flask import current_app
 from gantong import audit
 from gantong.core import rules
 from gantong.extensions import db
-from gantong.models import Application, LabResult, OfficialRecord, User, VerificationRecord, utcnow
+from gantong.models import (
+    Application,
+    LabResult,
+    OfficialRecord,
+    User,
+    VenueVisit,
+    VerificationRecord,
+    utcnow,
+)
 
 DEFAULT_RETENTION_DAYS = 28
 BATCH_SIZE = 1000
 
 log = logging.getLogger(__name__)
+
+# What expires, each with the time it is kept from (indexed: ix_verification_record_point_time
+# serves no scan by time alone, verified_at's own index does; ix_venue_visit_at).
+EXPIRING = (
+    (VerificationRecord, "verified_at", "verification records"),
+    (VenueVisit, "at", "venue check-ins"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,14 +79,19 @@ def retention_days() -> int:
 
 def status(days: int, now: datetime | None = None) -> Status:
     cutoff = cutoff_for(now or utcnow(), days)
-    verified_at = VerificationRecord.verified_at
+    expired = kept = 0
+    oldest_kept: list[datetime] = []
+    for model, column_name, _label in EXPIRING:
+        moment = getattr(model, column_name)
 
-    def count(condition):
-        return db.session.scalar(
-            db.select(db.func.count()).select_from(VerificationRecord).where(condition)
-        )
+        def count(condition, model=model):
+            return db.session.scalar(db.select(db.func.count()).select_from(model).where(condition))
 
-    oldest = db.session.scalar(db.select(db.func.min(verified_at)).where(verified_at >= cutoff))
+        expired += count(moment < cutoff)
+        kept += count(moment >= cutoff)
+        oldest = db.session.scalar(db.select(db.func.min(moment)).where(moment >= cutoff))
+        if oldest is not None:
+            oldest_kept.append(oldest)
     expired_results = _expired_results(cutoff, now or utcnow())
     all_results = db.session.scalar(db.select(db.func.count()).select_from(LabResult))
     results_expired = db.session.scalar(
@@ -79,9 +100,9 @@ def status(days: int, now: datetime | None = None) -> Status:
     return Status(
         days=days,
         cutoff=cutoff,
-        oldest_kept=oldest,
-        expired=count(verified_at < cutoff),
-        kept=count(verified_at >= cutoff),
+        oldest_kept=min(oldest_kept, default=None),
+        expired=expired,
+        kept=kept,
         results_expired=results_expired,
         results_kept=all_results - results_expired,
     )
@@ -116,24 +137,20 @@ def _delete_results_batch(cutoff: datetime, batch: int) -> int:
 
 
 def _delete_batch(cutoff: datetime, batch: int) -> int:
-    # Oldest first, in the index's own order: each batch reads only the rows it deletes.
-    ids = db.session.scalars(
-        db.select(VerificationRecord.id)
-        .where(VerificationRecord.verified_at < cutoff)
-        .order_by(VerificationRecord.verified_at, VerificationRecord.id)
-        .limit(batch)
-    ).all()
-    deleted = 0
-    if ids:
-        result = db.session.execute(
-            db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids))
-        )
-        deleted = result.rowcount
-        log.info("purged %d verification records verified before %s", deleted, cutoff.isoformat())
-    # Test results go by the same rule, once no verification record is left to purge.
-    if deleted < batch:
-        deleted += _delete_results_batch(cutoff, batch - deleted)
-    return deleted
+    # Verification records first, then venue check-ins, then test results; oldest first, in
+    # the index's own order: each batch reads only the rows it deletes.
+    for model, column_name, label in EXPIRING:
+        moment = getattr(model, column_name)
+        ids = db.session.scalars(
+            db.select(model.id).where(moment < cutoff).order_by(moment, model.id).limit(batch)
+        ).all()
+        if not ids:
+            continue
+        result = db.session.execute(db.delete(model).where(model.id.in_(ids)))
+        log.info("purged %d %s from before %s", result.rowcount, label, cutoff.isoformat())
+        return result.rowcount
+    # Test results go by the same rule, once no record or check-in is left to purge.
+    return _delete_results_batch(cutoff, batch)
 
 
 def purge_one_batch(

@@ -35,6 +35,7 @@ OFFICIAL_STATUSES = ("confirmed", "suspected", "close_contact", "cleared")
 DECLARATION, REGISTRATION = "declaration", "registration"  # the holder's; a pre-entry's
 OFFICIAL, CHECKPOINT_FEVER = "official", "checkpoint_fever"
 CHECKPOINT_ARRIVAL, OFFICER_ARRIVAL = "checkpoint_arrival", "officer_arrival"
+VENUE_VISIT = "venue_visit"  # the holder's own check-in at a venue marked a risk area
 # How the actual arrival became known (PreEntry.arrival_source) and the record that names it.
 ARRIVAL_RECORDS = {"checkpoint": CHECKPOINT_ARRIVAL, "officer": OFFICER_ARRIVAL}
 # A lab's positive result, put in force by an officer (the lab is the source).
@@ -110,6 +111,11 @@ class OfficialRecord:
     # Set when the record puts a lab's positive result in force: the lab is the source.
     lab: str = ""
     sampled_at: datetime | None = None
+    # Filed from a venue trace: the venue and the window the case was there (the source the
+    # holder is shown); empty for a record typed on a person's file.
+    venue: str = ""
+    venue_from: datetime | None = None
+    venue_to: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,18 @@ DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True)
+class VenueExposure:
+    """A check-in at a venue inside a window when the venue was marked a risk area."""
+
+    window_id: int
+    venue: str
+    visited_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    days: int = QUARANTINE_DAYS
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything known about one holder that bears on the colour."""
 
@@ -158,6 +176,7 @@ class Facts:
     arrival_source: str | None = None
     arrival_noted_on: date | None = None
     test_results: tuple[TestResult, ...] = ()
+    venue_exposures: tuple[VenueExposure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,6 +328,7 @@ def evaluate(
         *_symptom_hits(facts),
         *_fever_hits(facts),
         *_risk_area_hits(facts, risk_areas, today),
+        *_venue_risk_hits(facts, today),
         *_overseas_entry_hits(facts, today, policy),
     ]
     hits = [hit for hit in hits if hit.key not in facts.retracted]
@@ -397,11 +417,14 @@ def _close_contact_hits(facts: Facts, today: date) -> Iterator[Hit]:
     for record in facts.official_records:
         if record.status != "close_contact" or _cleared_after(facts, record.at):
             continue
+        params = {"basis": record.basis, "department": record.department}
+        if record.venue:
+            params |= {"venue": record.venue, "from": record.venue_from, "to": record.venue_to}
         hit = _close_contact_hit(
             f"close_contact:official:{record.id}",
             record.contact_date or local_date(record.at),
             "official",
-            {"basis": record.basis, "department": record.department},
+            params,
             facts,
             today,
             (OFFICIAL, local_date(record.at)),
@@ -512,6 +535,41 @@ def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -
     for hit in best.values():
         if today < hit.until and hit.key not in facts.cleared:
             yield hit
+
+
+def _venue_risk_hits(facts: Facts, today: date) -> Iterator[Hit]:
+    # One hit per risk window, counted from the holder's last visit inside it.
+    latest: dict[int, VenueExposure] = {}
+    for exposure in facts.venue_exposures:
+        if not exposure.starts_at <= exposure.visited_at <= exposure.ends_at:
+            continue
+        kept = latest.get(exposure.window_id)
+        if kept is None or exposure.visited_at > kept.visited_at:
+            latest[exposure.window_id] = exposure
+    for window_id, exposure in sorted(latest.items()):
+        key = f"risk_area:venue:{window_id}"
+        visited = local_date(exposure.visited_at)
+        until = ends_after(visited, exposure.days)
+        if today >= until or key in facts.cleared:
+            continue
+        yield Hit(
+            key=key,
+            rule="risk_area",
+            colour=YELLOW,
+            params={
+                "venue": exposure.venue,
+                "visited_at": exposure.visited_at,
+                "from": exposure.starts_at,
+                "to": exposure.ends_at,
+                "days": exposure.days,
+            },
+            source="venue",
+            since=visited,
+            until=until,
+            needs_transcoding=False,
+            record=VENUE_VISIT,
+            recorded_on=visited,
+        )
 
 
 def _overseas_entry_hits(facts: Facts, today: date, policy: Policy) -> Iterator[Hit]:

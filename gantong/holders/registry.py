@@ -47,6 +47,9 @@ from gantong.models import (
     Stay,
     User,
     UTCDateTime,
+    Venue,
+    VenueRiskWindow,
+    VenueVisit,
     utcnow,
 )
 
@@ -261,6 +264,9 @@ def _fact_branches() -> dict:
                 # A lab's positive put in force: the lab and the sample time are its source.
                 "lab": LabResult.issuer_name,
                 "lab_sampled_at": LabResult.sampled_at,
+                "trace_venue": OfficialRecord.trace_venue,
+                "trace_from": OfficialRecord.trace_from,
+                "trace_to": OfficialRecord.trace_to,
             },
             lambda query: query.outerjoin(
                 LabResult, LabResult.id == OfficialRecord.lab_result_id
@@ -282,6 +288,29 @@ def _fact_branches() -> dict:
                 "result": LabResult.result,
             },
             lambda query: query.where(LabResult.holder_id == holder_id),
+        ),
+        # The holder's check-ins inside a window when the venue was marked a risk area (the
+        # holder's visits by time: ix_venue_visit_holder_at).
+        "venue_exposure": (
+            VenueRiskWindow.id,
+            {
+                "visited_at": VenueVisit.at,
+                "starts_at": VenueRiskWindow.starts_at,
+                "ends_at": VenueRiskWindow.ends_at,
+                "venue": Venue.name,
+                "days": VenueRiskWindow.days,
+            },
+            lambda query: (
+                query.select_from(VenueVisit)
+                .join(VenueRiskWindow, VenueRiskWindow.venue_id == VenueVisit.venue_id)
+                .join(Venue, Venue.id == VenueVisit.venue_id)
+                .where(
+                    VenueVisit.holder_id == holder_id,
+                    VenueRiskWindow.active,
+                    VenueVisit.at >= VenueRiskWindow.starts_at,
+                    VenueVisit.at <= VenueRiskWindow.ends_at,
+                )
+            ),
         ),
         "clearance": (
             Clearance.id,
@@ -481,6 +510,9 @@ def colour_facts(
             department=row.department,
             lab=row.lab or "",
             sampled_at=row.lab_sampled_at,
+            venue=row.trace_venue or "",
+            venue_from=row.trace_from,
+            venue_to=row.trace_to,
         )
         for row in rows["official"]
     )
@@ -495,6 +527,17 @@ def colour_facts(
             signed=bool(row.signed),
         )
         for row in rows["test_result"]
+    )
+    venue_exposures = tuple(
+        rules.VenueExposure(
+            window_id=row.id,
+            venue=row.venue,
+            visited_at=row.visited_at,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            days=row.days,
+        )
+        for row in rows["venue_exposure"]
     )
     clearances = [(row.hit_key, row.source) for row in rows["clearance"]]
     cleared = frozenset(key for key, _source in clearances)
@@ -520,6 +563,7 @@ def colour_facts(
         arrival_source=arrival_source,
         arrival_noted_on=arrival_noted_on,
         test_results=test_results,
+        venue_exposures=venue_exposures,
     )
     return facts, areas
 

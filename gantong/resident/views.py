@@ -28,6 +28,7 @@ from gantong.labs import results as lab_results
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries
+from gantong.venues import services as venue_services
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 from gantong.web.inputs import BadJson, json_fields, query_int
@@ -233,7 +234,10 @@ def checks(holder_id: int):
     """Where the person's code was checked: date, point, result (never the volunteer)."""
     holder = own_holder(holder_id)
     return render_template(
-        "resident/checks.html", holder=holder, records=verification.checks_for_holder(holder)
+        "resident/checks.html",
+        holder=holder,
+        records=verification.checks_for_holder(holder),
+        visits=venue_services.visits_of(holder),
     )
 
 

@@ -39,8 +39,12 @@ def record(
     basis: str,
     contact_date: date | None = None,
     now: datetime | None = None,
+    trace: tuple[str, datetime, datetime] | None = None,
 ) -> OfficialRecord:
-    """Record a case status; pending if it needs a second officer, else in force at once."""
+    """Record a case status; pending if it needs a second officer, else in force at once.
+
+    `trace` is the venue and window of a venue trace the record was filed from (its source).
+    """
     moment = now or utcnow()
     basis = (basis or "").strip()
     if (
@@ -70,6 +74,8 @@ def record(
         state=state,
         decided_at=moment if state == IN_FORCE else None,
     )
+    if trace is not None:
+        entry.trace_venue, entry.trace_from, entry.trace_to = trace
     db.session.add(entry)
     db.session.flush()
     # Subject ids only: the status itself is health data and stays out of the trail.

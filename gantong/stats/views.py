@@ -14,6 +14,7 @@ from wtforms.validators import Optional, ValidationError
 from gantong.core import charts, divisions
 from gantong.models import today, utcnow
 from gantong.stats import figures
+from gantong.venues import services as venues
 from gantong.web.fragments import page_or_fragment
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language, short_day
@@ -103,6 +104,7 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
     pending = figures.pending_by_age(scope, utcnow())
     results = figures.results_per_day(scope, start, end)
     positives = figures.positives_by_area(scope, start, end)
+    venue_figures = venues.area_figures(scope.where, start, end)
     colour_series = [
         charts.Series(_("Green code"), charts.GREEN, "circle"),
         charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
@@ -131,6 +133,13 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
             [_short_name(row.code) for row in positives],
             [charts.Series(_("Positives"), charts.RED, "square")],
             [[row.count] for row in positives],
+        ),
+        "venue_figures": venue_figures,
+        "venue_hour_chart": charts.columns(
+            "chart-venue-hours",
+            _("Venue check-ins by hour of the day"),
+            [f"{hour:02d}" for hour, _count in venue_figures.per_hour],
+            [count for _hour, count in venue_figures.per_hour],
         ),
         "colour_chart": charts.horizontal_bars(
             "chart-colours",

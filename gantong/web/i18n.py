@@ -10,7 +10,7 @@ from flask import Flask, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
-from gantong.core import divisions
+from gantong.core import divisions, rules
 
 
 def current_language() -> str:
@@ -51,6 +51,11 @@ def moment_seconds(value: datetime | None) -> str:
     return format_datetime(value, SECONDS_PATTERN) if value else ""
 
 
+def local_input(value: datetime) -> str:
+    """A moment as a datetime-local field's value ("2026-12-07T09:00"), in Asia/Shanghai time."""
+    return value.astimezone(rules.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
 def safe_next(target: str | None) -> str:
     """Return a same-site path to go back to; anything else goes home.
 
@@ -87,4 +92,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_language=current_language, place=place, day=day, moment=moment
     )
-    app.jinja_env.filters.update(place=place, day=day, moment=moment, moment_seconds=moment_seconds)
+    app.jinja_env.filters.update(
+        place=place, day=day, moment=moment, moment_seconds=moment_seconds, local_input=local_input
+    )

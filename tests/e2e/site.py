@@ -42,7 +42,7 @@ HOMES = {
 }
 # Not pages: files, switches, the service worker, the published keys.
 SKIP = re.compile(
-    r"^/(a/|static/|language/|text-size/|logout|\.well-known/|checkpoint/sw\.js|api/)|[?&](format|download)="
+    r"^/(a/|static/|language/|text-size/|logout|\.well-known/|checkpoint/sw\.js|v/sw\.js|api/)|[?&](format|download)="
 )
 
 
@@ -54,7 +54,7 @@ def seed(app) -> dict[str, list[str]]:
     from gantong.codes import paper
     from gantong.extensions import db
     from gantong.holders import registry
-    from gantong.models import Holder, InformationPoint, User, utcnow
+    from gantong.models import Holder, InformationPoint, User, VenueCode, utcnow
     from gantong.review import applications, claims, identity_checks
 
     result = app.test_cli_runner().invoke(demo.demo)
@@ -123,6 +123,12 @@ def seed(app) -> dict[str, list[str]]:
             ),
         )
         extra["staff"].append(f"/checkpoint/records/{done.record_id}")
+        # The demo venue's code, as its poster's QR opens it (a resident checks in; anyone else
+        # is asked to log in first).
+        venue_code = db.session.scalar(db.select(VenueCode.code).order_by(VenueCode.id))
+        for role in ("anonymous", "resident"):
+            extra[role].append(f"/v/{venue_code}")
+        db.session.commit()
     return extra
 
 
@@ -147,6 +153,7 @@ def log_in(page, base: str, role: str) -> None:
 
 def pattern(path: str) -> str:
     """/me/people/12/declare -> /me/people/N/declare: one visit per route and kind of path."""
+    path = re.sub(r"^/v/[2-9a-hjkmnp-z]{16}$", "/v/CODE", path)
     return re.sub(r"/[0-9a-f-]{36}|/\d+", "/N", path)
 
 

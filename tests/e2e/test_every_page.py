@@ -29,6 +29,7 @@ MUST_REACH = {
         "/account/password/reset",
         "/entry/",
         "/entry/register",
+        "/v/CODE",
     },
     "resident": {
         "/me",
@@ -44,6 +45,7 @@ MUST_REACH = {
         "/me/people/N/claim",
         "/me/applications/N",
         "/me/people/new",
+        "/v/CODE",
     },
     "staff": {"/checkpoint/", "/checkpoint/scan", "/checkpoint/records/N"},
     "officer": {
@@ -60,6 +62,11 @@ MUST_REACH = {
         "/entry/holders/new",
         "/entry/people/N/paper",
         "/stats/",
+        "/venues/",
+        "/venues/N",
+        "/venues/new",
+        "/venues/N/codes/N/poster",
+        "/venues/cases/N",
     },
     "admin": {
         "/admin/",
@@ -81,6 +88,10 @@ MUST_REACH = {
         "/admin/risk-areas/new",
         "/admin/retention",
         "/stats/",
+        "/venues/",
+        "/venues/N",
+        "/venues/new",
+        "/venues/N/codes/N/poster",
     },
     "lab": {"/lab", "/account/password"},
 }

@@ -106,13 +106,13 @@ def test_the_purge_command_uses_retention_days_and_logs_what_it_deleted(app, mak
     runner = app.test_cli_runner()
     result = runner.invoke(args=["gantong", "purge", "--batch", "1"])
     assert result.exit_code == 0, result.output
-    assert "2 verification records verified before" in result.output
+    assert "2 verification records and venue check-ins from before" in result.output
     assert result.output.count("purged 1 verification records") == 2
     assert len(remaining(app)) == 2
 
     app.config["RETENTION_DAYS"] = 10
     result = runner.invoke(args=["gantong", "purge"])
-    assert "1 verification records verified before" in result.output
+    assert "1 verification records and venue check-ins from before" in result.output
     assert len(remaining(app)) == 1
     assert runner.invoke(args=["gantong", "purge", "--days", "0"]).exit_code == 2
 

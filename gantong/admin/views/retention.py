@@ -38,6 +38,8 @@ def retention_page():
                 total=total,
                 left=left,
             )
-        flash(_("%(count)s expired verification records deleted.", count=deleted))
+        flash(
+            _("%(count)s expired verification records and venue check-ins deleted.", count=deleted)
+        )
         return redirect(url_for(".retention_page"), code=303)
     return render_template("admin/retention.html", status=retention.status(days), form=form)

@@ -89,7 +89,10 @@ def test_the_purge_runs_a_batch_per_request_with_progress_then_reports(
     )
     assert last.status_code == 303 and count(app) == 2
     page = client.get("/admin/retention", headers=EN).get_data(as_text=True)
-    assert "5 expired verification records deleted." in page and 'id="expired">0<' in page
+    assert (
+        "5 expired verification records and venue check-ins deleted." in page
+        and 'id="expired">0<' in page
+    )
     with app.app_context():
         events = db.session.scalars(
             db.select(AuditEvent).where(AuditEvent.action == "retention.purge")

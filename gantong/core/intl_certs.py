@@ -366,6 +366,12 @@ class Verification:
     def verified(self) -> bool:
         return self.status == VERIFIED
 
+    @property
+    def signature_ok(self) -> bool:
+        """The signature verifies against a trusted key (the certificate may still be out of
+        its validity, revoked, or of a kind its signer may not sign)."""
+        return self.status not in ("unknown_key", "bad_signature")
+
     def negative_test(self) -> bool:
         return (
             self.verified

@@ -215,11 +215,19 @@ def known_issue_flags(
     }
 
 
+def _country(path: Path) -> str:
+    """The country of a dgc-testdata file: COUNTRY/2DCode/raw/N.json, or
+    COUNTRY/SCHEMA/2DCode/raw/N.json."""
+    parts = path.parts
+    if "2DCode" not in parts:
+        return ""
+    before = [p for p in parts[: parts.index("2DCode")] if re.fullmatch(r"[A-Za-z]{2}|common", p)]
+    return before[-1] if before else ""
+
+
 def dcc_file_report(path: Path, known: Iterable[tuple[str, str, str]] = ()) -> dict:
     """One file's line: computed flags, expected ones, disagreements and known issues."""
-    # dgc-testdata lays files out as COUNTRY/2DCode/raw/N.json
-    parts = path.parts
-    country = parts[-4] if len(parts) >= 4 else ""
+    country = _country(path)
     test_set = path.stem
     report: dict = {"file": str(path), "format": "eu-dcc"}
     try:

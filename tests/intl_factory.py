@@ -139,5 +139,7 @@ def tampered(text: str) -> str:
     dcc = dict(claims[-260][1])
     dcc["nam"] = dict(dcc["nam"]) | {"gn": dcc["nam"]["gn"][:-1] + "X"}
     claims = dict(claims) | {-260: {1: dcc}}
-    forged = cbor2.dumps(cbor2.CBORTag(18, [protected, dict(unprotected), cbor2.dumps(claims), signature]))
+    forged = cbor2.dumps(
+        cbor2.CBORTag(18, [protected, dict(unprotected), cbor2.dumps(claims), signature])
+    )
     return hc1_of_cose(forged)

@@ -120,9 +120,7 @@ def import_dsc_file(content: bytes, actor: User | None) -> ImportResult:
 
 
 def list_signers() -> list[DccSigner]:
-    query = db.select(DccSigner).order_by(
-        DccSigner.active.desc(), DccSigner.country, DccSigner.kid
-    )
+    query = db.select(DccSigner).order_by(DccSigner.active.desc(), DccSigner.country, DccSigner.kid)
     return list(db.session.scalars(query))
 
 

@@ -563,7 +563,9 @@ def _fhir_resources(payload: dict) -> list[dict]:
     )
     entries = bundle.get("entry", []) if isinstance(bundle, dict) else []
     return [
-        e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        e["resource"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
     ]
 
 
@@ -689,9 +691,7 @@ def signature_valid(parsed: Parsed, public_key) -> bool:
                 return False
             r = int.from_bytes(parsed.signature[:32], "big")
             s = int.from_bytes(parsed.signature[32:], "big")
-            public_key.verify(
-                encode_dss_signature(r, s), parsed.signed, ec.ECDSA(hashes.SHA256())
-            )
+            public_key.verify(encode_dss_signature(r, s), parsed.signed, ec.ECDSA(hashes.SHA256()))
             return True
         if algorithm == PS256 and isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(

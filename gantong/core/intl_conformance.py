@@ -289,9 +289,7 @@ def shc_example_report(
         texts = [p.read_text(encoding="utf-8").strip() for p in numeric_paths]
         try:
             joined = (
-                ic.shc_numeric_to_jws(texts[0])
-                if len(texts) == 1
-                else ic.shc_chunks_to_jws(texts)
+                ic.shc_numeric_to_jws(texts[0]) if len(texts) == 1 else ic.shc_chunks_to_jws(texts)
             )
             flags["NUMERIC"] = joined == jws
         except ic.CertificateError:
@@ -300,7 +298,9 @@ def shc_example_report(
         parsed = ic.parse_jws(jws)
     except ic.CertificateError:
         parsed = None
-    minified = jws_path.with_name(jws_path.name.replace("-d-jws.txt", "-c-jws-payload-minified.json"))
+    minified = jws_path.with_name(
+        jws_path.name.replace("-d-jws.txt", "-c-jws-payload-minified.json")
+    )
     flags["DECODE"] = parsed is not None and (
         not minified.exists() or parsed.payload == json.loads(minified.read_text(encoding="utf-8"))
     )

@@ -40,13 +40,26 @@ def test_every_file_agrees_with_its_expected_results_flag_by_flag(app):
     assert result.exit_code == 0
     # A failing flag is computed, not assumed: the set expects failures of every flag but
     # DECODE (19 in all), and each is found.
-    false_flags = [(flag, f["flags"][flag]) for f in dcc for flag, v in f["expected"].items() if not v and flag in f["flags"]]
+    false_flags = [
+        (flag, f["flags"][flag])
+        for f in dcc
+        for flag, v in f["expected"].items()
+        if not v and flag in f["flags"]
+    ]
     assert len(false_flags) == 19 and not any(value for _, value in false_flags)
     assert {flag for flag, _ in false_flags} == {
-        "UNPREFIX", "B45DECODE", "COMPRESSION", "VERIFY", "EXPIRATIONCHECK", "KEYUSAGE"
+        "UNPREFIX",
+        "B45DECODE",
+        "COMPRESSION",
+        "VERIFY",
+        "EXPIRATIONCHECK",
+        "KEYUSAGE",
     }
-    assert all(f["flags"] == {"NUMERIC": True, "DECODE": True, "VERIFY": True, "REVOKED": False}
-               for name, f in shc.items() if not name.startswith("example-03"))
+    assert all(
+        f["flags"] == {"NUMERIC": True, "DECODE": True, "VERIFY": True, "REVOKED": False}
+        for name, f in shc.items()
+        if not name.startswith("example-03")
+    )
     assert shc["example-03-d-jws.txt"]["flags"]["REVOKED"] is True
 
 

@@ -17,10 +17,10 @@ from tests.intl_factory import (
     TEST_OID,
     VACCINATION_OID,
     hc1_of_cose,
+    hcert_of_a_test,
     make_hc1,
     make_signer,
     tampered,
-    hcert_of_a_test,
 )
 
 pytestmark = pytest.mark.nodb
@@ -111,12 +111,16 @@ def test_smart_health_cards_examples_verify_and_the_revoked_one_is_refused():
         p.stem: json.loads(p.read_text()) for p in (SHC / "issuer/.well-known/crl").glob("*.json")
     }
     keys = intl_conformance.shc_trusted_keys(jwks, crls, "Example issuer")
-    first = ic.read_and_verify((SHC / "example-00-f-qr-code-numeric-value-0.txt").read_text(), keys, NOW)
+    first = ic.read_and_verify(
+        (SHC / "example-00-f-qr-code-numeric-value-0.txt").read_text(), keys, NOW
+    )
     assert first.verified and first.signer == "Example issuer"
     assert first.certificate.kind == "vaccination"
     assert first.certificate.name == "John B. Anyperson"
     assert first.certificate.birth_date == "1951-01-20"
-    revoked = ic.read_and_verify((SHC / "example-03-f-qr-code-numeric-value-0.txt").read_text(), keys, NOW)
+    revoked = ic.read_and_verify(
+        (SHC / "example-03-f-qr-code-numeric-value-0.txt").read_text(), keys, NOW
+    )
     assert revoked.status == "revoked" and revoked.signature_ok
 
 

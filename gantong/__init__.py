@@ -95,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gantong.auth.views import bp as auth_bp
     from gantong.checkpoint.views import bp as checkpoint_bp
     from gantong.entry.views import bp as entry_bp
+    from gantong.labs.views import bp as labs_bp
     from gantong.public.views import bp as public_bp
     from gantong.resident.views import bp as resident_bp
     from gantong.review.views import bp as review_bp
@@ -110,6 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         entry_bp,
         admin_bp,
         stats_bp,
+        labs_bp,
     ):
         app.register_blueprint(blueprint)
     errors.init_app(app)

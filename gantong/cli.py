@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     from gantong.codes import cli as codes_cli
     from gantong.codes import credentials_cli
     from gantong.holders import cli as holders_cli
+    from gantong.labs import cli as labs_cli
     from gantong.review import cli as review_cli
 
     group = AppGroup("gantong", help="Gantong Code operations.")
@@ -35,6 +36,7 @@ def register_commands(app: Flask) -> None:
         admin_cli.purge,
         admin_cli.backup,
         admin_cli.audit_cli,
+        labs_cli.lab_cli,
     ):
         group.add_command(command)
     for command in _every_command(group):

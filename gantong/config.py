@@ -129,3 +129,12 @@ class Config:
     # Werkzeug's method for new password hashes; the tests set a cheap one (tests/conftest.py).
     PASSWORD_HASH_METHOD = "scrypt"
     RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "28"))
+    # Lab results (issue 22): the most results one POST carries (a lab posts thousands a day);
+    # how long a result for a person not registered yet waits to be matched; how recent a
+    # negative must be to back a transcoding application; and, when set, the negative test a
+    # pre-entry quarantine needs within that many hours before its release (0: none needed).
+    LAB_POST_LIMIT = os.environ.get("LAB_POST_LIMIT", "60 per minute")
+    LAB_BATCH_LIMIT = int(os.environ.get("LAB_BATCH_LIMIT", "5000"))
+    LAB_UNMATCHED_DAYS = int(os.environ.get("LAB_UNMATCHED_DAYS", "14"))
+    LAB_CITABLE_HOURS = int(os.environ.get("LAB_CITABLE_HOURS", "72"))
+    LAB_RELEASE_TEST_HOURS = int(os.environ.get("LAB_RELEASE_TEST_HOURS", "0"))

@@ -74,6 +74,8 @@ class User(UserMixin, db.Model):
     district_code: Mapped[str | None] = mapped_column(String(6))
     badge_number: Mapped[str | None] = mapped_column(String(32))
     point_id: Mapped[int | None] = mapped_column(ForeignKey("information_point.id"))
+    # A lab account posts and reads only its own lab's results.
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("lab.id"))
     department: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Accounts made by an admin get a one-time password that must be changed at first login.
@@ -92,6 +94,7 @@ class User(UserMixin, db.Model):
 
     holders: Mapped[list[Holder]] = relationship(back_populates="account", order_by="Holder.id")
     point: Mapped[InformationPoint | None] = relationship()
+    lab: Mapped[Lab | None] = relationship()
 
     @property
     def is_active(self) -> bool:
@@ -418,6 +421,9 @@ class OfficialRecord(db.Model):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
 
     holder: Mapped[Holder] = relationship()
+    # A lab's positive result that an officer puts in force (the lab is the first party).
+    lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_result.id"))
+    lab_result: Mapped[LabResult | None] = relationship()
 
 
 class IdentityCheck(db.Model):
@@ -471,8 +477,11 @@ class Application(db.Model):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # A verified result cited instead of typed test text: the officer sees it beside.
+    lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_result.id"))
 
     holder: Mapped[Holder] = relationship()
+    lab_result: Mapped[LabResult | None] = relationship()
 
 
 class Claim(db.Model):
@@ -695,3 +704,64 @@ class ForeignCertificate(db.Model):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     pre_entry: Mapped[PreEntry] = relationship()
+class Lab(db.Model):
+    """A testing laboratory that posts results through the API (a per-lab token)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(6))
+    # The lab's own Ed25519 public key (raw 32 bytes): results it signs are traced to it.
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LabApiToken(db.Model):
+    """A per-lab API token for POST /api/v1/lab-results; only its hash is kept."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    # The lab account that made it: results posted with it are recorded in its name.
+    account_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LabResult(db.Model):
+    """A test result from a verified source: a lab's post, or a verified certificate.
+
+    `origin` names the source ("lab:<id>", or a certificate issuer's "cert:<key id>"); with
+    `sample_id` it is unique, so a result posted twice is stored once. The document is kept as
+    holders' documents are, and matched to a holder (now, or when the person registers).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("origin", "sample_id"),
+        Index("ix_lab_result_document", "doc_type", "doc_country", "doc_number"),
+        Index("ix_lab_result_holder_sampled", "holder_id", "sampled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(12), default="lab")  # lab, certificate
+    origin: Mapped[str] = mapped_column(String(40))
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("lab.id"), index=True)
+    # Who vouches for it, as shown: the lab's name or the certificate's issuer.
+    issuer_name: Mapped[str] = mapped_column(String(100))
+    sample_id: Mapped[str] = mapped_column(String(64))
+    doc_type: Mapped[str] = mapped_column(String(16))
+    doc_country: Mapped[str] = mapped_column(String(2), default="")
+    doc_number: Mapped[str] = mapped_column(String(32))
+    test_type: Mapped[str] = mapped_column(String(8))  # pcr, antigen
+    result: Mapped[str] = mapped_column(String(8))  # negative, positive
+    sampled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resulted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Signed with the lab's own key, and the signature verified on receipt.
+    signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holder.id"))
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lab: Mapped[Lab | None] = relationship()
+    holder: Mapped[Holder | None] = relationship()

@@ -30,15 +30,16 @@ from gantong.holders import sms
 from gantong.models import AccountChange, User, utcnow
 from gantong.web.paging import Page, page_of
 
-MANAGED_ROLES = ("staff", "officer", "admin")
+MANAGED_ROLES = ("staff", "officer", "admin", "lab")
 # No 0/o, 1/l/i: the password is read aloud or copied from a screen.
 PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 PASSWORD_LENGTH = 12
 PAGE_SIZE = 50
 
 
-# The roles whose accounts can put a code in force or make such accounts.
-CONFIRMED_ROLES = ("officer", "admin")
+# The roles whose accounts can put a code in force or make such accounts; a lab account's
+# positive result is the first of the two parties a red code needs (docs/colour-rules.md).
+CONFIRMED_ROLES = ("officer", "admin", "lab")
 PENDING, DONE, REJECTED = "pending", "done", "rejected"
 
 
@@ -67,6 +68,7 @@ class Binding:
     district_code: str | None = None
     badge_number: str | None = None
     department: str | None = None
+    lab_id: int | None = None
 
     def for_role(self, role: str) -> Binding:
         """Keep only what the role uses, so an admin is never left bound to a point."""
@@ -78,6 +80,8 @@ class Binding:
                 badge_number=self.badge_number,
                 department=self.department,
             )
+        if role == "lab":
+            return Binding(lab_id=self.lab_id)
         return Binding()
 
 
@@ -93,6 +97,7 @@ def _binding_of(user: User) -> dict:
         "district_code": user.district_code,
         "badge_number": user.badge_number,
         "department": user.department,
+        "lab_id": user.lab_id,
     }
 
 
@@ -103,8 +108,12 @@ def needs_second_admin(
     if role not in CONFIRMED_ROLES:
         return False
     if kind == "rebind":
-        # An officer's badge or department is paperwork; the district is who they can act on.
-        return (before or {}).get("district_code") != (after or {}).get("district_code")
+        # An officer's badge or department is paperwork; the district is who they can act on,
+        # and a lab account's lab is whose results it posts.
+        return any(
+            (before or {}).get(name) != (after or {}).get(name)
+            for name in ("district_code", "lab_id")
+        )
     return True
 
 
@@ -221,7 +230,7 @@ def update_binding(
 
 
 def _apply_binding(user: User, binding: dict) -> None:
-    for name in ("point_id", "district_code", "badge_number", "department"):
+    for name in ("point_id", "district_code", "badge_number", "department", "lab_id"):
         setattr(user, name, binding.get(name))
 
 
@@ -366,6 +375,7 @@ def confirm(change: AccountChange, admin: User, now: datetime | None = None) -> 
                 district_code=details.get("district_code"),
                 badge_number=details.get("badge_number"),
                 department=details.get("department"),
+                lab_id=details.get("lab_id"),
             ),
         )
         change.user_id = user.id

@@ -17,7 +17,12 @@ def home_for(user) -> str:
     if user.must_change_password:
         # An account made by an admin replaces its one-time password first.
         return url_for("auth.change_password")
-    homes = {"staff": "checkpoint.station", "officer": "review.queue", "admin": "admin.index"}
+    homes = {
+        "staff": "checkpoint.station",
+        "officer": "review.queue",
+        "admin": "admin.index",
+        "lab": "labs.home",
+    }
     return url_for(homes.get(user.role, "resident.own_code"))
 
 

@@ -37,6 +37,9 @@ OFFICIAL, CHECKPOINT_FEVER = "official", "checkpoint_fever"
 CHECKPOINT_ARRIVAL, OFFICER_ARRIVAL = "checkpoint_arrival", "officer_arrival"
 # How the actual arrival became known (PreEntry.arrival_source) and the record that names it.
 ARRIVAL_RECORDS = {"checkpoint": CHECKPOINT_ARRIVAL, "officer": OFFICER_ARRIVAL}
+# A lab's positive result, put in force by an officer (the lab is the source).
+LAB_RESULT = "lab_result"
+NEGATIVE, POSITIVE = "negative", "positive"
 RULES = (
     "case",
     "close_contact",
@@ -104,6 +107,38 @@ class OfficialRecord:
     contact_date: date | None = None
     basis: str = ""
     department: str = ""
+    # Set when the record puts a lab's positive result in force: the lab is the source.
+    lab: str = ""
+    sampled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A verified test result: from a lab's post or a verified certificate (`source`)."""
+
+    id: int
+    source: str  # lab, certificate
+    issuer: str  # the lab's name or the certificate's issuer
+    test_type: str  # pcr, antigen
+    result: str  # negative, positive
+    sampled_at: datetime
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a province's rules make of test results (a deployment's settings).
+
+    `citable_hours`: a negative sampled at most this many hours ago may back a transcoding
+    application instead of typed test text. `release_test_hours`: when above 0, a pre-entry
+    quarantine ends only with a negative sampled within this many hours before its end.
+    """
+
+    citable_hours: int = 72
+    release_test_hours: int = 0
+
+
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True)
@@ -122,6 +157,7 @@ class Facts:
     # and the day it was recorded.
     arrival_source: str | None = None
     arrival_noted_on: date | None = None
+    test_results: tuple[TestResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +184,8 @@ class Result:
 
     colour: str
     hits: tuple[Hit, ...]
+    # The verified test result sampled last, which the code page shows with its age.
+    latest_test: TestResult | None = None
 
     def turns_green_on(self) -> date | None:
         """Return the day the code turns green with no action, or None if it won't."""
@@ -223,7 +261,46 @@ def decision_for_colour(colour: str | None) -> Decision:
     return Decision.PASS if colour == Colour.GREEN else Decision.REFER
 
 
-def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Result:
+def latest_result(results: Iterable[TestResult]) -> TestResult | None:
+    """Return the result sampled last (the later id breaks a tie), or None."""
+    return max(results, key=lambda result: (result.sampled_at, result.id), default=None)
+
+
+def citable_results(
+    results: Iterable[TestResult],
+    now: datetime,
+    policy: Policy = DEFAULT_POLICY,
+    after: datetime | None = None,
+) -> list[TestResult]:
+    """Return the negatives that may back a transcoding application at `now`, newest first:
+    sampled within the policy's hours, not in the future, and after `after` (the reasons to
+    clear began) when given."""
+    earliest = now - timedelta(hours=policy.citable_hours)
+    if after is not None:
+        earliest = max(earliest, after)
+    chosen = [
+        result
+        for result in results
+        if result.result == NEGATIVE and earliest <= result.sampled_at <= now
+    ]
+    return sorted(chosen, key=lambda result: (result.sampled_at, result.id), reverse=True)
+
+
+def has_release_test(facts: Facts, release: date, policy: Policy) -> bool:
+    """Whether a negative was sampled within the policy's hours before `release` (the first
+    day out of quarantine) begins; always true when the policy asks for none."""
+    if policy.release_test_hours <= 0:
+        return True
+    start = day_start(release)
+    earliest = start - timedelta(hours=policy.release_test_hours)
+    return any(
+        result.result == NEGATIVE and earliest <= result.sampled_at for result in facts.test_results
+    )
+
+
+def evaluate(
+    facts: Facts, risk_areas: Sequence[RiskArea], now: datetime, policy: Policy = DEFAULT_POLICY
+) -> Result:
     """Return the holder's colour and active hits at `now`."""
     today = local_date(now)
     hits = [
@@ -232,11 +309,15 @@ def evaluate(facts: Facts, risk_areas: Sequence[RiskArea], now: datetime) -> Res
         *_symptom_hits(facts),
         *_fever_hits(facts),
         *_risk_area_hits(facts, risk_areas, today),
-        *_overseas_entry_hits(facts, today),
+        *_overseas_entry_hits(facts, today, policy),
     ]
     hits = [hit for hit in hits if hit.key not in facts.retracted]
     hits.sort(key=lambda hit: (-Colour(hit.colour).rank, hit.since, hit.key))
-    return Result(colour=worst_colour(hit.colour for hit in hits), hits=tuple(hits))
+    return Result(
+        colour=worst_colour(hit.colour for hit in hits),
+        hits=tuple(hits),
+        latest_test=latest_result(facts.test_results),
+    )
 
 
 def _cleared_after(facts: Facts, moment: datetime) -> bool:
@@ -251,21 +332,21 @@ def _case_hits(facts: Facts) -> Iterator[Hit]:
     for record in facts.official_records:
         if record.status not in CASE_STATUSES or _cleared_after(facts, record.at):
             continue
+        params = {"status": record.status, "basis": record.basis, "department": record.department}
+        if record.lab:
+            # A lab's positive, put in force by an officer: the lab and its sample are the source.
+            params |= {"lab": record.lab, "sampled_at": record.sampled_at}
         yield Hit(
             key=f"case:official:{record.id}",
             rule="case",
             colour=RED,
-            params={
-                "status": record.status,
-                "basis": record.basis,
-                "department": record.department,
-            },
-            source="official",
+            params=params,
+            source="lab" if record.lab else "official",
             since=local_date(record.at),
             until=None,
             needs_transcoding=False,
-            record=OFFICIAL,
-            recorded_on=local_date(record.at),
+            record=LAB_RESULT if record.lab else OFFICIAL,
+            recorded_on=local_date(record.sampled_at if record.lab else record.at),
         )
 
 
@@ -433,7 +514,7 @@ def _risk_area_hits(facts: Facts, risk_areas: Sequence[RiskArea], today: date) -
             yield hit
 
 
-def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
+def _overseas_entry_hits(facts: Facts, today: date, policy: Policy) -> Iterator[Hit]:
     for declaration in facts.declarations:
         if declaration.entry_date is None and not declaration.entry_port:
             continue
@@ -441,7 +522,11 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
         # Quarantine counts from the actual arrival once known, else the declared date.
         arrival = facts.arrival_date or declaration.entry_date or local_date(declaration.made_at)
         until = ends_after(arrival)
-        if today >= until or key in facts.cleared:
+        if key in facts.cleared:
+            continue
+        # Where the province asks for it, the release waits for a recent negative test.
+        awaiting_test = not has_release_test(facts, until, policy)
+        if today >= until and not awaiting_test:
             continue
         # Once the arrival is known, that record is where the day comes from (a checkpoint's
         # first scan, an officer's confirmation), not the declaration that planned it.
@@ -459,10 +544,12 @@ def _overseas_entry_hits(facts: Facts, today: date) -> Iterator[Hit]:
                 "port": declaration.entry_port,
                 "arrival": arrival,
                 "arrival_confirmed": facts.arrival_date is not None,
+                **({"release_test_hours": policy.release_test_hours} if awaiting_test else {}),
             },
             source="declaration",
             since=arrival,
-            until=until,
+            # Past its end without the test, it waits for one: no day to count down to.
+            until=None if today >= until else until,
             needs_transcoding=False,
             record=recorded[0],
             recorded_on=recorded[1],

@@ -39,6 +39,43 @@ CASE_STATUSES = {
 }
 
 
+TEST_TYPES = {"pcr": _l("PCR"), "antigen": _l("Antigen")}
+TEST_RESULTS = {"negative": _l("negative"), "positive": _l("positive")}
+RESULT_SOURCES = {"lab": _l("lab"), "certificate": _l("verified certificate")}
+
+
+def test_label(test_type: str, result: str) -> str:
+    """The test and its result as the peers' code pages say it: 核酸 阴性 / PCR negative."""
+    return _(
+        "%(test)s %(result)s",
+        test=TEST_TYPES.get(test_type, test_type),
+        result=TEST_RESULTS.get(result, result),
+    )
+
+
+def sample_age(sampled_at, now) -> str:
+    """How long ago the sample was taken: 采样 31 小时前 / sampled 31 h ago."""
+    minutes = max(0, int((now - sampled_at).total_seconds() // 60))
+    if minutes < 60:
+        return _("sampled %(minutes)s min ago", minutes=minutes)
+    if minutes < 72 * 60:
+        return _("sampled %(hours)s h ago", hours=minutes // 60)
+    return _("sampled %(days)s days ago", days=minutes // (24 * 60))
+
+
+def latest_test_line(test, now) -> str:
+    """The code page's line: 核酸 阴性 · 采样 31 小时前 / PCR negative · sampled 31 h ago."""
+    return _(
+        "%(test)s · %(age)s",
+        test=test_label(test.test_type, test.result),
+        age=sample_age(test.sampled_at, now),
+    )
+
+
+def result_source(source: str) -> str:
+    return str(RESULT_SOURCES.get(source, source))
+
+
 def relation_label(relation: str) -> str:
     return str(RELATION_LABELS.get(relation, relation))
 
@@ -66,6 +103,8 @@ def officer_label(user) -> str:
     """Return an officer's department and badge number, as the holder sees them."""
     if user is None:
         return ""
+    if user.role == "lab" and user.lab is not None:
+        return _("lab %(lab)s", lab=user.lab.name)
     return str(
         _l(
             "%(department)s, badge %(badge)s",
@@ -184,4 +223,8 @@ def init_app(app: Flask) -> None:
         notification_text=notification_text,
         relation_label=relation_label,
         holder_label=holder_label,
+        test_label=test_label,
+        sample_age=sample_age,
+        latest_test_line=latest_test_line,
+        result_source=result_source,
     )

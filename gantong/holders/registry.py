@@ -29,6 +29,7 @@ from gantong.core import rules, tokens
 from gantong.core.kinds import OfficialRecordState
 from gantong.extensions import db
 from gantong.holders import notifications
+from gantong.labs import results as lab_results
 from gantong.models import (
     Clearance,
     ColourChange,
@@ -36,6 +37,7 @@ from gantong.models import (
     DynamicNumber,
     FeverFinding,
     Holder,
+    LabResult,
     OfficialRecord,
     PreEntry,
     RiskArea,
@@ -146,6 +148,8 @@ def add_holder(
         audit.append(
             "code.issue", "holder", holder.id, actor=actor or account, after={"colour": rules.GREEN}
         )
+    # Results a lab posted before the person registered (pre-entry too) are theirs now.
+    lab_results.match_new_holder(holder)
     db.session.flush()
     return holder
 
@@ -250,11 +254,30 @@ def _fact_branches() -> dict:
                 "status": OfficialRecord.status,
                 "basis": OfficialRecord.basis,
                 "department": OfficialRecord.department,
+                # A lab's positive put in force: the lab and the sample time are its source.
+                "lab": LabResult.issuer_name,
+                "lab_sampled_at": LabResult.sampled_at,
             },
-            lambda query: query.where(
+            lambda query: query.outerjoin(
+                LabResult, LabResult.id == OfficialRecord.lab_result_id
+            ).where(
                 OfficialRecord.holder_id == holder_id,
                 OfficialRecord.state == OfficialRecordState.IN_FORCE,
             ),
+        ),
+        # Verified test results (a lab's, or a verified certificate's), for the code page's
+        # latest result and the rules that ask for a recent negative.
+        "test_result": (
+            LabResult.id,
+            {
+                "sampled_at": LabResult.sampled_at,
+                "signed": LabResult.signed,
+                "source": LabResult.source,
+                "issuer_name": LabResult.issuer_name,
+                "test_type": LabResult.test_type,
+                "result": LabResult.result,
+            },
+            lambda query: query.where(LabResult.holder_id == holder_id),
         ),
         "clearance": (
             Clearance.id,
@@ -409,8 +432,22 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
             contact_date=row.contact_date,
             basis=row.basis,
             department=row.department,
+            lab=row.lab or "",
+            sampled_at=row.lab_sampled_at,
         )
         for row in rows["official"]
+    )
+    test_results = tuple(
+        rules.TestResult(
+            id=row.id,
+            source=row.source,
+            issuer=row.issuer_name,
+            test_type=row.test_type,
+            result=row.result,
+            sampled_at=row.sampled_at,
+            signed=bool(row.signed),
+        )
+        for row in rows["test_result"]
     )
     clearances = [(row.hit_key, row.source) for row in rows["clearance"]]
     cleared = frozenset(key for key, _source in clearances)
@@ -435,6 +472,7 @@ def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
         arrival_date=arrival_date,
         arrival_source=arrival_source,
         arrival_noted_on=arrival_noted_on,
+        test_results=test_results,
     )
     return facts, areas
 
@@ -479,7 +517,7 @@ def is_locked(holder: Holder) -> bool:
 def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
     """The holder's colour of now, computed from their facts; nothing is stored (store_colour does)."""
     facts, areas = colour_facts(holder)
-    return rules.evaluate(facts, areas, now or utcnow())
+    return rules.evaluate(facts, areas, now or utcnow(), lab_results.policy())
 
 
 def store_colour(

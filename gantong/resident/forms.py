@@ -245,9 +245,15 @@ class ApplicationForm(FlaskForm):
     )
     isolation_end = BoundedDateField(_l("Isolation end date"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)], filters=[strip])
+    # A verified negative (a lab's, a certificate's) cited instead of typing the test.
+    lab_result = RadioField(_l("Verified test result"), default="", validators=[Optional()])
 
-    def __init__(self, hits_since: dict[str, date], *args, **kwargs):
+    def __init__(self, hits_since: dict[str, date], *args, citable=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.citable = list(citable)
+        self.lab_result.choices = [("", _l("None: I type the test below"))] + [
+            (str(row.id), str(row.id)) for row in self.citable
+        ]
         # Each reason that may be named, with the day it began: the evidence must come after.
         self.hits_since = hits_since
         self.hits.choices = [(key, key) for key in hits_since]
@@ -272,15 +278,22 @@ class ApplicationForm(FlaskForm):
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
         # The evidence each ground needs; Optional() fields can't say so themselves.
-        needed = {
-            "negative_test": [
-                (self.test_date, _l("Give the date of the test.")),
-                (self.institution, _l("Give the institution that did the test.")),
-                (self.report_number, _l("Give the number of the test report.")),
-            ],
-            "isolation_completed": [(self.isolation_end, _l("Give the date the isolation ended."))],
-            "other": [(self.note, _l("Explain the grounds in the note."))],
-        }.get(self.grounds.data, [])
+        cites_result = self.grounds.data == "negative_test" and bool(self.lab_result.data)
+        needed = (
+            {}
+            if cites_result
+            else {
+                "negative_test": [
+                    (self.test_date, _l("Give the date of the test.")),
+                    (self.institution, _l("Give the institution that did the test.")),
+                    (self.report_number, _l("Give the number of the test report.")),
+                ],
+                "isolation_completed": [
+                    (self.isolation_end, _l("Give the date the isolation ended."))
+                ],
+                "other": [(self.note, _l("Explain the grounds in the note."))],
+            }.get(self.grounds.data, [])
+        )
         for field, message in needed:
             if not field.data and not field.errors:
                 field.errors.append(message)
@@ -296,6 +309,9 @@ class ApplicationForm(FlaskForm):
             report_number=self.report_number.data or "",
             isolation_end=self.isolation_end.data,
             note=self.note.data or "",
+            lab_result_id=int(self.lab_result.data)
+            if self.grounds.data == "negative_test" and self.lab_result.data
+            else None,
         )
 
 

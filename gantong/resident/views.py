@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 
 from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
-from gantong.core import qr
+from gantong.core import qr, rules
 from gantong.extensions import db, htmx
 from gantong.holders import hotlines, notifications, registry
+from gantong.labs import results as lab_results
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import services
 from gantong.review import applications, claims, official_records, queries
@@ -205,6 +206,15 @@ def checks(holder_id: int):
     )
 
 
+@bp.get("/people/<int:holder_id>/tests")
+def tests(holder_id: int):
+    """The person's verified test results (labs, verified certificates), the latest first."""
+    holder = own_holder(holder_id)
+    return render_template(
+        "resident/tests.html", holder=holder, results=lab_results.for_holder(holder), now=utcnow()
+    )
+
+
 def own_request(model, item_id: int):
     """Return an application or claim about one of the account's people.
 
@@ -221,13 +231,22 @@ def apply(holder_id: int):
     """Apply for transcoding: name the reasons to clear and give the evidence."""
     holder = own_holder(holder_id)
     hits = applications.open_hits(holder)
-    form = ApplicationForm({hit.key: hit.since for hit in hits})
+    now = utcnow()
+    # Verified negatives sampled after the earliest open reason began: the form offers them,
+    # and the service checks the one cited against the reasons actually named.
+    began = min((rules.day_start(hit.since) for hit in hits), default=None)
+    citable = lab_results.citable(holder, now, after=began) if hits else []
+    form = ApplicationForm({hit.key: hit.since for hit in hits}, citable=citable)
     if hits and form.validate_on_submit():
         try:
             item = applications.apply(holder, form.hits.data, form.details(), current_user)
         except applications.HitsUnavailable:
             form.hits.errors.append(
                 _("A reason you chose has an application pending already, or has ended.")
+            )
+        except applications.ResultNotCitable:
+            form.lab_result.errors.append(
+                _("This result was sampled before a reason you chose began: choose another.")
             )
         else:
             flash(
@@ -238,6 +257,7 @@ def apply(holder_id: int):
             return redirect(url_for(".application", application_id=item.id), code=303)
     return render_template(
         "resident/apply.html",
+        now=now,
         holder=holder,
         form=form,
         hits=hits,

@@ -10,12 +10,17 @@ from gantong.core import rules
 from gantong.core.kinds import ApplicationState
 from gantong.extensions import db
 from gantong.holders import notifications, registry
+from gantong.labs import results as lab_results
 from gantong.models import Application, Clearance, Holder, User, utcnow
 from gantong.review import decisions
 from gantong.review.decisions import NotPending, OutOfDistrict, ReasonRequired  # noqa: F401 (callers catch them from here)
 
 GROUNDS = ("isolation_completed", "negative_test", "other")
 PENDING, APPROVED, REJECTED, WITHDRAWN = ApplicationState
+
+
+class ResultNotCitable(Exception):
+    """The cited test result is not the holder's recent negative (the rules' window)."""
 
 
 class HitsUnavailable(Exception):
@@ -30,6 +35,8 @@ class Evidence:
     report_number: str = ""
     isolation_end: date | None = None
     note: str = ""
+    # A verified result (a lab's or a certificate's) cited instead of typed test text.
+    lab_result_id: int | None = None
 
 
 def clearable(hit: rules.Hit) -> bool:
@@ -85,6 +92,12 @@ def apply(
     available = {hit.key for hit in open_hits(holder, moment)}
     if not wanted or not set(wanted) <= available:
         raise HitsUnavailable(sorted(set(wanted) - available))
+    if evidence.lab_result_id is not None:
+        hits = {hit.key: hit for hit in open_hits(holder, moment)}
+        began = max(rules.day_start(hits[key].since) for key in wanted)
+        citable = {row.id for row in lab_results.citable(holder, moment, after=began)}
+        if evidence.lab_result_id not in citable:
+            raise ResultNotCitable()
     application = Application(
         holder_id=holder.id,
         applicant_id=applicant.id if applicant else None,
@@ -95,6 +108,7 @@ def apply(
         report_number=evidence.report_number,
         isolation_end=evidence.isolation_end,
         note=evidence.note,
+        lab_result_id=evidence.lab_result_id,
         status=PENDING,
         created_at=moment,
     )

@@ -1,7 +1,7 @@
 """international certificates: DCC signers, SHC issuers, certificates at pre-entry
 
 Revision ID: d19ed00dce20
-Revises: c4d8e2f1a7b3
+Revises: 066b86eef1fa
 Create Date: 2026-12-07 12:01:06.274767
 
 """
@@ -13,7 +13,7 @@ import gantong.models
 
 # revision identifiers, used by Alembic.
 revision = 'd19ed00dce20'
-down_revision = 'c4d8e2f1a7b3'
+down_revision = '066b86eef1fa'
 branch_labels = None
 depends_on = None
 

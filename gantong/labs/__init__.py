@@ -1,0 +1,1 @@
+"""Labs: their accounts, API tokens and the test results they post (issue 22)."""

@@ -704,6 +704,8 @@ class ForeignCertificate(db.Model):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     pre_entry: Mapped[PreEntry] = relationship()
+
+
 class Lab(db.Model):
     """A testing laboratory that posts results through the API (a per-lab token)."""
 

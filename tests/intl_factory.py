@@ -70,6 +70,8 @@ def gateway_file(*signers: tuple[bytes, str]) -> bytes:
 
 
 def hcert_of_a_test(result: str = "260415000", name=("Erika", "Mustermann")) -> dict:
+    """A DCC test certificate's content, sampled five hours ago."""
+    sampled = (datetime.now(UTC) - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "ver": "1.3.0",
         "nam": {"gn": name[0], "fn": name[1], "gnt": name[0].upper(), "fnt": name[1].upper()},
@@ -78,7 +80,7 @@ def hcert_of_a_test(result: str = "260415000", name=("Erika", "Mustermann")) -> 
             {
                 "tg": "840539006",
                 "tt": "LP6464-4",
-                "sc": "2026-12-06T08:00:00Z",
+                "sc": sampled,
                 "tr": result,
                 "tc": "Testzentrum Köln Hbf",
                 "co": "DE",

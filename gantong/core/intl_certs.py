@@ -394,7 +394,11 @@ def _text(value) -> str:
 
 
 def _dcc_details(kind_key: str, entry: dict) -> dict:
-    common = {"country": _text(entry.get("co")), "issuer": _text(entry.get("is"))}
+    common = {
+        "country": _text(entry.get("co")),
+        "issuer": _text(entry.get("is")),
+        "certificate_id": _text(entry.get("ci")),
+    }
     if kind_key == "t":
         return common | {
             "test_type": TEST_TYPES.get(_text(entry.get("tt")), _text(entry.get("tt"))),

@@ -14,6 +14,7 @@ the recompute job and the checkpoint agree:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from gantong.codes import intl_trust
 from gantong.core import date_windows, intl_certs, rules
 from gantong.extensions import db
 from gantong.holders import registry
+from gantong.labs import results
 from gantong.models import (
     Declaration,
     ForeignCertificate,
@@ -266,6 +268,8 @@ def attach_certificate(
     )
     db.session.add(row)
     db.session.flush()
+    if verification.negative_test():
+        _keep_as_verified_result(pre_entry, text, verification, actor, now)
     audit.append(
         "preentry.certificate",
         "holder",
@@ -274,6 +278,41 @@ def attach_certificate(
         after={"format": row.format, "kind": row.kind, "status": row.status, "signer": row.signer},
     )
     return row
+
+
+# The DCC's test types (gantong.core.intl_certs) as lab results name them.
+RESULT_TEST_TYPES = {"naat": "pcr", "antigen": "antigen"}
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _keep_as_verified_result(pre_entry, text, verification, actor, now) -> None:
+    """A verified negative test counts as a verified result for the rules: kept as one, its
+    source the certificate. (A SMART Health Card names no test type we can map: not kept.)"""
+    cert = verification.certificate
+    test_type = RESULT_TEST_TYPES.get(cert.details.get("test_type", ""))
+    sampled_at = _when(cert.details.get("sampled_at", ""))
+    if test_type is None or sampled_at is None:
+        return
+    sample_id = cert.details.get("certificate_id") or hashlib.sha256(text.encode()).hexdigest()
+    results.record_certificate_result(
+        pre_entry.holder,
+        key_id=cert.key_id,
+        issuer_name=verification.signer,
+        sample_id=sample_id[:64],
+        test_type=test_type,
+        result="negative",
+        sampled_at=sampled_at,
+        resulted_at=cert.issued_at or sampled_at,
+        actor=actor,
+        now=now,
+    )
 
 
 def certificates_for(pre_entry_ids: list[int]) -> dict[int, list[ForeignCertificate]]:

@@ -407,3 +407,55 @@ def policy() -> rules.Policy:
 
 def unmatched_cutoff(now: datetime) -> datetime:
     return now - timedelta(days=current_app.config["LAB_UNMATCHED_DAYS"])
+
+
+def record_certificate_result(
+    holder: Holder,
+    *,
+    key_id: str,
+    issuer_name: str,
+    sample_id: str,
+    test_type: str,
+    result: str,
+    sampled_at: datetime,
+    resulted_at: datetime,
+    actor: User | None,
+    now: datetime | None = None,
+) -> LabResult:
+    """Keep the test of a verified international certificate as the holder's verified result
+    (source "certificate", origin its signer's key id), once per certificate."""
+    moment = now or utcnow()
+    origin = f"cert:{key_id}"[:40]
+    stored = db.session.scalar(
+        db.select(LabResult).where(LabResult.origin == origin, LabResult.sample_id == sample_id)
+    )
+    if stored is not None:
+        return stored
+    row = LabResult(
+        source=lab_results.ResultSource.CERTIFICATE.value,
+        origin=origin,
+        issuer_name=issuer_name[:100],
+        sample_id=sample_id[:64],
+        doc_type=holder.doc_type,
+        doc_country=holder.doc_country or "",
+        doc_number=holder.doc_number,
+        test_type=lab_results.TestType(test_type).value,
+        result=lab_results.Outcome(result).value,
+        sampled_at=sampled_at,
+        resulted_at=resulted_at,
+        received_at=moment,
+        signed=True,  # the certificate's signature was verified against the trust list
+        holder_id=holder.id,
+        matched_at=moment,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.append(
+        "lab.certificate_result",
+        "holder",
+        holder.id,
+        actor=actor,
+        after={"origin": origin, "sample_id": row.sample_id, "result": row.result},
+        at=moment,
+    )
+    return row

@@ -16,10 +16,12 @@ from gantong.core.rules import (
     Facts,
     OfficialRecord,
     Policy,
-    TestResult as Sample,
     citable_results,
     day_start,
     evaluate,
+)
+from gantong.core.rules import (
+    TestResult as Sample,
 )
 
 pytestmark = pytest.mark.nodb
@@ -28,9 +30,7 @@ NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 
 
 def result(id_, hours_ago, outcome="negative"):
-    return Sample(
-        id_, "lab", "南昌市第一医院", "pcr", outcome, NOW - timedelta(hours=hours_ago)
-    )
+    return Sample(id_, "lab", "南昌市第一医院", "pcr", outcome, NOW - timedelta(hours=hours_ago))
 
 
 def test_only_recent_negatives_after_the_reasons_began_are_citable():

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from gantong.extensions import db
-from gantong.models import AuditEvent, DccSigner, ForeignCertificate, PreEntry, ShcIssuer
+from gantong.labs import results as lab_results_service
+from gantong.models import (
+    AuditEvent,
+    DccSigner,
+    ForeignCertificate,
+    Holder,
+    LabResult,
+    PreEntry,
+    ShcIssuer,
+    utcnow,
+)
 from tests.conftest import PASSWORD
 from tests.intl_factory import gateway_file, hcert_of_a_test, make_hc1, make_signer, tampered
 from tests.views.entry.test_entry import trip_form
@@ -141,6 +151,17 @@ def test_a_returnee_attaches_a_certificate_and_the_officer_sees_it_verified(
         row = db.session.scalar(db.select(ForeignCertificate))
         assert (row.kind, row.status, row.name) == ("test", "verified", "John Smith")
         assert json.loads(row.details)["result"] == "negative"
+        # The verified negative counts as a verified result for the rules (issue 22, part 1).
+        result = db.session.scalar(db.select(LabResult))
+        assert (result.source, result.result, result.test_type) == (
+            "certificate",
+            "negative",
+            "pcr",
+        )
+        assert result.holder_id == db.session.scalar(db.select(PreEntry.holder_id))
+        assert result.issuer_name.startswith("DE DSC") and result.signed
+        holder = db.session.get(Holder, result.holder_id)
+        assert [r.id for r in lab_results_service.citable(holder, utcnow())] == [result.id]
     client.post("/logout")
     _, officer = make_user(role="officer", district_code="360102")
     client.post("/login", data={"phone": officer, "password": PASSWORD})

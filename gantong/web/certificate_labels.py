@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from gantong.core import intl_certs
+from gantong.web import i18n
 
 FORMATS = {"eu-dcc": _l("EU Digital COVID Certificate"), "shc": _l("SMART Health Card")}
 KINDS = {
@@ -109,6 +110,15 @@ def of_stored(row) -> CertificateView:
     )
 
 
+def when(text: str) -> str:
+    """A time a certificate gives as ISO 8601 text, as every page writes a moment."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    return i18n.moment(moment) if moment.tzinfo else str(text)
+
+
 def status_title(status: str) -> str:
     return str(STATUSES.get(status, (status, ""))[0])
 
@@ -125,4 +135,5 @@ def init_app(app: Flask) -> None:
         certificate_test_types=TEST_TYPES,
         certificate_status_title=status_title,
         certificate_status_advice=status_advice,
+        certificate_time=when,
     )

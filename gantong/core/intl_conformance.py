@@ -113,42 +113,73 @@ def _parsed_cose(cose: bytes | None) -> tuple[ic.Parsed | None, dict | None]:
         return None, None
 
 
+def _try(call):
+    try:
+        return call()
+    except ic.CertificateError:
+        return None
+
+
+def _inflated(data: bytes | None) -> bytes | None:
+    """COSE from the compressed bytes (or the bytes themselves, compression being optional)."""
+    if data is None:
+        return None
+    return _try(lambda: ic.inflate(data)) if data[:1] == b"\x78" else data
+
+
 def dcc_flags(data: Mapping) -> dict[str, bool]:
-    """Compute every flag whose fields the file holds."""
+    """Compute every flag whose fields the file holds.
+
+    Each step is checked on its own field against the next one's (PREFIX against BASE45,
+    BASE45 against COMPRESSED, COMPRESSED against COSE). A file that leaves out a middle field
+    is checked through the chain: BASE45 must decode to something that inflates to its COSE
+    (or, with no COSE either, to a COSE_Sign1 that parses), and the COSE comes from the code.
+    """
     flags: dict[str, bool] = {}
     prefix, b45 = data.get("PREFIX"), data.get("BASE45")
-    compressed, cose = _hex(data.get("COMPRESSED")), _hex(data.get("COSE"))
+    compressed, cose_given = _hex(data.get("COMPRESSED")), _hex(data.get("COSE"))
     if isinstance(prefix, str) and isinstance(b45, str):
-        try:
-            flags["UNPREFIX"] = ic.unprefix_dcc(prefix) == b45 and prefix.startswith("HC1:")
-        except ic.CertificateError:
-            flags["UNPREFIX"] = False
-    if isinstance(b45, str) and compressed is not None:
-        try:
-            flags["B45DECODE"] = ic.b45decode(b45) == compressed
-        except ic.CertificateError:
-            flags["B45DECODE"] = False
-    if compressed is not None and cose is not None:
-        try:
-            flags["COMPRESSION"] = ic.inflate(compressed) == cose
-        except ic.CertificateError:
-            flags["COMPRESSION"] = False
+        flags["UNPREFIX"] = (
+            prefix.startswith("HC1:") and _try(lambda: ic.unprefix_dcc(prefix)) == b45
+        )
+    b45_text = b45 if isinstance(b45, str) else None
+    if b45_text is None and isinstance(prefix, str):
+        b45_text = _try(lambda: ic.unprefix_dcc(prefix))
+    decoded = _try(lambda: ic.b45decode(b45_text)) if b45_text is not None else None
+    cose = cose_given if cose_given is not None else _inflated(compressed or decoded)
+
+    def carries_cose(raw: bytes | None) -> bool:
+        inflated = _inflated(raw)
+        if inflated is None:
+            return False
+        if cose_given is not None:
+            return inflated == cose_given
+        return _parsed_cose(inflated)[0] is not None
+
+    if isinstance(b45, str) and (compressed is not None or cose is not None):
+        flags["B45DECODE"] = (
+            decoded == compressed if compressed is not None else carries_cose(decoded)
+        )
+    if compressed is not None and cose_given is not None:
+        flags["COMPRESSION"] = _try(lambda: ic.inflate(compressed)) == cose_given
+    elif compressed is not None or (isinstance(b45, str) and decoded is not None):
+        flags["COMPRESSION"] = carries_cose(compressed or decoded)
     parsed, claims = _parsed_cose(cose)
     if cose is not None:
-        decoded = parsed is not None
-        if decoded and "JSON" in data:
-            decoded = _normal(parsed.payload) == _normal(data["JSON"])
+        decoded_ok = parsed is not None
+        if decoded_ok and "JSON" in data:
+            decoded_ok = _normal(parsed.payload) == _normal(data["JSON"])
         cbor = _hex(data.get("CBOR"))
-        if decoded and cbor is not None:
+        if decoded_ok and cbor is not None:
             try:
                 cbor_value = ic.cbor_loads(cbor)
             except ic.CertificateError:
                 cbor_value = None
             if isinstance(cbor_value, Mapping) and ic.CWT_HCERT in cbor_value:
-                decoded = _normal(cbor_value) == _normal(claims)
+                decoded_ok = _normal(cbor_value) == _normal(claims)
             else:
-                decoded = _normal(cbor_value) == _normal(parsed.payload)
-        flags["DECODE"] = decoded
+                decoded_ok = _normal(cbor_value) == _normal(parsed.payload)
+        flags["DECODE"] = decoded_ok
     context = data.get("TESTCTX") or {}
     signer = _certificate(context)
     if cose is not None and "CERTIFICATE" in context:

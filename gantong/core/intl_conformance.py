@@ -62,7 +62,7 @@ def _normal(value):
     if isinstance(value, list | tuple):
         return sorted((_normal(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).replace(microsecond=0).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str) and _DATE_TIME.match(value):
@@ -72,7 +72,7 @@ def _normal(value):
             return value
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.astimezone(UTC).replace(microsecond=0).isoformat()
     return value
 
 

@@ -173,6 +173,18 @@ class AuditAction(Labelled):
     LAB_API_TOKEN_CREATE = "lab.api_token.create", N_("lab API token made")
     LAB_API_TOKEN_REVOKE = "lab.api_token.revoke", N_("lab API token revoked")
     LAB_RESULTS_POST = "lab.results_post", N_("lab results received")
+    LAB_CERTIFICATE_RESULT = (
+        "lab.certificate_result",
+        N_("verified certificate kept as a test result"),
+    )
+    DCC_SIGNER_ADD = "dcc_signer.add", N_("EU DCC signer added")
+    DCC_SIGNER_ACTIVATE = "dcc_signer.activate", N_("EU DCC signer put back in use")
+    DCC_SIGNER_DEACTIVATE = "dcc_signer.deactivate", N_("EU DCC signer taken out of use")
+    SHC_ISSUER_ADD = "shc_issuer.add", N_("SMART Health Card issuer added")
+    SHC_ISSUER_REFRESH = "shc_issuer.refresh", N_("SMART Health Card issuer's keys fetched")
+    SHC_ISSUER_ACTIVATE = "shc_issuer.activate", N_("SMART Health Card issuer put back in use")
+    SHC_ISSUER_DEACTIVATE = "shc_issuer.deactivate", N_("SMART Health Card issuer taken out of use")
+    PREENTRY_CERTIFICATE = "preentry.certificate", N_("international certificate attached")
     PREENTRY_REGISTER = "preentry.register", N_("pre-entry registration")
     PREENTRY_ARRIVAL = "preentry.arrival", N_("arrival noted")
     RETENTION_PURGE = "retention.purge", N_("expired records purged")

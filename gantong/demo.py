@@ -13,7 +13,8 @@ from gantong.codes import keys
 from gantong.core import rules
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import RiskArea, utcnow
+from gantong.labs import results as lab_results
+from gantong.models import Lab, RiskArea, utcnow
 
 DEMO_PASSWORD = "gantong-demo"
 DEMO_DISTRICT = "360102"  # 东湖区, 南昌市
@@ -42,7 +43,13 @@ DEMO_ACCOUNTS = [
     # A second administrator: creating an officer, moving one or resetting one's password
     # needs two (nobody alone makes a code red).
     ("13900000008", "admin", {}, None, None),
+    # A lab account of the demo lab (issue 22): it posts results with its API token.
+    ("13900000009", "lab", {"lab": "demo"}, None, None),
 ]
+
+DEMO_LAB = {"name": "南昌市第一医院检验科", "district_code": DEMO_DISTRICT}
+# The demo lab's results: (resident's number, sample id, hours since sampling), all negative.
+DEMO_RESULTS = [("13900000001", "DEMO-0001", 31), ("13900000005", "DEMO-0002", 20)]
 
 SEED_RISK_AREAS = [("42", "湖北省", 14)]
 DEMO_POINT = {
@@ -75,12 +82,16 @@ def demo() -> None:
     seed_risk_areas()
     keys.signing_key()
     point = points.find_by_name(DEMO_POINT["name"]) or points.add_point(**DEMO_POINT)
+    lab = db.session.scalar(db.select(Lab).where(Lab.name == DEMO_LAB["name"]))
+    lab = lab or lab_results.add_lab(**DEMO_LAB)
     rows = []
     for phone, role, fields, person, declaration in DEMO_ACCOUNTS:
         e164 = "+86" + phone
         fields = dict(fields)
         if fields.pop("point", None):
             fields["point_id"] = point.id
+        if fields.pop("lab", None):
+            fields["lab_id"] = lab.id
         user = accounts.find_by_phone(e164) or accounts.register(
             e164, DEMO_PASSWORD, role=role, **fields
         )
@@ -109,7 +120,32 @@ def demo() -> None:
                 facts.contact_date = today - timedelta(days=3)
             registry.declare(holder, facts, author=user)
         rows.append((phone, role, DEMO_NOTES[declaration or role]))
+    _post_demo_results(lab)
     click.echo(login_table(rows))
+
+
+def _post_demo_results(lab: Lab) -> None:
+    """The demo lab posts its results as a lab does (stored once: the demo runs again)."""
+    account = accounts.find_by_phone("+86" + DEMO_ACCOUNTS[-1][0])
+    if not lab_results.api_tokens(lab):
+        lab_results.new_api_token(account, "demo")
+    now = utcnow()
+    batch = []
+    for phone, sample_id, hours in DEMO_RESULTS:
+        holder = accounts.find_by_phone("+86" + phone).holders[0]
+        sampled = now - timedelta(hours=hours)
+        batch.append(
+            {
+                "doc_type": holder.doc_type,
+                "doc_number": holder.doc_number,
+                "sample_id": sample_id,
+                "sampled_at": sampled.isoformat(),
+                "resulted_at": (sampled + timedelta(hours=6)).isoformat(),
+                "test_type": "pcr",
+                "result": "negative",
+            }
+        )
+    lab_results.post_batch(lab, account, batch, now)
 
 
 # What the login table says of each account.
@@ -120,6 +156,7 @@ DEMO_NOTES = {
     "staff": f"checkpoint {DEMO_POINT['name']}",
     "officer": f"district {DEMO_DISTRICT} 东湖区",
     "admin": "administrator",
+    "lab": f"lab {DEMO_LAB['name']}",
 }
 
 

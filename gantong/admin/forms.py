@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import date, datetime, timedelta
 
@@ -31,6 +33,7 @@ from gantong.checkpoint import points
 from gantong.core import divisions, rules
 from gantong.core.kinds import PointMode
 from gantong.holders import hotlines
+from gantong.labs import results as lab_results
 from gantong.models import InformationPoint
 from gantong.web.fields import PhoneField, strip
 from gantong.web.i18n import current_language
@@ -175,7 +178,14 @@ ROLE_LABELS = {
     "staff": _l("Checkpoint staff"),
     "officer": _l("District officer"),
     "admin": _l("Administrator"),
+    "lab": _l("Lab account"),
 }
+
+
+def lab_choices(blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [
+        SelectChoice(str(lab.id), lab.name) for lab in lab_results.active_labs()
+    ]
 
 
 def point_choices(blank: str) -> list[SelectChoice]:
@@ -198,11 +208,13 @@ class BindingFields(FlaskForm):
     district = SelectField(_l("District"), default="")
     badge_number = StringField(_l("Badge number"), validators=[Length(max=32)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=100)])
+    lab = SelectField(_l("Lab"), default="")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.point.choices = point_choices(blank="—")
         self.district.choices = district_choices(blank="—")
+        self.lab.choices = lab_choices(blank="—")
 
     def role_value(self) -> str:
         raise NotImplementedError
@@ -214,7 +226,12 @@ class BindingFields(FlaskForm):
             district_code=self.district.data or None,
             badge_number=(self.badge_number.data or "").strip() or None,
             department=(self.department.data or "").strip() or None,
+            lab_id=db_id(self.lab.data),
         )
+
+    def validate_lab(self, field):
+        if self.role_value() == "lab" and db_id(field.data) is None:
+            raise ValidationError(_l("A lab account works for one lab: choose it."))
 
     def validate_point(self, field):
         if self.role_value() == "staff":
@@ -269,6 +286,7 @@ class BindingForm(BindingFields):
                 "district": user.district_code or "",
                 "badge_number": user.badge_number or "",
                 "department": user.department or "",
+                "lab": str(user.lab_id or ""),
             },
         )
 
@@ -526,3 +544,29 @@ class ShcIssuerForm(FlaskForm):
         _l("Keys (JWKS), if they cannot be fetched from the issuer"),
         validators=[Optional(), Length(max=20000)],
     )
+class LabForm(FlaskForm):
+    """A testing laboratory: its name, district and, if it signs, its Ed25519 public key."""
+
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Enter the lab's name.")), Length(max=100)]
+    )
+    district = SelectField(_l("District"), validators=[DataRequired(_l("Choose the district."))])
+    public_key = StringField(
+        _l("Ed25519 public key (base64url, optional)"),
+        validators=[Optional(), Length(max=64)],
+        filters=[strip],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = district_choices(blank="—")
+
+    def validate_public_key(self, field):
+        text = field.data or ""
+        try:
+            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValidationError(_l("An Ed25519 public key is 32 bytes, written in base64url."))
+        field.key = key

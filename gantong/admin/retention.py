@@ -1,7 +1,11 @@
-"""Data retention: verification records expire after RETENTION_DAYS; hits never do.
+"""Data retention: verification records and test results expire after RETENTION_DAYS; hits
+never do.
 
 A fever found at a checkpoint is kept as a FeverFinding of its own, so deleting the record
-it came from leaves the holder's colour exactly as it was.
+it came from leaves the holder's colour exactly as it was. A test result (health data) expires
+by its sample time under the same rule, and one for a person who never registered after
+LAB_UNMATCHED_DAYS; a result an official record or an application cites is kept with it (it is
+the source of a hit, or the evidence of a decision).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from flask import current_app
 from gantong import audit
 from gantong.core import rules
 from gantong.extensions import db
-from gantong.models import User, VerificationRecord, utcnow
+from gantong.models import Application, LabResult, OfficialRecord, User, VerificationRecord, utcnow
 
 DEFAULT_RETENTION_DAYS = 28
 BATCH_SIZE = 1000
@@ -41,6 +45,14 @@ class Status:
     oldest_kept: datetime | None
     expired: int
     kept: int
+    # Test results past the same cutoff (or unmatched too long), and those kept.
+    results_expired: int = 0
+    results_kept: int = 0
+
+    @property
+    def to_purge(self) -> int:
+        """Everything the purge deletes: expired records and expired test results."""
+        return self.expired + self.results_expired
 
 
 def retention_days() -> int:
@@ -59,13 +71,48 @@ def status(days: int, now: datetime | None = None) -> Status:
         )
 
     oldest = db.session.scalar(db.select(db.func.min(verified_at)).where(verified_at >= cutoff))
+    expired_results = _expired_results(cutoff, now or utcnow())
+    all_results = db.session.scalar(db.select(db.func.count()).select_from(LabResult))
+    results_expired = db.session.scalar(
+        db.select(db.func.count()).select_from(LabResult).where(expired_results)
+    )
     return Status(
         days=days,
         cutoff=cutoff,
         oldest_kept=oldest,
         expired=count(verified_at < cutoff),
         kept=count(verified_at >= cutoff),
+        results_expired=results_expired,
+        results_kept=all_results - results_expired,
     )
+
+
+def _expired_results(cutoff: datetime, now: datetime):
+    """Which test results expire: sampled before the cutoff, or waiting for a person who has not
+    registered for LAB_UNMATCHED_DAYS; never one an official record or an application cites."""
+    unmatched_until = now - timedelta(days=current_app.config["LAB_UNMATCHED_DAYS"])
+    cited = db.union(
+        db.select(OfficialRecord.lab_result_id).where(OfficialRecord.lab_result_id.is_not(None)),
+        db.select(Application.lab_result_id).where(Application.lab_result_id.is_not(None)),
+    )
+    return (
+        (LabResult.sampled_at < cutoff)
+        | (LabResult.holder_id.is_(None) & (LabResult.received_at < unmatched_until))
+    ) & LabResult.id.not_in(cited)
+
+
+def _delete_results_batch(cutoff: datetime, batch: int) -> int:
+    ids = db.session.scalars(
+        db.select(LabResult.id)
+        .where(_expired_results(cutoff, utcnow()))
+        .order_by(LabResult.id)
+        .limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    result = db.session.execute(db.delete(LabResult).where(LabResult.id.in_(ids)))
+    log.info("purged %d test results sampled before %s", result.rowcount, cutoff.isoformat())
+    return result.rowcount
 
 
 def _delete_batch(cutoff: datetime, batch: int) -> int:
@@ -76,13 +123,17 @@ def _delete_batch(cutoff: datetime, batch: int) -> int:
         .order_by(VerificationRecord.verified_at, VerificationRecord.id)
         .limit(batch)
     ).all()
-    if not ids:
-        return 0
-    result = db.session.execute(db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids)))
-    log.info(
-        "purged %d verification records verified before %s", result.rowcount, cutoff.isoformat()
-    )
-    return result.rowcount
+    deleted = 0
+    if ids:
+        result = db.session.execute(
+            db.delete(VerificationRecord).where(VerificationRecord.id.in_(ids))
+        )
+        deleted = result.rowcount
+        log.info("purged %d verification records verified before %s", deleted, cutoff.isoformat())
+    # Test results go by the same rule, once no verification record is left to purge.
+    if deleted < batch:
+        deleted += _delete_results_batch(cutoff, batch - deleted)
+    return deleted
 
 
 def purge_one_batch(

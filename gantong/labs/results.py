@@ -67,6 +67,19 @@ def add_lab(
     return lab
 
 
+def active_labs() -> list[Lab]:
+    return list(db.session.scalars(db.select(Lab).where(Lab.active).order_by(Lab.name)))
+
+
+def all_labs() -> list[Lab]:
+    return list(db.session.scalars(db.select(Lab).order_by(Lab.id)))
+
+
+def lab_accounts(lab: Lab) -> list[User]:
+    query = db.select(User).where(User.role == "lab", User.lab_id == lab.id).order_by(User.id)
+    return list(db.session.scalars(query))
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -242,18 +255,20 @@ def post_batch(lab: Lab, account: User, items: list, now: datetime | None = None
         for lab_result in stored:
             _open_positive_record(lab_result, account, moment)
             outcome.positives += 1
-    audit.append(
-        "lab.results_post",
-        "lab",
-        lab.id,
-        actor=account,
-        after={
-            "stored": len(outcome.stored),
-            "already": len(outcome.already),
-            "refused": len(outcome.refused),
-        },
-        at=moment,
-    )
+    if outcome.stored:
+        # Health data arrived: the trail says how much, from whom (never whose results).
+        audit.append(
+            "lab.results_post",
+            "lab",
+            lab.id,
+            actor=account,
+            after={
+                "stored": len(outcome.stored),
+                "already": len(outcome.already),
+                "refused": len(outcome.refused),
+            },
+            at=moment,
+        )
     db.session.flush()
     return outcome
 

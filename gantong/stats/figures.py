@@ -20,6 +20,7 @@ from gantong.models import (
     FeverFinding,
     Holder,
     InformationPoint,
+    LabResult,
     VerificationRecord,
 )
 
@@ -187,6 +188,50 @@ def fevers_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
         district=Holder.district_code,
         join=(Holder, Holder.id == FeverFinding.holder_id),
     )
+
+
+def results_per_day(scope: Scope, start: date, end: date) -> list[DayCount]:
+    """Count verified test results received each day; within a city or district, those of the
+    holders living there (a result for nobody registered yet counts for the province only)."""
+    return _per_day(
+        LabResult.received_at,
+        start,
+        end,
+        scope,
+        district=Holder.district_code,
+        join=(Holder, Holder.id == LabResult.holder_id),
+    )
+
+
+@dataclass(frozen=True)
+class AreaCount:
+    code: str
+    count: int
+
+
+def positives_by_area(scope: Scope, start: date, end: date) -> list[AreaCount]:
+    """Count positive results sampled from start to end, per city (province scope) or per
+    district, by where the holder lives."""
+    first, after = day_bounds(start, end)
+    area = (
+        func.substr(Holder.district_code, 1, 4)
+        if scope.level == "province"
+        else Holder.district_code
+    ).label("area")
+    query = (
+        db.select(area, func.count())
+        .select_from(LabResult)
+        .join(Holder, Holder.id == LabResult.holder_id)
+        .where(
+            LabResult.result == rules.POSITIVE,
+            LabResult.sampled_at >= first,
+            LabResult.sampled_at < after,
+            scope.where(Holder.district_code),
+        )
+        .group_by(area)
+    )
+    counts = dict(db.session.execute(query).all())
+    return [AreaCount(code, counts.get(code, 0)) for code in scope.areas()]
 
 
 def _per_day(

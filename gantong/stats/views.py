@@ -101,6 +101,8 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
     per_point = figures.verifications_per_point(scope, start, end)
     fevers = figures.fevers_per_day(scope, start, end)
     pending = figures.pending_by_age(scope, utcnow())
+    results = figures.results_per_day(scope, start, end)
+    positives = figures.positives_by_area(scope, start, end)
     colour_series = [
         charts.Series(_("Green code"), charts.GREEN, "circle"),
         charts.Series(_("Yellow code"), charts.YELLOW, "triangle"),
@@ -115,6 +117,21 @@ def build_panels(scope: figures.Scope, start, end) -> dict:
         "per_point": per_point,
         "fevers": fevers,
         "pending": [(bucket, _age_label(bucket)) for bucket in pending],
+        "results": results,
+        "positives": positives,
+        "results_chart": charts.columns(
+            "chart-results",
+            _("Test results received per day"),
+            day_labels,
+            [day.count for day in results],
+        ),
+        "positives_chart": charts.horizontal_bars(
+            "chart-positives",
+            _("Positive results per district"),
+            [_short_name(row.code) for row in positives],
+            [charts.Series(_("Positives"), charts.RED, "square")],
+            [[row.count] for row in positives],
+        ),
         "colour_chart": charts.horizontal_bars(
             "chart-colours",
             _("Codes by colour"),

@@ -54,6 +54,7 @@ def new_account():
     if not form.is_submitted():
         form.role.data = request.args.get("role", "staff")
         form.point.data = request.args.get("point", "")
+        form.lab.data = request.args.get("lab", "")
     if form.validate_on_submit():
         try:
             made = staff_accounts.create_account(

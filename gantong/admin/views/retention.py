@@ -18,14 +18,14 @@ def retention_page():
     days = retention.retention_days()
     form = RetentionForm()
     if request.method == "POST" and form.validate_on_submit():
-        total = form.total.data if form.total.data is not None else retention.status(days).expired
+        total = form.total.data if form.total.data is not None else retention.status(days).to_purge
         result = retention.purge_one_batch(
             days,
             current_user,
             batch=current_app.config.get("RETENTION_BATCH_SIZE", retention.BATCH_SIZE),
         )
         deleted = (form.deleted.data or 0) + result.deleted
-        left = retention.status(days).expired
+        left = retention.status(days).to_purge
         if result.deleted and left:
             total = max(total, deleted + left)
             progress = RetentionForm(

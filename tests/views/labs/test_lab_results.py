@@ -270,3 +270,62 @@ def test_a_typed_negative_test_dated_1990_is_refused_next_to_the_field(
     assert message in html and 'value="1990-01-01"' in html
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0
+
+
+def test_results_are_purged_by_the_retention_rules_unless_a_record_cites_them(
+    app, client, lab, make_user, make_holder
+):
+    from gantong.admin import retention
+
+    number = resident_id("36010219800101123")
+    make_holder(number=number)
+    post(client, lab["token"], [item(number, "OLD", hours_ago=24 * 20, result="positive")])
+    post(client, lab["token"], [item(number, "KEEP", hours_ago=24 * 2)])
+    stranger = resident_id("36010219850101555")
+    post(client, lab["token"], [item(stranger, "WAITING", hours_ago=24 * 2)])
+    with app.app_context():
+        db.session.execute(
+            db.update(LabResult)
+            .where(LabResult.sample_id == "WAITING")
+            .values(received_at=utcnow() - timedelta(days=15))
+        )
+        db.session.commit()
+        # 10 days' retention: OLD is past it, but its official record cites it; WAITING has
+        # waited past LAB_UNMATCHED_DAYS (14) for a person who never registered.
+        assert retention.status(10).results_expired == 1
+        retention.purge_verification_records(days=10)
+        db.session.commit()
+        kept = set(db.session.scalars(db.select(LabResult.sample_id)))
+        assert kept == {"OLD", "KEEP"}
+        db.session.execute(db.delete(OfficialRecord))
+        retention.purge_verification_records(days=10)
+        db.session.commit()
+        assert set(db.session.scalars(db.select(LabResult.sample_id))) == {"KEEP"}
+
+
+def test_statistics_count_results_per_day_and_positives_per_district(
+    app, client, lab, make_user, make_holder
+):
+    here, there = resident_id("36010219800101123"), resident_id("36010319800101123")
+    make_holder(number=here)
+    make_holder(number=there, district="360103")
+    post(
+        client,
+        lab["token"],
+        [
+            item(here, "A", hours_ago=8, result="positive"),
+            item(there, "B", hours_ago=8, result="positive"),
+            item(there, "C", hours_ago=9),
+        ],
+    )
+    _id, phone = make_user(
+        role="officer", district_code="360102", badge_number="DH-0301", department="疾控"
+    )
+    page = login(app, phone).get("/stats/", headers=EN).get_data(as_text=True)
+    results_table = page[page.index('id="table-results"') :]
+    positives_table = page[page.index('id="table-positives"') :]
+    # The officer's district only: its one positive, its one result today.
+    assert re.search(r'data-code="360102"><td>[^<]*</td><td>1</td>', positives_table)
+    assert "360103" not in positives_table.split("</table>")[0]
+    today = utcnow().astimezone(registry.rules.SHANGHAI).date().isoformat()
+    assert re.search(rf'data-day="{today}"><td>[^<]*</td><td>1</td>', results_table)

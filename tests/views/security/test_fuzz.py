@@ -87,6 +87,37 @@ def test_schemathesis_over_the_openapi_file(app, point_token, path, mode):
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_schemathesis_over_the_lab_results_endpoint(app, make_user, mode):
+    """A lab's batch (issue 22): never a 5xx; a refused request, or a batch of which nothing
+    was stored, changes nothing."""
+    from gantong.labs import results
+    from gantong.models import User
+
+    with app.app_context():
+        lab_id = results.add_lab("检验所", "360102").id
+        db.session.commit()
+    user_id, _phone = make_user(role="lab", lab_id=lab_id)
+    with app.app_context():
+        token = results.new_api_token(db.session.get(User, user_id), "fuzz")
+        db.session.commit()
+    operation = SCHEMA["/api/v1/lab-results"]["POST"]
+    documented = {int(code) for code in operation.definition.raw["responses"]}
+    client = app.test_client()
+    baseline = snapshot(app)
+
+    @settings(FUZZ, max_examples=12)
+    @given(operation.as_strategy(generation_mode=mode))
+    def check(case):
+        response = _send(client, case, {"Authorization": f"Bearer {token}"})
+        assert response.status_code < 500, (case.body, response.status_code)
+        assert response.status_code in documented, (case.body, response.status_code)
+        if response.status_code >= 400 or not response.get_json()["stored"]:
+            assert snapshot(app) == baseline, case.body
+
+    check()
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_over_the_scan_records_endpoint(app, make_staff, mode):
     """The scan page's queue endpoint, with a staff session: arrays, strings, numbers and nested
     bodies (the negative mode) as well as records; never a 5xx, a refusal changes nothing."""

@@ -63,7 +63,9 @@ def project_client(folder: Path, cert_der: bytes):
     )
     with app.app_context():
         db.create_all()
-        point = points.add_point(name="站", district_code="360102", address="路", latitude=28.6, longitude=115.9)
+        point = points.add_point(
+            name="站", district_code="360102", address="路", latitude=28.6, longitude=115.9
+        )
         register("+8613900000099", "bench-password-1", role="staff", point_id=point.id)
         intl_trust.import_dsc_file(gateway_file((cert_der, "DE")), None)
         db.session.commit()
@@ -78,8 +80,14 @@ def bombs() -> list[tuple[str, str, float, int]]:
     stream_100mb += deflater.flush()
     one_kb = zlib.compress(b"\0" * (1 << 20), 9)
     cases = [
-        (f"HC1: code of {len(one_kb)} B deflate (inflates to 1 MB)", lambda: intl_certs.parse("HC1:" + base45.b45encode(one_kb).decode())),
-        (f"{len(stream_100mb):,} B zlib stream (inflates to 100 MB)", lambda: intl_certs.inflate(stream_100mb)),
+        (
+            f"HC1: code of {len(one_kb)} B deflate (inflates to 1 MB)",
+            lambda: intl_certs.parse("HC1:" + base45.b45encode(one_kb).decode()),
+        ),
+        (
+            f"{len(stream_100mb):,} B zlib stream (inflates to 100 MB)",
+            lambda: intl_certs.inflate(stream_100mb),
+        ),
         ("CBOR nested 20,000 deep", lambda: intl_certs.cbor_loads(b"\x81" * 20_000 + b"\x00")),
     ]
     results = []
@@ -112,7 +120,9 @@ def main() -> None:
     keys = {}
     for der in (ec_der, rsa_der):
         read = intl_certs.read_signer_certificate(der)
-        keys[base64.b64encode(intl_certs.dcc_key_id(der)).decode()] = intl_certs.TrustedKey(read.public_key, "DSC")
+        keys[base64.b64encode(intl_certs.dcc_key_id(der)).decode()] = intl_certs.TrustedKey(
+            read.public_key, "DSC"
+        )
     es256 = make_hc1(ec_key, ec_der, hcert_of_a_test())
     ps256 = make_hc1(rsa_key, rsa_der, hcert_of_a_test())
     jwks = json.loads((SHC / "issuer/.well-known/jwks.json").read_text())
@@ -125,10 +135,14 @@ def main() -> None:
         assert 'data-status="verified"' in page, page[:500]
         runs = {
             "bare /template": lambda: bare.get("/template", headers={"Accept-Encoding": "gzip"}),
-            "POST /checkpoint/verify/token (HC1:, ES256)": lambda: client.post("/checkpoint/verify/token", data={"token": es256}),
+            "POST /checkpoint/verify/token (HC1:, ES256)": lambda: client.post(
+                "/checkpoint/verify/token", data={"token": es256}
+            ),
             "module: HC1: ES256 parse+verify": lambda: intl_certs.read_and_verify(es256, keys, now),
             "module: HC1: PS256 parse+verify": lambda: intl_certs.read_and_verify(ps256, keys, now),
-            "module: shc:/ ES256 parse+verify": lambda: intl_certs.read_and_verify(shc, shc_keys, now),
+            "module: shc:/ ES256 parse+verify": lambda: intl_certs.read_and_verify(
+                shc, shc_keys, now
+            ),
         }
         figures: dict[str, list[float]] = {name: [] for name in runs}
         ratios: dict[str, list[float]] = {name: [] for name in runs}
@@ -137,7 +151,9 @@ def main() -> None:
             for name, value in measured.items():
                 figures[name].append(value)
                 ratios[name].append(value / measured["bare /template"])
-    print("| operation (in process, one thread) | per second, median (min-max) | ratio to bare /template |")
+    print(
+        "| operation (in process, one thread) | per second, median (min-max) | ratio to bare /template |"
+    )
     print("|---|---|---|")
     for name, values in figures.items():
         r = ratios[name]

@@ -544,6 +544,8 @@ class ShcIssuerForm(FlaskForm):
         _l("Keys (JWKS), if they cannot be fetched from the issuer"),
         validators=[Optional(), Length(max=20000)],
     )
+
+
 class LabForm(FlaskForm):
     """A testing laboratory: its name, district and, if it signs, its Ed25519 public key."""
 

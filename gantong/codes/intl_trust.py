@@ -147,10 +147,14 @@ def signer_label(signer: DccSigner) -> str:
     return f"{signer.country} DSC {signer.kid}" if signer.country else f"DSC {signer.kid}"
 
 
-def dcc_keys() -> dict[str, intl_certs.TrustedKey]:
-    """The active DSCs as trusted keys, by base64 key id."""
+def dcc_keys(kid: str | None = None) -> dict[str, intl_certs.TrustedKey]:
+    """The active DSCs as trusted keys, by base64 key id (only the one of `kid` if given: a
+    gateway's list holds thousands)."""
     keys = {}
-    for signer in db.session.scalars(db.select(DccSigner).where(DccSigner.active.is_(True))):
+    query = db.select(DccSigner).where(DccSigner.active.is_(True))
+    if kid is not None:
+        query = query.where(DccSigner.kid == kid)
+    for signer in db.session.scalars(query):
         try:
             read = intl_certs.read_signer_certificate(signer.certificate)
         except intl_certs.CertificateError:
@@ -322,5 +326,5 @@ def verify_text(text: str, now: datetime) -> intl_certs.Verification:
     if parsed.certificate.format == "shc":
         keys = shc_keys(parsed.certificate.issuer)
     else:
-        keys = dcc_keys()
+        keys = dcc_keys(parsed.certificate.key_id)
     return intl_certs.verify(parsed, keys, now)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import segno
 
 from gantong.extensions import db
 from gantong.labs import results as lab_results_service
@@ -101,6 +102,13 @@ def test_administrators_manage_the_lists_and_no_one_else_sees_them(
         assert db.session.scalar(db.select(db.func.count(ShcIssuer.id))) == 1
 
 
+def qr_png(text: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="L").save(buffer, kind="png", scale=4)
+    buffer.seek(0)
+    return buffer
+
+
 def _scan(client, text):
     return client.post("/checkpoint/verify/token", data={"token": text}, headers=EN).get_data(
         as_text=True
@@ -126,6 +134,14 @@ def test_the_checkpoint_shows_what_a_certificate_is_and_refuses_an_altered_one(
     assert "verified against SMART example issuer" in card
     revoked = _scan(client, (SHC / "example-03-f-qr-code-numeric-value-0.txt").read_text())
     assert "Revoked by its issuer" in revoked
+    # A photo of the code, read on the server (the page without scripts), says the same.
+    photo = client.post(
+        "/checkpoint/verify/photo",
+        data={"photo": (qr_png(text), "code.png")},
+        content_type="multipart/form-data",
+        headers=EN,
+    ).get_data(as_text=True)
+    assert "Test result: negative" in photo and "verified against DE DSC" in photo
     # A certificate from the dgc-testdata: genuine, signer not on our list.
     data = json.loads((DATA / "dgc-testdata/DE/2DCode/raw/2.json").read_text())
     assert "Issuer not on our trust list" in _scan(client, data["PREFIX"])
@@ -145,7 +161,13 @@ def test_a_returnee_attaches_a_certificate_and_the_officer_sees_it_verified(
     assert "altered or forged" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(PreEntry.id))) == 0
-    response = client.post("/entry/trip", data=trip_form(today, certificate=text), headers=EN)
+    # Attached as a photo of its QR code (on a phone, the file input opens the camera).
+    response = client.post(
+        "/entry/trip",
+        data=trip_form(today, certificate_photo=(qr_png(text), "certificate.png")),
+        content_type="multipart/form-data",
+        headers=EN,
+    )
     assert response.status_code == 303
     with app.app_context():
         row = db.session.scalar(db.select(ForeignCertificate))

@@ -128,7 +128,9 @@ def get_signer(signer_id: int) -> DccSigner | None:
     return db.session.get(DccSigner, signer_id)
 
 
-def set_signer_active(signer: DccSigner, active: bool, actor: User | None) -> None:
+def set_signer_active(
+    signer: DccSigner, active: bool, actor: User | None, reason: str = ""
+) -> None:
     """Take a DSC off the list or put it back (kept, for the certificates already checked)."""
     if signer.active == active:
         return
@@ -139,6 +141,7 @@ def set_signer_active(signer: DccSigner, active: bool, actor: User | None) -> No
         signer.id,
         actor=actor,
         after={"kid": signer.kid, "active": active},
+        reason=reason,
     )
     db.session.flush()
 
@@ -288,7 +291,9 @@ def get_shc_issuer(issuer_id: int) -> ShcIssuer | None:
     return db.session.get(ShcIssuer, issuer_id)
 
 
-def set_shc_issuer_active(issuer: ShcIssuer, active: bool, actor: User | None) -> None:
+def set_shc_issuer_active(
+    issuer: ShcIssuer, active: bool, actor: User | None, reason: str = ""
+) -> None:
     if issuer.active == active:
         return
     issuer.active = active
@@ -298,6 +303,7 @@ def set_shc_issuer_active(issuer: ShcIssuer, active: bool, actor: User | None) -
         issuer.id,
         actor=actor,
         after={"iss": issuer.iss, "active": active},
+        reason=reason,
     )
     db.session.flush()
 

@@ -99,7 +99,7 @@ def signer_active(signer_id: int):
         abort(404)
     return toggle_active(
         signer,
-        lambda active, reason: intl_trust.set_signer_active(signer, active, current_user),
+        lambda active, reason: intl_trust.set_signer_active(signer, active, current_user, reason),
         partial(_render),
         url_for(".certificates"),
         (_("Signer trusted again."), _("Signer no longer trusted.")),
@@ -114,7 +114,9 @@ def shc_issuer_active(issuer_id: int):
         abort(404)
     return toggle_active(
         issuer,
-        lambda active, reason: intl_trust.set_shc_issuer_active(issuer, active, current_user),
+        lambda active, reason: intl_trust.set_shc_issuer_active(
+            issuer, active, current_user, reason
+        ),
         partial(_render),
         url_for(".certificates"),
         (_("Issuer trusted again."), _("Issuer no longer trusted.")),

@@ -193,3 +193,28 @@ def test_a_returnee_attaches_a_certificate_and_the_officer_sees_it_verified(
     _, elsewhere = make_user(role="officer", district_code="360111")
     client.post("/login", data={"phone": elsewhere, "password": PASSWORD})
     assert "John Smith" not in client.get("/entry/arrivals", headers=EN).get_data(as_text=True)
+
+
+def test_a_signer_taken_off_the_list_stops_verifying(
+    app, client, make_user, trusted, signer, make_staff
+):
+    _, phone = make_user(role="admin")
+    client.post("/login", data={"phone": phone, "password": PASSWORD})
+    with app.app_context():
+        signer_id = db.session.scalar(db.select(DccSigner.id))
+    refused = client.post(f"/admin/certificates/dsc/{signer_id}/active", data={}, headers=EN)
+    assert refused.status_code == 200 and "Say why." in refused.get_data(as_text=True)
+    done = client.post(
+        f"/admin/certificates/dsc/{signer_id}/active", data={"reason": "key leaked"}, headers=EN
+    )
+    assert done.status_code == 303
+    with app.app_context():
+        event = db.session.scalar(
+            db.select(AuditEvent).where(AuditEvent.action == "dcc_signer.deactivate")
+        )
+        assert event.reason == "key leaked"
+    client.post("/logout")
+    _, staff, _ = make_staff()
+    client.post("/login", data={"phone": staff, "password": PASSWORD})
+    page = _scan(client, make_hc1(*signer, hcert_of_a_test()))
+    assert "Issuer not on our trust list" in page and "verified against" not in page

@@ -61,6 +61,12 @@ class Config:
     # three before it signs, so that no cached verifier meets a key it does not know.
     JWKS_MAX_AGE = 300
     QR_REFRESH_SECONDS = 60
+    # The code on the phone (docs/token-format.md, 8): a credential lives this many hours (at
+    # most 18), a presentation is refused this many seconds after the phone made it, and an
+    # account registers at most this many phones.
+    HOLDER_CREDENTIAL_HOURS = float(os.environ.get("HOLDER_CREDENTIAL_HOURS", "12"))
+    MAX_PRESENTATION_AGE = int(os.environ.get("MAX_PRESENTATION_AGE", "120"))
+    MAX_DEVICES = int(os.environ.get("MAX_DEVICES", "10"))
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh", "en")

@@ -166,6 +166,9 @@ class Holder(db.Model):
     address: Mapped[str] = mapped_column(String(200))
     colour: Mapped[str] = mapped_column(String(6), default=Colour.GREEN, index=True)
     colour_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Counts the stored colour's changes: the phone's credential is current while it matches
+    # (the credential endpoint's ETag; docs/token-format.md, 8.9).
+    colour_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[User | None] = relationship(back_populates="holders")
@@ -298,14 +301,36 @@ class PointApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DynamicNumber(db.Model):
-    """An 8-digit number shown under a QR, so a volunteer can type it when the camera fails."""
+class Device(db.Model):
+    """A phone's public key, registered to an account: the credentials it gets are bound to it."""
+
+    __table_args__ = (UniqueConstraint("account_id", "public_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(8), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # ECDSA P-256, SEC 1 compressed (33 bytes); the private key never leaves the phone.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(33))
+    label: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HolderCredential(db.Model):
+    """A holder credential signed for one device (docs/token-format.md, 8): kept until it
+    expires, so the bundle can list those issued before the holder's colour got worse."""
+
+    # The first 8 bytes of its issuer signature, in hex.
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
     holder_id: Mapped[int] = mapped_column(ForeignKey("holder.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    colour: Mapped[str] = mapped_column(String(6))
+    colour_version: Mapped[int]
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Past this the phone gets a new one (half its life; the end for one cut short by a change).
+    renew_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed: Mapped[bytes] = mapped_column(LargeBinary(140))
 
 
 class VerificationRecord(db.Model):

@@ -16,15 +16,25 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import base45  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature  # noqa: E402
 
-from gantong.core import tokens, verifier  # noqa: E402
+from gantong.core import credentials, tokens, verifier  # noqa: E402
 
 OWN_SECRET = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 PARTNER_SECRET = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
 OWN_KID, RETIRED_KID, PARTNER_KID, OLD_PARTNER_KID = "0a1b2c3d", "0badc0de", "7e57beef", "0ddba11a"
 FUTURE_PARTNER_KID = "f00dfeed"
 NOW = 1_700_000_000
+# Device keys: RFC 6979 A.2.5's P-256 key, and two more scalars; deterministic ECDSA (RFC 6979)
+# makes every presentation below come out byte for byte the same on each run.
+DEVICE_SECRETS = (
+    "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
+    "0000000000000000000000000000000000000000000000000000000000000002",
+    "0000000000000000000000000000000000000000000000000000000000000003",
+)
 
 
 def b64url(raw: bytes) -> str:
@@ -98,6 +108,8 @@ def main() -> None:
             },
         ],
         "revoked": [{"id": "5e5e5e5e5e5e5e5e", "from": NOW - 7200}],
+        "max_presentation_age": 120,
+        "revoked_credentials": credentials.gcs_encode([]),
         "paper_colours": {"9a9a9a9a9a9a9a9a": "yellow", "7b7b7b7b7b7b7b7b": "red"},
     }
 
@@ -458,6 +470,8 @@ def main() -> None:
     ):
         add_invalid(label, signed_payload(with_identity(name, tail)), "malformed")
 
+    presentation_valid, presentation_invalid = presentations(own, partner_x, bundle)
+
     document = {
         "description": "Known-answer and negative vectors for docs/token-format.md. Keys: RFC 8032 section "
         "7.1 test 1 (own, secret below) and test 2 (partner). Ed25519 is deterministic, so "
@@ -469,10 +483,332 @@ def main() -> None:
         "bundle": bundle,
         "valid": valid,
         "invalid": invalid,
+        "device_secrets_hex": list(DEVICE_SECRETS),
+        "presentation_valid": presentation_valid,
+        "presentation_invalid": presentation_invalid,
     }
     path = pathlib.Path(__file__).resolve().parent.parent / "docs" / "token-vectors.json"
     path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"{path}: {len(valid)} valid, {len(invalid)} invalid")
+    print(
+        f"{path}: {len(valid)} valid, {len(invalid)} invalid tokens; "
+        f"{len(presentation_valid)} valid, {len(presentation_invalid)} invalid presentations"
+    )
+
+
+def device_key(index: int) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int(DEVICE_SECRETS[index], 16), ec.SECP256R1())
+
+
+def present(credential_bytes: bytes, presented_at: int, key) -> str:
+    """A presentation signed with deterministic ECDSA (RFC 6979), r || s."""
+    signed = credential_bytes + presented_at.to_bytes(4, "big")
+    der = key.sign(signed, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    r, s = decode_dss_signature(der)
+    raw = signed + r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return credentials.PREFIX + base45.b45encode(raw).decode("ascii")
+
+
+def presentations(own, partner_x: str, bundle: dict) -> tuple[list, list]:
+    """Known-answer and negative vectors for holder credentials and presentations (section 8)."""
+    devices = [device_key(i) for i in range(len(DEVICE_SECRETS))]
+    points = [credentials.compress_point(public_point(key)) for key in devices]
+    # Both parities of y: a verifier must decompress 02 and 03 keys.
+    assert {point[0] for point in points} == {2, 3}, [point[0] for point in points]
+
+    def credential(
+        code_id="0123456789abcdef",
+        colour="green",
+        valid_from=NOW - 3600,
+        lifetime=12 * 3600,
+        device=0,
+        masked_name="张*三",
+        doc_tail="0014",
+        kid=OWN_KID,
+    ):
+        return credentials.Credential(
+            kid=kid,
+            code_id=code_id,
+            colour=colour,
+            valid_from=valid_from,
+            lifetime=lifetime,
+            device_key=points[device],
+            masked_name=masked_name,
+            doc_tail=doc_tail,
+        )
+
+    def fields(c: credentials.Credential) -> dict:
+        return {
+            "kid": c.kid,
+            "code_id": c.code_id,
+            "colour": c.colour,
+            "valid_from": c.valid_from,
+            "lifetime": c.lifetime,
+            "device_key_hex": c.device_key.hex(),
+            "masked_name": c.masked_name,
+            "doc_tail": c.doc_tail,
+        }
+
+    valid, invalid = [], []
+    revoked_ids = []
+
+    def add_valid(name, c, presented_at=NOW - 30, device=0, now=NOW, own_bundle=None):
+        signed = credentials.sign_credential(c, own)
+        text = present(signed, presented_at, devices[device])
+        case = {
+            "name": name,
+            "fields": fields(c),
+            "credential_hex": signed.hex(),
+            "credential_id": credentials.credential_id(signed),
+            "presented_at": presented_at,
+            "device": device,
+            "text": text,
+            "now": now,
+        }
+        if own_bundle is not None:
+            case["bundle"] = own_bundle
+        valid.append(case)
+        return signed
+
+    def add_invalid(name, text, reason, now=NOW, own_bundle=None):
+        case = {"name": name, "text": text, "now": now, "reason": reason}
+        if own_bundle is not None:
+            case["bundle"] = own_bundle
+        invalid.append(case)
+
+    green = add_valid("green credential, presented 30 s ago", credential())
+    add_valid(
+        "red credential, Latin name, device key with odd y (03)",
+        credential(
+            code_id="2222222222222222",
+            colour="red",
+            masked_name="J*** S****",
+            doc_tail="123A",
+            device=1,
+        ),
+        device=1,
+    )
+    add_valid(
+        "yellow credential, device key 03 or 02 (the other parity), no tail",
+        credential(code_id="3333333333333333", colour="yellow", device=2, doc_tail=""),
+        device=2,
+    )
+    add_valid(
+        "longest masked name (13 bytes, shortened with …), longest lifetime",
+        credential(
+            code_id="ffffffffffffffff",
+            masked_name=credentials.fit_name("阿卜杜热合曼·买买提依明"),
+            doc_tail="ZZZZ",
+            lifetime=credentials.MAX_LIFETIME,
+        ),
+    )
+    add_valid("presented 119 s ago", credential(), presented_at=NOW - 119)
+    add_valid(
+        "presented 60 s ahead (a presentation's tolerance)", credential(), presented_at=NOW + 60
+    )
+    add_valid(
+        "credential valid from 300 s ahead (max_clock_skew)",
+        credential(code_id="4444444444444444", valid_from=NOW + 300),
+    )
+    add_valid(
+        "credential in its last second",
+        credential(code_id="5555555555555555", valid_from=NOW - 43199, lifetime=43200),
+    )
+
+    stale_source = credential(code_id="6666666666666666")
+    stale_signed = credentials.sign_credential(stale_source, own)
+    add_invalid(
+        "stale: presented 120 s ago (max_presentation_age)",
+        present(stale_signed, NOW - 120, devices[0]),
+        "stale_presentation",
+    )
+    add_invalid(
+        "the same presentation 3 minutes later",
+        present(green, NOW - 30, devices[0]),
+        "stale_presentation",
+        now=NOW + 150,
+    )
+    add_invalid(
+        "stale under the bundle's max_presentation_age (60)",
+        present(stale_signed, NOW - 60, devices[0]),
+        "stale_presentation",
+        own_bundle={**bundle, "max_presentation_age": 60},
+    )
+    add_invalid(
+        "presented 61 s ahead", present(stale_signed, NOW + 61, devices[0]), "future_presentation"
+    )
+    add_invalid(
+        "wrong device key: the credential moved to another device",
+        present(green, NOW - 30, devices[1]),
+        "bad_device_signature",
+    )
+    text = present(green, NOW - 30, devices[0])
+    raw = bytearray(base45.b45decode(text[len(credentials.PREFIX) :]))
+    later = bytearray(raw)
+    later[len(green) + 3] ^= 1  # presented_at changed after signing
+    add_invalid(
+        "presented_at altered after the device signed",
+        credentials.PREFIX + base45.b45encode(bytes(later)).decode(),
+        "bad_device_signature",
+    )
+    add_invalid(
+        "credential expired (now = valid_from + lifetime)",
+        present(
+            credentials.sign_credential(
+                credential(code_id="7777777777777777", valid_from=NOW - 43200, lifetime=43200), own
+            ),
+            NOW - 10,
+            devices[0],
+        ),
+        "expired",
+    )
+    add_invalid(
+        "credential not yet valid (valid_from 301 s ahead)",
+        present(
+            credentials.sign_credential(
+                credential(code_id="8888888888888888", valid_from=NOW + 301), own
+            ),
+            NOW,
+            devices[0],
+        ),
+        "not_yet_valid",
+    )
+    revoked = credentials.sign_credential(credential(code_id="9999999999999999"), own)
+    revoked_ids.append(credentials.credential_id(revoked))
+    other_ids = [f"{i:016x}" for i in range(1, 40)]
+    listing = credentials.gcs_encode(revoked_ids + other_ids)
+    add_invalid(
+        "revoked: the holder turned red after issue (listed in revoked_credentials)",
+        present(revoked, NOW - 5, devices[0]),
+        "revoked",
+        own_bundle={**bundle, "revoked_credentials": listing},
+    )
+    add_valid(
+        "not listed among 40 revoked credentials",
+        credential(code_id="abababababababab"),
+        own_bundle={**bundle, "revoked_credentials": listing},
+    )
+    tampered = bytearray(green)
+    tampered[13] = 3  # green -> red under the issuer's signature
+    add_invalid(
+        "credential altered (colour) after the issuer signed",
+        present(bytes(tampered), NOW - 30, devices[0]),
+        "bad_signature",
+    )
+    add_invalid(
+        "credential of an unknown key",
+        present(credentials.sign_credential(credential(kid="deadbeef"), own), NOW, devices[0]),
+        "unknown_key",
+    )
+    add_invalid(
+        "credential under a partner's kid (partners issue no credentials)",
+        present(credentials.sign_credential(credential(kid=PARTNER_KID), own), NOW, devices[0]),
+        "unknown_key",
+    )
+    add_invalid(
+        "credential of a retired key",
+        present(credentials.sign_credential(credential(kid=RETIRED_KID), own), NOW, devices[0]),
+        "key_retired",
+    )
+    add_invalid(
+        "credential dated 301 s before its key's signs_from",
+        present(
+            credentials.sign_credential(
+                credential(valid_from=bundle["keys"][0]["signs_from"] - 301), own
+            ),
+            NOW,
+            devices[0],
+        ),
+        "key_not_yet_signing",
+    )
+    add_invalid("bundle past refuse-after", text, "bundle_stale", now=bundle["refuse_after"])
+    add_invalid(
+        "bundle without revoked_credentials",
+        text,
+        "bundle_invalid",
+        own_bundle={k: v for k, v in bundle.items() if k != "revoked_credentials"},
+    )
+    add_invalid(
+        "revoked_credentials whose gcs ends before n values",
+        text,
+        "bundle_invalid",
+        own_bundle={**bundle, "revoked_credentials": {**listing, "n": listing["n"] + 5}},
+    )
+    add_invalid(
+        "max_presentation_age of 0",
+        text,
+        "bundle_invalid",
+        own_bundle={**bundle, "max_presentation_age": 0},
+    )
+    add_invalid("token prefix on a presentation", "GT1:" + text[4:], "malformed")
+    add_invalid(
+        "truncated by one byte",
+        credentials.PREFIX + base45.b45encode(bytes(raw[:-1])).decode(),
+        "malformed",
+    )
+
+    def signed_body(body: bytes, presented_at=NOW, device=0) -> str:
+        """A credential that breaks a layout rule, properly signed by issuer and device."""
+        return present(body + own.sign(body), presented_at, devices[device])
+
+    base_body = green[:-64]
+    version_2 = bytes([2]) + base_body[1:]
+    add_invalid("credential version 2, properly signed", signed_body(version_2), "malformed")
+    add_invalid("colour 0", signed_body(base_body[:13] + b"\x00" + base_body[14:]), "malformed")
+    add_invalid(
+        "lifetime 0", signed_body(base_body[:18] + b"\x00\x00" + base_body[20:]), "malformed"
+    )
+    add_invalid(
+        "device key in uncompressed form's first byte (04)",
+        signed_body(base_body[:20] + b"\x04" + base_body[21:]),
+        "malformed",
+    )
+    # x = 1 has no y on P-256 (1 - 3 + b is not a square mod p): not a point.
+    not_a_point = b"\x02" + (1).to_bytes(32, "big")
+    try:
+        credentials.device_public_key(not_a_point)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("x = 1 is a point after all: choose another")
+    add_invalid(
+        "device key that is not a point of P-256",
+        signed_body(base_body[:20] + not_a_point + base_body[53:]),
+        "malformed",
+    )
+    name14 = "张*三四五".encode()[:12] + b"**"
+    assert len(name14) == 14
+    add_invalid(
+        "masked name of 14 bytes",
+        signed_body(base_body[:53] + bytes([14]) + name14 + b"\x040014"),
+        "malformed",
+    )
+    add_invalid(
+        "masked name with a format character (U+200B)",
+        signed_body(base_body[:53] + bytes([7]) + "张*\u200b".encode()[:7] + b"\x040014"),
+        "malformed",
+    )
+    add_invalid(
+        "document tail in lower case",
+        signed_body(base_body[:53] + bytes([7]) + "张*三".encode() + b"\x04001x"),
+        "malformed",
+    )
+
+    for case in valid:
+        verdict = verifier.verify(case["text"], case.get("bundle", bundle), case["now"])
+        assert verdict.ok, (case["name"], verdict)
+        case["expect"] = {"colour": verdict.colour, "credential_id": verdict.credential_id}
+    for case in invalid:
+        verdict = verifier.verify(case["text"], case.get("bundle", bundle), case["now"])
+        assert not verdict.ok and verdict.reason == case["reason"], (case["name"], verdict)
+    return valid, invalid
+
+
+def public_point(key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
 
 
 if __name__ == "__main__":

@@ -15,12 +15,44 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
+from werkzeug.routing.rules import Rule
 
 from gantong import create_app
 from gantong.auth.accounts import register
 from gantong.core.identity import check_digit
 from gantong.extensions import db, limiter
 from gantong.holders import registry
+
+# A new app a test compiles all its ~95 URL rules again, and werkzeug builds each rule's two URL
+# builders by generating and compiling Python (ast, compile): 80-90 % of create_app's time,
+# 50-150 ms a test. A builder is a pure function of the rule's parsed parts, its defaults and
+# its converters' kinds (the rule comes in as an argument, `.self`), so one compiled for an
+# identical rule of an earlier app is the same function: the tests reuse it.
+_builders: dict = {}
+_compile_builder = Rule._compile_builder
+
+
+def _cached_compile_builder(self, append_unknown: bool = True):
+    key = (
+        tuple(self._trace),
+        tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items())),
+        # Converters are called through the rule when a URL is built; only a default folded
+        # into a constant at compile time depends on their kind and settings.
+        tuple(
+            sorted(
+                (name, type(c).__qualname__, repr({k: v for k, v in vars(c).items() if k != "map"}))
+                for name, c in self._converters.items()
+            )
+        ),
+        append_unknown,
+    )
+    builder = _builders.get(key)
+    if builder is None:
+        builder = _builders[key] = _compile_builder(self, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _cached_compile_builder
 
 PASSWORD = "correct horse"
 USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
@@ -210,7 +242,10 @@ def close_app(app) -> None:
             # Every test starts from empty tables with ids from 1, as on a fresh SQLite file.
             empty_database()
         db.engine.dispose()
-    limiter.reset()
+    # On SQLite the counters live in a file beside the test's own database, which no later test
+    # opens: emptying it (creating it first, 25-30 ms) is only needed for shared storage.
+    if USING_POSTGRES or not app.config["RATELIMIT_STORAGE_URI"].startswith("database://"):
+        limiter.reset()
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ REFUSALS = {
     ),
     "number_unknown": (
         _l("Number not found"),
-        _l("No code shows this number now. Check the digits: the number changes every minute."),
+        _l("No code shows this number now. Check the digits: the number changes every 10 minutes."),
     ),
     "number_ambiguous": (
         _l("Number shown by more than one code"),
@@ -98,6 +98,30 @@ REFUSALS = {
         _l("Code dated before its key"),
         _l(
             "This code claims a time before the key that signed it was in use: it was back-dated. Do not accept it: ask for the current code, or check the document in the no-code lane."
+        ),
+    ),
+    "bad_device_signature": (
+        _l("Code copied to another phone"),
+        _l(
+            "This code was not made on the phone it was issued to: it may be a copy. Do not accept it; ask the person to open their own code, or check the document in the no-code lane."
+        ),
+    ),
+    "stale_presentation": (
+        _l("Old code: a screenshot?"),
+        _l(
+            "The phone made this code more than two minutes ago: it may be a screenshot. Ask the person to show the code live on their phone and scan again."
+        ),
+    ),
+    "future_presentation": (
+        _l("Code from the future"),
+        _l(
+            "The phone dated this code ahead of our clock. Ask the person to correct the phone's clock and show the code again."
+        ),
+    ),
+    "revoked": (
+        _l("Code withdrawn"),
+        _l(
+            "This code was withdrawn: a paper code reported lost, or a code kept on a phone before the person's colour changed or the phone was removed. Ask for the current code (online), or check the document in the no-code lane."
         ),
     ),
     "paper_revoked": (
@@ -221,7 +245,6 @@ def refusal_advice(reason: str) -> str:
 def refusal_texts() -> dict:
     """The title and advice of every refusal, for a page's own verifier (by its reasons)."""
     texts = {reason: [refusal_title(reason), refusal_advice(reason)] for reason in REFUSALS}
-    texts["revoked"] = texts["paper_revoked"]
     texts["bundle_invalid"] = texts["bundle_stale"]
     return texts
 

@@ -15,14 +15,16 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from gantong import audit
 from gantong.codes import paper, trust_list
-from gantong.core import rules, tokens
+from gantong.core import credentials, rules, tokens
 from gantong.core.kinds import Decision
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import (
+    Device,
     FeverFinding,
     Holder,
+    HolderCredential,
     InformationPoint,
     SigningKey,
     TrustedIssuer,
@@ -140,11 +142,71 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
     return token, issuer
 
 
+def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.Token]:
+    """Verify a phone's presentation (docs/token-format.md, 8.7 and 8.8); raise Refused.
+
+    Returns the holder and the presentation seen as a screen token (the credential's colour,
+    stamped when the phone made it, living max_presentation_age), so every record, stale-colour
+    flag and answer treats it as it treats a screen code.
+    """
+    at = int(now.timestamp())
+    try:
+        presentation = credentials.decode(text)
+    except credentials.CredentialError as error:
+        raise Refused(error.reason) from error
+    credential = presentation.credential
+    own_key = db.session.get(SigningKey, credential.kid)
+    if own_key is None:
+        raise Refused("unknown_key")
+    try:
+        credentials.verify_credential(
+            presentation.credential_bytes, tokens.public_key_from_bytes(own_key.public_key)
+        )
+    except credentials.CredentialError as error:
+        raise Refused(error.reason) from error
+    if own_key.retired_at is not None and at >= int(own_key.retired_at.timestamp()):
+        raise Refused("key_retired")
+    start = _seconds(own_key.signs_from) or _seconds(own_key.created_at)
+    if start is not None and credential.valid_from < start - tokens.MAX_CLOCK_SKEW:
+        raise Refused("key_not_yet_signing")
+    if not credentials.device_signature_ok(presentation):
+        raise Refused("bad_device_signature")
+    max_age = int(current_app.config["MAX_PRESENTATION_AGE"])
+    try:
+        credentials.check_time(presentation, at, tokens.MAX_CLOCK_SKEW, max_age)
+    except credentials.CredentialError as error:
+        raise Refused(error.reason) from error
+    removed = db.session.scalar(
+        db.select(Device.removed_at)
+        .join(HolderCredential, HolderCredential.device_id == Device.id)
+        .where(HolderCredential.id == presentation.credential_id)
+    )
+    if removed is not None and removed <= now:
+        raise Refused("revoked")
+    holder = db.session.scalar(db.select(Holder).where(Holder.code_id == credential.code_id))
+    if holder is None:
+        raise Refused("unknown_holder")
+    token = tokens.Token(
+        type=tokens.SCREEN,
+        kid=credential.kid,
+        subject=credential.code_id,
+        colour=credential.colour,
+        issued_at=presentation.presented_at,
+        ttl=max_age,
+        masked_name=credential.masked_name,
+        doc_tail=credential.doc_tail,
+    )
+    return holder, token
+
+
 def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.Token]:
-    """Verify a scanned token and return its holder; raise Refused with the reason.
+    """Verify a scanned token or a phone's presentation and return its holder; raise Refused
+    with the reason.
 
     The holder is None for a trusted partner's code: we hold no record of their holders.
     """
+    if credentials.is_presentation(text):
+        return holder_for_presentation(text, now)
     token, issuer = read_token(text, now)
     if issuer is not None:
         return None, token

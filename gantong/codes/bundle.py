@@ -10,16 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app, jsonify, request
 
 from gantong.codes import keys, trust_list
-from gantong.core import tokens, verifier
+from gantong.core import credentials, tokens, verifier
 from gantong.extensions import db
-from gantong.models import Holder, PaperCode, SigningKey, utcnow
+from gantong.models import Device, Holder, HolderCredential, PaperCode, SigningKey, utcnow
 
 # The members that change only when the content does; the ETag is computed over these.
-CONTENT = ("format", "keys", "partners", "revoked", "paper_colours")
+CONTENT = (
+    "format",
+    "keys",
+    "partners",
+    "revoked",
+    "paper_colours",
+    "max_presentation_age",
+    "revoked_credentials",
+)
 
 
 def _seconds(moment: datetime | None) -> int | None:
@@ -90,6 +99,34 @@ def paper_colours(moment: datetime) -> dict[str, str]:
     return {serial: colour for serial, colour in db.session.execute(query)}
 
 
+def revoked_credential_ids(moment: datetime) -> list[str]:
+    """Return the live credentials a verifier must refuse: the holder's colour is now worse
+    than the credential's, or its phone was removed (docs/token-format.md, 8.6)."""
+    worse = db.or_(
+        db.and_(
+            HolderCredential.colour == tokens.GREEN,
+            Holder.colour.in_((tokens.YELLOW, tokens.RED)),
+        ),
+        db.and_(HolderCredential.colour == tokens.YELLOW, Holder.colour == tokens.RED),
+        Device.removed_at.is_not(None),
+    )
+    query = (
+        db.select(HolderCredential.id)
+        .join(Holder, Holder.id == HolderCredential.holder_id)
+        .join(Device, Device.id == HolderCredential.device_id)
+        .where(HolderCredential.valid_until > moment, worse)
+        .order_by(HolderCredential.id)
+    )
+    return list(db.session.scalars(query))
+
+
+@lru_cache(maxsize=2)
+def _encoded(ids: tuple[str, ...]) -> dict:
+    # Encoding 100,000 ids takes a few hundred ms; the list changes far less often than
+    # verifiers ask (bench/README.md, Issue 18).
+    return credentials.gcs_encode(ids)
+
+
 def build(staff: bool, now: datetime | None = None) -> dict:
     """Return the bundle as of now; the staff version adds the paper colours."""
     moment = now or utcnow()
@@ -105,6 +142,8 @@ def build(staff: bool, now: datetime | None = None) -> dict:
         "keys": _own_keys(),
         "partners": _partners(moment),
         "revoked": revocations(moment),
+        "max_presentation_age": int(config["MAX_PRESENTATION_AGE"]),
+        "revoked_credentials": dict(_encoded(tuple(revoked_credential_ids(moment)))),
     }
     if staff:
         bundle["paper_colours"] = paper_colours(moment)

@@ -164,10 +164,10 @@ def issued_before_its_key(
     return start is not None and token.issued_at < start - skew
 
 
-def fit_name(masked: str) -> str:
-    """Return the masked name as a version 2 token carries it: at most 23 UTF-8 bytes.
+def fit_name(masked: str, limit: int = MAX_NAME_BYTES) -> str:
+    """Return the masked name as a version 2 token carries it: at most 23 (`limit`) UTF-8 bytes.
 
-    Longer names keep their first characters within 20 bytes and end in U+2026 (…).
+    Longer names keep their first characters within limit - 3 bytes and end in U+2026 (…).
     Control characters become spaces, runs of spaces one space.
     """
     text = "".join(
@@ -175,12 +175,12 @@ def fit_name(masked: str) -> str:
         for ch in unicodedata.normalize("NFC", masked or "")
     )
     text = " ".join(text.split())
-    if len(text.encode("utf-8")) <= MAX_NAME_BYTES:
+    if len(text.encode("utf-8")) <= limit:
         return text
     kept, size = [], 0
     for ch in text:
         size += len(ch.encode("utf-8"))
-        if size > MAX_NAME_BYTES - len(_ELLIPSIS.encode("utf-8")):
+        if size > limit - len(_ELLIPSIS.encode("utf-8")):
             break
         kept.append(ch)
     return "".join(kept).rstrip() + _ELLIPSIS

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from gantong.core import tokens
+from gantong.core import credentials, tokens
 
 BUNDLE_FORMAT = "gantong-verifier-bundle/1"
 
@@ -31,6 +32,10 @@ REASONS = (
     "expired",
     "over_partner_cap",
     "revoked",
+    # Presentations only (docs/token-format.md, 8.7).
+    "bad_device_signature",
+    "future_presentation",
+    "stale_presentation",
 )
 
 _KID = re.compile(r"[0-9a-f]{8}")
@@ -47,6 +52,9 @@ class Verdict:
     # the bundle does not list paper colours, e.g. the public bundle), None when refused.
     colour: str | None = None
     issuer: str | None = None  # the partner's name, None for our own codes
+    # A presentation's credential (token then None), with its id.
+    credential: credentials.Credential | None = None
+    credential_id: str | None = None
 
 
 def _refuse(reason: str, token: tokens.Token | None = None) -> Verdict:
@@ -70,6 +78,9 @@ def check_bundle(bundle: object) -> bool:
             return False
     skew = bundle.get("max_clock_skew", tokens.MAX_CLOCK_SKEW)
     if not isinstance(skew, int) or isinstance(skew, bool) or skew < 0:
+        return False
+    age = bundle.get("max_presentation_age", credentials.DEFAULT_MAX_AGE)
+    if not isinstance(age, int) or isinstance(age, bool) or age <= 0:
         return False
     for group in ("keys", "partners", "revoked"):
         if not isinstance(bundle.get(group), list):
@@ -100,8 +111,84 @@ def check_bundle(bundle: object) -> bool:
     )
 
 
+@lru_cache(maxsize=4)
+def _revoked_values(count: object, p: object, text: object) -> tuple[int, ...] | None:
+    """The decoded set, once per bundle content; None when the member is invalid."""
+    try:
+        return tuple(credentials.gcs_decode({"n": count, "p": p, "gcs": text}))
+    except ValueError:
+        return None
+
+
+def _revocations(bundle: Mapping) -> tuple[Mapping, tuple[int, ...]] | None:
+    member = bundle.get("revoked_credentials")
+    if not isinstance(member, Mapping):
+        return None
+    key = (member.get("n"), member.get("p"), member.get("gcs"))
+    try:
+        values = _revoked_values(*key)
+    except TypeError:  # an unhashable member: a list or an object
+        return None
+    return (member, values) if values is not None else None
+
+
+def verify_presentation(text: str, bundle: Mapping, now: int) -> Verdict:
+    """Check a presentation's text against the bundle at ``now`` (8.7); never raises."""
+    revocations = _revocations(bundle) if check_bundle(bundle) else None
+    if revocations is None:
+        return _refuse("bundle_invalid")
+    if now >= bundle["refuse_after"]:
+        return _refuse("bundle_stale")
+    try:
+        presentation = credentials.decode(text)
+    except credentials.CredentialError as error:
+        return _refuse(error.reason)
+    credential = presentation.credential
+    entry = next((key for key in bundle["keys"] if key["kid"] == credential.kid), None)
+    if entry is None:
+        return _refuse("unknown_key")
+    try:
+        public = _public_key(entry)
+    except ValueError:
+        return _refuse("bundle_invalid")
+    try:
+        credentials.verify_credential(presentation.credential_bytes, public)
+    except credentials.CredentialError as error:
+        return _refuse(error.reason)
+    skew = bundle.get("max_clock_skew", tokens.MAX_CLOCK_SKEW)
+    if entry.get("not_after") is not None and now >= entry["not_after"]:
+        return _refuse("key_retired")
+    start = (
+        entry.get("signs_from") if entry.get("signs_from") is not None else entry.get("not_before")
+    )
+    if start is not None and credential.valid_from < start - skew:
+        return _refuse("key_not_yet_signing")
+    if not credentials.device_signature_ok(presentation):
+        return _refuse("bad_device_signature")
+    try:
+        credentials.check_time(
+            presentation,
+            now,
+            skew,
+            bundle.get("max_presentation_age", credentials.DEFAULT_MAX_AGE),
+        )
+    except credentials.CredentialError as error:
+        return _refuse(error.reason)
+    if credentials.revoked_in(presentation.credential_id, *revocations):
+        return _refuse("revoked")
+    return Verdict(
+        ok=True,
+        colour=credential.colour,
+        credential=credential,
+        credential_id=presentation.credential_id,
+    )
+
+
 def verify(text: str, bundle: Mapping, now: int) -> Verdict:
-    """Check a token's text against the bundle at ``now`` (Unix seconds); never raises."""
+    """Check a token's or a presentation's text against the bundle at ``now`` (Unix seconds);
+    never raises."""
+    if credentials.is_presentation(text):
+        return verify_presentation(text, bundle, now)
     if not check_bundle(bundle):
         return _refuse("bundle_invalid")
     if now >= bundle["refuse_after"]:

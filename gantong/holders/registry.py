@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 from sqlalchemy import (
     Boolean,
     Date,
@@ -25,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from gantong import audit
-from gantong.core import rules, tokens
+from gantong.core import numbers, rules, tokens
 from gantong.core.kinds import OfficialRecordState
 from gantong.extensions import db
 from gantong.holders import notifications
@@ -34,7 +37,6 @@ from gantong.models import (
     Clearance,
     ColourChange,
     Declaration,
-    DynamicNumber,
     FeverFinding,
     Holder,
     LabResult,
@@ -574,6 +576,7 @@ def store_colour(
             notifications.colour_changed(holder, before, result.colour, reason, moment)
         holder.colour = result.colour
         holder.colour_at = moment
+        holder.colour_version = (holder.colour_version or 0) + 1
         db.session.flush()
     return result
 
@@ -622,71 +625,60 @@ def colour_history(holder: Holder, limit: int | None = None) -> list[ColourChang
     return list(db.session.scalars(query))
 
 
-NUMBER_STEP = 60
-# Numbers are registered this many minutes ahead at once: a code page open all day writes once
-# in ten minutes, not every minute. Each number is still accepted only in its own two minutes.
-NUMBERS_AHEAD = 10
+# A number lasts a 10-minute slot, and is still accepted for the first minute of the next (a
+# volunteer typing it as it changes). It is derived (gantong/core/numbers.py): the code page
+# and the phone show it and the checkpoint finds the holder with no write at all.
+NUMBER_STEP = 600
+NUMBER_GRACE = 60
+_NUMBER_KEY_INFO = b"gantong dynamic numbers"
+
+
+def _number_key() -> bytes:
+    return _derived_number_key(current_app.config["SECRET_KEY"])
+
+
+@cache
+def _derived_number_key(secret: str) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_NUMBER_KEY_INFO)
+    return hkdf.derive(secret.encode("utf-8"))
 
 
 def dynamic_number(holder: Holder, now: datetime | None = None) -> str:
-    """Return the holder's number for this minute, registered so that a checkpoint can look it up."""
-    moment = now or utcnow()
-    number = tokens.dynamic_number(holder.secret, int(moment.timestamp()), step=NUMBER_STEP)
-    start = datetime.fromtimestamp(
-        int(moment.timestamp()) // NUMBER_STEP * NUMBER_STEP, moment.tzinfo
-    )
-    query = db.select(DynamicNumber.id).where(
-        DynamicNumber.holder_id == holder.id,
-        DynamicNumber.number == number,
-        DynamicNumber.valid_from == start,
-    )
-    if db.session.scalar(query) is None:
-        # Read again under the lock (on SQLite the write lock, which the unit of work takes for
-        # a FOR UPDATE): another request may have registered the numbers meanwhile.
-        if db.session.scalar(query.with_for_update()) is not None:
-            return number
-        # Typed numbers stay good for one more minute, as a printed TOTP would.
-        db.session.execute(
-            db.delete(DynamicNumber).where(
-                DynamicNumber.holder_id == holder.id,
-                (DynamicNumber.valid_until < moment) | (DynamicNumber.valid_from >= start),
-            )
-        )
-        for ahead in range(NUMBERS_AHEAD):
-            minute = start + timedelta(seconds=ahead * NUMBER_STEP)
-            db.session.add(
-                DynamicNumber(
-                    number=tokens.dynamic_number(
-                        holder.secret, int(minute.timestamp()), step=NUMBER_STEP
-                    ),
-                    holder_id=holder.id,
-                    valid_from=minute,
-                    valid_until=minute + timedelta(seconds=2 * NUMBER_STEP),
-                )
-            )
-        db.session.flush()
-    return number
+    """Return the holder's number for the slot of now (nothing is written)."""
+    moment = int((now or utcnow()).timestamp())
+    return numbers.number(_number_key(), holder.id, numbers.slot_of(moment, NUMBER_STEP))
+
+
+def numbers_ahead(holder: Holder, start: int, until: int) -> dict:
+    """Return the holder's numbers from the slot of `start` to the one of `until`, for the phone."""
+    first = numbers.slot_of(start, NUMBER_STEP)
+    last = numbers.slot_of(max(start, until - 1), NUMBER_STEP)
+    key = _number_key()
+    return {
+        "from": first * NUMBER_STEP,
+        "step": NUMBER_STEP,
+        "list": [numbers.number(key, holder.id, slot) for slot in range(first, last + 1)],
+    }
 
 
 def number_valid_until(now: datetime) -> datetime:
-    """When the number shown at `now` stops being accepted (the end of the next minute)."""
+    """When the number shown at `now` stops being accepted (a minute into the next slot)."""
     start = int(now.timestamp()) // NUMBER_STEP * NUMBER_STEP
-    return datetime.fromtimestamp(start + 2 * NUMBER_STEP, now.tzinfo)
+    return datetime.fromtimestamp(start + NUMBER_STEP + NUMBER_GRACE, now.tzinfo)
 
 
 def holders_by_number(number: str, now: datetime | None = None) -> list[Holder]:
-    """Return the holders whose code shows this number now (almost always one, or none)."""
-    moment = now or utcnow()
-    query = (
-        db.select(Holder)
-        .join(DynamicNumber, DynamicNumber.holder_id == Holder.id)
-        .where(
-            DynamicNumber.number == number,
-            DynamicNumber.valid_from <= moment,
-            DynamicNumber.valid_until > moment,
-        )
-        .distinct()
-    )
+    """Return the holders with a code whose number is this one now (one, or none; two when
+    the slot just changed and the number is both one holder's new and another's old)."""
+    moment = int((now or utcnow()).timestamp())
+    slot = numbers.slot_of(moment, NUMBER_STEP)
+    slots = [slot] + ([slot - 1] if moment - slot * NUMBER_STEP < NUMBER_GRACE else [])
+    key = _number_key()
+    ids = {numbers.holder_id(key, number, each) for each in slots} - {None}
+    if not ids:
+        return []
+    has_code = db.select(ColourChange.id).where(ColourChange.holder_id == Holder.id).exists()
+    query = db.select(Holder).where(Holder.id.in_(ids), has_code).order_by(Holder.id)
     return list(db.session.scalars(query))
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from gantong import audit_heads
 from gantong.auth import session
 from gantong.codes import bundle, keys
+from gantong.web import health
 
 bp = Blueprint("public", __name__)
 
@@ -36,6 +37,25 @@ def index():
     if current_user.is_authenticated:
         return redirect(session.home_for(current_user))
     return render_template("public/index.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Tell the load balancer whether this host serves: 200 when its database answers, else 503.
+
+    HAProxy asks every second (deploy/haproxy.cfg) and stops sending to a host after two
+    failures, so this costs one SELECT 1 and nothing else: no session, no template, no Redis
+    (a Redis outage would take every host out at once, while the app itself only counts limits
+    there).
+    """
+    healthy = health.database_answers()
+    response = current_app.response_class(
+        "ok\n" if healthy else "database unavailable\n",
+        status=200 if healthy else 503,
+        mimetype="text/plain",
+    )
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/.well-known/jwks.json")

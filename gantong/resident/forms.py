@@ -353,3 +353,7 @@ class ClaimForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Withdraw a pending application or claim: a button, with its CSRF token."""
+
+
+class RemoveDeviceForm(FlaskForm):
+    """Remove a phone: a button, with its CSRF token."""

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -10,16 +21,24 @@ from flask_login import current_user, login_required
 from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr, rules
-from gantong.extensions import db, htmx
+from gantong.extensions import csrf, db, htmx
 from gantong.holders import hotlines, notifications, registry
 from gantong.labs import results as lab_results
 from gantong.models import Application, Claim, Holder, User, today, utcnow
-from gantong.resident import services
+from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
+from gantong.web.inputs import BadJson, json_fields, query_int
 
-from .forms import ApplicationForm, ClaimForm, DeclarationForm, IdentityForm, WithdrawForm
+from .forms import (
+    ApplicationForm,
+    ClaimForm,
+    DeclarationForm,
+    IdentityForm,
+    RemoveDeviceForm,
+    WithdrawForm,
+)
 
 bp = Blueprint("resident", __name__, url_prefix="/me")
 
@@ -375,3 +394,74 @@ def notices():
     unread = {item.id for item in items if item.read_at is None}
     notifications.mark_read(current_user)
     return render_template("resident/notifications.html", items=items, unread=unread)
+
+
+@bp.post("/devices")
+@csrf.exempt
+def register_device():
+    """Register this phone's public key (JSON only: a cross-site form cannot send it)."""
+    if not request.is_json:
+        abort(415)
+    try:
+        fields = json_fields()
+    except BadJson:
+        return jsonify(error="malformed", message="Send a JSON object of strings."), 400
+    try:
+        device, created = devices.register(
+            current_user, fields.get("public_key", ""), fields.get("label", "")
+        )
+    except devices.InvalidKey:
+        message = _("This is not a P-256 public key (base64url, 33 or 65 bytes).")
+        return jsonify(error="invalid", errors={"public_key": [message]}), 422
+    except devices.DeviceRemoved:
+        message = _("This phone was removed from your account: it cannot be added again.")
+        return jsonify(error="removed", message=message), 409
+    except devices.TooManyDevices:
+        message = _("Your account holds the most phones it may: remove one on “My phones” first.")
+        return jsonify(error="too_many_devices", message=message), 409
+    return jsonify(
+        id=device.id, label=device.label, created_at=device.created_at.isoformat()
+    ), 201 if created else 200
+
+
+@bp.get("/devices")
+def device_list():
+    """The account's phones that hold codes: each may be removed."""
+    return render_template(
+        "resident/devices.html", devices=devices.for_account(current_user), form=RemoveDeviceForm()
+    )
+
+
+@bp.post("/devices/<int:device_id>/remove")
+def remove_device(device_id: int):
+    """Remove a phone: the codes kept on it stop verifying."""
+    if RemoveDeviceForm().validate_on_submit():
+        if not devices.remove(current_user, device_id):
+            abort(404)
+        flash(_("Phone removed: the codes kept on it are no longer accepted."))
+    return redirect(url_for(".device_list"), code=303)
+
+
+@bp.get("/people/<int:holder_id>/credential")
+def credential(holder_id: int):
+    """The holder's credential for one of the account's phones (JSON, with an ETag)."""
+    device_id = query_int("device")
+    if device_id is None:
+        abort(404)
+    now = utcnow()
+    holder, device, row = devices.current(current_user, holder_id, device_id, now)
+    if holder is None:
+        abort(404)
+    if row is not None and row.id in request.if_none_match:
+        reply = make_response("", 304)
+    else:
+        if row is None:
+            try:
+                row = devices.issue(holder, device, now)
+            except devices.NoCode:
+                return jsonify(error="no_code"), 409
+        reply = jsonify(devices.document(devices.Issued(row, holder, device), now))
+    reply.set_etag(row.id)
+    reply.cache_control.private = True
+    reply.cache_control.no_cache = True
+    return reply

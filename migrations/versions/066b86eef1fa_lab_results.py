@@ -2,7 +2,7 @@
 document, lab accounts, and the results that official records and applications cite.
 
 Revision ID: 066b86eef1fa
-Revises: c4d8e2f1a7b3
+Revises: b18e5a0c3d21
 Create Date: 2026-12-07 12:00:09.608567
 
 """
@@ -14,7 +14,7 @@ import gantong.models
 
 # revision identifiers, used by Alembic.
 revision = '066b86eef1fa'
-down_revision = 'c4d8e2f1a7b3'
+down_revision = 'b18e5a0c3d21'
 branch_labels = None
 depends_on = None
 

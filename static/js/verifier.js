@@ -2,6 +2,8 @@
 // Implements docs/token-format.md ("Verifying with a bundle") step by step, as
 // gantong/core/verifier.py does; both are run against docs/token-vectors.json.
 // Signatures: WebCrypto Ed25519 where the browser has it, else @noble/ed25519 (static/vendor).
+// A phone's presentation (prefix GP1:, section 8) is checked too: its device signature with
+// WebCrypto's ECDSA P-256, its revocation against the bundle's Golomb-coded set.
 
 export const PREFIX = "GT1:";
 export const BUNDLE_FORMAT = "gantong-verifier-bundle/1";
@@ -144,6 +146,7 @@ async function signatureOk(x, signature, payload, force) {
 }
 
 const isInt = (v) => Number.isInteger(v);
+const ageOf = (bundle) => (bundle.max_presentation_age === undefined ? 120 : bundle.max_presentation_age);
 const intOrNull = (v) => v === null || v === undefined || Number.isInteger(v);
 
 const skewOf = (bundle) => (bundle.max_clock_skew === undefined ? MAX_SKEW : bundle.max_clock_skew);
@@ -153,6 +156,8 @@ export function checkBundle(bundle) {
   if (!["issued_at", "refresh_after", "refuse_after"].every((name) => isInt(bundle[name]))) return false;
   const skew = skewOf(bundle);
   if (!isInt(skew) || skew < 0) return false;
+  const age = ageOf(bundle);
+  if (!isInt(age) || age <= 0) return false;
   if (!["keys", "partners", "revoked"].every((name) => Array.isArray(bundle[name]))) return false;
   for (const entry of [...bundle.keys, ...bundle.partners]) {
     if (!entry || !KID.test(String(entry.kid)) || typeof entry.x !== "string"
@@ -172,8 +177,11 @@ export function checkBundle(bundle) {
 
 const refuse = (reason, token = null) => ({ ok: false, reason, token, colour: null, issuer: null });
 
-// Verify a token's text with the bundle at `now` (Unix seconds). Never throws.
+// Verify a token's or a presentation's text with the bundle at `now` (Unix seconds). Never throws.
 export async function verify(text, bundle, now, options = {}) {
+  if (typeof text === "string" && text.replace(/^[ \t\r\n]+/, "").startsWith(PRESENTATION_PREFIX)) {
+    return verifyPresentation(text, bundle, now, options);
+  }
   if (!checkBundle(bundle)) return refuse("bundle_invalid");
   if (now >= bundle.refuse_after) return refuse("bundle_stale");
   let parsed;
@@ -218,4 +226,191 @@ export async function verify(text, bundle, now, options = {}) {
   if (token.type === "screen") colour = token.colour;
   else if (bundle.paper_colours) colour = bundle.paper_colours[token.subject] || "green";
   return { ok: true, reason: null, token, colour, issuer: partner ? partner.name || null : null };
+}
+
+// Holder credentials and presentations (docs/token-format.md, section 8).
+
+export const PRESENTATION_PREFIX = "GP1:";
+const CREDENTIAL_HEAD = 53;
+const CREDENTIAL_MAX_NAME = 13;
+const PRESENTATION_SKEW = 60; // the holder sets the phone's clock: at most 60 s ahead
+const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+function modPow(base, exponent, modulus) {
+  let result = 1n;
+  base %= modulus;
+  while (exponent > 0n) {
+    if (exponent & 1n) result = (result * base) % modulus;
+    base = (base * base) % modulus;
+    exponent >>= 1n;
+  }
+  return result;
+}
+
+const bigOf = (bytes) => BigInt("0x" + (hex(bytes) || "0"));
+
+// A compressed P-256 point (02/03 || x) as the 65-byte uncompressed form WebCrypto imports.
+function uncompressed(point) {
+  if (point.length !== 33 || (point[0] !== 2 && point[0] !== 3)) throw new Malformed("device key");
+  const x = bigOf(point.slice(1));
+  if (x >= P256_P) throw new Malformed("device key x");
+  const rhs = (((x * x) % P256_P) * x - 3n * x + P256_B) % P256_P;
+  const rhsPositive = (rhs + P256_P) % P256_P;
+  let y = modPow(rhsPositive, (P256_P + 1n) / 4n, P256_P);
+  if ((y * y) % P256_P !== rhsPositive) throw new Malformed("device key not on the curve");
+  if (Number(y & 1n) !== (point[0] & 1)) y = P256_P - y;
+  const out = new Uint8Array(65);
+  out[0] = 4;
+  out.set(point.slice(1), 1);
+  out.set(Uint8Array.from(y.toString(16).padStart(64, "0").match(/../g), (h) => parseInt(h, 16)), 33);
+  return out;
+}
+
+// Parse a presentation's text; Malformed on any fault (8.1-8.3).
+export function decodePresentation(text) {
+  if (typeof text !== "string") throw new Malformed("not text");
+  const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+  if (!trimmed.startsWith(PRESENTATION_PREFIX)) throw new Malformed("prefix");
+  const raw = base45(trimmed.slice(PRESENTATION_PREFIX.length));
+  if (raw.length < CREDENTIAL_HEAD + 2 + SIGNATURE + 4 + 64) throw new Malformed("short");
+  const credentialBytes = raw.slice(0, raw.length - 68);
+  const body = credentialBytes.slice(0, credentialBytes.length - SIGNATURE);
+  const view = new DataView(body.buffer);
+  const colour = COLOURS[body[13]];
+  if (body[0] !== 1 || !colour) throw new Malformed("version or colour");
+  const rest = body.slice(CREDENTIAL_HEAD);
+  const nameSize = rest[0];
+  if (nameSize > CREDENTIAL_MAX_NAME || rest.length < 2 + nameSize) throw new Malformed("name length");
+  const tailSize = rest[1 + nameSize];
+  if (tailSize > MAX_TAIL || rest.length !== 2 + nameSize + tailSize) throw new Malformed("tail length");
+  let maskedName;
+  try {
+    maskedName = new TextDecoder("utf-8", { fatal: true }).decode(rest.slice(1, 1 + nameSize));
+  } catch (_) {
+    throw new Malformed("utf-8");
+  }
+  const docTail = String.fromCharCode(...rest.slice(2 + nameSize));
+  if (!validName(maskedName) || !/^[0-9A-Z]{0,4}$/.test(docTail)) throw new Malformed("identity");
+  const lifetime = view.getUint16(18);
+  if (lifetime === 0) throw new Malformed("lifetime");
+  const deviceKey = body.slice(20, 53);
+  const credential = {
+    kid: hex(body.slice(1, 5)), code_id: hex(body.slice(5, 13)), colour,
+    valid_from: view.getUint32(14), lifetime, device_key_hex: hex(deviceKey),
+    masked_name: maskedName, doc_tail: docTail,
+  };
+  const devicePoint = uncompressed(deviceKey);
+  const tailView = new DataView(raw.buffer, raw.length - 68, 4);
+  return {
+    credential, credentialId: hex(credentialBytes.slice(credentialBytes.length - SIGNATURE).slice(0, 8)),
+    body, issuerSignature: credentialBytes.slice(credentialBytes.length - SIGNATURE),
+    devicePoint, presentedAt: tailView.getUint32(0),
+    signed: raw.slice(0, raw.length - 64), deviceSignature: raw.slice(raw.length - 64),
+  };
+}
+
+async function deviceSignatureOk(parsed) {
+  const key = await crypto.subtle.importKey("raw", parsed.devicePoint, { name: "ECDSA", namedCurve: "P-256" },
+                                            false, ["verify"]);
+  return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, parsed.deviceSignature, parsed.signed);
+}
+
+// The Golomb-coded set of revoked credential ids (8.6), decoded once per bundle.
+const revokedSets = new WeakMap();
+
+function b64urlBytes(text) {
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+  return text ? b64url(text) : new Uint8Array(0);
+}
+
+export function revokedCredentials(bundle) {
+  const member = bundle.revoked_credentials;
+  if (!member || typeof member !== "object") return null;
+  if (revokedSets.has(member)) return revokedSets.get(member);
+  let result = null;
+  const { n, p, gcs } = member;
+  const bytes = b64urlBytes(gcs);
+  if (isInt(n) && n >= 0 && isInt(p) && p >= 1 && p <= 32 && bytes) {
+    const total = bytes.length * 8;
+    const bit = (at) => (bytes[at >> 3] >> (7 - (at & 7))) & 1;
+    const values = new Set();
+    let position = 0;
+    let value = 0n;
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      let quotient = 0n;
+      for (;;) {
+        if (position >= total) { ok = false; break; }
+        if (!bit(position++)) break;
+        quotient += 1n;
+      }
+      if (!ok || position + p > total) { ok = false; break; }
+      let remainder = 0n;
+      for (let j = 0; j < p; j++) remainder = (remainder << 1n) | BigInt(bit(position++));
+      value += (quotient << BigInt(p)) | remainder;
+      values.add(value);
+    }
+    if (ok) result = { n: BigInt(n), p: BigInt(p), values };
+  }
+  revokedSets.set(member, result);
+  return result;
+}
+
+function isRevoked(credentialId, set) {
+  if (set.n === 0n) return false;
+  const hashed = (BigInt("0x" + credentialId) * set.n << set.p) >> 64n;
+  return set.values.has(hashed);
+}
+
+const refuseCredential = (reason, parsed = null) => ({
+  ok: false, reason, token: null, colour: null, issuer: null,
+  credential: parsed ? parsed.credential : null, credential_id: parsed ? parsed.credentialId : null,
+});
+
+// Verify a phone's presentation with the bundle at `now` (8.7). Never throws.
+export async function verifyPresentation(text, bundle, now, options = {}) {
+  if (!checkBundle(bundle)) return refuseCredential("bundle_invalid");
+  const revoked = revokedCredentials(bundle);
+  if (!revoked) return refuseCredential("bundle_invalid");
+  if (now >= bundle.refuse_after) return refuseCredential("bundle_stale");
+  let parsed;
+  try {
+    parsed = decodePresentation(text);
+  } catch (_) {
+    return refuseCredential("malformed");
+  }
+  const { credential } = parsed;
+  const entry = bundle.keys.find((key) => key.kid === credential.kid);
+  if (!entry) return refuseCredential("unknown_key", parsed);
+  let good;
+  try {
+    good = await signatureOk(entry.x, parsed.issuerSignature, parsed.body, options.engine);
+  } catch (_) {
+    return refuseCredential("bundle_invalid", parsed);
+  }
+  if (!good) return refuseCredential("bad_signature", parsed);
+  const skew = skewOf(bundle);
+  if (entry.not_after != null && now >= entry.not_after) return refuseCredential("key_retired", parsed);
+  const start = entry.signs_from != null ? entry.signs_from : entry.not_before;
+  if (start != null && credential.valid_from < start - skew) return refuseCredential("key_not_yet_signing", parsed);
+  let deviceGood = false;
+  try {
+    deviceGood = await deviceSignatureOk(parsed);
+  } catch (_) {
+    deviceGood = false;
+  }
+  if (!deviceGood) return refuseCredential("bad_device_signature", parsed);
+  if (credential.valid_from - now > skew) return refuseCredential("not_yet_valid", parsed);
+  if (now >= credential.valid_from + credential.lifetime) return refuseCredential("expired", parsed);
+  if (parsed.presentedAt - now > Math.min(PRESENTATION_SKEW, skew)) return refuseCredential("future_presentation", parsed);
+  if (now >= parsed.presentedAt + ageOf(bundle)) return refuseCredential("stale_presentation", parsed);
+  if (isRevoked(parsed.credentialId, revoked)) return refuseCredential("revoked", parsed);
+  return {
+    ok: true, reason: null, colour: credential.colour, issuer: null, credential, credential_id: parsed.credentialId,
+    // What a token verdict carries, so a page shows a presentation as it shows a screen code.
+    token: { version: 2, type: "screen", kid: credential.kid, subject: credential.code_id, colour: credential.colour,
+             issued_at: parsed.presentedAt, ttl: ageOf(bundle), masked_name: credential.masked_name,
+             doc_tail: credential.doc_tail },
+  };
 }

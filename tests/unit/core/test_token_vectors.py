@@ -11,9 +11,11 @@ import re
 import base45
 import pytest
 import segno
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gantong.core import identity, tokens, verifier
+from gantong.core import credentials, identity, tokens, verifier
 
 # Pure: no app, no database; run once, on the SQLite pass.
 pytestmark = pytest.mark.nodb
@@ -41,7 +43,8 @@ def test_there_are_vectors_of_every_kind():
     assert len(VECTORS["valid"]) >= 10
     # Every refusal reason the document names has a vector, and no vector names another.
     reasons = {case["reason"] for case in VECTORS["invalid"]}
-    assert reasons == set(verifier.REASONS)
+    presentation_only = {"bad_device_signature", "future_presentation", "stale_presentation"}
+    assert reasons == set(verifier.REASONS) - presentation_only
 
 
 def test_every_reason_the_document_names_is_one_the_verifier_returns():
@@ -49,6 +52,7 @@ def test_every_reason_the_document_names_is_one_the_verifier_returns():
         encoding="utf-8"
     )
     steps = document.split("### Verifying with a bundle")[1].split("The server")[0]
+    steps += document.split("### 8.7 Verifying a presentation")[1].split("### 8.8")[0]
     assert set(verifier.REASONS) <= set(re.findall(r"`([a-z_]+)`", steps))
 
 
@@ -129,3 +133,73 @@ def test_fit_name_keeps_short_names_and_shortens_long_ones_with_an_ellipsis():
     assert long.endswith("…") and len(long.encode()) <= tokens.MAX_NAME_BYTES
     assert tokens.fit_name("a\x00b  c") == "a b c"
     assert tokens.fit_tail("44052418800101001x") == "001X"
+
+
+# Holder credentials and presentations (docs/token-format.md, section 8).
+
+
+def test_every_presentation_reason_has_a_vector():
+    reasons = {case["reason"] for case in VECTORS["presentation_invalid"]}
+    assert {"stale_presentation", "bad_device_signature", "expired", "not_yet_valid"} <= reasons
+    assert {"revoked", "future_presentation", "malformed", "bundle_invalid"} <= reasons
+    every = reasons | {case["reason"] for case in VECTORS["invalid"]}
+    assert every == set(verifier.REASONS)
+
+
+@pytest.mark.parametrize("case", VECTORS["presentation_valid"], ids=lambda case: case["name"])
+def test_known_answer_credentials_and_valid_presentations(case):
+    fields = dict(case["fields"])
+    fields["device_key"] = bytes.fromhex(fields.pop("device_key_hex"))
+    signed = credentials.sign_credential(credentials.Credential(**fields), _key("own_secret_hex"))
+    assert signed.hex() == case["credential_hex"]
+    assert (
+        credentials.credential_id(signed)
+        == case["credential_id"]
+        == case["expect"]["credential_id"]
+    )
+    verdict = verifier.verify(case["text"], case.get("bundle", BUNDLE), case["now"])
+    assert verdict.ok, verdict.reason
+    assert verdict.colour == case["expect"]["colour"] == fields["colour"]
+    assert verdict.credential.masked_name == fields["masked_name"]
+    qr = segno.make_qr(case["text"], error="m", boost_error=False)
+    assert qr.mode == "alphanumeric" and not qr.is_micro and qr.version <= 10
+
+
+@pytest.mark.parametrize("case", VECTORS["presentation_invalid"], ids=lambda case: case["name"])
+def test_negative_presentations_are_refused_with_their_reason(case):
+    verdict = verifier.verify(case["text"], case.get("bundle", BUNDLE), case["now"])
+    assert not verdict.ok and verdict.reason == case["reason"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "欧" * 100,
+        "阿卜杜热合曼·买买提依明·艾合买提江·吐尔逊",
+        " ".join(["Maximiliana"] * 9),
+        "𠀀𠀁𠀂𠀃𠀄𠀅𠀆",
+    ],
+)
+def test_the_longest_names_keep_a_presentation_at_version_10(name):
+    device = ec.generate_private_key(ec.SECP256R1())
+    point = credentials.compress_point(
+        device.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+    masked = credentials.fit_name(identity.mask_name(name))
+    credential = credentials.Credential(
+        "ffffffff",
+        "ffffffffffffffff",
+        tokens.YELLOW,
+        2**32 - 1 - 65535,
+        65535,
+        point,
+        masked,
+        "ZZZZ",
+    )
+    text = credentials.present(
+        credentials.sign_credential(credential, _key("own_secret_hex")), 2**32 - 1, device
+    )
+    assert len(text) == 310
+    qr = segno.make_qr(text, error="m", boost_error=False)
+    assert qr.mode == "alphanumeric" and qr.version == 10
+    assert credentials.decode(text).credential == credential

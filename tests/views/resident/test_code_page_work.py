@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from gantong.core import tokens
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import DynamicNumber, Holder, utcnow
+from gantong.models import Holder, utcnow
 from tests.conftest import PASSWORD
 
 
@@ -70,53 +69,44 @@ def test_the_colour_facts_are_one_query_however_many_declarations(
     )
 
 
-def test_a_page_that_writes_its_number_reads_nothing_again_after_the_commit(
-    app, client, make_user, make_holder
-):
+def test_the_code_page_writes_nothing_for_its_number(app, client, make_user, make_holder):
     user_id, phone = make_user()
     holder_id = make_holder(user_id)
     client.post("/login", data={"phone": phone, "password": PASSWORD})
     client.get(f"/me/people/{holder_id}")
-    with statements(app) as quiet:
-        client.get(f"/me/people/{holder_id}")
-    with app.app_context():
-        db.session.execute(db.delete(DynamicNumber))
-        db.session.commit()
-    with statements(app) as writing:
+    with statements(app) as seen:
         assert client.get(f"/me/people/{holder_id}").status_code == 200
-    assert any(s.startswith("INSERT INTO dynamic_number") for s in writing)
-    # Taking the write lock ends the read snapshot; only the number is checked again under it,
-    # and nothing loaded before (the account, the people, the colour changes) is read again.
-    assert len(reads(writing)) == len(reads(quiet)) + 1, "\n".join(s[:90] for s in writing)
+    # The number is derived (gantong/core/numbers.py): no INSERT, DELETE or lock for it.
+    assert not any(s.startswith(("INSERT", "DELETE", "UPDATE")) for s in seen), seen
+    assert not any("FOR UPDATE" in s for s in seen)
 
 
-def test_numbers_are_registered_ten_minutes_ahead_and_each_accepted_only_in_its_minutes(
-    app, make_holder
-):
+def test_numbers_change_each_slot_and_are_accepted_a_minute_into_the_next(app, make_holder):
     holder_id = make_holder()
-    now = utcnow().replace(second=5, microsecond=0)
+    step = registry.NUMBER_STEP
+    start = utcnow().replace(microsecond=0)
+    start = start - timedelta(seconds=int(start.timestamp()) % step)  # a slot's first second
     with app.app_context():
         holder = db.session.get(Holder, holder_id)
-        registry.dynamic_number(holder, now)
-        assert (
-            db.session.scalar(db.select(db.func.count()).select_from(DynamicNumber))
-            == registry.NUMBERS_AHEAD
-        )
-        later = now + timedelta(minutes=5)
-        number_later = tokens.dynamic_number(
-            holder.secret, int(later.timestamp()), step=registry.NUMBER_STEP
-        )
-        # Registered now, accepted only from its own minute.
-        assert holder_id not in [h.id for h in registry.holders_by_number(number_later, now)]
-        assert [h.id for h in registry.holders_by_number(number_later, later)] == [holder_id]
-        # Nine minutes on, the page's number is registered already: nothing is written.
+        number = registry.dynamic_number(holder, start + timedelta(seconds=5))
+        assert registry.dynamic_number(holder, start + timedelta(seconds=step - 1)) == number
+        following = registry.dynamic_number(holder, start + timedelta(seconds=step))
+        assert following != number
         with statements(app) as seen:
-            registry.dynamic_number(holder, now + timedelta(minutes=9))
-        assert not any(s.startswith(("INSERT", "DELETE")) for s in seen)
-        # Past the last one registered, the next ten are registered; expired ones are removed.
-        registry.dynamic_number(holder, now + timedelta(minutes=12))
-        starts = sorted(db.session.scalars(db.select(DynamicNumber.valid_from)))
-        assert starts == [
-            (now + timedelta(minutes=12 + ahead)).replace(second=0)
-            for ahead in range(registry.NUMBERS_AHEAD)
+            found = registry.holders_by_number(number, start + timedelta(seconds=30))
+        assert [h.id for h in found] == [holder_id]
+        assert len(seen) == 1  # the holder, found by its id: no number table
+        # A minute into the next slot the old number still finds the holder; then no more.
+        late = start + timedelta(seconds=step + registry.NUMBER_GRACE - 1)
+        assert holder_id in [h.id for h in registry.holders_by_number(number, late)]
+        assert holder_id not in [
+            h.id for h in registry.holders_by_number(number, late + timedelta(seconds=1))
         ]
+        # Not before its slot: the next slot's number is not accepted now.
+        assert holder_id not in [
+            h.id for h in registry.holders_by_number(following, start + timedelta(seconds=30))
+        ]
+        paged = registry.numbers_ahead(
+            holder, int(start.timestamp()), int(start.timestamp()) + 3 * step
+        )
+        assert paged["list"][:2] == [number, following] and len(paged["list"]) == 3

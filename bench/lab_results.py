@@ -222,6 +222,7 @@ def main() -> None:
         subprocess.run(
             ["psql", args.postgres_url, "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"],
             check=True,
+            env={**os.environ, "PGOPTIONS": "--client-min-messages=warning"},
         )
     else:
         env["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite'}"

@@ -34,5 +34,7 @@ cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 cp node_modules/qr-scanner/qr-scanner.min.js node_modules/qr-scanner/qr-scanner-worker.min.js static/vendor/
 # The browser verifier's Ed25519 where WebCrypto lacks it (an ES module, pinned in package.json).
 cp node_modules/@noble/ed25519/index.js static/vendor/noble-ed25519.js
+# The code page's QR drawn on the phone from its own credential (holder-code.js).
+cp node_modules/qrcode-generator/dist/qrcode.js static/vendor/qrcode.js
 
 .venv/bin/pybabel -q compile --use-fuzzy -d gantong/translations

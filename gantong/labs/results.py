@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, tuple_
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from gantong import audit
@@ -152,12 +152,22 @@ def _document(result) -> tuple[str, str, str]:
 
 
 def _holders_by_document(documents: set[tuple[str, str, str]]) -> dict[tuple, int]:
+    # Each column IN its own list (the unique index on the three serves it on both databases)
+    # and the exact triples kept here: a row-value IN of hundreds of tuples cost more to bind
+    # than the search itself.
     found: dict[tuple, int] = {}
-    columns = (Holder.doc_type, Holder.doc_country, Holder.doc_number)
-    for chunk in _chunks(sorted(documents)):
-        rows = db.session.execute(db.select(Holder.id, *columns).where(tuple_(*columns).in_(chunk)))
+    for chunk in _chunks(sorted(documents), CHUNK * 2):
+        rows = db.session.execute(
+            db.select(Holder.id, Holder.doc_type, Holder.doc_country, Holder.doc_number).where(
+                Holder.doc_type.in_({document[0] for document in chunk}),
+                Holder.doc_country.in_({document[1] for document in chunk}),
+                Holder.doc_number.in_([document[2] for document in chunk]),
+            )
+        )
+        wanted = set(chunk)
         for holder_id, *document in rows:
-            found[tuple(document)] = holder_id
+            if tuple(document) in wanted:
+                found[tuple(document)] = holder_id
     return found
 
 
@@ -326,6 +336,60 @@ def _open_positive_record(lab_result: LabResult, account: User, moment: datetime
         },
         reason=entry.basis,
         at=moment,
+    )
+
+
+def record_certificate_result(
+    holder: Holder,
+    issuer_name: str,
+    issuer_key_id: str,
+    certificate_id: str,
+    test_type: str,
+    outcome: str,
+    sampled_at: datetime,
+    resulted_at: datetime | None = None,
+    now: datetime | None = None,
+) -> LabResult:
+    """Keep a verified certificate's test (an EU DCC or SMART Health Card test entry whose
+    signature verified) as a verified result of the holder's; return it (stored once).
+
+    The certificate side calls this after verification: `issuer_key_id` is the signer's key id
+    (DCC `kid`, SHC `iss` + `kid`), `certificate_id` the certificate's own id (DCC `ci`, or a
+    hash of the SHC payload); together they identify the result, so attaching the same
+    certificate again stores nothing new. A positive here is kept but opens no record: a
+    certificate is evidence, and an officer records a case from it in the usual way.
+    """
+    moment = now or utcnow()
+    test_type = lab_results.TestType(test_type).value
+    outcome = lab_results.Outcome(outcome).value
+    origin = f"cert:{issuer_key_id}"[:40]
+    sample_id = certificate_id[: lab_results.SAMPLE_ID_MAX]
+    existing = db.session.scalar(
+        db.select(LabResult).where(LabResult.origin == origin, LabResult.sample_id == sample_id)
+    )
+    if existing is not None:
+        return existing
+    row = {
+        "source": lab_results.ResultSource.CERTIFICATE.value,
+        "origin": origin,
+        "lab_id": None,
+        "issuer_name": issuer_name[:100],
+        "sample_id": sample_id,
+        "doc_type": holder.doc_type,
+        "doc_country": holder.doc_country,
+        "doc_number": holder.doc_number,
+        "test_type": test_type,
+        "result": outcome,
+        "sampled_at": sampled_at,
+        "resulted_at": resulted_at or sampled_at,
+        "received_at": moment,
+        "signed": True,
+        "holder_id": holder.id,
+        "matched_at": moment,
+    }
+    _insert([row])
+    return db.session.scalar(
+        db.select(LabResult).where(LabResult.origin == origin, LabResult.sample_id == sample_id)
     )
 
 

@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -147,6 +148,14 @@ def declare(holder_id: int):
         flash(_("Declaration saved."))
         return redirect(url_for(".code", holder_id=holder.id), code=303)
     return render_template("resident/declare.html", form=form, holder=holder, today=today())
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker that opens the code page with no network, from a cold start."""
+    response = send_from_directory(current_app.static_folder, "js/holder-sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/people/<int:holder_id>")

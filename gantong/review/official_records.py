@@ -159,9 +159,10 @@ def for_holder(holder: Holder) -> list[OfficialRecord]:
 
 
 def officers_among(user_ids) -> dict[int, User]:
-    """Return the officer accounts among these ids, to name who recorded or decided what."""
+    """Return the officer (and lab) accounts among these ids, to name who recorded or decided
+    what: a lab's positive is recorded in its lab account's name."""
     wanted = {user_id for user_id in user_ids if user_id is not None}
     if not wanted:
         return {}
-    query = db.select(User).where(User.id.in_(wanted), User.role == "officer")
+    query = db.select(User).where(User.id.in_(wanted), User.role.in_(("officer", "lab")))
     return {user.id: user for user in db.session.scalars(query)}

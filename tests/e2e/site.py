@@ -22,6 +22,7 @@ LOGINS = {
     "staff": "13900000002",
     "officer": "13900000003",
     "admin": "13900000004",
+    "lab": "13900000009",
 }
 HOMES = {
     "anonymous": [
@@ -37,6 +38,7 @@ HOMES = {
     "staff": ["/checkpoint/"],
     "officer": ["/review/", "/review/people", "/entry/arrivals", "/entry/holders", "/stats/"],
     "admin": ["/admin/", "/stats/"],
+    "lab": ["/lab"],
 }
 # Not pages: files, switches, the service worker, the published keys.
 SKIP = re.compile(

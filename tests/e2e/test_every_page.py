@@ -38,6 +38,7 @@ MUST_REACH = {
         "/me/people/N/declare",
         "/me/people/N/history",
         "/me/people/N/checks",
+        "/me/people/N/tests",
         "/me/people/N/requests",
         "/me/people/N/apply",
         "/me/people/N/claim",
@@ -70,6 +71,8 @@ MUST_REACH = {
         "/admin/exports",
         "/admin/issuers",
         "/admin/issuers/new",
+        "/admin/labs",
+        "/admin/labs/N",
         "/admin/points",
         "/admin/points/N",
         "/admin/points/new",
@@ -79,6 +82,7 @@ MUST_REACH = {
         "/admin/retention",
         "/stats/",
     },
+    "lab": {"/lab", "/account/password"},
 }
 # A control the page marks hidden and the stylesheet shows anyway.
 SHOWN_HIDDEN = """() => [...document.querySelectorAll('[hidden]')]

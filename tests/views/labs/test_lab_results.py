@@ -235,6 +235,8 @@ def test_a_positive_turns_the_code_red_only_when_an_officer_confirms_it_with_the
     code = resident.get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
     assert "Positive test result from 南昌市第一医院检验科" in code
     assert "PCR positive" in code
+    history = resident.get(f"/me/people/{holder_id}/history", headers=EN).get_data(as_text=True)
+    assert "recorded by lab 南昌市第一医院检验科" in history
 
 
 def test_a_lab_account_sees_only_its_page(app, lab, make_user):
@@ -329,3 +331,37 @@ def test_statistics_count_results_per_day_and_positives_per_district(
     assert "360103" not in positives_table.split("</table>")[0]
     today = utcnow().astimezone(registry.rules.SHANGHAI).date().isoformat()
     assert re.search(rf'data-day="{today}"><td>[^<]*</td><td>1</td>', results_table)
+
+
+def test_a_verified_certificate_counts_as_a_verified_result_for_the_rules(
+    app, make_user, make_holder
+):
+    user_id, phone = make_user()
+    holder_id = make_holder(user_id, symptoms=["fever"])
+    with app.app_context():
+        db.session.execute(db.update(Declaration).values(made_at=utcnow() - timedelta(days=3)))
+        holder = db.session.get(Holder, holder_id)
+        sampled = utcnow() - timedelta(hours=20)
+        first = results.record_certificate_result(
+            holder,
+            "Robert Koch-Institut",
+            "DEsBNsvNqHk=",
+            "URN:UVCI:01DE/1",
+            "pcr",
+            "negative",
+            sampled,
+        )
+        again = results.record_certificate_result(
+            holder,
+            "Robert Koch-Institut",
+            "DEsBNsvNqHk=",
+            "URN:UVCI:01DE/1",
+            "pcr",
+            "negative",
+            sampled,
+        )
+        db.session.commit()
+        assert first.id == again.id and first.source == "certificate"
+        assert [row.id for row in results.citable(holder, utcnow())] == [first.id]
+    page = login(app, phone).get(f"/me/people/{holder_id}", headers=EN).get_data(as_text=True)
+    assert "PCR negative · sampled 20 h ago" in page and "Robert Koch-Institut" in page

@@ -339,7 +339,7 @@ def test_every_chart_on_the_page_is_valid_svg(app, client, seeded, log_in):
         charts = re.findall(
             r'<svg xmlns="http://www.w3.org/2000/svg" class="chart".*?</svg>', html, re.S
         )
-        assert len(charts) == 5, url
+        assert len(charts) == 7, url
         ids = {assert_valid_svg(chart).get("id") for chart in charts}
         assert ids == {
             "chart-colours",
@@ -347,6 +347,8 @@ def test_every_chart_on_the_page_is_valid_svg(app, client, seeded, log_in):
             "chart-points",
             "chart-fevers",
             "chart-pending",
+            "chart-results",
+            "chart-positives",
         }
         assert " style=" not in html and "<script>" not in html
 

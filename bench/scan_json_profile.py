@@ -64,6 +64,9 @@ def main() -> None:
     )
     parser.add_argument("--persons", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--batch", type=int, default=0, help="send batches of this many records (a JSON array)"
+    )
     parser.add_argument("--label", default="", help="a line naming the version profiled")
     args = parser.parse_args()
 
@@ -79,6 +82,9 @@ def main() -> None:
         TOKEN_TTL="3600",
         FLASK_DEBUG="0",
         PUBLIC_URL="http://127.0.0.1",
+        # One staff account stands for a whole station (as in bench/throughput.py).
+        RECORD_LIMIT_PER_STAFF="1000000 per minute",
+        RECORD_LIMIT_PER_POINT="1000000 per minute",
     )
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
@@ -125,7 +131,32 @@ def main() -> None:
         raise SystemExit("the staff login failed")
     counter = iter(range(10**9))
 
+    def one_record(decision: str) -> dict:
+        text, colour = tokens[next(counter) % len(tokens)]
+        return {
+            "record_id": str(uuid.uuid4()),
+            "token": text,
+            "scanned_at": int(time.time()),
+            "shown_colour": colour,
+            "offline": True,
+            "temperature": "36.5",
+            "decision": decision,
+            "note": "",
+        }
+
+    def one_batch() -> None:
+        response = client.post(
+            "/checkpoint/scan-records",
+            data=json.dumps([one_record("") for _ in range(args.batch)]),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        results = response.get_json()["results"] if response.status_code == 200 else None
+        if not results or any(r["status"] != 201 for r in results):
+            raise SystemExit(f"{response.status_code}: {response.get_data(as_text=True)[:500]}")
+
     def one_scan() -> None:
+        if args.batch:
+            return one_batch()
         text, colour = tokens[next(counter) % len(tokens)]
         body = {
             "record_id": str(uuid.uuid4()),
@@ -174,8 +205,9 @@ def main() -> None:
     profiler.disable()
 
     lines = [
-        f"In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
-        f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
+        "In-process profile of POST /checkpoint/scan-records (bench/scan_json_profile.py), SQLite file, "
+        + (f"batches of {args.batch} records (a request is a batch), " if args.batch else "")
+        + f"Flask's test client, the demo's 3 holders round-robin; {args.rounds} rounds of {args.persons}.",
         args.label,
         f"load average at the start: {os.getloadavg()[0]:.2f}",
         "",

@@ -113,7 +113,12 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "/usr/bin/wrk"
 
 
+PORTS: list[int] = []  # --ports: the ports to serve on, taken in turn (else any free one)
+
+
 def free_port() -> int:
+    if PORTS:
+        return PORTS.pop(0)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -315,6 +320,26 @@ def prepare_database(kind: str, args, workdir: Path) -> dict:
     return env
 
 
+def disk_flush_rate(folder: Path, seconds: float) -> float:
+    """The disk's durable flushes a second: 4 KB appended and fsync'd in a loop, in the folder
+    the SQLite file lives in (PostgreSQL's data folder is on the same disk here)."""
+    path = folder / "flush-probe.bin"
+    block = os.urandom(4096)
+    flushes = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        ends = time.monotonic() + seconds
+        started = time.monotonic()
+        while time.monotonic() < ends:
+            os.write(fd, block)
+            os.fsync(fd)
+            flushes += 1
+        return flushes / (time.monotonic() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
 def log_in(target: Target, server: Server) -> None:
     resident = Session(server.base, RESIDENT)
     resident.get(resident.home)
@@ -375,8 +400,23 @@ def main() -> None:
         help="also py-spy one worker (code page, one-tap scan, scan without JS) into this folder",
     )
     parser.add_argument("--profile-seconds", type=float, default=10)
+    parser.add_argument(
+        "--profile-all", action="store_true", help="profile every database, not only SQLite"
+    )
+    parser.add_argument("--profile-name", default="", help="a prefix of the profiles' files")
     parser.add_argument("--json", type=Path, help="write every measurement to this file")
+    parser.add_argument(
+        "--only",
+        default="bare,code,scan,nojs,submit,batch",
+        help="the measurements to run (bare is always run: the ratios' yardstick)",
+    )
+    parser.add_argument("--ports", help="a range of ports to serve on, e.g. 5121-5129")
+    parser.add_argument("--batch", type=int, default=10, help="records a batch (scan_batch.lua)")
     args = parser.parse_args()
+    only = set(args.only.split(",")) | {"bare"}
+    if args.ports:
+        first, last = (int(p) for p in args.ports.split("-"))
+        PORTS.extend(range(first, last + 1))
     if args.quick:
         args.seconds = 3
     worker_counts = sorted({int(n) for n in args.workers.split(",")} | {args.headline_workers})
@@ -419,7 +459,7 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             # Fresh pools of opened records for this round's submits, made while all is idle.
             pools = {}
-            for target in targets:
+            for target in targets if "submit" in only else []:
                 size = int(max(200, submit_rate[target.kind] * args.seconds * 2))
                 started = time.monotonic()
                 pools[target.kind] = mint(
@@ -451,7 +491,7 @@ def main() -> None:
                 "bare /template",
                 run_wrk(wrk, "get.lua", bare.base + "/template", c, 2, args.seconds, gzip),
             )
-            for target in targets:
+            for target in targets if "code" in only else []:
                 for n, server in target.servers.items():
                     measure(
                         f"code page|{target.kind}|{n}",
@@ -465,7 +505,7 @@ def main() -> None:
                             {**gzip, "Cookie": target.resident_cookie},
                         ),
                     )
-            for target in targets:
+            for target in targets if "scan" in only else []:
                 for n, server in target.servers.items():
                     before = int(
                         mint(target.env, "submitted", 0, workdir / "count.txt").read_text()
@@ -485,7 +525,7 @@ def main() -> None:
                     after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
                     figure["stored"] = after - before
                     measure(f"scan|{target.kind}|{n}", figure)
-            for target in targets:
+            for target in targets if "nojs" in only else []:
                 for n, server in target.servers.items():
                     measure(
                         f"scan without JavaScript|{target.kind}|{n}",
@@ -503,7 +543,29 @@ def main() -> None:
                             },
                         ),
                     )
-            for target in targets:
+            if "batch" in only:
+                measure("disk flushes", {"per_second": disk_flush_rate(workdir, 3.0)})
+            for target in targets if "batch" in only else []:
+                server = target.servers[args.headline_workers]
+                before = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
+                figure = run_wrk(
+                    wrk,
+                    "scan_batch.lua",
+                    server.base + "/checkpoint/scan-records",
+                    args.staff,
+                    2,
+                    args.seconds,
+                    env={
+                        "BENCH_TOKENS": str(target.tokens),
+                        "BENCH_COOKIE": target.staff_cookie,
+                        "BENCH_BATCH": str(args.batch),
+                    },
+                )
+                time.sleep(1)  # the batches in flight when wrk stopped are committed by now
+                after = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
+                figure["stored"] = after - before
+                measure(f"batch|{target.kind}|{args.headline_workers}", figure)
+            for target in targets if "submit" in only else []:
                 server = target.servers[args.headline_workers]
                 before = int(mint(target.env, "submitted", 0, workdir / "count.txt").read_text())
                 figure = run_wrk(
@@ -528,7 +590,11 @@ def main() -> None:
             print(f"round {round_no} done", flush=True)
 
         if args.profile:
-            profile(args, wrk, targets[0], workdir)
+            for target in targets if args.profile_all else targets[:1]:
+                args.profile_prefix = (
+                    f"{args.profile_name}{target.kind}_" if args.profile_all else args.profile_name
+                )
+                profile(args, wrk, target, workdir)
     finally:
         for server in servers:
             server.stop()
@@ -588,7 +654,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
             errors(results["bare /template"]),
         ),
     ]
-    for target in targets:
+    for target in targets if f"code page|{targets[0].kind}|{h}" in results else []:
         code = results[f"code page|{target.kind}|{h}"]
         rows.append(
             (
@@ -599,7 +665,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                 errors(code),
             )
         )
-    for target in targets:
+    for target in targets if f"scan|{targets[0].kind}|{h}" in results else []:
         scan = results[f"scan|{target.kind}|{h}"]  # one request a person: wrk's p99 is a person's
         rows.append(
             (
@@ -610,7 +676,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                 errors(scan),
             )
         )
-    for target in targets:
+    for target in targets if f"scan without JavaScript|{targets[0].kind}|{h}" in results else []:
         scan = results[f"scan without JavaScript|{target.kind}|{h}"]
         rows.append(
             (
@@ -621,7 +687,28 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                 errors(scan),
             )
         )
-    for target in targets:
+    if "disk flushes" in results:
+        rows.append(
+            (
+                "the disk's flushes (write 4 KB + fsync, one thread, between the rounds)",
+                spread([f["per_second"] for f in results["disk flushes"]]) + " fsyncs/s",
+                "—",
+                "—",
+                0,
+            )
+        )
+    for target in targets if f"batch|{targets[0].kind}|{h}" in results else []:
+        batch = results[f"batch|{target.kind}|{h}"]
+        rows.append(
+            (
+                f"scan records in batches of {args.batch}, {target.kind}, {h} workers",
+                spread([durable(f) for f in batch]) + " durable records/s",
+                spread(ratio(batch, durable)) + " records/bare req",
+                spread([f["p99_ms"] for f in batch]) + " ms a batch",
+                errors(batch),
+            )
+        )
+    for target in targets if f"submit|{targets[0].kind}|{h}" in results else []:
         sub = results[f"submit|{target.kind}|{h}"]
         rows.append(
             (
@@ -656,7 +743,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
         ("scan", "one scan (one-tap)", persons, "persons/s"),
         ("scan without JavaScript", "one scan without JavaScript", persons, "persons/s"),
     ):
-        for target in targets:
+        for target in targets if f"{path}|{targets[0].kind}|{h}" in results else []:
             medians = []
             cells = []
             for n in target.servers:
@@ -684,6 +771,13 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
                     else ""
                 )
             )
+        if key.startswith("batch|"):
+            stored = sum(f["stored"] for f in figures)
+            answered = sum(f["counters"].get("durable", 0) for f in figures)
+            print(
+                f"{key}: {answered} records acknowledged (201, stored), {stored} records stored "
+                "(the batches in flight when wrk stopped are stored but not counted as answered)"
+            )
         if key.startswith("scan|"):
             stored = sum(f["stored"] for f in figures)
             answered = sum(f["counters"].get("persons", 0) for f in figures)
@@ -692,7 +786,7 @@ def report(args, results: dict, locked: dict, tracebacks: dict, targets: list[Ta
             refused = sum(f["counters"].get("refused", 0) for f in figures)
             if refused:
                 print(f"{key}: {refused} tokens refused")
-    total_errors = sum(errors(figures) for figures in results.values())
+    total_errors = sum(errors(figures) for key, figures in results.items() if key != "disk flushes")
     print(f"errors (non-2xx/3xx, socket, broken flows) over all runs: {total_errors}")
     print(f'"database is locked" in the server logs: {sum(locked.values())} {locked}')
     print(f"tracebacks in the server logs: {sum(tracebacks.values())}")
@@ -735,8 +829,23 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
                 "BENCH_CSRF": target.staff_csrf,
             },
         ),
+        "scan_batch": (
+            "scan_batch.lua",
+            server.base + "/checkpoint/scan-records",
+            args.staff,
+            2,
+            None,
+            {
+                "BENCH_TOKENS": str(target.tokens),
+                "BENCH_COOKIE": target.staff_cookie,
+                "BENCH_BATCH": str(args.batch),
+            },
+        ),
     }
+    wanted = {"code_page": "code", "scan_one_tap": "scan", "scan": "nojs", "scan_batch": "batch"}
     for name, (script, url, connections, threads, headers, env) in runs.items():
+        if wanted[name] not in args.only.split(","):
+            continue
         raw = workdir / f"{name}.raw"
         spy = subprocess.Popen(
             [
@@ -768,12 +877,14 @@ def profile(args, wrk: str, target: Target, workdir: Path) -> None:
             f"{figure['requests'] / figure['seconds']:.1f} req/s"
             + (
                 f", {figure['counters'].get('persons', 0) / figure['seconds']:.1f} persons/s"
-                if name.startswith("scan")
+                if name.startswith("scan") and name != "scan_batch"
+                else f", {figure['counters'].get('durable', 0) / figure['seconds']:.1f} records/s"
+                if name == "scan_batch"
                 else ""
             )
         )
         summary = summarise_profile(raw.read_text(), header)
-        (args.profile / f"{name}.txt").write_text(summary)
+        (args.profile / f"{args.profile_prefix}{name}.txt").write_text(summary)
         print(summary, flush=True)
 
 

@@ -109,6 +109,9 @@ class Config:
     RECORD_LIMIT_PER_POINT = os.environ.get(
         "RECORD_LIMIT_PER_POINT", "360 per minute;10800 per hour"
     )
+    # The most records one POST /checkpoint/scan-records takes (the scan page's queue sends what
+    # waits in batches of at most this many); a longer batch is answered 413.
+    SCAN_RECORD_BATCH_MAX = int(os.environ.get("SCAN_RECORD_BATCH_MAX", "50"))
     COMPRESS_MIMETYPES = [
         "text/html",
         "text/css",

@@ -31,8 +31,12 @@ def load_user(session_id: str):
     user_id, _, generation = session_id.partition(".")
     if not user_id.isdigit() or not generation.isdigit():
         return None  # a cookie from before generations (or a forged one): log in again
-    # A volunteer's point comes in the same query: every checkpoint request checks it.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.point)])
+    # A volunteer's point comes in the same query: every checkpoint request checks it; so do a
+    # resident's people (every resident page lists or checks them: the code page reads the rest
+    # in one more statement).
+    user = db.session.get(
+        User, int(user_id), options=[joinedload(User.point), joinedload(User.holders)]
+    )
     if user is None or not user.active or user.session_generation != int(generation):
         # Deactivated, or the session was ended (logout, new password, reset, role change).
         return None

@@ -208,18 +208,25 @@ class BadScanRecord(Exception):
         self.errors = errors
 
 
-def scan_record_fields(data: bytes) -> MultiDict:
-    """Return a scan record's JSON body as the form's input, each field of its own JSON type.
+def scan_record_body(data: bytes) -> object:
+    """Parse a scan-records body: one record (a JSON object) or a batch (a JSON array of them).
 
-    Raises BadScanRecord for a body that is not one object (a list is not a batch: the queue
-    sends its records one by one), nesting too deep to parse, a field of another type (a
+    Raises BadScanRecord for a body that is not JSON or nests too deep to parse.
+    """
+    try:
+        return json.loads(data or b"null")
+    except (ValueError, RecursionError):
+        raise BadScanRecord({"body": ["not JSON"]}) from None
+
+
+def scan_record_fields(body: object) -> MultiDict:
+    """Return one scan record (a parsed JSON value) as the form's input, each field of its own
+    JSON type.
+
+    Raises BadScanRecord for a record that is not one object, a field of another type (a
     boolean is no number), a scan time that is not a whole number of seconds within the
     platform's dates, or a NUL byte (PostgreSQL refuses it in text). Other fields are ignored.
     """
-    try:
-        body = json.loads(data or b"null")
-    except (ValueError, RecursionError):
-        raise BadScanRecord({"body": ["not JSON"]}) from None
     if not isinstance(body, dict):
         raise BadScanRecord({"body": ["not one JSON object"]})
     fields, errors = MultiDict(), {}

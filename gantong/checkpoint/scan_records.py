@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gantong.checkpoint import verification
 from gantong.codes import paper, trust_list
@@ -29,6 +30,7 @@ from gantong.models import (
     ColourChange,
     Holder,
     InformationPoint,
+    SigningKey,
     User,
     VerificationRecord,
     utcnow,
@@ -149,7 +151,187 @@ def submit(
     (the decision is settled for the colour the volunteer saw, ScanRecord.colour_seen). The checks read without a lock (a reading request: on SQLite without the write
     lock); the record's insert takes it.
     """
+    (answer,) = submit_many([scan], point, staff, now)
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+# What a record of a batch can be refused with: the same refusals as one record alone.
+REFUSALS = (verification.Refused, verification.Conflict, TooOld, rules.PassNeedsOverride)
+
+
+@dataclass
+class _Pending:
+    """A record checked and ready to insert, with what its answer and its fever need."""
+
+    record: VerificationRecord
+    stored: Stored
+    holder: Holder | None
+    late: bool
+
+
+def submit_many(
+    scans: list[ScanRecord], point: InformationPoint, staff: User, now: datetime | None = None
+) -> list[Stored | Exception]:
+    """Check every record as `submit` does and store the new ones with one multi-row INSERT.
+
+    Returns, in the order of `scans`, each record's answer or the refusal it gets alone
+    (one of REFUSALS). The ids are read in one statement; the INSERT skips an id stored by
+    another request meanwhile (ON CONFLICT DO NOTHING), which is then answered as a repeat; a
+    second record of the batch with an id seen earlier in it is a repeat of the first (or a
+    conflict). A fever still adds its hit, under the holder's lock taken before the INSERT.
+    Nothing commits here: the request commits the whole batch once.
+    """
     moment = now or utcnow()
+    answers: list[Stored | Exception | None] = [None] * len(scans)
+    existing = {
+        record.record_id: record
+        for record in db.session.scalars(
+            db.select(VerificationRecord).where(
+                VerificationRecord.record_id.in_({scan.record_id for scan in scans})
+            )
+        )
+    }
+    known = _known_for(scans)
+    pending: dict[int, _Pending] = {}
+    first_index: dict[str, int] = {}
+    digests: list[str | None] = [None] * len(scans)
+    for index, scan in enumerate(scans):
+        if scan.record_id in first_index:
+            continue  # answered after the INSERT, as a repeat of the first
+        first_index[scan.record_id] = index
+        try:
+            checked = _check(scan, point, staff, moment, existing.get(scan.record_id), known)
+        except REFUSALS as refusal:
+            answers[index] = refusal
+            continue
+        if isinstance(checked, Stored):
+            answers[index] = checked
+        else:
+            pending[index] = checked
+            digests[index] = checked.record.body_hash
+    fevers = sorted(
+        (p for p in pending.values() if p.stored.fever and p.holder is not None),
+        key=lambda p: p.holder.id,
+    )
+    for fever in fevers:
+        # Before the record refers to the holder (see verification.record_fever); in one order
+        # of holders, so two batches never wait for each other's locks.
+        registry.lock(fever.holder)
+    inserted = _insert([p.record for p in pending.values()])
+    for index, done in pending.items():
+        if done.record.record_id in inserted:
+            answers[index] = done.stored
+            continue
+        # The same id stored by another request meanwhile.
+        try:
+            answers[index] = _repeat(
+                verification.record_by_id(done.record.record_id), done.record.body_hash
+            )
+        except verification.Conflict as conflict:
+            answers[index] = conflict
+    for fever in fevers:
+        if fever.record.record_id not in inserted:
+            continue
+        # A late fever counts from its arrival: a claimed scan time never rewrites past colours.
+        verification.record_fever(
+            fever.record, fever.holder, point.name, moment, at=moment if fever.late else None
+        )
+        index = next(i for i, p in pending.items() if p is fever)
+        answers[index] = dataclasses.replace(fever.stored, colour=fever.holder.colour)
+    for index, scan in enumerate(scans):
+        first = first_index[scan.record_id]
+        if first == index:
+            continue
+        answer = answers[first]
+        if isinstance(answer, Stored):
+            same = (digests[first] or _digest_of(scans[first])) == _digest_of(scan)
+            answer = dataclasses.replace(answer, created=False) if same else verification.Conflict()
+        answers[index] = answer
+    return answers
+
+
+@dataclass
+class _Known:
+    """What a batch's tokens name, read once for the batch: our keys by kid (kept referenced,
+    so the session's identity map answers read_token without a query) and holders by code."""
+
+    keys: list[SigningKey]
+    holders: dict[str, Holder]
+
+
+def _known_for(scans: list[ScanRecord]) -> _Known:
+    kids, codes = set(), set()
+    for scan in scans:
+        try:
+            token = tokens.decode(scan.token)
+        except tokens.TokenError:
+            continue  # refused by the verification, record by record
+        kids.add(token.kid)
+        if token.type == tokens.SCREEN:
+            codes.add(token.subject)
+    keys = (
+        list(db.session.scalars(db.select(SigningKey).where(SigningKey.kid.in_(kids))))
+        if kids
+        else []
+    )
+    holders = (
+        {
+            holder.code_id: holder
+            for holder in db.session.scalars(db.select(Holder).where(Holder.code_id.in_(codes)))
+        }
+        if codes
+        else {}
+    )
+    return _Known(keys, holders)
+
+
+def _digest_of(scan: ScanRecord) -> str:
+    try:
+        return dataclasses.replace(scan, body=scan.body.decided(scan.colour_seen())).digest()
+    except rules.PassNeedsOverride:
+        return scan.digest()
+
+
+_INSERTED_COLUMNS = [
+    column for column in VerificationRecord.__table__.columns if column.key != "id"
+]
+
+
+def _insert(records: list[VerificationRecord]) -> set[str]:
+    """Insert the records with one multi-row INSERT that skips an id stored meanwhile; return
+    the ids it stored. SQLAlchemy sends the rows as one statement (its "insertmanyvalues")."""
+    if not records:
+        return set()
+    rows = []
+    for record in records:
+        row = {}
+        for column in _INSERTED_COLUMNS:
+            value = record.__dict__.get(column.key)
+            if value is None and column.default is not None and column.default.is_scalar:
+                value = column.default.arg
+            row[column.key] = value
+        rows.append(row)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(VerificationRecord.__table__)
+        .on_conflict_do_nothing(index_elements=["record_id"])
+        .returning(VerificationRecord.__table__.c.record_id)
+    )
+    return set(db.session.scalars(statement, rows))
+
+
+def _check(
+    scan: ScanRecord,
+    point: InformationPoint,
+    staff: User,
+    moment: datetime,
+    existing: VerificationRecord | None,
+    known: _Known,
+) -> Stored | _Pending:
+    """Check one record as of its scan: the answer of a repeat, or the record to insert."""
     try:
         scanned = datetime.fromtimestamp(scan.scanned_at, UTC)
     except (OverflowError, OSError, ValueError):
@@ -165,11 +347,10 @@ def submit(
         # record stored before the rule existed is still answered as the repeat it is.
         needs_override = error
     digest = scan.digest()
-    existing = verification.record_by_id(scan.record_id)
     if existing is not None:
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
-    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned)
+    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned, known.holders)
     if (
         holder is None
         and int(moment.timestamp())
@@ -190,6 +371,7 @@ def submit(
         token_colour=token.colour if token.type == tokens.SCREEN else scan.shown_colour,
         late_arrival=late,
         revoked_paper=revoked_later,
+        stale_colour=False,
     )
     if holder is None:
         record.issuer_id, record.partner_code_id = issuer_id, token.subject
@@ -208,38 +390,31 @@ def submit(
             stored.append(holder.colour)
         record.stale_colour = any(is_worse(colour, shown) for colour in stored)
     verification.fill_record(record, scan.body, (point.latitude, point.longitude), moment, digest)
-    fever = record.is_fever and holder is not None
-    stored = Stored(
-        record_id=record.record_id,
-        created=True,
-        colour=record.colour,
-        token_colour=record.token_colour,
-        stale_colour=bool(record.stale_colour),
-        fever=record.is_fever,
+    return _Pending(
+        record=record,
+        stored=Stored(
+            record_id=record.record_id,
+            created=True,
+            colour=record.colour,
+            token_colour=record.token_colour,
+            stale_colour=bool(record.stale_colour),
+            fever=record.is_fever,
+            late=late,
+            revoked_paper=revoked_later,
+        ),
+        holder=holder,
         late=late,
-        revoked_paper=revoked_later,
     )
-    if fever:
-        # Before the record refers to the holder (see verification.record_fever).
-        registry.lock(holder)
-    try:
-        with db.session.begin_nested():  # only this record is undone if its id was taken meanwhile
-            db.session.add(record)
-    except IntegrityError:  # the same id stored by another request meanwhile
-        return _repeat(verification.record_by_id(scan.record_id), digest)
-    if fever:
-        # A late fever counts from its arrival: a claimed scan time never rewrites past colours.
-        verification.record_fever(record, holder, point.name, moment, at=moment if late else None)
-        stored = dataclasses.replace(stored, colour=holder.colour)
-    return stored
 
 
-def _holder_as_scanned(text: str, scanned: datetime) -> tuple[Holder | None, tokens.Token, bool]:
+def _holder_as_scanned(
+    text: str, scanned: datetime, holders_by_code: dict[str, Holder] | None = None
+) -> tuple[Holder | None, tokens.Token, bool]:
     """verification.holder_for_token as of the scan, and whether the token is a paper code whose
     loss was reported after the scan (kept: it was a good code at the gate). A paper code scanned
     at or after its revocation is refused as before."""
     try:
-        holder, token = verification.holder_for_token(text, scanned)
+        holder, token = verification.holder_for_token(text, scanned, holders_by_code)
         return holder, token, False
     except verification.Refused as refusal:
         if refusal.reason != "paper_revoked":
@@ -258,13 +433,13 @@ def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime
     changed, decided again under the lock on facts read afresh (as the code page). A
     first verification of a pre-entry holder records the arrival, under the lock, first.
     """
-    pre_entry = registry.pre_entry_of(holder)
-    if pre_entry is not None and pre_entry.actual_arrival is None:
+    rows = registry.fact_rows(holder)  # one query: the colour's facts and the latest pre-entry
+    if registry.awaits_arrival(rows):
         registry.lock(holder)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
         registry.store_colour(holder, moment)
     else:
-        if registry.colour_of(holder, moment).colour != holder.colour:
+        if registry.colour_of(holder, moment, rows).colour != holder.colour:
             registry.lock(holder)
             registry.store_colour(holder, moment)
 

@@ -199,11 +199,14 @@ def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.To
     return holder, token
 
 
-def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.Token]:
+def holder_for_token(
+    text: str, now: datetime, holders_by_code: dict[str, Holder] | None = None
+) -> tuple[Holder | None, tokens.Token]:
     """Verify a scanned token or a phone's presentation and return its holder; raise Refused
     with the reason.
 
     The holder is None for a trusted partner's code: we hold no record of their holders.
+    `holders_by_code` are holders read beforehand (a batch's, in one query) by their code id.
     """
     if credentials.is_presentation(text):
         return holder_for_presentation(text, now)
@@ -217,7 +220,10 @@ def holder_for_token(text: str, now: datetime) -> tuple[Holder | None, tokens.To
         if paper_code.revoked_at is not None:
             raise Refused("paper_revoked")
         return paper_code.holder, token
-    holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
+    if holders_by_code is not None and token.subject in holders_by_code:
+        holder = holders_by_code[token.subject]
+    else:
+        holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
     if holder is None:
         raise Refused("unknown_holder")
     return holder, token

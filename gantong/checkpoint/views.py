@@ -50,6 +50,7 @@ from .forms import (
     ScanRecordForm,
     TokenForm,
     VoidForm,
+    scan_record_body,
     scan_record_fields,
 )
 
@@ -394,34 +395,52 @@ def _too_many_records(wait: float):
 
 @bp.post("/scan-records")
 @csrf.exempt
-@unit_of_work.reads  # the checks read; the record's insert takes the write lock
+@unit_of_work.reads  # the checks read; the records' insert takes the write lock
 def scan_record():
-    """Take a record the scan page verified itself: re-verify its token, store it once.
+    """Take records the scan page verified itself: re-verify each token, store each record once.
 
-    JSON only (a cross-site form cannot send it), with the staff session. 201 stored, 200 the
-    same body again, 409 another body with this id, 422 refused (with the reason) or invalid.
+    JSON only (a cross-site form cannot send it), with the staff session. One record (a JSON
+    object): 201 stored, 200 the same body again, 409 another body with this id, 422 refused
+    (with the reason) or invalid. A batch (a JSON array of such objects, at most
+    SCAN_RECORD_BATCH_MAX): 200 with each record's own answer and status, in order, after one
+    INSERT and one commit; 413 for a longer one (docs/openapi.yaml).
     """
     if not request.is_json:
         abort(415)
+    try:
+        body, unreadable = scan_record_body(request.get_data(cache=True)), None
+    except BadScanRecord as bad:
+        body, unreadable = None, bad
+    if isinstance(body, list):
+        return _scan_record_batch(body)
     point = current_user.point
     wait = record_limits.spend(current_user.id, point.id)
     if wait:
         return _too_many_records(wait)
     if point.verify_only and not point.keeps_records:
         return jsonify(error="not_kept", message="This point keeps no records."), 403
-    # At a verify-only point the record has no temperature; its decision follows the colour.
-    form_class = GateRecordForm if point.verify_only else ScanRecordForm
     try:
-        fields = scan_record_fields(request.get_data(cache=True))
+        if unreadable is not None:
+            raise unreadable
+        scan = _scan_of(body, point)
     except BadScanRecord as bad:
         return jsonify(error="invalid", errors=bad.errors), 422
-    form = form_class(fields)
+    answer = scan_records.submit_many([scan], point, current_user._get_current_object())[0]
+    fields, status = _scan_answer(answer, scan.record_id)
+    return jsonify(fields), status
+
+
+def _scan_of(body: object, point) -> scan_records.ScanRecord:
+    """One record of a scan-records body, validated; raise BadScanRecord with its errors."""
+    # At a verify-only point the record has no temperature; its decision follows the colour.
+    form_class = GateRecordForm if point.verify_only else ScanRecordForm
+    form = form_class(scan_record_fields(body))
     if not form.validate() or not scan_records.valid_record_id(form.record_id.data):
-        return jsonify(
-            errors={name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        raise BadScanRecord(
+            {name: [str(e) for e in errs] for name, errs in form.errors.items()}
             or {"record_id": ["not a UUID"]}
-        ), 422
-    scan = scan_records.ScanRecord(
+        )
+    return scan_records.ScanRecord(
         record_id=form.record_id.data,
         token=form.token.data,
         scanned_at=form.scanned_at.data,
@@ -429,41 +448,91 @@ def scan_record():
         offline=bool(form.offline.data),
         body=form.body(),
     )
-    try:
-        stored = scan_records.submit(scan, current_user.point, current_user._get_current_object())
-    except verification.Refused as refusal:
-        return jsonify(
+
+
+def _scan_answer(answer, record_id: str) -> tuple[dict, int]:
+    """A record's answer and its status: its Stored, or the refusal it got (REFUSALS)."""
+    if isinstance(answer, verification.Refused):
+        fields = dict(
             error="refused",
-            reason=refusal.reason,
-            title=refusal_title(refusal.reason),
-            record_id=scan.record_id,
-        ), 422
-    except scan_records.TooOld:
-        return jsonify(error="scan_time", record_id=scan.record_id), 422
-    except verification.Conflict:
-        return jsonify(error="conflict", record_id=scan.record_id), 409
-    except rules.PassNeedsOverride:
-        return jsonify(
+            reason=answer.reason,
+            title=refusal_title(answer.reason),
+            record_id=record_id,
+        )
+        return fields, 422
+    if isinstance(answer, scan_records.TooOld):
+        return dict(error="scan_time", record_id=record_id), 422
+    if isinstance(answer, verification.Conflict):
+        return dict(error="conflict", record_id=record_id), 409
+    if isinstance(answer, rules.PassNeedsOverride):
+        fields = dict(
             error="override_required",
             title=pass_needs_override(),
             errors={"decision": [pass_needs_override()]},
-            record_id=scan.record_id,
-        ), 422
+            record_id=record_id,
+        )
+        return fields, 422
     # The holder's colour now, after this record (a fever's hit included): the volunteer is told
     # when it is worse than the colour the page showed.
-    colour = stored.colour
-    return jsonify(
-        record_id=stored.record_id,
-        stored=stored.created,
+    colour = answer.colour
+    fields = dict(
+        record_id=answer.record_id,
+        stored=answer.created,
         colour=colour,
         colour_word=colour_word(colour),
-        token_colour=stored.token_colour,
-        stale_colour=stored.stale_colour,
-        late=stored.late,
-        revoked_paper=stored.revoked_paper,
-        fever=stored.fever,
-        worse=scan_records.is_worse(colour, stored.token_colour),
-    ), (201 if stored.created else 200)
+        token_colour=answer.token_colour,
+        stale_colour=answer.stale_colour,
+        late=answer.late,
+        revoked_paper=answer.revoked_paper,
+        fever=answer.fever,
+        worse=scan_records.is_worse(colour, answer.token_colour),
+    )
+    return fields, (201 if answer.created else 200)
+
+
+def _scan_record_batch(items: list):
+    """A batch of scan records: each counted against the limits, checked and answered as if
+    sent alone, the new ones stored with one INSERT; the request commits them once."""
+    if not items:
+        return jsonify(error="invalid", errors={"body": ["an empty batch"]}), 422
+    most = int(current_app.config["SCAN_RECORD_BATCH_MAX"])
+    if len(items) > most:
+        message = f"At most {most} records a batch."
+        return jsonify(error="too_many_records", most=most, message=message), 413
+    point = current_user.point
+    if point.verify_only and not point.keeps_records:
+        return jsonify(error="not_kept", message="This point keeps no records."), 403
+    counted, wait = record_limits.spend_many(current_user.id, point.id, len(items))
+    if not counted:
+        return _too_many_records(wait)
+    results: list[dict | None] = [None] * len(items)
+    scans, places = [], []
+    for index, item in enumerate(items):
+        record_id = item.get("record_id") if isinstance(item, dict) else None
+        record_id = record_id if isinstance(record_id, str) else None
+        if index >= counted:
+            # Not counted, nothing stored: the queue sends it again after the wait.
+            seconds = ceil(wait)
+            results[index] = dict(
+                status=429, error="rate_limited", retry_after=seconds, record_id=record_id
+            )
+            continue
+        try:
+            scans.append(_scan_of(item, point))
+            places.append(index)
+        except BadScanRecord as bad:
+            results[index] = dict(
+                status=422, error="invalid", errors=bad.errors, record_id=record_id
+            )
+    if scans:
+        answers = scan_records.submit_many(scans, point, current_user._get_current_object())
+        for index, scan, answer in zip(places, scans, answers, strict=True):
+            fields, status = _scan_answer(answer, scan.record_id)
+            results[index] = {"status": status, **fields}
+    response = jsonify(results=results)
+    if wait:
+        response.headers["Retry-After"] = str(ceil(wait))
+    return response
 
 
 @bp.post("/records/<record_id>/void")

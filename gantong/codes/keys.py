@@ -134,6 +134,12 @@ def _take_over(moment: datetime) -> None:
     db.session.flush()
 
 
+# The keys that sign now and the prepared next ones (a code page reads them in its own query).
+SIGNING_OR_PREPARED = SigningKey.retired_at.is_(None) & (
+    SigningKey.signing | (SigningKey.signs_from.is_not(None) & SigningKey.stopped_at.is_(None))
+)
+
+
 def _signing_rows(lock: bool = False):
     """The keys that sign now and the prepared ones, newest first, in one query (every code page).
 
@@ -141,11 +147,7 @@ def _signing_rows(lock: bool = False):
     """
     query = (
         db.select(SigningKey.kid, SigningKey.private_key, SigningKey.signing, SigningKey.signs_from)
-        .where(
-            SigningKey.retired_at.is_(None),
-            SigningKey.signing
-            | (SigningKey.signs_from.is_not(None) & SigningKey.stopped_at.is_(None)),
-        )
+        .where(SIGNING_OR_PREPARED)
         .order_by(SigningKey.created_at.desc())
     )
     if lock:
@@ -153,13 +155,14 @@ def _signing_rows(lock: bool = False):
     return db.session.execute(query).all()
 
 
-def signing_key(now: datetime | None = None) -> tuple[str, Ed25519PrivateKey]:
+def signing_key(now: datetime | None = None, rows=None) -> tuple[str, Ed25519PrivateKey]:
     """Return the key that signs now, creating the first one on first use.
 
-    A prepared next key takes over once its moment has come.
+    A prepared next key takes over once its moment has come. `rows` are the keys as
+    _signing_rows reads them, read already by the caller (the code page's one query).
     """
     moment = now or utcnow()
-    rows = _signing_rows()
+    rows = rows if rows is not None else _signing_rows()
     if any(not row.signing and row.signs_from <= moment for row in rows):
         _take_over(moment)
         rows = _signing_rows()
@@ -307,9 +310,12 @@ def jwks() -> dict:
     return {"keys": [tokens.jwk(public, kid) for kid, public in verification_keys().items()]}
 
 
-def signed_screen_token(holder: Holder, now: datetime | None = None) -> tuple[tokens.Token, str]:
-    """Return a fresh screen token for the holder's code page and its signed text."""
-    kid, private = signing_key(now)
+def signed_screen_token(
+    holder: Holder, now: datetime | None = None, signing_rows=None
+) -> tuple[tokens.Token, str]:
+    """Return a fresh screen token for the holder's code page and its signed text (`signing_rows`:
+    the keys read already, see signing_key)."""
+    kid, private = signing_key(now, signing_rows)
     token = tokens.Token(
         type=tokens.SCREEN,
         kid=kid,

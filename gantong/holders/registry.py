@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    LargeBinary,
     String,
     bindparam,
     cast,
@@ -195,6 +196,7 @@ _SLOT_TYPES = (
     ("f", Float),
     ("n", Integer),
     ("s", String),
+    ("x", LargeBinary),
 )
 
 
@@ -319,11 +321,10 @@ def _slot_type(column) -> str:
     raise TypeError(f"no shared column for {column.type!r}")
 
 
-@cache
-def _slots() -> dict[str, dict[str, str]]:
+def _slots_of(branches: dict) -> dict[str, dict[str, str]]:
     """Each kind's fields and the shared column that carries each (the first date in d1...)."""
     slots = {}
-    for kind, (_id, fields, _narrow) in _fact_branches().items():
+    for kind, (_id, fields, _narrow) in branches.items():
         used: dict[str, int] = {}
         slots[kind] = {}
         for field_name, column in fields.items():
@@ -333,13 +334,18 @@ def _slots() -> dict[str, dict[str, str]]:
     return slots
 
 
+@cache
+def _slots() -> dict[str, dict[str, str]]:
+    return _slots_of(_fact_branches())
+
+
 class FactRow:
     """One row of the facts query, read by the field names its kind gave (row.made_at, row.start)."""
 
     __slots__ = ("id", "_row", "_slots")
 
-    def __init__(self, row):
-        self.id, self._row, self._slots = row.id, row, _slots()[row.kind]
+    def __init__(self, row, slots: dict[str, dict[str, str]] | None = None):
+        self.id, self._row, self._slots = row.id, row, (slots or _slots())[row.kind]
 
     def __getattr__(self, field_name: str):
         try:
@@ -361,13 +367,16 @@ def _fact_rows(holder_id: int) -> dict[str, list[FactRow]]:
 @cache
 def _facts_query():
     # Built once per process: the statement and its cache key are reused by every code page.
+    return _union_of(_fact_branches(), _slots())
+
+
+def _union_of(branches: dict, slots: dict[str, dict[str, str]]):
     # The columns a branch leaves empty are typed NULLs, because PostgreSQL types a UNION's
     # columns pair by pair and an untyped NULL would become text.
-    slots = _slots()
     shared = sorted({slot for fields in slots.values() for slot in fields.values()})
     null_of = dict(_SLOT_TYPES)
-    branches = []
-    for kind, (id_, fields, narrow) in _fact_branches().items():
+    selects = []
+    for kind, (id_, fields, narrow) in branches.items():
         filled = {slots[kind][name]: column for name, column in fields.items()}
         columns = [literal_column(f"'{kind}'", String).label("kind"), id_.label("id")]
         for slot in shared:
@@ -375,13 +384,49 @@ def _facts_query():
             if value is None:
                 value = cast(null(), null_of[slot.rstrip("0123456789")])
             columns.append(value.label(slot))
-        branches.append(narrow(select(*columns)))
-    return union_all(*branches)
+        selects.append(narrow(select(*columns)))
+    return union_all(*selects)
 
 
-def colour_facts(holder: Holder) -> tuple[rules.Facts, list[rules.RiskArea]]:
+_UNIONS: dict[str, tuple] = {}
+
+
+def fact_rows_with(name: str, extra: Callable[[], dict], params: dict) -> dict[str, list[FactRow]]:
+    """The holder's fact rows (params["holder_id"]) and a page's own kinds of rows, `extra()`
+    given as _fact_branches gives its own (with their own bound parameters), in one query.
+
+    The statement is built once per process and `name`.
+    """
+    built = _UNIONS.get(name)
+    if built is None:
+        branches = {**_fact_branches(), **extra()}
+        slots = _slots_of(branches)
+        built = _UNIONS[name] = (_union_of(branches, slots), slots)
+    query, slots = built
+    by_kind: dict[str, list[FactRow]] = {kind: [] for kind in slots}
+    for row in db.session.execute(query, params):
+        by_kind[row.kind].append(FactRow(row, slots))
+    for rows in by_kind.values():
+        rows.sort(key=lambda row: row.id)
+    return by_kind
+
+
+def fact_rows(holder: Holder) -> dict[str, list[FactRow]]:
+    """The holder's facts and the active risk areas as rows by kind (one query), for colour_of
+    and awaits_arrival to share."""
+    return _fact_rows(holder.id)
+
+
+def awaits_arrival(rows: dict[str, list[FactRow]]) -> bool:
+    """Whether the holder's latest pre-entry registration (in fact_rows) has no arrival yet."""
+    return any(row.actual_arrival is None for row in rows["pre_entry"])
+
+
+def colour_facts(
+    holder: Holder, rows: dict[str, list[FactRow]] | None = None
+) -> tuple[rules.Facts, list[rules.RiskArea]]:
     """Gather the holder's facts and the active risk areas for the colour rules (one query)."""
-    rows = _fact_rows(holder.id)
+    rows = rows if rows is not None else _fact_rows(holder.id)
     # The declaration a pre-entry registration wrote is made in the registration's instant:
     # its reasons name the registration, not "your declaration".
     registered_at = {row.created_at for row in rows["pre_entry"]}
@@ -516,9 +561,12 @@ def is_locked(holder: Holder) -> bool:
     return holder.id in _locked_ids()
 
 
-def colour_of(holder: Holder, now: datetime | None = None) -> rules.Result:
-    """The holder's colour of now, computed from their facts; nothing is stored (store_colour does)."""
-    facts, areas = colour_facts(holder)
+def colour_of(
+    holder: Holder, now: datetime | None = None, rows: dict[str, list[FactRow]] | None = None
+) -> rules.Result:
+    """The holder's colour of now, computed from their facts (read now, or the fact_rows given);
+    nothing is stored (store_colour does)."""
+    facts, areas = colour_facts(holder, rows)
     return rules.evaluate(facts, areas, now or utcnow(), lab_results.policy())
 
 

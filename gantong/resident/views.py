@@ -23,7 +23,7 @@ from gantong.admin import staff_accounts
 from gantong.checkpoint import verification
 from gantong.core import qr, rules
 from gantong.extensions import csrf, db, htmx
-from gantong.holders import hotlines, notifications, registry
+from gantong.holders import notifications, registry
 from gantong.labs import results as lab_results
 from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
@@ -162,7 +162,10 @@ def service_worker():
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
     holder = own_holder(holder_id)
-    context = code_card_context(holder, utcnow())
+    # Everything the page shows beside the account's people (read with the account) in one
+    # statement; the dynamic number may add its own.
+    page = services.page_reads(holder, current_user)
+    context = code_card_context(holder, utcnow(), page)
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
     result = context["result"]
@@ -170,16 +173,16 @@ def code(holder_id: int):
         "resident/code.html",
         **context,
         people=current_user.holders,
-        unread=notifications.unread_count(current_user),
-        transcoding=services.transcoding(holder, result) if result is not None else None,
-        can_claim=result is not None and services.can_claim(holder, result),
-        hotline=hotlines.hotline(holder.district_code),
+        unread=page.unread,
+        transcoding=services.transcoding(holder, result, page) if result is not None else None,
+        can_claim=result is not None and services.can_claim(holder, result, page),
+        hotline=page.hotline,
     )
 
 
-def code_card_context(holder: Holder, now) -> dict:
+def code_card_context(holder: Holder, now, page: services.PageReads | None = None) -> dict:
     """What the code card shows: the screen code of now, and its QR drawn; or no code yet."""
-    code = services.screen_code(holder, now)
+    code = services.screen_code(holder, now, page)
     if code is None:
         return {"holder": holder, "result": None, "now": now, "history": []}
     seconds = int((code.expires_at - now).total_seconds())

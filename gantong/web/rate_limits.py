@@ -70,8 +70,17 @@ def _engine(database_uri: str) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:
+            # Every statement on its own (autocommit): a counter's read is one round trip, not
+            # BEGIN, SELECT and ROLLBACK, and each upsert is atomic by itself. No ping at
+            # checkout (a round trip per counter): connections are recycled instead.
             engine = (
-                create_engine(key[0], pool_pre_ping=True, pool_size=2, max_overflow=4)
+                create_engine(
+                    key[0],
+                    pool_size=2,
+                    max_overflow=4,
+                    pool_recycle=1800,
+                    isolation_level="AUTOCOMMIT",
+                )
                 if not key[0].startswith("sqlite")
                 else create_engine(key[0])
             )
@@ -156,6 +165,59 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
         with self._engine().begin() as connection:
             connection.execute(
                 text(f"DELETE FROM {TABLE} WHERE key = :key"), {"key": stored_key(key)}
+            )
+
+    def spend_together(self, windows: list[tuple[str, int, int]], wanted: int) -> int:
+        """Count up to `wanted` hits against several sliding windows (key, limit, expiry) at
+        once: one read of every window, one upsert of every current window (a statement of its
+        own, atomic); return how many were counted (0: none, and nothing counted)."""
+        now = time.time()
+        pairs = [self.sliding_window_keys(key, expiry, now) for key, _limit, expiry in windows]
+        counts = self._counts(*[key for pair in pairs for key in pair])
+        granted = wanted
+        for index, (_key, limit, expiry) in enumerate(windows):
+            previous, current = counts[2 * index], counts[2 * index + 1]
+            granted = min(granted, limit - ceil(self._weighted(previous, expiry, now) + current))
+        if granted <= 0:
+            return 0
+        current_keys = [current for _previous, current in pairs]
+        expiries = [2 * expiry for _key, _limit, expiry in windows]
+        after = self._incr_many(current_keys, expiries, granted)
+        for index, (_key, limit, expiry) in enumerate(windows):
+            weighted = self._weighted(counts[2 * index], expiry, now)
+            if ceil(weighted + after[stored_key(current_keys[index])]) > limit:
+                self._incr_many(current_keys, expiries, -granted)  # another worker won the race
+                return 0
+        return granted
+
+    @staticmethod
+    def _weighted(previous_count: int, expiry: int, now: float) -> float:
+        """The previous window's count, weighted by how much of it still overlaps (as below)."""
+        if previous_count == 0:
+            return 0.0
+        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry
+        return previous_count * previous_ttl / expiry
+
+    def _incr_many(self, keys: list[str], expiries: list[int], amount: int) -> dict[str, int]:
+        now = time.time()
+        rows = ", ".join(f"(:key{i}, :amount, :expires{i})" for i in range(len(keys)))
+        values = {"amount": amount, "now": now}
+        for i, (key, expiry) in enumerate(zip(keys, expiries, strict=True)):
+            values[f"key{i}"], values[f"expires{i}"] = stored_key(key), now + expiry
+        with self._engine().begin() as connection:
+            return dict(
+                connection.execute(
+                    text(
+                        f"INSERT INTO {TABLE} AS r (key, count, expires) VALUES {rows} "
+                        "ON CONFLICT (key) DO UPDATE SET "
+                        "count = CASE WHEN r.expires <= :now THEN excluded.count "
+                        "ELSE r.count + excluded.count END, "
+                        "expires = CASE WHEN r.expires <= :now THEN excluded.expires "
+                        "ELSE r.expires END "
+                        "RETURNING key, count"
+                    ),
+                    values,
+                ).all()
             )
 
     # The sliding window counter, as limits' own memory storage computes it.
@@ -278,6 +340,52 @@ def spend(limits_text: str, key: str, scope: str) -> float:
         if not limiter.limiter.hit(item, key, scope):  # another worker took the last one
             return max(wait_for(limits_text, key, scope), 1.0)
     return 0.0
+
+
+def room_for(limits_text: str, key: str, scope: str) -> int:
+    """How many more tries every limit of the string lets through now (0: none)."""
+    from gantong.extensions import limiter
+
+    rooms = []
+    for item in parse_many(limits_text):
+        expiry = item.get_expiry()
+        previous_count, previous_ttl, current_count, _ = limiter.storage.get_sliding_window(
+            item.key_for(key, scope), expiry
+        )
+        # DatabaseStorage.acquire_sliding_window_entry's rule, for `amount` tries at once.
+        rooms.append(item.amount - ceil(previous_count * previous_ttl / expiry + current_count))
+    return max(0, min(rooms))
+
+
+def spend_up_to(budgets: list[tuple[str, str]], scope: str, wanted: int) -> int:
+    """Count up to `wanted` tries against every limit of every (limits, key) budget at once
+    (one counter update a limit, not one a try); return how many were counted (0: none)."""
+    from gantong.extensions import limiter
+
+    if isinstance(limiter.storage, DatabaseStorage):
+        windows = [
+            (item.key_for(key, scope), item.amount, item.get_expiry())
+            for limits, key in budgets
+            for item in parse_many(limits)
+        ]
+        return limiter.storage.spend_together(windows, wanted)
+    granted = min([wanted] + [room_for(limits, key, scope) for limits, key in budgets])
+    if granted <= 0:
+        return 0
+    taken = []
+    for limits, key in budgets:
+        for item in parse_many(limits):
+            if not limiter.limiter.hit(item, key, scope, cost=granted):
+                # Another worker took some meanwhile: give back what this call counted.
+                for counted, counted_key in taken:
+                    limiter.storage.incr(
+                        counted.key_for(counted_key, scope),
+                        2 * counted.get_expiry(),
+                        amount=-granted,
+                    )
+                return 0
+            taken.append((item, key))
+    return granted
 
 
 def minutes(seconds: float) -> int:

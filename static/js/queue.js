@@ -83,33 +83,76 @@
     return flushNow();
   }
 
+  // The most scan records one request carries (the server's SCAN_RECORD_BATCH_MAX).
+  let batchMax = Number(script.dataset.batchMax) || 50;
+
+  function post(url, payload) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(payload),
+    });
+  }
+
+  function bodyOf(item) {
+    const body = { ...item };
+    delete body._endpoint;
+    delete body._meta;
+    return body;
+  }
+
+  // What the server said of one record: taken (or refused for good) leaves the queue.
+  function settle(item, status, answer) {
+    answers[item.record_id] = status < 300 ? answer : null;
+    remove(item.record_id);
+    if (status >= 400) {
+      const failed = load(FAILED);
+      failed.push({ record_id: item.record_id, status, title: answer && answer.title,
+                    who: item._meta && item._meta.who });
+      save(FAILED, failed);
+    }
+    window.dispatchEvent(new CustomEvent("gantong-record-answer", { detail: {
+      record_id: item.record_id, status, answer: status < 300 ? answer : null,
+      meta: item._meta || null } }));
+  }
+
+  function hold(seconds) {
+    localStorage.setItem(HOLD, String(Date.now() + (seconds || 60) * 1000));
+  }
+
   // Send what waits, oldest first; stop at the first network failure and try again later.
+  // Scan records (items with their own endpoint) that wait together go in one request, a
+  // JSON array the server stores with one commit, answering each record in order.
   async function flushNow() {
     if (sending) return;
     if (Date.now() < Number(localStorage.getItem(HOLD) || 0)) return; // the server said wait
     sending = true;
     try {
-      for (const item of load(KEY)) {
+      for (;;) {
+        const items = load(KEY);
+        if (!items.length) break;
+        const first = items[0];
+        const group = [first];
+        if (first._endpoint) {
+          for (const item of items.slice(1)) {
+            if (group.length >= batchMax || item._endpoint !== first._endpoint) break;
+            group.push(item);
+          }
+        }
+        const batch = group.length > 1;
         let response;
-        const body = { ...item };
-        delete body._endpoint;
-        delete body._meta;
         try {
-          response = await fetch(item._endpoint || endpoint, {
-            method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Accept": "application/json" },
-            body: JSON.stringify(body),
-          });
+          response = await post(first._endpoint || endpoint,
+            batch ? group.map(bodyOf) : bodyOf(first));
         } catch (_) {
           markWaiting();
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
           break;
         }
         if (response.status === 429) {
-          // Too many records for this account or point: the record stays queued and goes again
+          // Too many records for this account or point: the records stay queued and go again
           // after the wait the server gave (Retry-After), by the 5-second timer below.
-          const seconds = Number(response.headers.get("Retry-After")) || 60;
-          localStorage.setItem(HOLD, String(Date.now() + seconds * 1000));
+          hold(Number(response.headers.get("Retry-After")));
           break;
         }
         if (response.status >= 500) {
@@ -117,18 +160,25 @@
           window.dispatchEvent(new CustomEvent("gantong-server-unreachable"));
           break;
         }
-        const answer = await response.json().catch(() => ({}));
-        answers[item.record_id] = response.ok ? answer : null;
-        remove(item.record_id);
-        if (response.status >= 400) {
-          const failed = load(FAILED);
-          failed.push({ record_id: item.record_id, status: response.status, title: answer && answer.title,
-                        who: item._meta && item._meta.who });
-          save(FAILED, failed);
+        if (batch && response.status === 413) {
+          batchMax = Math.max(1, Math.floor(group.length / 2)); // the server takes fewer
+          continue;
         }
-        window.dispatchEvent(new CustomEvent("gantong-record-answer", { detail: {
-          record_id: item.record_id, status: response.status, answer: response.ok ? answer : null,
-          meta: item._meta || null } }));
+        const answer = await response.json().catch(() => ({}));
+        if (!batch || !response.ok || !Array.isArray(answer.results)) {
+          for (const item of group) settle(item, response.status, answer);
+          continue;
+        }
+        let waitSeconds = 0;
+        group.forEach((item, index) => {
+          const result = answer.results[index] || {};
+          if (result.status === 429) waitSeconds = Math.max(waitSeconds, result.retry_after || 60);
+          else settle(item, result.status, result);
+        });
+        if (waitSeconds) {
+          hold(waitSeconds);
+          break;
+        }
       }
     } finally {
       sending = false;

@@ -173,10 +173,6 @@ class AuditAction(Labelled):
     LAB_API_TOKEN_CREATE = "lab.api_token.create", N_("lab API token made")
     LAB_API_TOKEN_REVOKE = "lab.api_token.revoke", N_("lab API token revoked")
     LAB_RESULTS_POST = "lab.results_post", N_("lab results received")
-    LAB_CERTIFICATE_RESULT = (
-        "lab.certificate_result",
-        N_("verified certificate kept as a test result"),
-    )
     DCC_SIGNER_ADD = "dcc_signer.add", N_("EU DCC signer added")
     DCC_SIGNER_ACTIVATE = "dcc_signer.activate", N_("EU DCC signer put back in use")
     DCC_SIGNER_DEACTIVATE = "dcc_signer.deactivate", N_("EU DCC signer taken out of use")

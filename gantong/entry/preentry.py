@@ -303,14 +303,13 @@ def _keep_as_verified_result(pre_entry, text, verification, actor, now) -> None:
     sample_id = cert.details.get("certificate_id") or hashlib.sha256(text.encode()).hexdigest()
     results.record_certificate_result(
         pre_entry.holder,
-        key_id=cert.key_id,
         issuer_name=verification.signer,
-        sample_id=sample_id[:64],
+        issuer_key_id=cert.key_id,
+        certificate_id=sample_id,
         test_type=test_type,
-        result="negative",
+        outcome="negative",
         sampled_at=sampled_at,
         resulted_at=cert.issued_at or sampled_at,
-        actor=actor,
         now=now,
     )
 

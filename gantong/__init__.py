@@ -63,10 +63,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
     limiter.init_app(app)
 
-    from gantong.web import assets, display, errors, i18n, inputs, labels, security
+    from gantong.web import (
+        assets,
+        certificate_labels,
+        display,
+        errors,
+        i18n,
+        inputs,
+        labels,
+        security,
+    )
 
     assets.init_app(app)
     labels.init_app(app)
+    certificate_labels.init_app(app)
     # Each domain registers the labels its pages show (its labels.py, beside its views).
     from gantong.admin import labels as admin_labels
     from gantong.checkpoint import labels as checkpoint_labels

@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
     from gantong.admin import cli as admin_cli
     from gantong.checkpoint import cli as checkpoint_cli
     from gantong.codes import cli as codes_cli
+    from gantong.codes import credentials_cli
     from gantong.holders import cli as holders_cli
     from gantong.labs import cli as labs_cli
     from gantong.review import cli as review_cli
@@ -28,6 +29,7 @@ def register_commands(app: Flask) -> None:
         codes_cli.keys_cli,
         codes_cli.issuer_cli,
         codes_cli.partner_demo,
+        credentials_cli.credentials_cli,
         checkpoint_cli.point_cli,
         checkpoint_cli.staff_cli,
         review_cli.review_cli,

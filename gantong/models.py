@@ -682,6 +682,60 @@ class PasswordResetCode(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
 
 
+class DccSigner(db.Model):
+    """An EU DCC document signer certificate (DSC) our checkpoints trust, by its key id."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(16), unique=True)  # base64 of the 8-byte key id
+    country: Mapped[str] = mapped_column(String(2), default="")
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)  # DER, as imported
+    subject: Mapped[str] = mapped_column(String(400), default="")
+    # The extended key usages (space-separated OIDs): which kinds of certificate it may sign.
+    key_usages: Mapped[str] = mapped_column(String(400), default="")
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False when strict X.509 parsing refused the certificate and its key was read leniently.
+    strict: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShcIssuer(db.Model):
+    """A SMART Health Card issuer we trust: its `iss`, its keys (JWKS) and revocation lists,
+    fetched from the issuer and kept here as the cache the checkpoint verifies against."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iss: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    jwks: Mapped[str] = mapped_column(Text, default='{"keys": []}')
+    crls: Mapped[str] = mapped_column(Text, default="{}")  # {kid: the issuer's CRL}
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetch_error: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ForeignCertificate(db.Model):
+    """An international certificate (EU DCC or SMART Health Card) attached to a pre-entry
+    registration, with what its verification found when it was attached."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pre_entry_id: Mapped[int] = mapped_column(ForeignKey("pre_entry.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)  # as scanned or pasted
+    format: Mapped[str] = mapped_column(String(8))  # eu-dcc, shc
+    kind: Mapped[str] = mapped_column(String(12))  # vaccination, test, recovery, other
+    status: Mapped[str] = mapped_column(String(20))  # verified, or why not
+    signer: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[str] = mapped_column(String(20), default="")
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    details: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the kind's facts
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pre_entry: Mapped[PreEntry] = relationship()
+
+
 class Lab(db.Model):
     """A testing laboratory that posts results through the API (a per-lab token)."""
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -522,6 +523,27 @@ class KeptHeadForm(FlaskForm):
             raise ValidationError(
                 _l("Paste a head hash (64 characters, 0–9 and a–f) or the signed head's JSON.")
             )
+
+
+class DscImportForm(FlaskForm):
+    file = FileField(
+        _l("Trust-list file (the DCC gateway's JSON)"),
+        validators=[DataRequired(_l("Choose the file."))],
+    )
+
+
+class ShcIssuerForm(FlaskForm):
+    iss = StringField(
+        _l("Issuer address (iss)"),
+        validators=[DataRequired(_l("Give the issuer's address.")), Length(max=300)],
+    )
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Give the issuer's name.")), Length(max=100)]
+    )
+    jwks = TextAreaField(
+        _l("Keys (JWKS), if they cannot be fetched from the issuer"),
+        validators=[Optional(), Length(max=20000)],
+    )
 
 
 class LabForm(FlaskForm):

@@ -35,6 +35,8 @@ AUDIT_SUBJECTS = {
     "export": _l("export"),
     "risk_area": _l("key area"),
     "trusted_issuer": _l("trusted issuer"),
+    "dcc_signer": _l("EU DCC signer"),
+    "shc_issuer": _l("SMART Health Card issuer"),
     "signing_key": _l("signing key"),
     "account_change": _l("account change awaiting a second administrator"),
     "district": _l("district"),

@@ -42,6 +42,12 @@ REFUSALS = {
             "This is not a health code we can read. Scan again, type the 8-digit number, or check the document in the no-code lane."
         ),
     ),
+    "certificate_unreadable": (
+        _l("Unreadable certificate"),
+        _l(
+            "This is an international certificate (HC1: or shc:/) that cannot be read: damaged, cut short, or too large to be genuine. Scan it again, or ask for the paper certificate."
+        ),
+    ),
     "unknown_holder": (
         _l("Code no longer in use"),
         _l("The code is genuine but has been replaced. Ask the person to open their current code."),

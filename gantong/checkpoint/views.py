@@ -30,13 +30,13 @@ from gantong.checkpoint.labels import (
     refusal_texts,
     refusal_title,
 )
-from gantong.codes import bundle
-from gantong.core import identity, rules
+from gantong.codes import bundle, intl_trust
+from gantong.core import identity, intl_certs, rules
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.extensions import csrf, limiter
 from gantong.holders import registry
 from gantong.models import VerificationRecord, utcnow
-from gantong.web import rate_limits
+from gantong.web import certificate_labels, rate_limits
 from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import colour_word
 
@@ -165,6 +165,8 @@ def verify_token():
     now = utcnow()
     if not form.validate_on_submit():
         return _refused(verification.Refused("malformed"))
+    if intl_certs.is_certificate(form.token.data):
+        return _certificate(form.token.data, now)
     return _open_record(
         form.method_name(), now, lambda: verification.holder_for_token(form.token.data, now)
     )
@@ -179,10 +181,24 @@ def verify_photo():
     if not form.validate_on_submit():
         return _lanes_page(photo_form=form)
     now = utcnow()
-    return _open_record(
-        CheckMethod.PHOTO,
-        now,
-        lambda: verification.holder_for_token(verification.read_photo(form.photo.data.read()), now),
+    try:
+        text = verification.read_photo(form.photo.data.read())
+    except verification.Refused as refusal:
+        return _refused(refusal)
+    if intl_certs.is_certificate(text):
+        return _certificate(text, now)
+    return _open_record(CheckMethod.PHOTO, now, lambda: verification.holder_for_token(text, now))
+
+
+def _certificate(text: str, now):
+    """An international certificate: what it is and what its verification found; no record,
+    for it carries no colour (verified on the server: the phone's verifier knows only ours)."""
+    try:
+        result = intl_trust.verify_text(text, now)
+    except intl_certs.CertificateError:
+        return _refused(verification.Refused("certificate_unreadable"))
+    return render_template(
+        "checkpoint/certificate.html", cert=certificate_labels.of_verification(result)
     )
 
 

@@ -7,10 +7,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from gantong.core import date_windows, divisions, identity, rules
+from gantong.checkpoint import verification
+from gantong.core import date_windows, divisions, identity, intl_certs, rules
 from gantong.core.date_windows import Refusal
 from gantong.entry import preentry
 from gantong.holders import registry
@@ -25,6 +27,18 @@ CATEGORY_LABELS = {
     preentry.OVERSEAS_RETURNEE: _l("Returning from overseas"),
     preentry.FOREIGNER: _l("Foreigner entering the province"),
     preentry.HUBEI: _l("Coming from Hubei"),
+}
+
+CERTIFICATE_PHOTO_UNREAD = _l(
+    "No code could be read from the photo. Take it again, closer and sharper, or paste the certificate's text."
+)
+CERTIFICATE_REFUSED = {
+    "unreadable": _l(
+        "This is not a certificate we can read. Paste the whole text, starting with HC1: or shc:/."
+    ),
+    "bad_signature": _l(
+        "This certificate's signature does not match what it says: it was altered or forged. It was not attached."
+    ),
 }
 
 _TRANSPORT_NUMBER = re.compile(r"[A-Z0-9]{2,10}")
@@ -76,9 +90,17 @@ class PreEntryForm(PersonForm):
         _l("I declare that the information above is true and complete."),
         validators=[DataRequired(_l("You must confirm that the declaration is true."))],
     )
+    # An international certificate (EU DCC HC1:, SMART Health Card shc:/): pasted, or a photo.
+    certificate = TextAreaField(
+        _l("International certificate (optional)"),
+        validators=[Length(max=intl_certs.MAX_INPUT_CHARS)],
+        filters=[strip],
+    )
+    certificate_photo = FileField(_l("Or a photo of its QR code"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.certificate_check: intl_certs.Verification | None = None
         language = current_language()
         self.origin_country.choices = [("", _l("— choose —"))] + [
             choice for choice in countries(language) if choice[0] != "CN"
@@ -113,6 +135,22 @@ class PreEntryForm(PersonForm):
             transport_number=self.transport_number.data or "",
         )
         return self.identity_in(self.destination.data), journey
+
+    def validate_certificate(self, field):
+        """Read and verify the certificate now: an unreadable or altered one is refused here,
+        before anything is written."""
+        photo = self.certificate_photo.data
+        if not field.data and photo:
+            try:
+                field.data = verification.read_photo(photo.read())
+            except verification.Refused as refused:
+                raise ValidationError(CERTIFICATE_PHOTO_UNREAD) from refused
+        if not field.data:
+            return
+        try:
+            self.certificate_check = preentry.check_certificate(field.data)
+        except preentry.CertificateRefused as refused:
+            raise ValidationError(CERTIFICATE_REFUSED[refused.reason]) from refused
 
     def validate_doc_number(self, field):
         super().validate_doc_number(field)

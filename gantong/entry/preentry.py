@@ -14,14 +14,26 @@ the recompute job and the checkpoint agree:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from gantong import audit
-from gantong.core import date_windows, rules
+from gantong.codes import intl_trust
+from gantong.core import date_windows, intl_certs, rules
 from gantong.extensions import db
 from gantong.holders import registry
-from gantong.models import Declaration, Holder, PreEntry, Stay, User, utcnow
+from gantong.labs import results
+from gantong.models import (
+    Declaration,
+    ForeignCertificate,
+    Holder,
+    PreEntry,
+    Stay,
+    User,
+    utcnow,
+)
 from gantong.web.paging import Page, page_of
 
 OVERSEAS_RETURNEE, FOREIGNER, HUBEI = "overseas_returnee", "foreigner", "hubei"
@@ -201,3 +213,117 @@ def people_without_phone(district_code: str, limit: int = 200) -> list[Holder]:
         .limit(limit)
     )
     return list(db.session.scalars(query))
+
+
+# ---- international certificates attached at pre-entry ---------------------------------------
+
+
+class CertificateRefused(ValueError):
+    """A certificate that cannot be attached: `reason` is "unreadable" or "bad_signature"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_certificate(text: str, now: datetime | None = None) -> intl_certs.Verification:
+    """Verify a pasted or scanned certificate against the trust lists, before it is attached.
+
+    Raises CertificateRefused for one that cannot be read, or whose signature does not match
+    (altered or forged). Any other outcome (issuer not trusted, expired, revoked) is attached
+    with it, for the officer to see.
+    """
+    try:
+        verification = intl_trust.verify_text(text.strip(), now or utcnow())
+    except intl_certs.CertificateError as error:
+        raise CertificateRefused("unreadable") from error
+    if verification.status == "bad_signature":
+        raise CertificateRefused("bad_signature")
+    return verification
+
+
+def attach_certificate(
+    pre_entry: PreEntry,
+    text: str,
+    verification: intl_certs.Verification,
+    actor: User | None,
+    now: datetime | None = None,
+) -> ForeignCertificate:
+    """Keep a checked certificate with the registration, as its verification found it."""
+    cert = verification.certificate
+    details = dict(cert.details) | {"_issuer": cert.issuer}
+    row = ForeignCertificate(
+        pre_entry_id=pre_entry.id,
+        text=text.strip(),
+        format=cert.format,
+        kind=cert.kind,
+        status=verification.status,
+        signer=verification.signer[:200],
+        name=cert.name[:200],
+        birth_date=cert.birth_date[:20],
+        issued_at=cert.issued_at,
+        expires_at=cert.expires_at,
+        details=json.dumps(details, ensure_ascii=False, default=str),
+        verified_at=now or utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    if verification.negative_test():
+        _keep_as_verified_result(pre_entry, text, verification, actor, now)
+    audit.append(
+        "preentry.certificate",
+        "holder",
+        pre_entry.holder_id,
+        actor=actor,
+        after={"format": row.format, "kind": row.kind, "status": row.status, "signer": row.signer},
+    )
+    return row
+
+
+# The DCC's test types (gantong.core.intl_certs) as lab results name them.
+RESULT_TEST_TYPES = {"naat": "pcr", "antigen": "antigen"}
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _keep_as_verified_result(pre_entry, text, verification, actor, now) -> None:
+    """A verified negative test counts as a verified result for the rules: kept as one, its
+    source the certificate. (A SMART Health Card names no test type we can map: not kept.)"""
+    cert = verification.certificate
+    test_type = RESULT_TEST_TYPES.get(cert.details.get("test_type", ""))
+    sampled_at = _when(cert.details.get("sampled_at", ""))
+    if test_type is None or sampled_at is None:
+        return
+    sample_id = cert.details.get("certificate_id") or hashlib.sha256(text.encode()).hexdigest()
+    results.record_certificate_result(
+        pre_entry.holder,
+        issuer_name=verification.signer,
+        issuer_key_id=cert.key_id,
+        certificate_id=sample_id,
+        test_type=test_type,
+        outcome="negative",
+        sampled_at=sampled_at,
+        resulted_at=cert.issued_at or sampled_at,
+        now=now,
+    )
+
+
+def certificates_for(pre_entry_ids: list[int]) -> dict[int, list[ForeignCertificate]]:
+    """The certificates attached to each of these registrations, newest first."""
+    found: dict[int, list[ForeignCertificate]] = {}
+    if not pre_entry_ids:
+        return found
+    query = (
+        db.select(ForeignCertificate)
+        .where(ForeignCertificate.pre_entry_id.in_(pre_entry_ids))
+        .order_by(ForeignCertificate.verified_at.desc(), ForeignCertificate.id.desc())
+    )
+    for row in db.session.scalars(query):
+        found.setdefault(row.pre_entry_id, []).append(row)
+    return found

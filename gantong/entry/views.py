@@ -13,7 +13,7 @@ from gantong.core import identity, qr
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.models import Holder, PreEntry
-from gantong.web import i18n
+from gantong.web import certificate_labels, i18n
 from gantong.web.guards import require_role
 from gantong.web.i18n import current_language, day
 from gantong.web.labels import country_name
@@ -84,6 +84,10 @@ def trip():
         form.contact_phone.data = current_user.phone
     if form.validate_on_submit():
         registration = form.registered(lambda: preentry.register(current_user, *form.details()))
+        if registration is not None and form.certificate_check is not None:
+            preentry.attach_certificate(
+                registration, form.certificate.data, form.certificate_check, current_user
+            )
         if registration is not None:
             flash(
                 _(
@@ -112,8 +116,13 @@ def _render_arrivals(failed_form: ArrivalForm | None = None, failed_id: int | No
     if failed_form is not None:
         forms[failed_id] = failed_form
     language = current_language()
+    attached = preentry.certificates_for([row.id for row in rows])
     return render_template(
         "entry/arrivals.html",
+        certificates={
+            pre_entry_id: [certificate_labels.of_stored(c) for c in found]
+            for pre_entry_id, found in attached.items()
+        },
         rows=rows,
         more=more,
         page=page,

@@ -2,7 +2,7 @@
 window an official record filed from a trace names
 
 Revision ID: 56b4cf0b7f54
-Revises: 066b86eef1fa
+Revises: d19ed00dce20
 Create Date: 2026-12-07 11:57:02.747015
 
 """
@@ -14,7 +14,7 @@ import gantong.models
 
 # revision identifiers, used by Alembic.
 revision = '56b4cf0b7f54'
-down_revision = '066b86eef1fa'
+down_revision = 'd19ed00dce20'
 branch_labels = None
 depends_on = None
 

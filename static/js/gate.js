@@ -124,6 +124,8 @@ function keepRecord(text, result, scannedAt) {
   window.gantongQueue.flush(false);
 }
 
+const INTERNATIONAL = /^\s*(HC1:|shc:\/)/i;
+
 async function onRead(text) {
   const at = Date.now();
   verdict.dataset.sightings = String(Number(verdict.dataset.sightings || 0) + 1);
@@ -136,6 +138,13 @@ async function onRead(text) {
   }
   seen.set(text, at);
   if (last !== undefined && at - last < HOLD_MS) return;
+  if (INTERNATIONAL.test(text)) {
+    // EU DCC and SMART Health Cards are verified on the server only (online): the phone's
+    // verifier and bundle know our own keys and partners', not the certificates' trust lists.
+    tokenForm.elements.token.value = text;
+    tokenForm.submit();
+    return;
+  }
   if (!cache.usable()) {
     // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
     // cannot be reached, the page refuses with its own message.

@@ -104,6 +104,8 @@ function closeRecord() {
   recordForm.hidden = true;
 }
 
+const INTERNATIONAL = /^\s*(HC1:|shc:\/)/i;
+
 async function onRead(text, method) {
   const at = Date.now();
   if (text === held.text && at < held.until) {
@@ -115,6 +117,12 @@ async function onRead(text, method) {
   lastRead = { text, at };
   if (current) return; // the shown person's record comes first (or Discard)
   if (navigator.vibrate) navigator.vibrate(60);
+  if (INTERNATIONAL.test(text)) {
+    // EU DCC and SMART Health Cards are verified on the server only (online): the phone's
+    // verifier and bundle know our own keys and partners', not the certificates' trust lists.
+    submitToServer(text, method);
+    return;
+  }
   if (!cache.usable()) {
     // Past refuse-after the phone no longer trusts its keys: the server decides, or, when it
     // cannot be reached, the page refuses with its own message ("Verifier keys too old").

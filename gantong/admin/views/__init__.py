@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import (  # each registers its routes on bp
     accounts,
     audit_trail,
+    certificates,
     districts,
     exports,
     hotlines,
@@ -22,6 +23,7 @@ __all__ = [
     "bp",
     "accounts",
     "audit_trail",
+    "certificates",
     "districts",
     "exports",
     "hotlines",

@@ -43,6 +43,7 @@ AUDIT_SUBJECTS = {
     "declaration": _l("declaration"),
     "identity_check": _l("identity check in person"),
     "device": _l("phone"),
+    "lab": _l("lab"),
     "venue": _l("venue"),
     "venue_code": _l("venue code"),
 }

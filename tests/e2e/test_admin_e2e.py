@@ -149,7 +149,7 @@ def test_admin_pages_and_statistics_in_a_phone_browser(
     log_in(page, live_server, admin_phone, "**/admin/")
     screenshot(page, tmp_path, "admin-index")
     page.goto(live_server + "/stats/")
-    assert page.locator("svg.chart").count() == 5
+    assert page.locator("svg.chart").count() == 8
     assert page.locator("#chart-colours").is_visible()
     screenshot(page, tmp_path, "stats")
     # htmx swaps the numbers for other days without reloading the page.

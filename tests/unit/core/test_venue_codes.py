@@ -49,7 +49,15 @@ def test_a_visit_inside_a_venue_risk_window_is_yellow_for_its_days():
 
 def test_a_contact_filed_from_a_trace_names_the_venue_and_window():
     record = rules.OfficialRecord(
-        1, "close_contact", NOW, date(2026, 12, 6), "赣疫通17号", "疾控", "八一广场超市", NOW, NOW
+        1,
+        "close_contact",
+        NOW,
+        date(2026, 12, 6),
+        "赣疫通17号",
+        "疾控",
+        venue="八一广场超市",
+        venue_from=NOW,
+        venue_to=NOW,
     )
     [hit] = rules.evaluate(rules.Facts(official_records=(record,)), [], NOW).hits
     assert hit.colour == "red"

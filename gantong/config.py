@@ -75,7 +75,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # Sliding windows with back-off instead of a fixed hour: a burst waits a minute, a sustained
     # attack 15 minutes, and the count fades as soon as it stops, so the owner gets in soon after.
-    RATELIMIT_STRATEGY = "sliding-window-counter"
+    # (gantong/web/rate_limits.py: the weighted count rounded up in the check before a request
+    # as in the count after it.)
+    RATELIMIT_STRATEGY = "sliding-window-counter-rounded-up"
     # Failed logins slow the one who fails, not the owner: one address on one account gets 5
     # tries a minute and 20 per 15 minutes; the owner elsewhere is untouched.
     LOGIN_LIMIT_PER_PAIR = "5 per minute;20 per 15 minutes"

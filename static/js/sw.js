@@ -4,9 +4,13 @@ const CACHE = "gantong-checkpoint-v1";
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(
-  // Drop the caches of earlier versions of this worker.
+  // Drop the caches of earlier versions of this worker, and only those: caches belong to the
+  // origin, and the resident's kept code page (holder-sw.js) and queued check-ins (visit-sw.js)
+  // may be on the same phone.
   caches.keys()
-    .then((names) => Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name))))
+    .then((names) => Promise.all(names
+      .filter((name) => name.startsWith("gantong-checkpoint-") && name !== CACHE)
+      .map((name) => caches.delete(name))))
     .then(() => self.clients.claim())));
 
 self.addEventListener("fetch", (event) => {

@@ -301,3 +301,21 @@ def test_logging_out_drops_the_cached_checkpoint_pages(app, live_server, page, m
     page.click("header button[type=submit]")
     page.wait_for_url(live_server + "/")
     assert page.evaluate("() => caches.has('gantong-checkpoint-v1')") is False
+
+
+def test_the_checkpoint_worker_drops_only_its_own_old_caches(app, live_server, page, make_staff):
+    # Caches belong to the origin: a volunteer's phone may also keep its owner's code page
+    # (holder-sw.js). The checkpoint worker once deleted every cache but its own on activation.
+    _, phone, _ = make_staff()
+    page.goto(live_server + "/login")
+    page.evaluate(
+        "() => Promise.all([caches.open('gantong-holder-v1'), caches.open('gantong-checkpoint-v0')])"
+    )
+    log_in(page, live_server, phone, "**/checkpoint/")
+    assert poll(
+        lambda: page.evaluate(
+            "() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))"
+        )
+    )
+    assert poll(lambda: page.evaluate("() => caches.has('gantong-checkpoint-v0')") is False)
+    assert page.evaluate("() => caches.has('gantong-holder-v1')") is True

@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
     inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -128,13 +129,9 @@ class Holder(db.Model):
         UniqueConstraint("doc_type", "doc_country", "doc_number"),
         # An officer finds a person by the start of the name or the tail of the document
         # number, within the district: LIKE 'x%' on each. PostgreSQL serves LIKE from a
-        # b-tree only with the pattern operator class when the collation is not C.
-        Index(
-            "ix_holder_district_name",
-            "district_code",
-            "name",
-            postgresql_ops={"name": "varchar_pattern_ops"},
-        ),
+        # b-tree only with the pattern operator class when the collation is not C. The name's
+        # index is of lower(name) (declared below the class): a name in Latin letters is found
+        # whatever the case it is typed in, on both databases.
         Index(
             "ix_holder_district_doc_tail",
             "district_code",
@@ -161,7 +158,7 @@ class Holder(db.Model):
     # on both databases (SQLite has no reverse() to index the expression with).
     doc_number_reversed: Mapped[str] = mapped_column(String(32), default="", server_default="")
     nationality: Mapped[str] = mapped_column(String(2), default="CN")
-    # Indexed first in ix_holder_district_name (above), which serves a district on its own too.
+    # Indexed first in ix_holder_district_name (below the class), which serves a district on its own too.
     district_code: Mapped[str] = mapped_column(String(6))
     address: Mapped[str] = mapped_column(String(200))
     colour: Mapped[str] = mapped_column(String(6), default=Colour.GREEN, index=True)
@@ -314,6 +311,14 @@ class Device(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index(
+    "ix_holder_district_name",
+    Holder.district_code,
+    func.lower(Holder.name).label("name_folded"),
+    postgresql_ops={"name_folded": "text_pattern_ops"},
+)
 
 
 class HolderCredential(db.Model):

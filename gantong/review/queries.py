@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, literal, or_, union_all
+from sqlalchemy import String, func, literal, or_, union_all
 
 from gantong.checkpoint import verification
 from gantong.extensions import db
@@ -103,7 +103,8 @@ def find_people(district: str, text: str, page: int = 1, per_page: int = PER_PAG
     text = text.strip()
     if not text:
         return Page([], 1, False)
-    matches = [Holder.name.like(_starting_with(text), escape="\\")]
+    # lower() on both sides: the index is of lower(name) (see the model).
+    matches = [func.lower(Holder.name).like(_starting_with(text.lower()), escape="\\")]
     number = "".join(text.split()).upper()
     if len(number) >= DOCUMENT_TAIL_MIN:
         # The tail of the number is the start of the number reversed (see the model).

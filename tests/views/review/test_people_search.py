@@ -186,3 +186,18 @@ def test_the_person_file_writes_times_day_first_or_in_chinese(
     page = login(officer()[1]).get(f"/review/people/{holder_id}", headers=headers).text
     assert re.search(written, page)
     assert not re.search(r"\d{1,2}/\d{1,2}/\d{2}", page)  # never 12/7/26
+
+
+def test_a_latin_name_is_found_whatever_its_case(make_holder, officer, login):
+    """Names in Latin letters (a passport's) are typed in any case: SQLite's LIKE ignored the
+    case and PostgreSQL's did not, so "li" found Li Wei on one database and nobody on the other."""
+    li_wei = make_holder(name="Li Wei", number=resident_id("36010219900101123"))
+    lin = make_holder(name="LIN Mei", number=resident_id("36010219850505001"))
+    client = login(officer()[1])
+
+    def find(text):
+        return people_found(client.get("/review/people", query_string={"q": text}).text)
+
+    assert find("li") == {li_wei, lin}
+    assert find("LI W") == {li_wei}
+    assert find("lin m") == {lin}

@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from gantong.checkpoint import points, verification
+from gantong.checkpoint import gate, points, verification
 from gantong.checkpoint.labels import refusal_advice, refusal_title
-from gantong.core import identity
-from gantong.core.kinds import CheckMethod
+from gantong.core import identity, rules
+from gantong.core.kinds import CheckMethod, PointMode
 from gantong.extensions import csrf, limiter
 from gantong.models import utcnow
 from gantong.web.inputs import BadJson, json_fields
@@ -78,7 +78,8 @@ def _hit_json(hit) -> dict:
 @csrf.exempt
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=_rate_key)
 def verify():
-    """Verify a token (or an 8-digit number) and open a verification record for it."""
+    """Verify a token (or an 8-digit number); open a verification record for it, or at a
+    verify-only point give the verdict (and keep its record only where the point keeps them)."""
     point, staff = g.api_caller
     try:
         body = json_fields()
@@ -102,20 +103,41 @@ def verify():
             title=refusal_title(refusal.reason),
             message=refusal_advice(refusal.reason),
         ), 422
+    holder_json = (
+        {
+            "masked_name": identity.mask_name(holder.name),
+            "document": identity.mask_document(holder.doc_number),
+        }
+        if holder
+        else None
+    )
+    if point.verify_only:
+        # The point's setting holds for a partner's gate as for our gate page: a record with no
+        # temperature where the point keeps records, else nothing about the person stored; and,
+        # as on the gate page, no reasons behind the colour.
+        verdict = gate.verdict_for(holder, point, staff, CheckMethod.API, token, now)
+        return jsonify(
+            result="verified",
+            mode=PointMode.VERIFY,
+            colour=verdict.colour,
+            colour_source="database" if holder else "token",
+            decision=rules.decision_for_colour(verdict.colour),
+            holder=holder_json,
+            issuer={"name": verdict.issuer} if verdict.issuer else None,
+            point={"id": point.id, "name": point.name},
+            record_id=verdict.record_id,
+            verified_at=now.isoformat(),
+        )
     record, result = verification.open_record(holder, point, staff, CheckMethod.API, token, now)
     return jsonify(
         result="verified",
+        mode=PointMode.RECORD,
         colour=record.colour,
         # A partner's code: we hold no record of its holder, so its token's colour stands.
         colour_source="database" if holder else "token",
         token_colour=record.token_colour,
         token_colour_stale=bool(record.token_colour and record.token_colour != record.colour),
-        holder={
-            "masked_name": identity.mask_name(holder.name),
-            "document": identity.mask_document(holder.doc_number),
-        }
-        if holder
-        else None,
+        holder=holder_json,
         issuer={
             "name": record.issuer.name,
             "region": record.issuer.region,

@@ -10,10 +10,12 @@ from flask_wtf.csrf import CSRFError
 
 from gantong.checkpoint import gate, points, verification
 from gantong.checkpoint.labels import refusal_advice, refusal_title
-from gantong.core import identity, rules
+from gantong.codes import intl_trust
+from gantong.core import identity, intl_certs, rules
 from gantong.core.kinds import CheckMethod, PointMode
 from gantong.extensions import csrf, limiter
 from gantong.models import utcnow
+from gantong.web import certificate_labels
 from gantong.web.inputs import BadJson, json_fields
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -74,6 +76,39 @@ def _hit_json(hit) -> dict:
     }
 
 
+def _certificate(text: str, now):
+    """An international certificate (EU DCC `HC1:`, SMART Health Card `shc:/`): what it says and
+    what its verification against our trust lists found. It carries no colour, so no record is
+    opened, as at the checkpoint's page."""
+    try:
+        verified = intl_trust.verify_text(text, now)
+    except intl_certs.CertificateError:
+        reason = "certificate_unreadable"
+        return jsonify(
+            result="refused",
+            reason=reason,
+            title=refusal_title(reason),
+            message=refusal_advice(reason),
+        ), 422
+    cert = verified.certificate
+    return jsonify(
+        result="certificate",
+        format=cert.format,
+        kind=cert.kind,
+        status=verified.status,
+        verified=verified.verified,
+        title=certificate_labels.status_title(verified.status),
+        message=certificate_labels.status_advice(verified.status),
+        signer=verified.signer,
+        issuer=cert.issuer,
+        name=cert.name,
+        birth_date=cert.birth_date,
+        issued_at=cert.issued_at.isoformat() if cert.issued_at else None,
+        expires_at=cert.expires_at.isoformat() if cert.expires_at else None,
+        details={key: value for key, value in cert.details.items() if not key.startswith("_")},
+    )
+
+
 @bp.post("/verify")
 @csrf.exempt
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT_PER_STAFF"], key_func=_rate_key)
@@ -89,6 +124,8 @@ def verify():
         ), 400
     now = utcnow()
     token = None
+    if body.get("token") and intl_certs.is_certificate(body["token"]):
+        return _certificate(body["token"], now)
     try:
         if body.get("token"):
             holder, token = verification.holder_for_token(body["token"], now)

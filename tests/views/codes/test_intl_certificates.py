@@ -218,3 +218,33 @@ def test_a_signer_taken_off_the_list_stops_verifying(
     client.post("/login", data={"phone": staff, "password": PASSWORD})
     page = _scan(client, make_hc1(*signer, hcert_of_a_test()))
     assert "Issuer not on our trust list" in page and "verified against" not in page
+
+
+def test_a_partner_gate_verifies_a_certificate_through_the_api(app, trusted, make_point, signer):
+    """/api/v1/verify reads an international certificate as the checkpoint's page does: it was
+    refused as `malformed`, so a partner's gate could not check one at all."""
+    from gantong.checkpoint import points
+    from gantong.models import VerificationRecord
+
+    with app.app_context():
+        token = points.new_api_token(make_point(), "入境闸机")
+    gate = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    text = make_hc1(*signer, hcert_of_a_test())
+    body = gate.post("/api/v1/verify", json={"token": text}, headers=headers).get_json()
+    assert body["result"] == "certificate" and body["verified"] is True
+    assert (body["format"], body["kind"], body["status"]) == ("eu-dcc", "test", "verified")
+    assert body["name"] == "Erika Mustermann" and body["birth_date"] == "1964-08-12"
+    assert body["details"]["result"] == "negative" and "DE" in body["signer"]
+    forged = gate.post("/api/v1/verify", json={"token": tampered(text)}, headers=headers)
+    assert forged.status_code == 200
+    assert forged.get_json()["status"] == "bad_signature" and not forged.get_json()["verified"]
+    assert forged.get_json()["title"] == "Forged or altered certificate"
+    card = (SHC / "example-00-f-qr-code-numeric-value-0.txt").read_text()
+    shc = gate.post("/api/v1/verify", json={"token": card}, headers=headers).get_json()
+    assert (shc["format"], shc["kind"], shc["verified"]) == ("shc", "vaccination", True)
+    unreadable = gate.post("/api/v1/verify", json={"token": text[:200]}, headers=headers)
+    assert unreadable.status_code == 422
+    assert unreadable.get_json()["reason"] == "certificate_unreadable"
+    with app.app_context():  # a certificate carries no colour: no record is opened
+        assert db.session.scalar(db.select(db.func.count(VerificationRecord.id))) == 0

@@ -29,6 +29,7 @@ from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries
 from gantong.venues import services as venue_services
+from gantong.web import assets
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 from gantong.web.inputs import BadJson, json_fields, query_int
@@ -43,6 +44,13 @@ from .forms import (
 )
 
 bp = Blueprint("resident", __name__, url_prefix="/me")
+
+
+@bp.record_once
+def bound_code_card_css(state) -> None:
+    """The card greys out when its token or its number expires, whichever is first: no
+    expiry rule in the page's CSS past the longest a number lives (a long TOKEN_TTL)."""
+    assets.set_code_card_css(state.app, registry.NUMBER_STEP + registry.NUMBER_GRACE)
 
 
 @bp.before_request

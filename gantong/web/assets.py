@@ -70,20 +70,32 @@ def init_app(app: Flask) -> None:
         response.cache_control.immutable = True
         return response.make_conditional(request)
 
+    set_code_card_css(app, app.config["TOKEN_TTL"])
+    app.jinja_env.globals["asset_url"] = asset_url
+
+
+def set_code_card_css(app: Flask, longest: int) -> None:
+    """Make the code page's inline CSS: app.css and the card's expiry rules, for a card that
+    lives at most `longest` seconds (and at most TOKEN_TTL); and its hash for the CSP."""
     with open(os.path.join(app.static_folder, "app.css"), encoding="utf-8") as handle:
         css = handle.read()
     # The QR and the number grey out once the token or the number has expired without a
     # refresh: pure CSS, so it works without JavaScript and when the network is gone. The card
-    # carries the class of its seconds left (rounded down to a step); no class: the token's TTL.
-    ttl = app.config["TOKEN_TTL"]
-    css += f".qr-svg,.expired,.card .number{{animation-delay:{ttl}s}}\n"
-    for seconds in range(0, ttl, EXPIRY_STEP):
-        css += f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number{{animation-delay:{seconds}s}}\n"
+    # carries the class of its seconds left (rounded down to a step); no class: the longest.
+    # No rule past what a card can carry: an hour's TTL made 720 rules (59 KB on every page)
+    # where the number's slot lets 133 apply.
+    longest = min(app.config["TOKEN_TTL"], longest)
+    rules = [f".qr-svg,.expired,.card .number{{animation-delay:{longest}s}}\n"]
+    for seconds in range(0, longest + 1, EXPIRY_STEP):
+        rules.append(
+            f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number"
+            f"{{animation-delay:{seconds}s}}\n"
+        )
+    css += "".join(rules)
     app.config["INLINE_CSS"] = css
     app.config["INLINE_CSS_HASH"] = (
         "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
     )
-    app.jinja_env.globals["asset_url"] = asset_url
 
 
 def inline_css() -> Markup:

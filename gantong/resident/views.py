@@ -178,7 +178,7 @@ def code(holder_id: int):
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
     result = context["result"]
-    return render_template(
+    html = render_template(
         "resident/code.html",
         **context,
         people=current_user.holders,
@@ -187,6 +187,8 @@ def code(holder_id: int):
         can_claim=result is not None and services.can_claim(holder, result, page),
         hotline=page.hotline,
     )
+    # The page's head with its inline CSS is most of its bytes and the same every time.
+    return assets.gzipped_page(html, after="</style>")
 
 
 def code_card_context(holder: Holder, now, page: services.PageReads | None = None) -> dict:

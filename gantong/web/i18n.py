@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, redirect, request
@@ -51,7 +51,14 @@ def moment(value: datetime | None) -> str:
 
 
 def moment_seconds(value: datetime | None) -> str:
-    return format_datetime(value, SECONDS_PATTERN) if value else ""
+    """The code card's clock, "2026-12-07 07:25:09" in Asia/Shanghai: SECONDS_PATTERN, in digits
+    and signs no language changes, so written without Babel's pattern machinery (a naive time
+    is UTC, as Flask-Babel takes it)."""
+    if not value:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(rules.SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def local_input(value: datetime) -> str:

@@ -100,10 +100,41 @@ def _lines_penalty(packed: int, size: int) -> int:
         & (inverse >> 5)
         & (packed >> 6)
     ) & windows[7]
-    line_of, resume = (
-        -1,
-        0,
-    )  # segno searches on after a counted pattern, or 4 modules on after another
+    if not any(found & (found >> gap) for gap in range(1, 7)):
+        # No two patterns in a line closer than 7 modules (nearly always): segno's search
+        # counts each one with 4 light modules (or the edge) before or after it, all at once.
+        before, after = _n3_sides(packed, inverse, size)
+        return score + 40 * (found & (before | after)).bit_count()
+    return score + _n3_one_by_one(packed, found, size)
+
+
+def _n3_sides(packed: int, inverse: int, size: int) -> tuple[int, int]:
+    """The positions with _N3_BEFORE light modules (or the line's edge) before them, and those
+    with as many after a 7-module pattern starting there."""
+    line_start, line_end = _line_edges(size)
+    before = after = -1
+    for k in range(1, _N3_BEFORE + 1):
+        before &= (inverse << k) | line_start[k]
+        after &= (inverse >> (6 + k)) | line_end[6 + k]
+    return before, after
+
+
+@lru_cache(maxsize=8)
+def _line_edges(size: int) -> tuple[dict[int, int], dict[int, int]]:
+    """For k modules: the packed positions fewer than k from their line's start, and those
+    whose k-th module onwards is past their line's end."""
+    start, end = {}, {}
+    for k in range(1, 7 + _N3_BEFORE + 1):
+        start[k] = _pack([(1 << min(k, size)) - 1] * size, size)
+        end[k] = _pack([((1 << size) - 1) & ~((1 << max(size - k, 0)) - 1)] * size, size)
+    return start, end
+
+
+def _n3_one_by_one(packed: int, found: int, size: int) -> int:
+    """N3 of patterns close together, in segno's order: on after a counted pattern, or 4
+    modules on after another."""
+    score = 0
+    line_of, resume = -1, 0
     while found:
         low = found & -found
         found ^= low

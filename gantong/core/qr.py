@@ -100,10 +100,41 @@ def _lines_penalty(packed: int, size: int) -> int:
         & (inverse >> 5)
         & (packed >> 6)
     ) & windows[7]
-    line_of, resume = (
-        -1,
-        0,
-    )  # segno searches on after a counted pattern, or 4 modules on after another
+    if not any(found & (found >> gap) for gap in range(1, 7)):
+        # No two patterns in a line closer than 7 modules (nearly always): segno's search
+        # counts each one with 4 light modules (or the edge) before or after it, all at once.
+        before, after = _n3_sides(packed, inverse, size)
+        return score + 40 * (found & (before | after)).bit_count()
+    return score + _n3_one_by_one(packed, found, size)
+
+
+def _n3_sides(packed: int, inverse: int, size: int) -> tuple[int, int]:
+    """The positions with _N3_BEFORE light modules (or the line's edge) before them, and those
+    with as many after a 7-module pattern starting there."""
+    line_start, line_end = _line_edges(size)
+    before = after = -1
+    for k in range(1, _N3_BEFORE + 1):
+        before &= (inverse << k) | line_start[k]
+        after &= (inverse >> (6 + k)) | line_end[6 + k]
+    return before, after
+
+
+@lru_cache(maxsize=8)
+def _line_edges(size: int) -> tuple[dict[int, int], dict[int, int]]:
+    """For k modules: the packed positions fewer than k from their line's start, and those
+    whose k-th module onwards is past their line's end."""
+    start, end = {}, {}
+    for k in range(1, 7 + _N3_BEFORE + 1):
+        start[k] = _pack([(1 << min(k, size)) - 1] * size, size)
+        end[k] = _pack([((1 << size) - 1) & ~((1 << max(size - k, 0)) - 1)] * size, size)
+    return start, end
+
+
+def _n3_one_by_one(packed: int, found: int, size: int) -> int:
+    """N3 of patterns close together, in segno's order: on after a counted pattern, or 4
+    modules on after another."""
+    score = 0
+    line_of, resume = -1, 0
     while found:
         low = found & -found
         found ^= low
@@ -141,8 +172,12 @@ def _penalty(rows: int, columns: int, size: int) -> int:
 
 def _best_of(base: list[int], size: int) -> int:
     """The mask ISO/IEC 18004 7.8.3 picks for the unmasked rows `base` (format areas light)."""
+    return _best_of_packed(_pack(base, size), _pack(_transpose(base, size), size), size)
+
+
+def _best_of_packed(base_rows: int, base_columns: int, size: int) -> int:
+    """_best_of, from the unmasked symbol packed by rows and packed by columns."""
     _function, _region, masks = _layout(size)
-    base_rows, base_columns = _pack(base, size), _pack(_transpose(base, size), size)
     best, best_score = 0, None
     for number, (_rows, mask_rows, mask_columns) in enumerate(masks):
         score = _penalty(base_rows ^ mask_rows, base_columns ^ mask_columns, size)
@@ -170,9 +205,35 @@ def best_mask(matrix, mask: int) -> int:
     return _choose(matrix, mask)[0]
 
 
-def _final_message(text: str) -> tuple[int, list[int]]:
-    """The version and the final bit stream of `text` at level M, as segno's encode() makes them
-    (data and error correction codewords interleaved, remainder bits), before any placement."""
+_BIT_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+@lru_cache(maxsize=64)
+def _error_table(count: int) -> tuple[int, ...]:
+    """For each byte c, segno's generator polynomial of `count` error codewords times c, its
+    coefficients after the leading one packed big-endian in one integer (one row of the long
+    division at once)."""
+    log, exp, generator = consts.GALIOS_LOG, consts.GALIOS_EXP, consts.GEN_POLY[count]
+    table = [0]
+    for coefficient in range(1, 256):
+        table.append(int.from_bytes(bytes(exp[log[coefficient] + g] for g in generator), "big"))
+    return tuple(table)
+
+
+def _error_words(block: bytes, count: int) -> bytes:
+    """The block's `count` Reed-Solomon error correction codewords (segno's make_blocks)."""
+    table = _error_table(count)
+    shift, keep = 8 * (count - 1), (1 << (8 * count)) - 1
+    remainder = 0
+    for codeword in block:  # a division step a codeword: one XOR of the whole remainder
+        remainder = ((remainder << 8) & keep) ^ table[codeword ^ (remainder >> shift)]
+    return remainder.to_bytes(count, "big")
+
+
+def _final_message(text: str) -> tuple[int, bytes]:
+    """The version and the final codewords of `text` at level M, as segno's encode() makes them
+    (data and error correction codewords interleaved), before any placement; the remainder bits
+    after them are light."""
     segments = encoder.prepare_data(text, None, None)
     version = encoder.find_version(segments, consts.ERROR_LEVEL_M, eci=False, micro=False)
     error = consts.ERROR_LEVEL_M
@@ -183,7 +244,21 @@ def _final_message(text: str) -> tuple[int, list[int]]:
     encoder.write_terminator(buffer, capacity, None, len(buffer))
     encoder.write_padding_bits(buffer, version, len(buffer))
     encoder.write_pad_codewords(buffer, version, capacity, len(buffer))
-    return version, encoder.make_final_message(version, error, buffer).getbits()
+    # segno's buffer holds one bit a byte: read as a binary number, it is the data codewords.
+    bits = buffer.getbits()
+    data = int(bits.translate(_BIT_DIGITS), 2).to_bytes(len(bits) // 8, "big")
+    data_blocks, error_blocks, start = [], [], 0
+    for info in consts.ECC[version][error]:
+        for _ in range(info.num_blocks):
+            block = data[start : start + info.num_data]
+            start += info.num_data
+            data_blocks.append(block)
+            error_blocks.append(_error_words(block, info.num_total - info.num_data))
+    # Interleaved as ISO/IEC 18004 7.6 says: the first codeword of every block, the second...
+    longest = max(len(block) for block in data_blocks)
+    data_words = bytes(block[i] for i in range(longest) for block in data_blocks if i < len(block))
+    error_words = bytes(b for words in zip(*error_blocks, strict=True) for b in words)
+    return version, data_words + error_words
 
 
 @lru_cache(maxsize=8)
@@ -228,23 +303,61 @@ def _format_rows(version: int, mask: int) -> tuple[int, ...]:
     return tuple(_bits(row) for row in matrix)
 
 
+@lru_cache(maxsize=8)
+def _nibble_modules(version: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """For each half codeword of the final message (high half first), the 16 values it can
+    take as the dark modules they put in the symbol packed by rows and packed by columns
+    (placement by table, not bit by bit; no transposing afterwards)."""
+    size = version * 4 + 17
+    positions = _placement(version)
+    tables = []
+    for first in range(0, len(positions) - len(positions) % 4, 4):
+        bits = positions[first : first + 4]  # the nibble's bits, most significant first
+        across = [(bit % size) * size + bit // size for bit in bits]  # the same, by columns
+        tables.append(
+            tuple(
+                (
+                    sum(1 << bits[k] for k in range(4) if value >> (3 - k) & 1),
+                    sum(1 << across[k] for k in range(4) if value >> (3 - k) & 1),
+                )
+                for value in range(16)
+            )
+        )
+    return tuple(tables)
+
+
+@lru_cache(maxsize=8)
+def _fixed_parts(size: int) -> tuple[int, int, int, int]:
+    """The function patterns' dark modules and the masked region, packed by rows and by columns."""
+    function, region, _masks = _layout(size)
+    return (
+        _pack(function, size),
+        _pack(region, size),
+        _pack(_transpose(function, size), size),
+        _pack(_transpose(region, size), size),
+    )
+
+
 def layout(text: str) -> tuple[int, list[int]]:
     """Return the QR of `text` (error level M) as segno makes it: its mask and its rows as bits."""
-    # segno makes the codewords (make_qr's own steps, never a Micro QR: browser scanners can't read
-    # those); placing them, choosing the standard's mask and drawing are done here on whole rows.
-    version, bits = _final_message(text)
+    # segno makes the data codewords (make_qr's own steps, never a Micro QR: browser scanners
+    # can't read those); the error correction, placing them, choosing the standard's mask and
+    # drawing are done here on whole rows.
+    version, codewords = _final_message(text)
     size = version * 4 + 17
-    packed = 0
-    for position, bit in zip(_placement(version), bits, strict=False):
-        if bit:
-            packed |= 1 << position
+    tables = _nibble_modules(version)
+    rows = columns = 0
+    for index, codeword in enumerate(codewords):
+        high, low = tables[2 * index][codeword >> 4], tables[2 * index + 1][codeword & 15]
+        rows |= high[0] | low[0]
+        columns |= high[1] | low[1]
+    function_rows, region_rows, function_columns, region_columns = _fixed_parts(size)
+    base_rows = function_rows | rows & region_rows
+    best = _best_of_packed(base_rows, function_columns | columns & region_columns, size)
+    final = base_rows ^ _layout(size)[2][best][1]
     line = (1 << size) - 1
-    function, region, masks = _layout(size)
-    base = [function[i] | (packed >> (i * size)) & line & region[i] for i in range(size)]
-    best = _best_of(base, size)
-    best_rows = masks[best][0]
     information = _format_rows(version, best)
-    return best, [b ^ m | f for b, m, f in zip(base, best_rows, information, strict=True)]
+    return best, [(final >> (i * size)) & line | information[i] for i in range(size)]
 
 
 def svg(text: str) -> str:

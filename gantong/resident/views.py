@@ -29,6 +29,7 @@ from gantong.models import Application, Claim, Holder, User, today, utcnow
 from gantong.resident import devices, services
 from gantong.review import applications, claims, official_records, queries
 from gantong.venues import services as venue_services
+from gantong.web import assets
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 from gantong.web.inputs import BadJson, json_fields, query_int
@@ -43,6 +44,13 @@ from .forms import (
 )
 
 bp = Blueprint("resident", __name__, url_prefix="/me")
+
+
+@bp.record_once
+def bound_code_card_css(state) -> None:
+    """The card greys out when its token or its number expires, whichever is first: no
+    expiry rule in the page's CSS past the longest a number lives (a long TOKEN_TTL)."""
+    assets.set_code_card_css(state.app, registry.NUMBER_STEP + registry.NUMBER_GRACE)
 
 
 @bp.before_request
@@ -170,7 +178,7 @@ def code(holder_id: int):
     if htmx and htmx.target == "code-card":
         return render_template("resident/_code_card.html", **context)
     result = context["result"]
-    return render_template(
+    html = render_template(
         "resident/code.html",
         **context,
         people=current_user.holders,
@@ -179,6 +187,8 @@ def code(holder_id: int):
         can_claim=result is not None and services.can_claim(holder, result, page),
         hotline=page.hotline,
     )
+    # The page's head with its inline CSS is most of its bytes and the same every time.
+    return assets.gzipped_page(html, after="</style>")
 
 
 def code_card_context(holder: Holder, now, page: services.PageReads | None = None) -> dict:

@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import os
+import zlib
 
 from flask import Flask, Response, abort, current_app, request, send_from_directory, url_for
 from markupsafe import Markup
@@ -70,22 +71,86 @@ def init_app(app: Flask) -> None:
         response.cache_control.immutable = True
         return response.make_conditional(request)
 
+    set_code_card_css(app, app.config["TOKEN_TTL"])
+    app.jinja_env.globals["asset_url"] = asset_url
+
+
+def set_code_card_css(app: Flask, longest: int) -> None:
+    """Make the code page's inline CSS: app.css and the card's expiry rules, for a card that
+    lives at most `longest` seconds (and at most TOKEN_TTL); and its hash for the CSP."""
     with open(os.path.join(app.static_folder, "app.css"), encoding="utf-8") as handle:
         css = handle.read()
     # The QR and the number grey out once the token or the number has expired without a
     # refresh: pure CSS, so it works without JavaScript and when the network is gone. The card
-    # carries the class of its seconds left (rounded down to a step); no class: the token's TTL.
-    ttl = app.config["TOKEN_TTL"]
-    css += f".qr-svg,.expired,.card .number{{animation-delay:{ttl}s}}\n"
-    for seconds in range(0, ttl, EXPIRY_STEP):
-        css += f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number{{animation-delay:{seconds}s}}\n"
+    # carries the class of its seconds left (rounded down to a step); no class: the longest.
+    # No rule past what a card can carry: an hour's TTL made 720 rules (59 KB on every page)
+    # where the number's slot lets 133 apply.
+    longest = min(app.config["TOKEN_TTL"], longest)
+    rules = [f".qr-svg,.expired,.card .number{{animation-delay:{longest}s}}\n"]
+    for seconds in range(0, longest + 1, EXPIRY_STEP):
+        rules.append(
+            f".e{seconds} .qr-svg,.e{seconds} .expired,.e{seconds} .number"
+            f"{{animation-delay:{seconds}s}}\n"
+        )
+    css += "".join(rules)
     app.config["INLINE_CSS"] = css
     app.config["INLINE_CSS_HASH"] = (
         "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
     )
-    app.jinja_env.globals["asset_url"] = asset_url
 
 
 def inline_css() -> Markup:
     """Return the CSS for a <style> element; unescaped, or the CSP hash would not match."""
     return Markup(current_app.config["INLINE_CSS"])
+
+
+class HeadStartGzip:
+    """gzip for a page whose beginning repeats from request to request (the code page's head,
+    with its 12 KB of inline CSS): the compressor's state after each beginning seen is kept,
+    so a page costs only the compression of what follows it. The bytes are the same as
+    compressing the whole page in one go at the same level (zlib's copy of a compressor)."""
+
+    def __init__(self, level: int, capacity: int = 32):
+        self.level = level
+        # Beginnings kept: 2 languages x 2 text sizes x 4 titles (3 colours, no code) = 16;
+        # a kept compressor at level 6 holds about 270 KB, so at most about 9 MB a process.
+        self.capacity = capacity
+        self._started: dict[bytes, tuple[object, bytes]] = {}
+
+    def compress(self, body: bytes, split: int) -> bytes:
+        """Return `body` gzipped, its first `split` bytes from a kept compressor if seen."""
+        head = body[:split]
+        started = self._started.get(head)
+        if started is None:
+            compressor = zlib.compressobj(self.level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+            started = (compressor, compressor.compress(head))
+            if len(self._started) >= self.capacity:
+                self._started.clear()  # a new CSS or a flood of beginnings: start again
+            self._started[head] = started
+        compressor, output = started
+        rest = compressor.copy()
+        return output + rest.compress(body[split:]) + rest.flush()
+
+
+def gzipped_page(html: str, after: str) -> Response:
+    """The HTML page as a response, gzipped (when the client takes gzip) with its beginning up
+    to the end of `after` compressed once per process (HeadStartGzip); otherwise plain, and
+    Flask-Compress does as for any page."""
+    response = Response(html, mimetype="text/html")
+    if (
+        request.accept_encodings["gzip"] <= 0
+        or "gzip" not in current_app.config["COMPRESS_ALGORITHM"]
+    ):
+        return response
+    body = response.get_data()
+    split = body.find(after.encode("utf-8"))
+    if split < 0:
+        return response
+    gzip_of = current_app.extensions.setdefault(
+        "gantong_head_start_gzip", HeadStartGzip(current_app.config["COMPRESS_LEVEL"])
+    )
+    response.set_data(gzip_of.compress(body, split + len(after.encode("utf-8"))))
+    # Flask-Compress leaves an encoded response alone (and adds Vary: Accept-Encoding).
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response

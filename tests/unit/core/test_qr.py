@@ -55,3 +55,35 @@ def test_the_choice_does_not_depend_on_the_mask_the_probe_was_drawn_with(drawn_w
 def test_the_svg_is_one_path():
     drawn = qr.svg("GANTONG TEST")
     assert drawn.count("<path") == 1 and drawn.startswith('<svg viewBox="0 0 29 29"')
+
+
+def test_the_penalty_is_segnos_on_random_symbols():
+    """N1 to N4 on whole lines, N3 by bit masks where no two finder-like patterns of a line are
+    closer than 7 modules and one by one where they are: segno's score either way."""
+    from segno import encoder
+
+    rng = random.Random(19)
+    close, apart = 0, 0
+    for _ in range(300):
+        size = rng.choice([21, 25, 33, 41, 57])
+        density = rng.choice([0.3, 0.5, 0.7])
+        matrix = [
+            bytearray(1 if rng.random() < density else 0 for _ in range(size)) for _ in range(size)
+        ]
+        if rng.random() < 0.5:  # a finder-like pattern at a line's start or end, edge-light
+            row = rng.randrange(size)
+            start = rng.choice([0, size - 7])
+            matrix[row][start : start + 7] = bytearray([1, 0, 1, 1, 1, 0, 1])
+        rows = [qr._bits(row) for row in matrix]
+        packed_rows = qr._pack(rows, size)
+        packed_columns = qr._pack(qr._transpose(rows, size), size)
+        assert qr._penalty(packed_rows, packed_columns, size) == encoder.evaluate_mask(
+            matrix, size, size
+        )
+        full, windows = qr._edges(size)
+        dark, light = packed_rows, ~packed_rows & full
+        found = dark & (light >> 1) & (dark >> 2) & (dark >> 3) & (dark >> 4) & (light >> 5)
+        found &= (dark >> 6) & windows[7]
+        close += any(found & (found >> gap) for gap in range(1, 7))
+        apart += not any(found & (found >> gap) for gap in range(1, 7))
+    assert close and apart

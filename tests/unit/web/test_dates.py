@@ -73,3 +73,17 @@ def test_templates_show_dates_only_through_the_filters():
             if not re.search(r'(="\{\{ *|\b(max|min|value)=)$', before):
                 found.append(f"{path.name}: {before}{match.group(0)}")
     assert found == []
+
+
+@pytest.mark.nodb
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_code_cards_clock_is_babels_seconds_pattern(app, language):
+    from flask_babel import format_datetime
+
+    moments = [MOMENT, MOMENT.replace(tzinfo=None), datetime(2026, 3, 1, 16, 0, 59, tzinfo=UTC)]
+    with app.test_request_context(headers={"Cookie": f"lang={language}"}):
+        for moment in moments:
+            expected = format_datetime(moment, i18n.SECONDS_PATTERN)
+            assert i18n.moment_seconds(moment) == expected
+        assert i18n.moment_seconds(MOMENT) == "2026-12-07 07:25:00"
+        assert i18n.moment_seconds(None) == ""

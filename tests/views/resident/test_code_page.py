@@ -218,3 +218,21 @@ def test_recompute_turns_ended_hits_green(app, make_holder, today):
             ("green", "yellow"),
         ]
     assert app.test_cli_runner().invoke(args=["gantong", "recompute"]).exit_code == 0
+
+
+def test_the_gzipped_page_is_the_page(app, client):
+    """The code page's head is compressed once a process: each gzipped page is still whole."""
+    demo_login(app, client, RED_DEMO)
+    plain = client.get("/me/people/3")
+    assert "Content-Encoding" not in plain.headers
+    pages = [client.get("/me/people/3", headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    for response in pages:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in response.headers["Vary"]
+        html = gzip.decompress(response.get_data()).decode()
+        # The same page as sent plain, but for its clock, token and number.
+        assert html.count("<style>") == 1 and html.rstrip().endswith("</html>")
+        assert html.split("</style>")[0] == plain.get_data(as_text=True).split("</style>")[0]
+        assert "<svg" in html and "红码" in html
+    refused = client.get("/me/people/3", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers

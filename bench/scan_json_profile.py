@@ -103,6 +103,66 @@ def backend_cpu_seconds(url: str) -> float:
     return total
 
 
+def interleaved(args) -> None:
+    """Run the version in --ab (A) and this one (B) in turns, A B A B ..., each a fresh process
+    with its own warm-up, on the same database; report CPU per record (the app's, and on
+    PostgreSQL the server's), median and min-max of the runs' medians."""
+    common = ["--rounds", str(args.rounds), "--persons", str(args.persons), "--json"]
+    common += ["--batch", str(args.batch)] if args.batch else []
+    if args.database_url:
+        postgres_demo_database(args.database_url)
+        common += ["--database-url", args.database_url, "--keep-database"]
+    else:
+        source = args.database or Path(tempfile.mkdtemp(prefix="gantong-scan-ab-")) / "demo.sqlite"
+        if not source.exists():
+            demo_database(source)
+        common += ["--database", str(source)]
+    versions = {"A": args.ab.resolve(), "B": ROOT}
+    runs: dict[str, list[dict]] = {"A": [], "B": []}
+    for pair in range(args.pairs):
+        for name in ("A", "B") if pair % 2 == 0 else ("B", "A"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--out", "/dev/null", "--code", str(versions[name])]
+                + common,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+    per_request = args.batch or 1
+
+    def figures(name: str, field: str) -> str:
+        medians = [statistics.median(run[field]) / per_request for run in runs[name]]
+        if not medians:
+            return "-"
+        return f"{statistics.median(medians):.3f} ({min(medians):.3f}-{max(medians):.3f}) ms"
+
+    kind = f"batches of {args.batch}" if args.batch else "one record a request"
+    lines = [
+        f"Interleaved A/B (bench/scan_json_profile.py --ab), "
+        f"{'PostgreSQL' if args.database_url else 'SQLite'}, {kind}; {args.pairs} runs of each "
+        f"version in turns (A B, B A, ...), each {args.rounds} rounds of {args.persons} requests "
+        "after a warm-up; figures per record: median (min-max) of the runs' medians.",
+        f"A = {versions['A']}, B = {versions['B']}; {args.label}",
+        f"load average at the end: {os.getloadavg()[0]:.2f}",
+    ]
+    for name in ("A", "B"):
+        lines.append(
+            f"{name}: app CPU {figures(name, 'cpu_ms_per_request')}"
+            + (
+                f"; PostgreSQL CPU {figures(name, 'postgres_cpu_ms_per_request')}"
+                if args.database_url
+                else ""
+            )
+            + f"; wall {figures(name, 'wall_ms_per_request')}; statements per request "
+            f"{runs[name][-1]['statements_per_request']:.1f}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -127,7 +187,16 @@ def main() -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON line of figures, no profile"
     )
+    parser.add_argument(
+        "--ab",
+        type=Path,
+        help="another tree of the app (say `git archive BASE | tar -x -C DIR`): run it and this "
+        "one in turns, --pairs times, and write both versions' CPU per record to --out",
+    )
+    parser.add_argument("--pairs", type=int, default=5)
     args = parser.parse_args()
+    if args.ab:
+        return interleaved(args)
 
     work = Path(tempfile.mkdtemp(prefix="gantong-scan-profile-"))
     if args.database_url:

@@ -18,7 +18,8 @@ database needs from that; no domain code knows about it:
   lock first: the read snapshot ends (nothing was written in it) and the transaction goes on
   IMMEDIATE, reading what is committed from then on. On PostgreSQL a reading transaction runs
   without BEGIN and ROLLBACK (each SELECT on its own, in autocommit); its first write, row
-  lock or streamed read opens a real transaction.
+  lock or streamed read opens a real transaction, unless the write declares itself a whole
+  transaction (`ALONE`: one INSERT that is the request's only write, as a batch of scan records).
 So a service that decides on a row locks it (`with_for_update()`, as PostgreSQL needs anyway)
 and reads it under the lock with populate_existing: on both databases what it decides on is
 current, and everything it writes is committed together at the edge.
@@ -45,6 +46,11 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from gantong.extensions import db
 
 READS, WRITES = "reads", "writes"
+# An execution option for a write that is a whole transaction by itself (one multi-row INSERT,
+# atomic as any statement): in a reading request on PostgreSQL it runs on its own, committed by
+# the server as it completes (durably: synchronous_commit=on), without a BEGIN and a COMMIT
+# round trip around it. Only for a request's one and last write; elsewhere it changes nothing.
+ALONE = "gantong_alone"
 _MODE_ATTRIBUTE = "_gantong_transaction_mode"
 _WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
 _STATE = "gantong_transaction"  # Connection.info: how the current transaction began
@@ -218,8 +224,10 @@ def _before_execute(conn: Connection, statement, multiparams, params, execution_
         conn.info[_STATE] = _IMMEDIATE
         conn.exec_driver_sql("COMMIT")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif state == _AUTOCOMMIT and (
-        _writes_or_locks(statement) or _streams(statement, execution_options)
+    elif (
+        state == _AUTOCOMMIT
+        and (_writes_or_locks(statement) or _streams(statement, execution_options))
+        and not _alone(statement, execution_options)
     ):
         # PostgreSQL: the reading request writes, locks or streams: from here on one transaction,
         # committed (or rolled back) at the request's edge like any other.
@@ -236,6 +244,11 @@ def _writes_or_locks(statement) -> bool:
         return statement._for_update_arg is not None
     # Insert, Update, Delete, a savepoint (taken only around a write), DDL.
     return True
+
+
+def _alone(statement, execution_options) -> bool:
+    options = {**getattr(statement, "_execution_options", {}), **(execution_options or {})}
+    return bool(options.get(ALONE))
 
 
 def _streams(statement, execution_options) -> bool:

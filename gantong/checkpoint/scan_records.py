@@ -16,20 +16,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import Integer, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from gantong import unit_of_work
 from gantong.checkpoint import verification
-from gantong.codes import paper, trust_list
-from gantong.core import rules, tokens
+from gantong.codes import trust_list
+from gantong.core import credentials, rules, tokens
 from gantong.core.kinds import CheckMethod, Colour, Decision
 from gantong.entry import preentry
 from gantong.extensions import db
 from gantong.holders import registry
 from gantong.models import (
     ColourChange,
+    Device,
     Holder,
+    HolderCredential,
     InformationPoint,
+    PaperCode,
     SigningKey,
     User,
     VerificationRecord,
@@ -167,7 +172,7 @@ class _Pending:
 
     record: VerificationRecord
     stored: Stored
-    holder: Holder | None
+    holder: object | None  # the holder's row as read (BatchRead), or the ORM holder once locked
     late: bool
 
 
@@ -177,23 +182,16 @@ def submit_many(
     """Check every record as `submit` does and store the new ones with one multi-row INSERT.
 
     Returns, in the order of `scans`, each record's answer or the refusal it gets alone
-    (one of REFUSALS). The ids are read in one statement; the INSERT skips an id stored by
-    another request meanwhile (ON CONFLICT DO NOTHING), which is then answered as a repeat; a
-    second record of the batch with an id seen earlier in it is a repeat of the first (or a
-    conflict). A fever still adds its hit, under the holder's lock taken before the INSERT.
-    Nothing commits here: the request commits the whole batch once.
+    (one of REFUSALS). Everything the checks read comes in one statement (read_batch); the
+    INSERT skips an id stored by another request meanwhile (ON CONFLICT DO NOTHING), which is
+    then answered as a repeat; a second record of the batch with an id seen earlier in it is a
+    repeat of the first (or a conflict). A fever still adds its hit, under the holder's lock
+    taken before the INSERT. Nothing commits here: the request commits the whole batch once (a
+    batch that writes nothing but its records is one INSERT, a transaction by itself).
     """
     moment = now or utcnow()
     answers: list[Stored | Exception | None] = [None] * len(scans)
-    existing = {
-        record.record_id: record
-        for record in db.session.scalars(
-            db.select(VerificationRecord).where(
-                VerificationRecord.record_id.in_({scan.record_id for scan in scans})
-            )
-        )
-    }
-    known = _known_for(scans)
+    batch = read_batch(scans)
     pending: dict[int, _Pending] = {}
     first_index: dict[str, int] = {}
     digests: list[str | None] = [None] * len(scans)
@@ -202,7 +200,7 @@ def submit_many(
             continue  # answered after the INSERT, as a repeat of the first
         first_index[scan.record_id] = index
         try:
-            checked = _check(scan, point, staff, moment, existing.get(scan.record_id), known)
+            checked = _check(scan, point, staff, moment, batch)
         except REFUSALS as refusal:
             answers[index] = refusal
             continue
@@ -218,8 +216,8 @@ def submit_many(
     for fever in fevers:
         # Before the record refers to the holder (see verification.record_fever); in one order
         # of holders, so two batches never wait for each other's locks.
-        registry.lock(fever.holder)
-    inserted = _insert([p.record for p in pending.values()])
+        fever.holder = registry.locked(fever.holder.id)
+    inserted = _insert([p.record for p in pending.values()], alone=not fevers)
     for index, done in pending.items():
         if done.record.record_id in inserted:
             answers[index] = done.stored
@@ -227,7 +225,8 @@ def submit_many(
         # The same id stored by another request meanwhile.
         try:
             answers[index] = _repeat(
-                verification.record_by_id(done.record.record_id), done.record.body_hash
+                _StoredRecord.of(verification.record_by_id(done.record.record_id)),
+                done.record.body_hash,
             )
         except verification.Conflict as conflict:
             answers[index] = conflict
@@ -253,38 +252,170 @@ def submit_many(
 
 
 @dataclass
-class _Known:
-    """What a batch's tokens name, read once for the batch: our keys by kid (kept referenced,
-    so the session's identity map answers read_token without a query) and holders by code."""
+class BatchRead:
+    """Everything a batch's checks read, from one statement (read_batch): the records stored
+    already by id, what the codes name (verification.Known) and each named holder's facts."""
 
-    keys: list[SigningKey]
-    holders: dict[str, Holder]
+    stored: dict[str, _StoredRecord]
+    known: verification.Known
+    facts: registry.ManyFacts
 
 
-def _known_for(scans: list[ScanRecord]) -> _Known:
-    kids, codes = set(), set()
+@dataclass(frozen=True)
+class _StoredRecord:
+    """What a repeat's answer needs of the record stored already."""
+
+    record_id: str
+    body_hash: str | None
+    colour: str | None  # the holder's colour now (a partner code's record: its own colour)
+    token_colour: str | None
+    stale_colour: bool
+    fever: bool
+    late: bool
+    revoked_paper: bool
+
+    @classmethod
+    def of(cls, record: VerificationRecord) -> _StoredRecord:
+        return cls(
+            record_id=record.record_id,
+            body_hash=record.body_hash,
+            colour=record.holder.colour if record.holder else record.colour,
+            token_colour=record.token_colour,
+            stale_colour=bool(record.stale_colour),
+            fever=record.is_fever,
+            late=bool(record.late_arrival),
+            revoked_paper=bool(record.revoked_paper),
+        )
+
+
+_READ = "checkpoint.scan_records"
+
+
+def _holder_ids():
+    """The holders a batch's codes name: by code id (screen codes, presentations) and by paper
+    serial."""
+    return (
+        select(Holder.id)
+        .where(Holder.code_id.in_(bindparam("codes", expanding=True)))
+        .union_all(
+            select(PaperCode.holder_id).where(
+                PaperCode.serial.in_(bindparam("serials", expanding=True))
+            )
+        )
+    )
+
+
+def _scan_kinds() -> dict:
+    """The scan's own kinds of rows beside the holders' facts (registry.facts_of_many_with)."""
+    no_id = literal_column("0", Integer)  # the key and the credential are named by strings
+    return {
+        "stored": (
+            VerificationRecord.id,
+            {
+                "record_id": VerificationRecord.record_id,
+                "body_hash": VerificationRecord.body_hash,
+                "colour": func.coalesce(Holder.colour, VerificationRecord.colour),
+                "token_colour": VerificationRecord.token_colour,
+                "stale_colour": VerificationRecord.stale_colour,
+                "temperature": VerificationRecord.temperature,
+                "late_arrival": VerificationRecord.late_arrival,
+                "revoked_paper": VerificationRecord.revoked_paper,
+            },
+            lambda query: query.outerjoin(Holder, Holder.id == VerificationRecord.holder_id).where(
+                VerificationRecord.record_id.in_(bindparam("record_ids", expanding=True))
+            ),
+        ),
+        # Read with every batch, never cached: a key retired a moment ago stops verifying at once.
+        "key": (
+            no_id,
+            {
+                "kid": SigningKey.kid,
+                "public_key": SigningKey.public_key,
+                "retired_at": SigningKey.retired_at,
+                "signs_from": SigningKey.signs_from,
+                "created_at": SigningKey.created_at,
+            },
+            lambda query: query.where(SigningKey.kid.in_(bindparam("kids", expanding=True))),
+        ),
+        "credential": (
+            no_id,
+            {"credential_id": HolderCredential.id, "removed_at": Device.removed_at},
+            lambda query: query.join(Device, Device.id == HolderCredential.device_id).where(
+                HolderCredential.id.in_(bindparam("credential_ids", expanding=True))
+            ),
+        ),
+        "paper": (
+            PaperCode.id,
+            {
+                "serial": PaperCode.serial,
+                "kid": PaperCode.kid,
+                "revoked_at": PaperCode.revoked_at,
+                "holder_id": PaperCode.holder_id,
+            },
+            lambda query: query.where(PaperCode.serial.in_(bindparam("serials", expanding=True))),
+        ),
+    }
+
+
+def read_batch(scans: list[ScanRecord]) -> BatchRead:
+    """Read what a batch's checks need, in one statement: the records stored already under its
+    ids, our keys its codes name, their holders with their colour's facts, presentations'
+    devices and paper codes. Reads only: it may be sent to a replica that is seconds behind (an
+    id stored meanwhile is caught by the INSERT, a key retired meanwhile by the read after it)."""
+    kids, codes, serials, credential_ids = set(), set(), set(), set()
     for scan in scans:
+        if credentials.is_presentation(scan.token):
+            try:
+                presentation = credentials.decode(scan.token)
+            except credentials.CredentialError:
+                continue  # refused by the verification, record by record
+            kids.add(presentation.credential.kid)
+            codes.add(presentation.credential.code_id)
+            credential_ids.add(presentation.credential_id)
+            continue
         try:
             token = tokens.decode(scan.token)
         except tokens.TokenError:
-            continue  # refused by the verification, record by record
+            continue
         kids.add(token.kid)
         if token.type == tokens.SCREEN:
             codes.add(token.subject)
-    keys = (
-        list(db.session.scalars(db.select(SigningKey).where(SigningKey.kid.in_(kids))))
-        if kids
-        else []
-    )
-    holders = (
+        elif token.type == tokens.PAPER:
+            serials.add(token.subject)
+    facts = registry.facts_of_many_with(
+        _READ,
+        _holder_ids,
+        _scan_kinds,
         {
-            holder.code_id: holder
-            for holder in db.session.scalars(db.select(Holder).where(Holder.code_id.in_(codes)))
-        }
-        if codes
-        else {}
+            "record_ids": sorted({scan.record_id for scan in scans}),
+            "kids": sorted(kids),
+            "codes": sorted(codes),
+            "serials": sorted(serials),
+            "credential_ids": sorted(credential_ids),
+        },
     )
-    return _Known(keys, holders)
+    rows = facts.shared
+    stored = {
+        row.record_id: _StoredRecord(
+            record_id=row.record_id,
+            body_hash=row.body_hash,
+            colour=row.colour,
+            token_colour=row.token_colour,
+            stale_colour=bool(row.stale_colour),
+            fever=row.temperature is not None and row.temperature >= rules.FEVER_THRESHOLD,
+            late=bool(row.late_arrival),
+            revoked_paper=bool(row.revoked_paper),
+        )
+        for row in rows["stored"]
+    }
+    known = verification.Known(
+        keys={row.kid: row for row in rows["key"]},
+        holders_by_code={row.code_id: row for row in facts.holders.values()},
+        holders_by_id=dict(facts.holders),
+        removed_devices={row.credential_id: row.removed_at for row in rows["credential"]},
+        papers={row.serial: row for row in rows["paper"]},
+    )
+    return BatchRead(stored=stored, known=known, facts=facts)
 
 
 def _digest_of(scan: ScanRecord) -> str:
@@ -299,9 +430,13 @@ _INSERTED_COLUMNS = [
 ]
 
 
-def _insert(records: list[VerificationRecord]) -> set[str]:
+def _insert(records: list[VerificationRecord], alone: bool) -> set[str]:
     """Insert the records with one multi-row INSERT that skips an id stored meanwhile; return
-    the ids it stored. SQLAlchemy sends the rows as one statement (its "insertmanyvalues")."""
+    the ids it stored. SQLAlchemy sends the rows as one statement (its "insertmanyvalues").
+
+    `alone`: nothing else of the request writes; the INSERT may be its own transaction
+    (unit_of_work.ALONE): on PostgreSQL no BEGIN and COMMIT round trips, and the server has
+    made it durable when it answers (synchronous_commit=on)."""
     if not records:
         return set()
     rows = []
@@ -320,6 +455,8 @@ def _insert(records: list[VerificationRecord]) -> set[str]:
         .on_conflict_do_nothing(index_elements=["record_id"])
         .returning(VerificationRecord.__table__.c.record_id)
     )
+    if alone:
+        statement = statement.execution_options(**{unit_of_work.ALONE: True})
     return set(db.session.scalars(statement, rows))
 
 
@@ -328,8 +465,7 @@ def _check(
     point: InformationPoint,
     staff: User,
     moment: datetime,
-    existing: VerificationRecord | None,
-    known: _Known,
+    batch: BatchRead,
 ) -> Stored | _Pending:
     """Check one record as of its scan: the answer of a repeat, or the record to insert."""
     try:
@@ -347,10 +483,11 @@ def _check(
         # record stored before the rule existed is still answered as the repeat it is.
         needs_override = error
     digest = scan.digest()
+    existing = batch.stored.get(scan.record_id)
     if existing is not None:
         return _repeat(existing, digest)
     # The time of the scan, not of arrival: a code valid at the gate stays valid when it arrives.
-    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned, known.holders)
+    holder, token, revoked_later = _holder_as_scanned(scan.token, scanned, batch.known)
     if (
         holder is None
         and int(moment.timestamp())
@@ -377,7 +514,8 @@ def _check(
         record.issuer_id, record.partner_code_id = issuer_id, token.subject
         record.colour = token.colour
     else:
-        _colour_now(holder, moment, staff, scanned)  # locks the holder only for a change
+        # Locks the holder only for a change; later scans of the batch see the holder locked.
+        holder = _colour_now(holder, batch, moment, staff, scanned)
         record.holder_id = holder.id
         record.colour = holder.colour
         if token.type == tokens.PAPER:
@@ -408,40 +546,52 @@ def _check(
 
 
 def _holder_as_scanned(
-    text: str, scanned: datetime, holders_by_code: dict[str, Holder] | None = None
-) -> tuple[Holder | None, tokens.Token, bool]:
+    text: str, scanned: datetime, known: verification.Known
+) -> tuple[object | None, tokens.Token, bool]:
     """verification.holder_for_token as of the scan, and whether the token is a paper code whose
     loss was reported after the scan (kept: it was a good code at the gate). A paper code scanned
     at or after its revocation is refused as before."""
     try:
-        holder, token = verification.holder_for_token(text, scanned, holders_by_code)
+        holder, token = verification.holder_for_token(text, scanned, known)
         return holder, token, False
     except verification.Refused as refusal:
         if refusal.reason != "paper_revoked":
             raise
         token = tokens.decode(text)  # verified by holder_for_token before the paper was looked up
-        printed = paper.by_serial(token.subject)
+        printed = known.papers.get(token.subject)
         if printed is None or printed.revoked_at is None or printed.revoked_at <= scanned:
             raise
-        return printed.holder, token, True
+        return known.holders_by_id[printed.holder_id], token, True
 
 
-def _colour_now(holder: Holder, moment: datetime, staff: User, scanned: datetime) -> None:
-    """Bring the holder's stored colour up to now, and a pre-entry holder's arrival.
+def _colour_now(holder, batch: BatchRead, moment: datetime, staff: User, scanned: datetime):
+    """Bring the holder's stored colour up to now, and a pre-entry holder's arrival; return the
+    holder: its row as read, or the ORM holder read under its lock once anything was written.
 
-    As on the code page the colour is read without the write lock and written only when it
-    changed, decided again under the lock on facts read afresh (as the code page). A
-    first verification of a pre-entry holder records the arrival, under the lock, first.
+    As on the code page the colour is read without the write lock (the batch's one read) and
+    written only when it changed, decided again under the lock on facts read afresh (as the
+    code page). A first verification of a pre-entry holder records the arrival, under the
+    lock, first.
     """
-    rows = registry.fact_rows(holder)  # one query: the colour's facts and the latest pre-entry
+    rows = batch.facts.of(holder.id)
+    if rows is None or registry.is_locked(holder):
+        rows = registry.fact_rows(holder)  # changed by this batch already: read afresh
     if registry.awaits_arrival(rows):
-        registry.lock(holder)
+        holder = _locked(holder.id, batch)
         preentry.note_checkpoint_arrival(holder, scanned, actor=staff)
         registry.store_colour(holder, moment)
-    else:
-        if registry.colour_of(holder, moment, rows).colour != holder.colour:
-            registry.lock(holder)
-            registry.store_colour(holder, moment)
+    elif registry.colour_of(holder, moment, rows).colour != holder.colour:
+        holder = _locked(holder.id, batch)
+        registry.store_colour(holder, moment)
+    return holder
+
+
+def _locked(holder_id: int, batch: BatchRead) -> Holder:
+    """The holder read under its lock, and the batch's later scans of them given it too."""
+    holder = registry.locked(holder_id)
+    batch.known.holders_by_id[holder_id] = holder
+    batch.known.holders_by_code[holder.code_id] = holder
+    return holder
 
 
 def _stored_colour_at(holder: Holder, scanned: datetime) -> str:
@@ -455,18 +605,18 @@ def _stored_colour_at(holder: Holder, scanned: datetime) -> str:
     return colour_at(holder, scanned)
 
 
-def _repeat(record: VerificationRecord, digest: str) -> Stored:
+def _repeat(record: _StoredRecord, digest: str) -> Stored:
     if record.body_hash != digest:
         raise verification.Conflict()
     return Stored(
         record_id=record.record_id,
         created=False,
-        colour=record.holder.colour if record.holder else record.colour,
+        colour=record.colour,
         token_colour=record.token_colour,
-        stale_colour=bool(record.stale_colour),
-        fever=record.is_fever,
-        late=bool(record.late_arrival),
-        revoked_paper=bool(record.revoked_paper),
+        stale_colour=record.stale_colour,
+        fever=record.fever,
+        late=record.late,
+        revoked_paper=record.revoked_paper,
     )
 
 

@@ -9,6 +9,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -91,6 +92,36 @@ class RecordBody:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass
+class Known:
+    """What a batch of scans names, read beforehand in one statement (scan_records): it answers
+    for every name the batch's codes carry, so nothing missing from it exists.
+
+    Rows, not ORM objects: keys (kid, public_key, retired_at, signs_from, created_at), holders
+    (id, code_id, colour, colour_at), paper codes (serial, kid, revoked_at, holder_id).
+    """
+
+    keys: dict[str, object]
+    holders_by_code: dict[str, object]
+    holders_by_id: dict[int, object]
+    removed_devices: dict[
+        str, datetime | None
+    ]  # a presentation's credential id: its device's removal
+    papers: dict[str, object]
+
+
+@lru_cache(maxsize=64)
+def _public_key(public_bytes: bytes):
+    # Parsed once per process and key, not once per scan.
+    return tokens.public_key_from_bytes(public_bytes)
+
+
+def _own_key(kid: str, known: Known | None):
+    if known is not None:
+        return known.keys.get(kid)
+    return db.session.get(SigningKey, kid)
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verification-reference")
 
@@ -99,19 +130,21 @@ def _seconds(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | None]:
+def read_token(
+    text: str, now: datetime, known: Known | None = None
+) -> tuple[tokens.Token, TrustedIssuer | None]:
     """Verify a scanned token, ours or a trusted issuer's; raise Refused with the reason.
 
-    Returns the token and its issuer (None for our own codes).
+    Returns the token and its issuer (None for our own codes). `known`: our keys read already.
     """
     try:
         claimed = tokens.decode(text)
     except tokens.TokenError as error:
         raise Refused(error.reason) from error
-    own_key = db.session.get(SigningKey, claimed.kid)
+    own_key = _own_key(claimed.kid, known)
     issuer = None if own_key is not None else trust_list.by_kid(claimed.kid)
     if own_key is not None:
-        public = tokens.public_key_from_bytes(own_key.public_key)
+        public = _public_key(bytes(own_key.public_key))
     elif issuer is not None:
         public = trust_list.public_key(issuer)
     else:
@@ -142,7 +175,9 @@ def read_token(text: str, now: datetime) -> tuple[tokens.Token, TrustedIssuer | 
     return token, issuer
 
 
-def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.Token]:
+def holder_for_presentation(
+    text: str, now: datetime, known: Known | None = None
+) -> tuple[Holder, tokens.Token]:
     """Verify a phone's presentation (docs/token-format.md, 8.7 and 8.8); raise Refused.
 
     Returns the holder and the presentation seen as a screen token (the credential's colour,
@@ -155,12 +190,12 @@ def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.To
     except credentials.CredentialError as error:
         raise Refused(error.reason) from error
     credential = presentation.credential
-    own_key = db.session.get(SigningKey, credential.kid)
+    own_key = _own_key(credential.kid, known)
     if own_key is None:
         raise Refused("unknown_key")
     try:
         credentials.verify_credential(
-            presentation.credential_bytes, tokens.public_key_from_bytes(own_key.public_key)
+            presentation.credential_bytes, _public_key(bytes(own_key.public_key))
         )
     except credentials.CredentialError as error:
         raise Refused(error.reason) from error
@@ -176,14 +211,18 @@ def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.To
         credentials.check_time(presentation, at, tokens.MAX_CLOCK_SKEW, max_age)
     except credentials.CredentialError as error:
         raise Refused(error.reason) from error
-    removed = db.session.scalar(
-        db.select(Device.removed_at)
-        .join(HolderCredential, HolderCredential.device_id == Device.id)
-        .where(HolderCredential.id == presentation.credential_id)
-    )
+    if known is not None:
+        removed = known.removed_devices.get(presentation.credential_id)
+        holder = known.holders_by_code.get(credential.code_id)
+    else:
+        removed = db.session.scalar(
+            db.select(Device.removed_at)
+            .join(HolderCredential, HolderCredential.device_id == Device.id)
+            .where(HolderCredential.id == presentation.credential_id)
+        )
+        holder = db.session.scalar(db.select(Holder).where(Holder.code_id == credential.code_id))
     if removed is not None and removed <= now:
         raise Refused("revoked")
-    holder = db.session.scalar(db.select(Holder).where(Holder.code_id == credential.code_id))
     if holder is None:
         raise Refused("unknown_holder")
     token = tokens.Token(
@@ -200,28 +239,34 @@ def holder_for_presentation(text: str, now: datetime) -> tuple[Holder, tokens.To
 
 
 def holder_for_token(
-    text: str, now: datetime, holders_by_code: dict[str, Holder] | None = None
+    text: str, now: datetime, known: Known | None = None
 ) -> tuple[Holder | None, tokens.Token]:
     """Verify a scanned token or a phone's presentation and return its holder; raise Refused
     with the reason.
 
     The holder is None for a trusted partner's code: we hold no record of their holders.
-    `holders_by_code` are holders read beforehand (a batch's, in one query) by their code id.
+    `known`: what a batch's codes name, read beforehand in one statement; the holder is then
+    its row (id, code_id, colour, colour_at), not the ORM object.
     """
     if credentials.is_presentation(text):
-        return holder_for_presentation(text, now)
-    token, issuer = read_token(text, now)
+        return holder_for_presentation(text, now, known)
+    token, issuer = read_token(text, now, known)
     if issuer is not None:
         return None, token
     if token.type == tokens.PAPER:
-        paper_code = paper.by_serial(token.subject)
+        if known is not None:
+            paper_code = known.papers.get(token.subject)
+            holder = known.holders_by_id.get(paper_code.holder_id) if paper_code else None
+        else:
+            paper_code = paper.by_serial(token.subject)
+            holder = paper_code.holder if paper_code else None
         if paper_code is None or paper_code.kid != token.kid:
             raise Refused("paper_unknown")
         if paper_code.revoked_at is not None:
             raise Refused("paper_revoked")
-        return paper_code.holder, token
-    if holders_by_code is not None and token.subject in holders_by_code:
-        holder = holders_by_code[token.subject]
+        return holder, token
+    if known is not None:
+        holder = known.holders_by_code.get(token.subject)
     else:
         holder = db.session.scalar(db.select(Holder).where(Holder.code_id == token.subject))
     if holder is None:

@@ -214,6 +214,42 @@ def _fact_branches() -> dict:
         .limit(1)
         .scalar_subquery()
     )
+    return _holder_fact_branches(
+        lambda column: column == holder_id, lambda: PreEntry.id == latest_pre_entry
+    )
+
+
+def _tagged_fact_branches(holder_ids) -> dict:
+    """_fact_branches for every holder whose id `holder_ids` (a SELECT of ids) gives, each row
+    carrying its holder's id in the field holder_id (None for a risk area: everyone's)."""
+    latest_pre_entries = (
+        select(func.max(PreEntry.id))
+        .where(PreEntry.holder_id.in_(holder_ids))
+        .group_by(PreEntry.holder_id)
+    )
+    branches = _holder_fact_branches(
+        lambda column: column.in_(holder_ids), lambda: PreEntry.id.in_(latest_pre_entries)
+    )
+    holder_columns = {
+        "declaration": Declaration.holder_id,
+        "stay": Declaration.holder_id,
+        "fever": FeverFinding.holder_id,
+        "official": OfficialRecord.holder_id,
+        "test_result": LabResult.holder_id,
+        "venue_exposure": VenueVisit.holder_id,
+        "clearance": Clearance.holder_id,
+        "pre_entry": PreEntry.holder_id,
+        "risk_area": cast(null(), Integer),
+    }
+    return {
+        kind: (id_, {**fields, "holder_id": holder_columns[kind]}, narrow)
+        for kind, (id_, fields, narrow) in branches.items()
+    }
+
+
+def _holder_fact_branches(holder_is: Callable, latest_pre_entry: Callable) -> dict:
+    # holder_is(column): the condition that a row's holder column names the holder (or holders);
+    # latest_pre_entry(): the condition that a pre-entry row is its holder's latest.
     return {
         "declaration": (
             Declaration.id,
@@ -227,7 +263,7 @@ def _fact_branches() -> dict:
             },
             # A voided declaration (an identity check in person) stays on file but counts for nothing.
             lambda query: query.where(
-                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
+                holder_is(Declaration.holder_id), Declaration.voided_at.is_(None)
             ),
         ),
         "stay": (
@@ -239,7 +275,7 @@ def _fact_branches() -> dict:
                 "place_code": Stay.place_code,
             },
             lambda query: query.join(Declaration, Declaration.id == Stay.declaration_id).where(
-                Declaration.holder_id == holder_id, Declaration.voided_at.is_(None)
+                holder_is(Declaration.holder_id), Declaration.voided_at.is_(None)
             ),
         ),
         "fever": (
@@ -250,7 +286,7 @@ def _fact_branches() -> dict:
                 "point_name": FeverFinding.point_name,
                 "temperature": FeverFinding.temperature,
             },
-            lambda query: query.where(FeverFinding.holder_id == holder_id),
+            lambda query: query.where(holder_is(FeverFinding.holder_id)),
         ),
         # In force from the second officer's approval, not from the first officer's draft.
         "official": (
@@ -271,7 +307,7 @@ def _fact_branches() -> dict:
             lambda query: query.outerjoin(
                 LabResult, LabResult.id == OfficialRecord.lab_result_id
             ).where(
-                OfficialRecord.holder_id == holder_id,
+                holder_is(OfficialRecord.holder_id),
                 OfficialRecord.state == OfficialRecordState.IN_FORCE,
             ),
         ),
@@ -287,7 +323,7 @@ def _fact_branches() -> dict:
                 "test_type": LabResult.test_type,
                 "result": LabResult.result,
             },
-            lambda query: query.where(LabResult.holder_id == holder_id),
+            lambda query: query.where(holder_is(LabResult.holder_id)),
         ),
         # The holder's check-ins inside a window when the venue was marked a risk area (the
         # holder's visits by time: ix_venue_visit_holder_at).
@@ -305,7 +341,7 @@ def _fact_branches() -> dict:
                 .join(VenueRiskWindow, VenueRiskWindow.venue_id == VenueVisit.venue_id)
                 .join(Venue, Venue.id == VenueVisit.venue_id)
                 .where(
-                    VenueVisit.holder_id == holder_id,
+                    holder_is(VenueVisit.holder_id),
                     VenueRiskWindow.active,
                     VenueVisit.at >= VenueRiskWindow.starts_at,
                     VenueVisit.at <= VenueRiskWindow.ends_at,
@@ -315,7 +351,7 @@ def _fact_branches() -> dict:
         "clearance": (
             Clearance.id,
             {"hit_key": Clearance.hit_key, "source": Clearance.source},
-            lambda query: query.where(Clearance.holder_id == holder_id),
+            lambda query: query.where(holder_is(Clearance.holder_id)),
         ),
         "pre_entry": (
             PreEntry.id,
@@ -327,7 +363,7 @@ def _fact_branches() -> dict:
                 "arrival_source": PreEntry.arrival_source,
                 "arrival_noted_at": PreEntry.arrival_noted_at,
             },
-            lambda query: query.where(PreEntry.id == latest_pre_entry),
+            lambda query: query.where(latest_pre_entry()),
         ),
         "risk_area": (
             RiskArea.id,
@@ -438,6 +474,70 @@ def fact_rows_with(name: str, extra: Callable[[], dict], params: dict) -> dict[s
     for rows in by_kind.values():
         rows.sort(key=lambda row: row.id)
     return by_kind
+
+
+_MANY: dict[str, tuple] = {}
+
+
+@dataclass
+class ManyFacts:
+    """The fact rows of several holders read at once (facts_of_many_with), and the rows of the
+    caller's own kinds."""
+
+    holders: dict[int, FactRow]  # each holder named: id, code_id, colour, colour_at
+    by_holder: dict[int, dict[str, list[FactRow]]]
+    shared: dict[str, list[FactRow]]  # the risk areas, and the caller's own kinds
+
+    def of(self, holder_id: int) -> dict[str, list[FactRow]] | None:
+        """One holder's rows as fact_rows gives them; None if the holder was not read."""
+        return self.by_holder.get(holder_id)
+
+
+def facts_of_many_with(
+    name: str, holder_ids: Callable, extra: Callable[[], dict], params: dict
+) -> ManyFacts:
+    """The facts of every holder whose id `holder_ids()` (a SELECT of holder ids, with its own
+    bound parameters) gives, with the active risk areas and the caller's own kinds of rows
+    (`extra()`, as fact_rows_with takes them), in one query: the rows are split per holder.
+
+    A holder the SELECT names gets rows by kind even without facts. The statement is built once
+    per process and `name`.
+    """
+    built = _MANY.get(name)
+    if built is None:
+        ids = holder_ids()
+        branches = {
+            **_tagged_fact_branches(ids),
+            # Each holder named, with what a caller shows of them without loading the row.
+            "holder": (
+                Holder.id,
+                {"code_id": Holder.code_id, "colour": Holder.colour, "colour_at": Holder.colour_at},
+                lambda query: query.where(Holder.id.in_(ids)),
+            ),
+            **extra(),
+        }
+        slots = _slots_of(branches)
+        built = _MANY[name] = (_union_of(branches, slots), slots)
+    query, slots = built
+    holder_kinds = [kind for kind in _fact_branches() if kind != "risk_area"]
+    shared: dict[str, list[FactRow]] = {kind: [] for kind in slots}
+    holders: dict[int, FactRow] = {}
+    by_holder: dict[int, dict[str, list[FactRow]]] = {}
+    rows = [FactRow(row, slots) for row in db.session.execute(query, params)]
+    rows.sort(key=lambda row: row.id)
+    for row in rows:
+        if row._row.kind == "holder":
+            holders[row.id] = row
+            by_holder[row.id] = {kind: [] for kind in _fact_branches()}
+    for row in rows:
+        kind = row._row.kind
+        if kind in holder_kinds:
+            by_holder[row.holder_id][kind].append(row)
+        elif kind != "holder":
+            shared[kind].append(row)
+    for facts in by_holder.values():
+        facts["risk_area"] = shared["risk_area"]
+    return ManyFacts(holders, by_holder, shared)
 
 
 def fact_rows(holder: Holder) -> dict[str, list[FactRow]]:
@@ -575,16 +675,22 @@ def lock(holder: Holder) -> None:
     by the transaction that held the lock before): a colour is computed and compared with the
     stored one only after this (one row, in the statement that locks it).
     """
+    locked(holder.id)
+
+
+def locked(holder_id: int) -> Holder:
+    """Lock the holder (as `lock`) and return their row, read under the lock."""
     # PostgreSQL locks the row; on SQLite the unit of work takes the database's write lock for
     # any FOR UPDATE (gantong/unit_of_work.py), and what is read from here on is current.
     # The row must be fetched for populate_existing to refresh the loaded holder.
-    db.session.scalars(
+    holder = db.session.scalars(
         db.select(Holder)
-        .where(Holder.id == holder.id)
+        .where(Holder.id == holder_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    _locked_ids().add(holder.id)
+    _locked_ids().add(holder_id)
+    return holder
 
 
 _LOCKED = "gantong.locked_holders"

@@ -176,6 +176,8 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
         own, atomic); return how many were counted (0: none, and nothing counted)."""
         now = time.time()
         pairs = [self.sliding_window_keys(key, expiry, now) for key, _limit, expiry in windows]
+        if self._engine().dialect.name == "postgresql":
+            return self._spend_in_one_statement(windows, pairs, wanted, now)
         counts = self._counts(*[key for pair in pairs for key in pair])
         granted = wanted
         for index, (_key, limit, expiry) in enumerate(windows):
@@ -191,6 +193,65 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWi
             if ceil(weighted + after[stored_key(current_keys[index])]) > limit:
                 self._incr_many(current_keys, expiries, -granted)  # another worker won the race
                 return 0
+        return granted
+
+    def _spend_in_one_statement(
+        self, windows: list[tuple[str, int, int]], pairs: list, wanted: int, now: float
+    ) -> int:
+        """spend_together on PostgreSQL in one round trip: the windows read, the grant decided
+        (the same rule, in SQL) and the current windows counted by one statement.
+
+        Its read sees the statement's snapshot, its upsert the latest row, so the counts after
+        the upsert are checked in Python as spend_together checks them: a worker that counted
+        meanwhile makes this call give its hits back (a second statement, only then).
+        """
+        values, params = [], {"wanted": wanted, "now": now}
+        for i, ((_key, limit, expiry), (previous, current)) in enumerate(
+            zip(windows, pairs, strict=True)
+        ):
+            values.append(
+                f"(CAST(:p{i} AS VARCHAR), CAST(:c{i} AS VARCHAR), CAST(:l{i} AS INTEGER), "
+                f"CAST(:w{i} AS DOUBLE PRECISION), CAST(:e{i} AS DOUBLE PRECISION))"
+            )
+            params[f"p{i}"], params[f"c{i}"] = stored_key(previous), stored_key(current)
+            params[f"l{i}"], params[f"e{i}"] = limit, now + 2 * expiry
+            # The previous window's weight: how much of it still overlaps (as _weighted).
+            params[f"w{i}"] = self._weighted(1, expiry, now)
+        statement = text(
+            f"WITH w (previous, current, lim, weight, expires) AS (VALUES {', '.join(values)}), "
+            f"seen AS (SELECT key, count FROM {TABLE} WHERE expires > :now AND key IN "
+            "(SELECT previous FROM w UNION ALL SELECT current FROM w)), "
+            "windows AS (SELECT w.*, COALESCE(p.count, 0) AS previous_count, "
+            "COALESCE(c.count, 0) AS current_count FROM w "
+            "LEFT JOIN seen p ON p.key = w.previous LEFT JOIN seen c ON c.key = w.current), "
+            "granted AS (SELECT LEAST(CAST(:wanted AS INTEGER), "
+            "MIN(lim - CEIL(weight * previous_count + current_count))) AS n FROM windows), "
+            f"counted AS (INSERT INTO {TABLE} AS r (key, count, expires) "
+            "SELECT windows.current, granted.n, windows.expires FROM windows, granted "
+            "WHERE granted.n > 0 "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "count = CASE WHEN r.expires <= :now THEN excluded.count "
+            "ELSE r.count + excluded.count END, "
+            "expires = CASE WHEN r.expires <= :now THEN excluded.expires ELSE r.expires END "
+            "RETURNING key, count) "
+            "SELECT windows.current, windows.lim, windows.weight * windows.previous_count, "
+            "granted.n, counted.count FROM windows CROSS JOIN granted "
+            "LEFT JOIN counted ON counted.key = windows.current"
+        )
+        with self._engine().connect() as connection:
+            rows = connection.execute(statement, params).all()
+        granted = int(rows[0][3]) if rows else 0
+        if granted <= 0:
+            return 0
+        if any(
+            after is None or ceil(weighted + after) > limit
+            for _c, limit, weighted, _n, after in rows
+        ):
+            # Another worker won the race: give back what this call counted.
+            current_keys = [current for _previous, current in pairs]
+            expiries = [2 * expiry for _key, _limit, expiry in windows]
+            self._incr_many(current_keys, expiries, -granted)
+            return 0
         return granted
 
     @staticmethod

@@ -47,6 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     unit_of_work.init_app(app)
+    from gantong.web import replicas
+
+    # After the unit of work: a request a replica failed runs again before its own retry.
+    replicas.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

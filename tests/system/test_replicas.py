@@ -344,3 +344,48 @@ def test_policy_is_found_through_wrapping_decorators():
 
     assert replicas.policy_of(wrapper) == replicas.Policy(read_your_writes=False)
     assert replicas.policy_of(lambda: None) is None
+
+
+def test_the_scan_reads_on_the_standby_and_stores_each_record_once_on_the_primary(
+    app, client, make_staff, make_holder, screen_token, pair, counted
+):
+    from tests.views.checkpoint.test_scan_records import scan
+
+    _staff_id, phone, _point_id = make_staff()
+    holder_id = make_holder(number=resident_id("36010219900101777"))
+    assert client.post("/login", data={"phone": phone, "password": PASSWORD}).status_code == 303
+    token = screen_token(holder_id)
+    warm = client.post("/checkpoint/scan-records", json=scan(token))  # the first key's use
+    assert warm.status_code == 201
+    pair.wait_replayed()
+    pair.pause_replay()
+
+    body = scan(token)
+    counted.reset()
+    first = client.post("/checkpoint/scan-records", json=body)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.get_json()["colour"] == "green"
+    # The checks read on the standby; the primary gets the INSERT (and its commit), nothing else.
+    assert counted.replica
+    assert [s.split()[0] for s in counted.primary] == ["BEGIN", "INSERT"], counted.primary
+    # Sent again while the standby has not seen it: the standby finds no such id, the INSERT
+    # on the primary skips it, and it is answered as the repeat it is, stored once.
+    counted.reset()
+    again = client.post("/checkpoint/scan-records", json=body)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json()["stored"] is False
+    conflict = client.post("/checkpoint/scan-records", json={**body, "temperature": "36.7"})
+    assert conflict.status_code == 409
+    stored = pair.primary.sql(
+        f"SELECT count(*) FROM verification_record WHERE record_id = '{body['record_id']}'",
+        pair.database,
+    )
+    assert stored == [(1,)]
+    # No pin: the volunteer's next scan reads on the standby again.
+    with client.session_transaction() as cookie:
+        assert replicas.PIN not in cookie
+
+
+def test_every_endpoint_marked_by_name_exists(app):
+    for endpoint in replicas.MARKED_BY_ENDPOINT:
+        assert endpoint in app.view_functions, endpoint

@@ -28,9 +28,10 @@ How a request is routed:
   more WAL than it replayed, the age of the last transaction it replayed. One lagging more
   than REPLICA_MAX_LAG_SECONDS, or not answering (or promoted: no longer in recovery), is
   skipped; with none left the request reads on the primary. A statement that fails on a
-  replica (it stopped, a recovery conflict cancelled the query) marks it down and runs the
-  request again on the primary: the request had written nothing yet (its first write would have
-  moved it to the primary), so running it again repeats nothing. No 5xx for a replica.
+  replica (it stopped, a recovery conflict cancelled the query) marks it down, and the unit of
+  work runs the request again on the primary as it does a request whose connection dropped: it
+  had written nothing yet (its first write would have moved it to the primary), so running it
+  again repeats nothing. No 5xx for a replica.
 
 What a lag-tolerant request may show: rows committed up to REPLICA_MAX_LAG_SECONDS (plus the
 check interval) ago, except the account's own writes. That includes the account row itself: a
@@ -357,22 +358,27 @@ def _after_commit(db_session) -> None:
 
 
 def _fall_back_on_replica_failure(app: Flask) -> None:
-    """Wrap app.full_dispatch_request: a request a replica failed runs again on the primary."""
+    """Wrap app.full_dispatch_request (inside the unit of work's wrapper): a request a replica
+    failed is marked to run on the primary, and handed on as one whose connection dropped."""
     dispatch = app.full_dispatch_request
 
     @functools.wraps(dispatch)
     def full_dispatch_request():
         try:
             return dispatch()
-        except DBAPIError:
+        except DBAPIError as error:
             replica = g.get("_gantong_replica")
             if replica is None or not g.get("_gantong_replica_failed"):
                 raise
             log.warning("replica %s failed a read; running the request on the primary", replica.url)
             replica.mark_down()
             replicas_of(current_app).fallbacks += 1
-            _session().rollback()
             g._gantong_primary_only = True
-            return dispatch()
+            # The request lost its replica before it wrote anything (its first write would have
+            # moved it to the primary): for the unit of work it is a request whose connection
+            # dropped, which it rolls back and runs again once
+            # (unit_of_work.run_again_on_dropped_connection), on the primary this time.
+            error.connection_invalidated = True
+            raise
 
     app.full_dispatch_request = full_dispatch_request

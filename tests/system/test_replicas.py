@@ -276,8 +276,9 @@ def test_a_standby_that_lags_beyond_the_setting_is_skipped(
     assert replicas.replicas_of(app).all()[0].lag_seconds > 0.5
 
 
+@pytest.mark.parametrize("connection", ["pooled", "new"])
 def test_a_stopped_standby_leaves_every_page_answering_from_the_primary(
-    app, make_user, make_holder, pair, counted
+    app, make_user, make_holder, pair, counted, connection
 ):
     reader = app.test_client()
     holder_id = resident(reader, make_user, make_holder)
@@ -290,6 +291,9 @@ def test_a_stopped_standby_leaves_every_page_answering_from_the_primary(
     app.config["REPLICA_CHECK_SECONDS"] = 1
     replicas.replicas_of(app).check_every = 1
     pair.standby.stop()
+    if connection == "new":
+        # No pooled connection left: the request's first read meets a refused connect.
+        replicas.replicas_of(app).all()[0].engine.dispose()
     counted.reset()
     for _ in range(3):
         assert reader.get(f"/me/people/{holder_id}").status_code == 200

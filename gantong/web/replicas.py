@@ -16,8 +16,9 @@ How a request is routed:
   gantong/unit_of_work.py), and reads its own uncommitted rows there.
 - Read-your-writes: a request that wrote on the primary for a logged-in account (a
   declaration, a claim, a device registration, a colour changed by the code page...) stores
-  the primary's WAL position after its commit (`pg_current_wal_lsn()`, one round trip, only
-  when replicas are configured) in the account's signed session cookie. That browser's
+  the primary's WAL position after its commit (`pg_current_wal_insert_lsn()`, at or past the
+  end of its commit record; one round trip, only when replicas are configured) in the
+  account's signed session cookie. That browser's
   following opted-in requests read from the primary until the replica has replayed that
   position (`pg_last_wal_replay_lsn()`), then from the replica again (and the cookie forgets
   it). A view whose writes its account never reads back from a replica (the checkpoint's scan

@@ -1,6 +1,6 @@
 """Per-request costs of the hot paths, measured, and the capacity model of docs/capacity.md.
 
-Run from the repository root (about 3 minutes):
+Run from the repository root (about 4 minutes):
     .venv/bin/python bench/capacity.py --json bench/profiles/capacity.json
 
 Measured, on a PostgreSQL 15 cluster of its own (initdb in a temporary folder, run as the
@@ -18,12 +18,19 @@ the shared server):
 - the kinds: the bare template (the yardstick), the code page (GET of the red demo holder's
   page, gzip), the one-tap scan (one `POST /checkpoint/scan-records` with a fresh record id, the
   scan page's whole request per person) and the record submit (the record page's form post of a
-  record opened beforehand, the scan without JavaScript's write).
+  record opened beforehand, the scan without JavaScript's write);
+- the replicas (docs/deployment.md): a hot standby of the bench's cluster (pg_basebackup -R, on
+  --standby-port) and a second app server with DATABASE_REPLICA_URLS naming it; the code page
+  and the one-tap scan sent to it too ("replica on"), with the standby's statements, its
+  backends' CPU (the reads) and its replay's (startup and WAL receiver processes) per request;
+  and the replay of a backlog (--replay-scans scan records stored while replay is paused, then
+  timed): how many scans a second one standby's single replay process gets through.
 
 Then the model (printed as the tables of docs/capacity.md): for the province at Xi'an's design
 ratio and on a 穗康-like day, the app cores, PostgreSQL cores, commits/s and WAL MB/s, and the
 population one primary holds on each resource, today and after issue 18 (the code on the phone:
-an open code page costs at most 2 requests an hour instead of 60). Every assumption is an
+an open code page costs at most 2 requests an hour instead of 60), without and with replicas
+taking the code page's and the scan's reads (and how many 64-core replicas that needs). Every assumption is an
 option with its default printed beside the figures.
 """
 
@@ -32,6 +39,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -51,7 +59,17 @@ VENV_BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 RESIDENT, STAFF, PASSWORD = "13900000006", "13900000002", "gantong-demo"
-KINDS = ("bare template", "code page", "one-tap scan", "record submit")
+KINDS = (
+    "bare template",
+    "code page",
+    "one-tap scan",
+    "record submit",
+    # The same requests to a second app server on the same primary, configured with the
+    # standby as its replica (DATABASE_REPLICA_URLS): their reads go there.
+    "code page, replica on",
+    "one-tap scan, replica on",
+)
+REPLICA_ON = ", replica on"
 
 # The one place that imports gantong (in its own process): migrations, demo data, live screen
 # tokens of the demo holders, and records opened at the staff's point for the record submit.
@@ -129,6 +147,9 @@ class Cluster:
             "checkpoint_timeout": "'1h'",
             "max_wal_size": "'8GB'",
             "autovacuum": "off",
+            # A standby streams from it (--standby-port); its replies come every second.
+            "wal_receiver_status_interval": "'1s'",
+            "hot_standby_feedback": "off",
         }
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
@@ -138,6 +159,64 @@ class Cluster:
         self.sql("postgres", "CREATE DATABASE capacity")
         for extension in ("pg_stat_statements", "pg_walinspect"):
             self.sql("postgres", f"CREATE EXTENSION {extension}")
+
+    def start_standby_of(self, primary: Cluster) -> None:
+        """A hot standby streaming from `primary` (pg_basebackup -R: standby.signal and
+        primary_conninfo), with the primary's settings but its own port and socket."""
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.as_postgres(
+            str(PG_BIN / "pg_basebackup"),
+            "-D",
+            str(self.data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-R",
+            "-c",
+            "fast",
+        )
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {self.port}\nunix_socket_directories = '{self.folder}'\n")
+        self.as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "start"
+        )
+
+    def wait_replayed(self, primary: Cluster, timeout: float = 60, every: float = 0.05) -> None:
+        target = primary.sql("postgres", "SELECT pg_current_wal_insert_lsn()::text")[0][0]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sql("postgres", f"SELECT pg_last_wal_replay_lsn() >= '{target}'")[0][0]:
+                return
+            time.sleep(every)
+        raise RuntimeError(f"the standby did not replay {target}")
+
+    def process_named(self, word: bytes) -> list[int]:
+        pids = []
+        for pid in process_tree(self.postmaster_pid()):
+            try:
+                name = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if word in name:
+                pids.append(pid)
+        return pids
+
+    def replay_pids(self) -> list[int]:
+        """The standby's startup (replay) and WAL receiver processes: what every replica spends
+        on the primary's writes, whatever it serves."""
+        pids = []
+        for pid in process_tree(self.postmaster_pid()):
+            try:
+                name = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"startup" in name or b"walreceiver" in name:
+                pids.append(pid)
+        return pids
 
     def stop(self) -> None:
         if getattr(self, "_monitor", None) is not None:
@@ -298,44 +377,68 @@ def drive(work: Work, count: int, clients: int, offset: int) -> int:
 # --- one measurement -----------------------------------------------------------------------
 
 
-def snapshot(cluster: Cluster, app_pids: list[int]) -> dict:
+STATEMENTS_SQL = """
+    SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s
+    JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'capacity'"""
+
+
+def snapshot(cluster: Cluster, standby: Cluster, app_pids: list[int]) -> dict:
     rows = cluster.sql(
         "postgres",
-        """
-        SELECT (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s
-                JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'capacity'),
+        f"""
+        SELECT ({STATEMENTS_SQL}),
                pg_current_wal_lsn()::text,
                (SELECT wal_sync FROM pg_stat_wal)""",
     )
     calls, lsn, syncs = rows[0]
+    replay_pids = standby.replay_pids()
+    standby_pids = [p for p in process_tree(standby.postmaster_pid()) if p not in replay_pids]
     return {
         "app_cpu": cpu_seconds(app_pids),
         "pg_cpu": cpu_seconds(process_tree(cluster.postmaster_pid())),
         "calls": int(calls),
         "lsn": lsn,
         "syncs": int(syncs),
+        "replica_cpu": cpu_seconds(standby_pids),
+        "replay_cpu": cpu_seconds(replay_pids),
+        "replica_calls": int(standby.sql("postgres", STATEMENTS_SQL)[0][0]),
     }
 
 
 def measure(
-    work: Work, cluster: Cluster, app_pids: list[int], count: int, clients: int, offset: int
+    work: Work,
+    cluster: Cluster,
+    standby: Cluster,
+    app_pids: list[int],
+    count: int,
+    clients: int,
+    offset: int,
 ) -> dict:
-    before = snapshot(cluster, app_pids)
+    before = snapshot(cluster, standby, app_pids)
     started = time.monotonic()
     right = drive(work, count, clients, offset)
     seconds = time.monotonic() - started
     time.sleep(0.3)  # the WAL writer's and the stats' last flushes of this kind
-    after = snapshot(cluster, app_pids)
+    standby.wait_replayed(cluster)  # and the standby's replay of this kind's writes
+    after = snapshot(cluster, standby, app_pids)
     wal_bytes, commits = 0.0, 0
     if after["lsn"] != before["lsn"]:
-        wal_bytes, commits = cluster.sql(
-            "postgres",
-            f"""
-            SELECT pg_wal_lsn_diff('{after["lsn"]}', '{before["lsn"]}'),
-                   (SELECT coalesce(sum(count), 0) FROM pg_get_wal_stats('{before["lsn"]}',
+        wal_bytes = cluster.sql(
+            "postgres", f"SELECT pg_wal_lsn_diff('{after['lsn']}', '{before['lsn']}')"
+        )[0][0]
+        try:
+            commits = cluster.sql(
+                "postgres",
+                f"""
+                SELECT coalesce(sum(count), 0) FROM pg_get_wal_stats('{before["lsn"]}',
                     least('{after["lsn"]}'::pg_lsn, pg_current_wal_flush_lsn()))
-                    WHERE "resource_manager/record_type" = 'Transaction')""",
-        )[0]
+                WHERE "resource_manager/record_type" = 'Transaction'""",
+            )[0][0]
+        except Exception as error:  # noqa: BLE001
+            # A few bytes of WAL (a page header, a hint) and no whole record: no commit in it.
+            if "could not find a valid record" not in str(error):
+                raise
+            commits = 0
     # The bench's own statements (the snapshots) run in the `postgres` database: not counted.
     return {
         "requests": count,
@@ -347,6 +450,79 @@ def measure(
         "commits": int(commits) / count,
         "wal_bytes": float(wal_bytes) / count,
         "wal_flushes": (after["syncs"] - before["syncs"]) / count,
+        # On the standby: its backends' CPU (the reads sent there) and its replay's.
+        "replica_cpu_ms": 1000 * (after["replica_cpu"] - before["replica_cpu"]) / count,
+        "replay_cpu_ms": 1000 * (after["replay_cpu"] - before["replay_cpu"]) / count,
+        "replica_statements": (after["replica_calls"] - before["replica_calls"]) / count,
+    }
+
+
+def replay_rate(cluster: Cluster, standby: Cluster, count: int) -> dict:
+    """How fast one standby's replay (a single process) gets through the scans' WAL when it has
+    a backlog: replay paused while `count` scan records are stored, then resumed and timed.
+
+    At the bench's rate of a few dozen scans a second every commit wakes the WAL sender, the
+    receiver and the replay process (the per-scan replay CPU of the rounds); at the province's
+    peak the WAL comes in long runs, as here. The records are copies of one the app stored,
+    each INSERT in its own transaction as the app's, so the WAL is the same record mix: a
+    heap insert, its index entries and a commit a scan (driving tens of thousands through one
+    gunicorn worker would take most of an hour)."""
+    standby.sql("postgres", "SELECT pg_wal_replay_pause()")
+    while standby.sql("postgres", "SELECT pg_get_wal_replay_pause_state()")[0][0] != "paused":
+        time.sleep(0.05)
+    start_lsn = cluster.sql("postgres", "SELECT pg_current_wal_insert_lsn()::text")[0][0]
+    columns = [
+        row[0]
+        for row in cluster.sql(
+            "capacity",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = "
+            "'verification_record' AND column_name NOT IN ('id', 'record_id') ORDER BY 1",
+        )
+    ]
+    listed = ", ".join(columns)
+    cluster.sql(
+        "capacity",
+        f"""
+        DO $$
+        DECLARE model integer := (SELECT max(id) FROM verification_record);
+        BEGIN
+            -- The commits' flushes do not change what is written, only when.
+            SET LOCAL synchronous_commit = off;
+            FOR i IN 1..{count} LOOP
+                INSERT INTO verification_record (record_id, {listed})
+                SELECT gen_random_uuid()::text, {listed} FROM verification_record
+                WHERE id = model;
+                COMMIT;
+                SET LOCAL synchronous_commit = off;
+            END LOOP;
+        END $$""",
+    )
+    end_lsn = cluster.sql("postgres", "SELECT pg_current_wal_insert_lsn()::text")[0][0]
+    # Everything received (the WAL receiver goes on while replay waits) before the clock starts.
+    deadline = time.monotonic() + 120
+    while not standby.sql("postgres", f"SELECT pg_last_wal_receive_lsn() >= '{end_lsn}'::pg_lsn")[
+        0
+    ][0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the standby did not receive the backlog")
+        time.sleep(0.05)
+    startup = standby.process_named(b"startup")
+    cpu_before, started = cpu_seconds(startup), time.monotonic()
+    standby.sql("postgres", "SELECT pg_wal_replay_resume()")
+    standby.wait_replayed(cluster, timeout=600, every=0.005)
+    seconds, cpu = time.monotonic() - started, cpu_seconds(startup) - cpu_before
+    wal_bytes = float(
+        cluster.sql("postgres", f"SELECT pg_wal_lsn_diff('{end_lsn}', '{start_lsn}')")[0][0]
+    )
+    return {
+        "scans": count,
+        "wal_bytes_per_scan": wal_bytes / count,
+        "replay_seconds": seconds,
+        "replay_cpu_ms_per_scan": 1000 * cpu / count,
+        # One replay process, one core at the most, and it waits for pages too: what it got
+        # through a second of the clock is what a standby keeps up with.
+        "scans_per_replay_second": count / seconds,
+        "wal_mb_per_replay_second": wal_bytes / 1e6 / seconds,
     }
 
 
@@ -360,23 +536,43 @@ class Scenario:
     code_minutes_per_scan: float  # minutes the code page is open for each scan
 
 
-def model(costs: dict, scenario: Scenario, requests_per_open_hour: float, args) -> dict:
-    """Peak load per million residents and the population one primary holds on each resource."""
+def _over(limit: float, per_million: float) -> float:
+    """Millions of people a limit holds (unbounded when a short run measured nothing)."""
+    return limit / per_million if per_million > 0 else math.inf
+
+
+def model(
+    costs: dict, scenario: Scenario, requests_per_open_hour: float, args, replicas: bool = False
+) -> dict:
+    """Peak load per million residents and the population one primary holds on each resource;
+    with `replicas`, the code page's and the scan's reads on replicas, and the replicas needed."""
     scans = scenario.scans_per_million_s
     pages = scans * scenario.code_minutes_per_scan * requests_per_open_hour / 60
+    suffix = REPLICA_ON if replicas else ""
+    scan, page = costs["one-tap scan" + suffix], costs["code page" + suffix]
     per_million = {}
-    for name in ("app_cpu_ms", "pg_cpu_ms", "statements", "commits", "wal_bytes"):
-        per_million[name] = scans * costs["one-tap scan"][name] + pages * costs["code page"][name]
+    for name in (
+        "app_cpu_ms",
+        "pg_cpu_ms",
+        "statements",
+        "commits",
+        "wal_bytes",
+        "replica_cpu_ms",
+        "replay_cpu_ms",
+        "replica_statements",
+    ):
+        per_million[name] = scans * scan.get(name, 0) + pages * page.get(name, 0)
     app_cores = per_million["app_cpu_ms"] / 1000
     pg_cores = per_million["pg_cpu_ms"] / 1000
     wal_mb = per_million["wal_bytes"] / 1e6
+    budget = args.primary_cores * args.primary_utilisation
     holds = {
-        "PostgreSQL CPU": args.primary_cores * args.primary_utilisation / pg_cores,
-        "write commits": args.max_commits / per_million["commits"],
-        "WAL bytes": args.max_wal_mb / wal_mb,
+        "PostgreSQL CPU": _over(budget, pg_cores),
+        "write commits": _over(args.max_commits, per_million["commits"]),
+        "WAL bytes": _over(args.max_wal_mb, wal_mb),
     }
     first = min(holds, key=holds.get)
-    return {
+    figures = {
         "scans_per_million_s": scans,
         "code_pages_per_million_s": pages,
         "app_cores_per_million": app_cores,
@@ -388,18 +584,41 @@ def model(costs: dict, scenario: Scenario, requests_per_open_hour: float, args) 
         "saturates_first": first,
         "one_primary_millions": holds[first],
     }
+    if replicas:
+        # Every replica replays the whole WAL stream whatever it serves; the reads are shared.
+        reads = per_million["replica_cpu_ms"] / 1000
+        replay = per_million["replay_cpu_ms"] / 1000
+        figures["replica_read_cores_per_million"] = reads
+        figures["replica_replay_cores_per_million"] = replay
+        figures["replica_statements_per_million_s"] = per_million["replica_statements"]
+        replay_cap = getattr(args, "scans_per_replay_second", None)
+        if replay_cap:
+            # The whole province's write stream through one process on each standby.
+            figures["replay_process_share_at_goal"] = scans * args.population / replay_cap
+        for label, millions in (
+            ("at_what_one_primary_holds", holds[first]),
+            ("at_goal", args.population),
+        ):
+            room = budget - millions * replay
+            figures[f"replicas_{label}"] = math.ceil(millions * reads / room) if room > 0 else None
+    return figures
 
 
 def print_costs(rounds: list[dict]) -> dict:
     medians = {}
     print(
         "\n| per request | app CPU ms | PostgreSQL CPU ms | statements (round trips) "
-        "| write commits | WAL bytes | WAL flushes | ratio to bare (app CPU) |"
+        "| write commits | WAL bytes | WAL flushes | ratio to bare (app CPU) "
+        "| replica: statements | replica: reads' CPU ms | replica: replay CPU ms |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     bare = statistics.median(r["bare template"]["app_cpu_ms"] for r in rounds)
     for kind in KINDS:
-        values = {name: [r[kind][name] for r in rounds] for name in rounds[0][kind]}
+        if kind not in rounds[0]:
+            continue  # a run saved before the replica kinds
+        values = {name: [r[kind].get(name, 0) for r in rounds] for name in rounds[0][kind]}
+        for name in ("replica_statements", "replica_cpu_ms", "replay_cpu_ms"):
+            values.setdefault(name, [0.0] * len(rounds))
         medians[kind] = {name: statistics.median(v) for name, v in values.items()}
 
         def cell(name: str, digits: int, values: dict = values) -> str:
@@ -410,9 +629,21 @@ def print_costs(rounds: list[dict]) -> dict:
         print(
             f"| {kind} | {cell('app_cpu_ms', 2)} | {cell('pg_cpu_ms', 2)} | "
             f"{cell('statements', 1)} | {cell('commits', 2)} | {cell('wal_bytes', 0)} | "
-            f"{cell('wal_flushes', 2)} | {ratio:.3f}x |"
+            f"{cell('wal_flushes', 2)} | {ratio:.3f}x | {cell('replica_statements', 1)} | "
+            f"{cell('replica_cpu_ms', 2)} | {cell('replay_cpu_ms', 2)} |"
         )
     return medians
+
+
+def print_replay(replay: dict) -> None:
+    print(
+        f"\nReplay with a backlog: {replay['scans']:,} scan records "
+        f"({replay['wal_bytes_per_scan']:,.0f} WAL bytes each) replayed in "
+        f"{replay['replay_seconds']:.2f} s, {replay['replay_cpu_ms_per_scan']:.3f} ms of the "
+        f"replay process's CPU a scan: one standby replays at most "
+        f"{replay['scans_per_replay_second']:,.0f} scans/s "
+        f"({replay['wal_mb_per_replay_second']:.1f} MB/s of WAL) on this machine."
+    )
 
 
 def print_model(medians: dict, args) -> dict:
@@ -437,9 +668,18 @@ def print_model(medians: dict, args) -> dict:
         "| saturates first |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    moments = [
+        ("today", 60.0, False),
+        ("after issue 18", args.after_requests_per_hour, False),
+    ]
+    if "code page" + REPLICA_ON in medians:
+        moments += [
+            ("today, replicas on", 60.0, True),
+            ("after issue 18, replicas on", args.after_requests_per_hour, True),
+        ]
     for scenario in (xian, suikang):
-        for when, per_hour in (("today", 60.0), ("after issue 18", args.after_requests_per_hour)):
-            figures = model(medians, scenario, per_hour, args)
+        for when, per_hour, replicas in moments:
+            figures = model(medians, scenario, per_hour, args, replicas)
             out[f"{scenario.name}, {when}"] = figures
             m = args.population
             holds = figures["holds_millions"]
@@ -455,6 +695,28 @@ def print_model(medians: dict, args) -> dict:
                 f"{holds['WAL bytes']:.1f} M | {figures['saturates_first']} "
                 f"({figures['one_primary_millions']:.1f} million) |"
             )
+    print(
+        "\n| scenario | when | one primary holds | replica cores a million people: reads "
+        "+ replay (each replica) | replicas of "
+        f"{args.primary_cores} cores for that population | for {args.population:g} million "
+        f"| each standby's replay at {args.population:g} million |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for key, figures in out.items():
+        if "replica_read_cores_per_million" not in figures:
+            continue
+        name, when = key.split(", ", 1)
+        needed = figures["replicas_at_what_one_primary_holds"]
+        at_goal = figures["replicas_at_goal"]
+        print(
+            f"| {name} | {when} | {figures['one_primary_millions']:.1f} million "
+            f"({figures['saturates_first']}) | "
+            f"{figures['replica_read_cores_per_million']:.2f} + "
+            f"{figures['replica_replay_cores_per_million']:.2f} | "
+            f"{needed if needed is not None else 'replay alone saturates'} | "
+            f"{at_goal if at_goal is not None else 'replay alone saturates'} | "
+            f"{figures.get('replay_process_share_at_goal', 0):.0%} of what it replays |"
+        )
     return out
 
 
@@ -466,6 +728,11 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=5133)
     parser.add_argument("--app-port", type=int, default=5134)
     parser.add_argument("--bare-port", type=int, default=5135)
+    parser.add_argument("--standby-port", type=int, default=5136)
+    parser.add_argument("--replica-app-port", type=int, default=5137)
+    parser.add_argument(
+        "--replay-scans", type=int, default=50_000, help="scan records stored while replay waits"
+    )
     parser.add_argument(
         "--redis-url",
         default="redis://127.0.0.1:6379/4",
@@ -486,11 +753,16 @@ def main() -> None:
     if args.costs:
         saved = json.loads(args.costs.read_text())
         medians = print_costs(saved["rounds"])
+        if "replay" in saved:
+            print_replay(saved["replay"])
+            args.scans_per_replay_second = saved["replay"]["scans_per_replay_second"]
         print_model(medians, args)
         return
 
     folder = Path(tempfile.mkdtemp(prefix="gantong-capacity-"))
     cluster = Cluster(folder, args.pg_port)
+    (folder / "standby").mkdir()
+    standby = Cluster(folder / "standby", args.standby_port)
     servers: list[Gunicorn] = []
     try:
         cluster.start()
@@ -521,6 +793,8 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
+        standby.start_standby_of(cluster)
+        standby.wait_replayed(cluster)
         tokens = [line.split("\t") for line in (folder / "tokens.txt").read_text().splitlines()]
         records = [line.split(" ") for line in (folder / "records.txt").read_text().splitlines()]
 
@@ -547,7 +821,19 @@ def main() -> None:
             folder / "bare.log",
             bare_base,
         )
-        servers = [app, bare]
+        replica_base = f"http://127.0.0.1:{args.replica_app_port}"
+        replica_app = Gunicorn(
+            [str(VENV_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "app:app"],
+            {
+                **env,
+                "GANTONG_BIND": f"127.0.0.1:{args.replica_app_port}",
+                "DATABASE_REPLICA_URLS": standby.url("capacity"),
+            },
+            ROOT,
+            folder / "replica_app.log",
+            replica_base,
+        )
+        servers = [app, bare, replica_app]
         for server in servers:
             server.start()
 
@@ -623,17 +909,39 @@ def main() -> None:
             ),
             "one-tap scan": Work("one-tap scan", app_base, scan, (201,)),
             "record submit": Work("record submit", app_base, submit, (303,)),
+            # The same session cookies: both servers are one app on one database.
+            "code page" + REPLICA_ON: Work(
+                "code page" + REPLICA_ON,
+                replica_base,
+                lambda i: ("GET", code_path, None, {"Cookie": resident, "Accept-Encoding": "gzip"}),
+                (200,),
+            ),
+            "one-tap scan" + REPLICA_ON: Work(
+                "one-tap scan" + REPLICA_ON, replica_base, scan, (201,)
+            ),
         }
         # A warm-up of each kind (connections, caches), not counted.
-        for kind in ("code page", "one-tap scan"):
+        for kind in (
+            "code page",
+            "one-tap scan",
+            "code page" + REPLICA_ON,
+            "one-tap scan" + REPLICA_ON,
+        ):
             drive(works[kind], 20, 1, 0)
         rounds = []
         for number in range(args.rounds):
             figures = {}
             for kind in KINDS:
-                pids = (bare if kind == "bare template" else app).workers()
+                server = bare if kind == "bare template" else app
+                server = replica_app if kind.endswith(REPLICA_ON) else server
                 figures[kind] = measure(
-                    works[kind], cluster, pids, args.requests, args.clients, number * args.requests
+                    works[kind],
+                    cluster,
+                    standby,
+                    server.workers(),
+                    args.requests,
+                    args.clients,
+                    number * args.requests,
                 )
                 if figures[kind]["answered_right"] != args.requests:
                     raise RuntimeError(f"{kind}: {figures[kind]}")
@@ -646,6 +954,9 @@ def main() -> None:
                 flush=True,
             )
         medians = print_costs(rounds)
+        replay = replay_rate(cluster, standby, args.replay_scans)
+        print_replay(replay)
+        args.scans_per_replay_second = replay["scans_per_replay_second"]
         model_figures = print_model(medians, args)
         if args.json:
             args.json.write_text(
@@ -653,6 +964,7 @@ def main() -> None:
                     {
                         "rounds": rounds,
                         "medians": medians,
+                        "replay": replay,
                         "model": model_figures,
                         "options": {k: str(v) for k, v in vars(args).items()},
                     },
@@ -663,6 +975,7 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        standby.stop()
         cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

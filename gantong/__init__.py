@@ -46,6 +46,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     db.init_app(app)
+    from gantong.web import replicas
+
+    # Before the unit of work: a request a replica failed is handed to its retry of a request
+    # whose connection dropped (it rolls back and runs it again, now on the primary).
+    replicas.init_app(app)
     unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     login_manager.init_app(app)

@@ -44,6 +44,12 @@ class Config:
     # No ping on every checkout (a round trip a request): connections are replaced after half
     # an hour, and a request that meets a dropped one runs again once (gantong/unit_of_work.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
+    # PostgreSQL streaming replicas for the reads that tolerate seconds of lag (comma-separated
+    # URLs; unset: everything on the primary). gantong/web/replicas.py; docs/deployment.md.
+    DATABASE_REPLICA_URLS = os.environ.get("DATABASE_REPLICA_URLS", "")
+    # A replica further behind than this is skipped; one is asked at most this often per process.
+    REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5"))
+    REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
     TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "120"))
     # Seconds a printed paper code lives (a year): it is reprinted, not refreshed.
     PAPER_TTL = int(os.environ.get("PAPER_TTL", str(365 * 24 * 60 * 60)))

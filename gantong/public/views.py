@@ -7,6 +7,7 @@ from gantong import audit_heads
 from gantong.auth import session
 from gantong.codes import bundle, keys
 from gantong.web import health
+from gantong.web.replicas import lag_tolerant
 
 bp = Blueprint("public", __name__)
 
@@ -59,6 +60,7 @@ def healthz():
 
 
 @bp.get("/.well-known/jwks.json")
+@lag_tolerant
 def jwks():
     """Publish our verification keys (RFC 8037 OKP) so that other systems can trust our codes."""
     response = jsonify(keys.jwks())
@@ -68,6 +70,7 @@ def jwks():
 
 
 @bp.get("/.well-known/gantong-verifier.json")
+@lag_tolerant
 def verifier_bundle():
     """The public verifier bundle: keys with their windows, partners and caps, revocations."""
     return bundle.response(staff=False)

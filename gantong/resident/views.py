@@ -33,6 +33,7 @@ from gantong.web import assets
 from gantong.web.assets import EXPIRY_STEP
 from gantong.web.guards import require_role
 from gantong.web.inputs import BadJson, json_fields, query_int
+from gantong.web.replicas import lag_tolerant
 
 from .forms import (
     ApplicationForm,
@@ -168,6 +169,7 @@ def service_worker():
 
 
 @bp.get("/people/<int:holder_id>")
+@lag_tolerant
 def code(holder_id: int):
     """Show the person's code; to htmx's poll, just the refreshed card."""
     holder = own_holder(holder_id)
@@ -469,6 +471,7 @@ def remove_device(device_id: int):
 
 
 @bp.get("/people/<int:holder_id>/credential")
+@lag_tolerant
 def credential(holder_id: int):
     """The holder's credential for one of the account's phones (JSON, with an ETag)."""
     device_id = query_int("device")

@@ -800,6 +800,10 @@ def main() -> None:
 
         app_base = f"http://127.0.0.1:{args.app_port}"
         bare_base = f"http://127.0.0.1:{args.bare_port}"
+        # Only the prepared tokens need TOKEN_TTL=3600 (they outlive the run; a token carries its
+        # own lifetime): the servers keep the deployment's, or the code page they serve carries
+        # more inline CSS than residents get (bench/throughput.py, served_env).
+        env = {key: value for key, value in env.items() if key != "TOKEN_TTL"}
         app = Gunicorn(
             [str(VENV_BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "app:app"],
             {**env, "GANTONG_BIND": f"127.0.0.1:{args.app_port}"},

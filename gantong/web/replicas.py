@@ -26,9 +26,12 @@ How a request is routed:
   and pays neither the round trip nor the primary's reads afterwards.
 - A replica is asked how far behind it is at most once every REPLICA_CHECK_SECONDS (1) per
   process, in the request that needs it: `pg_last_wal_replay_lsn()` and, when it has received
-  more WAL than it replayed, the age of the last transaction it replayed. One lagging more
-  than REPLICA_MAX_LAG_SECONDS, or not answering (or promoted: no longer in recovery), is
-  skipped; with none left the request reads on the primary. A statement that fails on a
+  more WAL than it replayed, the age of the last transaction it replayed; and, just before,
+  the primary is asked where its WAL is (one round trip a check). A replica's own figures
+  cannot see that its WAL receiver lost the primary (it has replayed all it received: no lag,
+  for ever), so a replica must also have replayed a position the primary had at most
+  REPLICA_MAX_LAG_SECONDS ago. One lagging more than that, or not answering (or promoted: no
+  longer in recovery), is skipped; with none left the request reads on the primary. A statement that fails on a
   replica (it stopped, a recovery conflict cancelled the query) marks it down, and the unit of
   work runs the request again on the primary as it does a request whose connection dropped: it
   had written nothing yet (its first write would have moved it to the primary), so running it
@@ -48,6 +51,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -68,6 +72,10 @@ PIN = "_primary_lsn"  # session cookie: the WAL position the account's last writ
 # A replica that did not answer is asked again only after this (a host that drops packets
 # would otherwise hold a request for the connect timeout every second).
 DOWN_RETRY_SECONDS = 10.0
+# The primary's WAL positions kept to judge replicas by (one a check; enough for a lag setting of
+# a minute at the default check interval).
+MARKS_KEPT = 64
+PRIMARY_POSITION_SQL = "SELECT pg_current_wal_lsn()::text"
 CONNECT_TIMEOUT_SECONDS = 2
 
 LAG_SQL = """
@@ -165,9 +173,19 @@ class Replica:
 class Replicas:
     """The app's replicas, checked lazily; one set per process (engines do not cross a fork)."""
 
-    def __init__(self, urls: list[str], engine_options: dict, max_lag: float, check_every: float):
+    def __init__(
+        self,
+        urls: list[str],
+        engine_options: dict,
+        max_lag: float,
+        check_every: float,
+        primary: Engine | None = None,
+    ):
         self.urls, self.engine_options = urls, engine_options
         self.max_lag, self.check_every = max_lag, check_every
+        self.primary = primary
+        # The primary's WAL position, noted before each check: (time.monotonic(), position).
+        self._marks: deque[tuple[float, int]] = deque(maxlen=MARKS_KEPT)
         self._pid: int | None = None
         self._replicas: list[Replica] = []
         self._turn = itertools.count()
@@ -204,10 +222,41 @@ class Replicas:
             if now - replica.checked_at >= wait:
                 with replica.lock:
                     if now - replica.checked_at >= wait:
+                        self._mark_primary()
                         replica.check(self.max_lag)
+                        replica.usable = replica.usable and self.replayed_recently(replica)
             if replica.usable and (pinned_at is None or replica.replay_lsn >= pinned_at):
                 return replica
         return None
+
+    def _mark_primary(self) -> None:
+        """Note where the primary's WAL is now (one round trip, at most once a check interval).
+
+        A replica's own figures cannot tell it is stale once its WAL receiver is cut off from the
+        primary: it has replayed all it received, so it reports no lag at all, for ever. A replica
+        that has replayed the position the primary had at a moment holds everything committed
+        before that moment: that bounds its lag from the primary's side.
+        """
+        if self.primary is None:
+            return
+        try:
+            with self.primary.connect() as connection:
+                position = connection.exec_driver_sql(PRIMARY_POSITION_SQL).scalar()
+                connection.rollback()
+        except DBAPIError as error:  # the primary's own trouble is the request's, not this check's
+            log.warning("could not read the primary's WAL position: %s", error)
+            return
+        self._marks.append((time.monotonic(), lsn_value(position)))
+
+    def replayed_recently(self, replica: Replica) -> bool:
+        """Whether the replica has replayed where the primary was at most max_lag seconds ago."""
+        if self.primary is None:
+            return True
+        now = time.monotonic()
+        return any(
+            now - at <= self.max_lag and replica.replay_lsn >= position
+            for at, position in self._marks
+        )
 
     def dispose(self) -> None:
         for replica in self._replicas:
@@ -240,6 +289,7 @@ def init_app(app: Flask) -> None:
         options,
         float(app.config["REPLICA_MAX_LAG_SECONDS"]),
         float(app.config["REPLICA_CHECK_SECONDS"]),
+        primary,
     )
     if not getattr(primary, "_gantong_replica_routing", False):
         primary._gantong_replica_routing = True

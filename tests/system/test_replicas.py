@@ -91,13 +91,17 @@ class Counted:
             self.primary_engine = db.engine
         self.replica_engine = replicas.replicas_of(app).all()[0].engine
         self.primary: list[str] = []
+        self.marks: list[str] = []
         self.replica: list[str] = []
         self.replica_ever: list[str] = []
         event.listen(self.primary_engine, "before_cursor_execute", self._on_primary)
         event.listen(self.replica_engine, "before_cursor_execute", self._on_replica)
 
     def _on_primary(self, conn, cursor, statement, *args) -> None:
-        self.primary.append(statement)
+        # A replica's check notes the primary's WAL position (test (a) counts those apart).
+        (self.marks if statement == replicas.PRIMARY_POSITION_SQL else self.primary).append(
+            statement
+        )
 
     def _on_replica(self, conn, cursor, statement, *args) -> None:
         self.replica.append(statement)
@@ -105,6 +109,7 @@ class Counted:
 
     def reset(self) -> None:
         self.primary.clear()
+        self.marks.clear()
         self.replica.clear()
 
     def close(self) -> None:
@@ -164,8 +169,15 @@ def test_the_code_page_reads_on_the_standby_and_sends_the_primary_nothing(
     counted.reset()
     page = client.get(f"/me/people/{holder_id}")
     assert page.status_code == 200
+    # Checked on every request here (REPLICA_CHECK_SECONDS 0): the check notes where the
+    # primary's WAL is, its one statement there; no read of the page goes to the primary.
+    assert counted.marks == [replicas.PRIMARY_POSITION_SQL] and counted.primary == []
+    # Between checks (deployed: once a second a process) the primary is sent nothing at all.
+    replicas.replicas_of(app).check_every = 60
+    counted.reset()
+    page = client.get(f"/me/people/{holder_id}")
     assert 'class="card green' in page.get_data(as_text=True)
-    assert counted.primary == []
+    assert counted.primary == [] and counted.marks == []
     # The account with its people, then the page's own query (at most a few SELECTs).
     assert 1 <= len(counted.replica) <= 4, counted.replica
     assert all(statement.lstrip().upper().startswith("SELECT") for statement in counted.replica)
@@ -276,6 +288,42 @@ def test_a_standby_that_lags_beyond_the_setting_is_skipped(
     assert replicas.replicas_of(app).all()[0].lag_seconds > 0.5
 
 
+def test_a_standby_cut_off_from_its_primary_is_skipped_once_it_is_too_far_behind(
+    app, make_user, make_holder, pair, counted
+):
+    """A standby whose WAL receiver lost the primary has replayed all it received, so its own
+    figures say it lags by nothing while it falls behind for ever: it was used for good."""
+    app.config["REPLICA_MAX_LAG_SECONDS"] = 0.5
+    replicas.replicas_of(app).max_lag = 0.5
+    writer, other_device = app.test_client(), app.test_client()
+    holder_id = resident(writer, make_user, make_holder)
+    with other_device.session_transaction() as cookie, writer.session_transaction() as logged_in:
+        cookie.update(logged_in)  # the same account on a second phone: not pinned by the writer
+    pair.wait_replayed()
+    conninfo = pair.standby.sql("SHOW primary_conninfo")[0][0]
+    pair.standby.sql("ALTER SYSTEM SET primary_conninfo = ''")
+    pair.standby.sql("SELECT pg_reload_conf()")
+    try:
+        deadline = time.monotonic() + 10
+        while pair.standby.sql("SELECT count(*) FROM pg_stat_wal_receiver")[0][0]:
+            assert time.monotonic() < deadline, "the standby's WAL receiver did not stop"
+            time.sleep(0.05)
+        writer.post(f"/me/people/{holder_id}/declare", data=declaration_form(symptoms="fever"))
+        assert standby_colour(pair, holder_id) == "green"  # the standby never gets it
+        time.sleep(0.6)
+        counted.reset()
+        page = other_device.get(f"/me/people/{holder_id}").get_data(as_text=True)
+        assert 'class="card yellow' in page
+        assert counted.replica == []
+        replica = replicas.replicas_of(app).all()[0]
+        assert not replica.usable and replica.lag_seconds == 0  # its own figures saw no lag
+    finally:
+        quoted = conninfo.replace("'", "''")
+        pair.standby.sql(f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
+        pair.standby.sql("SELECT pg_reload_conf()")
+        pair.wait_replayed()
+
+
 @pytest.mark.parametrize("connection", ["pooled", "new"])
 def test_a_stopped_standby_leaves_every_page_answering_from_the_primary(
     app, make_user, make_holder, pair, counted, connection
@@ -369,9 +417,10 @@ def test_the_scan_reads_on_the_standby_and_stores_each_record_once_on_the_primar
     first = client.post("/checkpoint/scan-records", json=body)
     assert first.status_code == 201, first.get_data(as_text=True)
     assert first.get_json()["colour"] == "green"
-    # The checks read on the standby; the primary gets the INSERT (and its commit), nothing else.
+    # The checks read on the standby; the primary gets the INSERT, a transaction by itself
+    # (committed as it completes: no BEGIN and COMMIT round trips), and nothing else.
     assert counted.replica
-    assert [s.split()[0] for s in counted.primary] == ["BEGIN", "INSERT"], counted.primary
+    assert [s.split()[0] for s in counted.primary] == ["INSERT"], counted.primary
     # Sent again while the standby has not seen it: the standby finds no such id, the INSERT
     # on the primary skips it, and it is answered as the repeat it is, stored once.
     counted.reset()

@@ -240,9 +240,9 @@ class Replicas:
         if self.primary is None:
             return
         try:
+            # Closing the connection ends the read (the pool resets it on return).
             with self.primary.connect() as connection:
                 position = connection.exec_driver_sql(PRIMARY_POSITION_SQL).scalar()
-                connection.rollback()
         except DBAPIError as error:  # the primary's own trouble is the request's, not this check's
             log.warning("could not read the primary's WAL position: %s", error)
             return

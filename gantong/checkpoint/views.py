@@ -39,6 +39,7 @@ from gantong.models import VerificationRecord, utcnow
 from gantong.web import certificate_labels, rate_limits
 from gantong.web.inputs import BadJson, json_fields
 from gantong.web.labels import colour_word
+from gantong.web.replicas import lag_tolerant
 
 from .forms import (
     BadScanRecord,
@@ -396,6 +397,11 @@ def _too_many_records(wait: float):
 @bp.post("/scan-records")
 @csrf.exempt
 @unit_of_work.reads  # the checks read; the records' insert takes the write lock
+# With replicas, the checks (the scanned holders' colours, the keys, the ids already stored) may
+# read seconds-old rows while the INSERT goes to the primary, where ON CONFLICT DO NOTHING keeps
+# an id stored once even when the replica has not seen it yet. The volunteer never reads their
+# records back from a replica: no read-your-writes pin.
+@lag_tolerant(read_your_writes=False)
 def scan_record():
     """Take records the scan page verified itself: re-verify each token, store each record once.
 
@@ -558,6 +564,7 @@ def void(record_id: str):
 
 
 @bp.get("/bundle.json")
+@lag_tolerant
 def verifier_bundle():
     """The staff verifier bundle: the public one plus the yellow and red paper serials."""
     return bundle.response(staff=True)

@@ -114,17 +114,6 @@ def policy_of(view) -> Policy | None:
     return None
 
 
-# Views of the checkpoint, marked here by endpoint while its package is being rewritten (issue
-# 19): the staff verifier bundle, and the scan page's records, whose reads (the scanned
-# holders' colours, the keys, the ids already stored) may be seconds old while each INSERT goes
-# to the primary (ON CONFLICT DO NOTHING there keeps an id stored once even when the replica has
-# not seen it yet). The staff never reads its records back from a replica: no pin.
-MARKED_BY_ENDPOINT = {
-    "checkpoint.verifier_bundle": Policy(),
-    "checkpoint.scan_record": Policy(read_your_writes=False),
-}
-
-
 def lsn_value(text: str) -> int:
     """A WAL position ("16/B374D848") as a number to compare."""
     high, _, low = text.partition("/")
@@ -324,7 +313,7 @@ def _choose() -> None:
     g._gantong_replica = None
     g._gantong_replica_failed = False
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    policy = policy_of(view) or MARKED_BY_ENDPOINT.get(request.endpoint)
+    policy = policy_of(view)
     g._gantong_policy = policy
     if policy is None or g.get("_gantong_primary_only"):
         return

@@ -439,6 +439,9 @@ def test_the_scan_reads_on_the_standby_and_stores_each_record_once_on_the_primar
         assert replicas.PIN not in cookie
 
 
-def test_every_endpoint_marked_by_name_exists(app):
-    for endpoint in replicas.MARKED_BY_ENDPOINT:
-        assert endpoint in app.view_functions, endpoint
+def test_the_checkpoint_s_bundle_and_scan_records_are_lag_tolerant(app):
+    views = app.view_functions
+    assert replicas.policy_of(views["checkpoint.verifier_bundle"]) == replicas.Policy()
+    assert replicas.policy_of(views["checkpoint.scan_record"]) == replicas.Policy(
+        read_your_writes=False
+    )
